@@ -1,0 +1,1 @@
+"""Sensor readings in: adapters for each uplink format, the loss-free MQTT edge, the batch writer."""

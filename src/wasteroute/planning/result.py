@@ -1,0 +1,159 @@
+"""What the router returns: routes with a timed schedule, dropped stops with reasons, a diagnosis.
+
+All times are seconds since the planning day's midnight, distances metres, volumes litres and
+masses kilograms, as in :mod:`wasteroute.planning.problem`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["DropReason", "DroppedStop", "Route", "RoutePlan", "Visit", "VisitKind"]
+
+
+class VisitKind(StrEnum):
+    START = "start"
+    """Leaving the start depot."""
+    STOP = "stop"
+    """Emptying a container (``ref_id`` = stop id)."""
+    FACILITY = "facility"
+    """Unloading at a disposal facility (``ref_id`` = facility id); load drops to zero."""
+    BREAK = "break"
+    """Driver break (``ref_id`` = ``"break"``); ``location`` is where the truck stands, if known."""
+    END = "end"
+    """Arriving at the end depot."""
+
+
+class DropReason(StrEnum):
+    """Why a stop is not in any route. The values are what a dispatcher reads."""
+
+    OPTIONAL_NOT_WORTH = "optional, not worth the detour"
+    NO_COMPATIBLE_VEHICLE = "no compatible vehicle"
+    TIME_WINDOW_UNREACHABLE = "time window unreachable"
+    CAPACITY = "capacity"
+    NO_TIME_LEFT = "does not fit into the shifts"
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One event on a route, in order.
+
+    Attributes:
+        kind: what happens.
+        ref_id: stop, facility or depot id; ``"break"`` for breaks.
+        location: location index, ``None`` for a break taken on the road.
+        arrival_s: when the truck arrives (for a break: when it starts).
+        start_s: when the service, unload or break starts (after any waiting), ``>= arrival_s``.
+        end_s: when it ends (``start_s`` + service / unload / break duration).
+        load_volume_l: volume on board after the visit, litres.
+        load_mass_kg: mass on board after the visit, kilograms.
+    """
+
+    kind: VisitKind
+    ref_id: str
+    location: int | None
+    arrival_s: int
+    start_s: int
+    end_s: int
+    load_volume_l: float
+    load_mass_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The day of one vehicle. Unused vehicles are not listed in :attr:`RoutePlan.routes`.
+
+    Attributes:
+        distance_m: metres driven from start to end depot.
+        duration_s: end minus start, seconds (waiting and breaks included).
+        collected_volume_l, collected_mass_kg: collected over all disposal trips.
+        disposal_trips: number of facility visits.
+        cost: this route's share of the objective, money units of the problem.
+    """
+
+    vehicle_id: str
+    visits: tuple[Visit, ...]
+    distance_m: int
+    duration_s: int
+    collected_volume_l: float
+    collected_mass_kg: float
+    disposal_trips: int
+    cost: float
+
+    @property
+    def km(self) -> float:
+        return self.distance_m / 1000.0
+
+    @property
+    def stop_ids(self) -> tuple[str, ...]:
+        """Served stops in visiting order."""
+        return tuple(v.ref_id for v in self.visits if v.kind is VisitKind.STOP)
+
+    @property
+    def start_s(self) -> int:
+        return self.visits[0].start_s
+
+    @property
+    def end_s(self) -> int:
+        return self.visits[-1].arrival_s
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedStop:
+    """A stop not served, why, and a sentence with the numbers behind it."""
+
+    stop_id: str
+    required: bool
+    reason: DropReason
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """The router's answer.
+
+    Attributes:
+        routes: one per used vehicle, in the order of :attr:`Problem.vehicles`.
+        dropped: stops not served (optional ones the plan chose to skip, and required ones it
+            could not serve, each with a reason).
+        diagnosis: sentences explaining why required stops could not all be served; empty when
+            :attr:`feasible`.
+        cost: objective in the problem's money units (km cost + hour cost + fixed cost + prizes of
+            skipped optional stops + a large penalty per unserved required stop is *not* included).
+        engine: which search produced the final routes (``"ortools"``, ``"pyvrp+ortools"``).
+        solve_time_s: wall-clock seconds spent in the solver.
+        seed: the seed the plan was computed with.
+    """
+
+    routes: tuple[Route, ...]
+    dropped: tuple[DroppedStop, ...]
+    diagnosis: tuple[str, ...]
+    cost: float
+    engine: str
+    solve_time_s: float
+    seed: int
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        """Every required stop is served."""
+        return not any(d.required for d in self.dropped)
+
+    @property
+    def distance_m(self) -> int:
+        return sum(r.distance_m for r in self.routes)
+
+    @property
+    def km(self) -> float:
+        return self.distance_m / 1000.0
+
+    @property
+    def num_vehicles_used(self) -> int:
+        return len(self.routes)
+
+    def route_of(self, vehicle_id: str) -> Route | None:
+        for r in self.routes:
+            if r.vehicle_id == vehicle_id:
+                return r
+        return None

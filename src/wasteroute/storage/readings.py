@@ -170,3 +170,58 @@ def load_sensor_directory(conn: psycopg.Connection[Any]) -> dict[str, SensorInfo
             mount_offset_mm=float(offset), height_mm=float(height) if height is not None else None,
         )
     return out
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached or the batch could not be committed; retry later."""
+
+
+class BatchRejected(Exception):
+    """The database refused the batch's content (a constraint, a value); the rows must be isolated."""
+
+
+class BatchStore:
+    """One dedicated psycopg connection for the ingest writer; reconnects after failures."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.replace("postgresql+psycopg://", "postgresql://")
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, connect_timeout=5)
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                pass
+        self._conn = None
+
+    def write_and_commit(self, readings: Sequence[ReadingRow], dead: Sequence[DeadLetterRow]) -> BatchOutcome:
+        """Store one batch in one transaction and commit it; raises StorageUnavailable on failure."""
+        try:
+            conn = self._connection()
+            with conn.transaction():
+                outcome = store_batch(conn, readings, dead)
+            return outcome
+        except psycopg.OperationalError as exc:
+            self._drop()
+            raise StorageUnavailable(str(exc)) from exc
+        except psycopg.Error as exc:
+            self._drop()
+            raise BatchRejected(f"{type(exc).__name__}: {exc}") from exc
+
+    def sensors(self) -> dict[str, SensorInfo]:
+        try:
+            conn = self._connection()
+            with conn.transaction():
+                return load_sensor_directory(conn)
+        except psycopg.Error as exc:
+            self._drop()
+            raise StorageUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        self._drop()

@@ -1,0 +1,160 @@
+"""The ingest loop: MQTT edge -> resolver -> batch writer -> PostgreSQL, acks after commit."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from wasteroute.config import Settings
+from wasteroute.ingest.adapters import IngestLimits, Rejected, parse_uplink
+from wasteroute.ingest.edge import InboundMessage, MqttEdge
+from wasteroute.ingest.geometry import fill_from_distance
+from wasteroute.ingest.schemas import CHIRPSTACK_TOPIC_FILTER, NATIVE_TOPIC_FILTER, TTS_TOPIC_FILTER, CanonicalReading
+from wasteroute.ingest.writer import BatchWriter, Resolved
+from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow, SensorInfo, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+TOPICS = [NATIVE_TOPIC_FILTER, TTS_TOPIC_FILTER, CHIRPSTACK_TOPIC_FILTER]
+
+
+class SensorDirectory:
+    """Device id -> sensor, reloaded from the database when an unknown device shows up (at most every
+    ``refresh_s`` seconds), so a sensor registered while ingest runs is picked up without a restart."""
+
+    def __init__(self, load: Callable[[], dict[str, SensorInfo]], refresh_s: float = 5.0) -> None:
+        self._load = load
+        self._refresh_s = refresh_s
+        self._by_device: dict[str, SensorInfo] = {}
+        self._loaded_at = -1e9
+
+    def get(self, device_id: str) -> SensorInfo | None:
+        info = self._by_device.get(device_id)
+        if info is None and time.monotonic() - self._loaded_at >= self._refresh_s:
+            self.reload()
+            info = self._by_device.get(device_id)
+        return info
+
+    def reload(self) -> None:
+        self._by_device = self._load()
+        self._loaded_at = time.monotonic()
+
+    def model_of(self, device_id: str) -> str | None:
+        info = self.get(device_id)
+        return info.model if info else None
+
+
+def to_row(c: CanonicalReading, info: SensorInfo, raw: bytes) -> ReadingRow:
+    """Tie a canonical reading to its sensor and bin; fill from distance through the geometry."""
+    fill = c.fill_level
+    if fill is None and c.distance_mm is not None and info.height_mm:
+        fill = fill_from_distance(c.distance_mm, info.height_mm, info.mount_offset_mm)
+    return ReadingRow(
+        sensor_id=info.sensor_id, measured_at=c.measured_at, city_id=info.city_id, bin_id=info.bin_id,
+        fill_level=fill, distance_mm=c.distance_mm, battery_pct=c.battery_pct, battery_v=c.battery_v,
+        temperature_c=c.temperature_c, tilt_deg=c.tilt_deg if c.tilt_deg is not None else (
+            90.0 if c.tilted else None), rssi_dbm=c.rssi_dbm, snr_db=c.snr_db, source=c.source, raw=raw,
+    )
+
+
+@dataclass
+class Resolver:
+    """Message -> reading rows or dead letters, for MQTT and webhooks alike."""
+
+    directory: SensorDirectory
+    limits: IngestLimits
+    channel: str = "mqtt"
+
+    def resolve(self, topic: str | None, payload: bytes, received_at: datetime,
+                parse: Callable[[], list[CanonicalReading]]) -> list[Resolved]:
+        try:
+            readings = parse()
+        except Rejected as r:
+            return [DeadLetterRow(self.channel, topic, payload, r.reason.value, r.detail)]
+        if not readings:
+            return [DeadLetterRow(self.channel, topic, payload, "no_reading", "the message held no measurement")]
+        out: list[Resolved] = []
+        for c in readings:
+            info = self.directory.get(c.device_id)
+            if info is None:
+                out.append(DeadLetterRow(self.channel, topic, payload, "unknown_device",
+                                         f"no sensor is registered with device id {c.device_id!r}"))
+                continue
+            topic_city = c.extra.get("topic_city")
+            if topic_city is not None and topic_city != info.city_slug:
+                out.append(DeadLetterRow(self.channel, topic, payload, "wrong_city",
+                                         f"device {c.device_id} belongs to another city than {topic_city!r}",
+                                         info.city_id))
+                continue
+            out.append(to_row(c, info, payload))
+        return out
+
+    def __call__(self, m: InboundMessage) -> list[Resolved]:
+        return self.resolve(
+            m.topic, m.payload, m.received_at,
+            lambda: parse_uplink(m.topic, m.payload, received_at=m.received_at, now=datetime.now(UTC),
+                                 limits=self.limits, model_hint=self.directory.model_of),
+        )
+
+
+def limits_from(settings: Settings) -> IngestLimits:
+    return IngestLimits(
+        max_payload_bytes=settings.ingest_max_payload_bytes,
+        future_tolerance_s=settings.ingest_future_tolerance_s,
+        retention_days=settings.retention_days,
+    )
+
+
+class Ingestor:
+    """Writer first, then the edge (a resumed session redelivers right after CONNACK)."""
+
+    def __init__(self, settings: Settings, database_url: str, mqtt_url: str) -> None:
+        self.inbox: queue.Queue[InboundMessage] = queue.Queue(maxsize=settings.ingest_queue_size)
+        self.store = BatchStore(database_url)
+        self.directory = SensorDirectory(self._load_sensors)
+        self.resolver = Resolver(self.directory, limits_from(settings))
+        self.edge = MqttEdge(
+            mqtt_url, client_id=settings.mqtt_client_id, topics=TOPICS, inbox=self.inbox,
+            session_expiry_s=settings.mqtt_session_expiry_s,
+            receive_maximum=max(settings.ingest_batch_size * 2, 2000), shared_group=settings.mqtt_shared_group,
+        )
+        self.writer = BatchWriter(
+            self.inbox, self.store, self.resolver, self.edge.ack, batch_size=settings.ingest_batch_size,
+            batch_age_s=settings.ingest_batch_age_ms / 1000,
+        )
+
+    def _load_sensors(self) -> dict[str, SensorInfo]:
+        try:
+            return self.store.sensors()
+        except StorageUnavailable:
+            log.warning("could not load the sensor directory; keeping the previous one")
+            return dict(self.directory._by_device)
+
+    def start(self) -> None:
+        self.writer.start()
+        self.edge.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Flush: the writer writes, commits and acks what it holds, then the edge disconnects."""
+        self.writer.stop()
+        self.writer.join(timeout_s)
+        self.edge.stop()
+        self.store.close()
+
+
+def run_ingestor(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> Ingestor:
+    """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI); returns the stopped ingestor."""
+    ingestor = Ingestor(settings, database_url, mqtt_url)
+    ingestor.start()
+    if not ingestor.edge.wait_connected(15):
+        log.warning("broker not reachable yet; still trying in the background")
+    while not stop.wait(1.0):
+        if ingestor.writer.failure is not None:
+            raise RuntimeError("ingest writer failed") from ingestor.writer.failure
+    ingestor.stop()
+    return ingestor

@@ -1,0 +1,183 @@
+"""The writer thread: batch by size and age, write idempotently, commit, then ack in arrival order.
+
+Database down: retry the same batch with backoff and ack nothing (the broker keeps the messages).
+A batch the database refuses for its content is split until the offending messages are isolated;
+those become dead letters (with their raw bytes) and everything else is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from wasteroute.ingest import metrics
+from wasteroute.ingest.edge import InboundMessage
+from wasteroute.storage.readings import (
+    BatchOutcome,
+    BatchRejected,
+    BatchStore,
+    DeadLetterRow,
+    ReadingRow,
+    StorageUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+Resolved = ReadingRow | DeadLetterRow
+
+
+@dataclass
+class WriterStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    retries: int = 0
+    acked: int = 0
+    last_commit_monotonic: float = 0.0
+    commit_times: list[float] = field(default_factory=list)
+
+
+def take_batch(inbox: queue.Queue[InboundMessage], max_size: int, max_age_s: float,
+               stop: threading.Event) -> list[InboundMessage]:
+    """Block until one message arrives (or stop), then collect until ``max_size`` or ``max_age_s``."""
+    batch: list[InboundMessage] = []
+    while not batch:
+        if stop.is_set() and inbox.empty():
+            return batch
+        try:
+            batch.append(inbox.get(timeout=0.1))
+        except queue.Empty:
+            continue
+    deadline = time.monotonic() + max_age_s
+    while len(batch) < max_size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            batch.append(inbox.get(timeout=remaining))
+        except queue.Empty:
+            break
+    return batch
+
+
+class BatchWriter(threading.Thread):
+    """Consumes ``inbox``; ``resolve`` turns a message into reading rows and/or dead letters."""
+
+    def __init__(
+        self,
+        inbox: queue.Queue[InboundMessage],
+        store: BatchStore,
+        resolve: Callable[[InboundMessage], list[Resolved]],
+        ack: Callable[[int, int], None],
+        *,
+        batch_size: int = 1000,
+        batch_age_s: float = 0.1,
+        max_backoff_s: float = 10.0,
+        on_commit: Callable[[Sequence[InboundMessage], BatchOutcome], None] | None = None,
+    ) -> None:
+        super().__init__(name="ingest-writer", daemon=True)
+        self.inbox = inbox
+        self.store = store
+        self.resolve = resolve
+        self.ack = ack
+        self.batch_size = batch_size
+        self.batch_age_s = batch_age_s
+        self.max_backoff_s = max_backoff_s
+        self.on_commit = on_commit
+        self.stop_event = threading.Event()
+        self.stats = WriterStats()
+        self.failure: BaseException | None = None
+
+    def stop(self) -> None:
+        """Finish the batch in flight (write, commit, ack) and everything already queued, then exit."""
+        self.stop_event.set()
+
+    def run(self) -> None:
+        try:
+            while True:
+                batch = take_batch(self.inbox, self.batch_size, self.batch_age_s, self.stop_event)
+                metrics.QUEUE_DEPTH.set(self.inbox.qsize())
+                if not batch:
+                    return
+                self._handle(batch)
+        except BaseException as exc:  # pragma: no cover - logged, surfaced through .failure
+            self.failure = exc
+            log.exception("ingest writer stopped by an unexpected error")
+
+    def _handle(self, batch: list[InboundMessage]) -> None:
+        self.stats.received += len(batch)
+        resolved = [r for m in batch for r in self._safe_resolve(m)]
+        outcome = self._write_with_retry(resolved)
+        for m in batch:  # arrival order, only after the commit
+            self.ack(m.mid, m.qos)
+        self.stats.acked += len(batch)
+        self.stats.batches += 1
+        self.stats.stored += outcome.stored
+        self.stats.duplicates += outcome.duplicates
+        self.stats.dead_lettered += outcome.dead_lettered
+        self.stats.last_commit_monotonic = time.monotonic()
+        metrics.STORED.inc(outcome.stored)
+        metrics.DUPLICATES.inc(outcome.duplicates)
+        if self.on_commit is not None:
+            self.on_commit(batch, outcome)
+
+    def _safe_resolve(self, m: InboundMessage) -> list[Resolved]:
+        try:
+            return self.resolve(m)
+        except Exception as exc:  # a bug in an adapter must not stop ingest: keep the message
+            log.exception("resolver failed on a message from %s", m.topic)
+            return [DeadLetterRow("mqtt", m.topic, m.payload, "internal_error", f"{type(exc).__name__}: {exc}")]
+
+    def _write_with_retry(self, resolved: list[Resolved]) -> BatchOutcome:
+        backoff = 0.2
+        while True:
+            try:
+                return self._write(resolved)
+            except StorageUnavailable as exc:
+                self.stats.retries += 1
+                metrics.DB_RETRIES.inc()
+                log.warning("database unavailable (%s); retrying in %.1f s, nothing acked", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+    def _write(self, resolved: list[Resolved]) -> BatchOutcome:
+        readings = [r for r in resolved if isinstance(r, ReadingRow)]
+        dead = [r for r in resolved if isinstance(r, DeadLetterRow)]
+        t0 = time.perf_counter()
+        try:
+            outcome = self.store.write_and_commit(readings, dead)
+        except BatchRejected as exc:
+            outcome = self._isolate(readings, dead, str(exc))
+        elapsed = time.perf_counter() - t0
+        metrics.BATCH_SECONDS.observe(elapsed)
+        for d in dead:
+            metrics.DEAD_LETTERED.labels(d.reason).inc()
+        return outcome
+
+    def _isolate(self, readings: list[ReadingRow], dead: list[DeadLetterRow], why: str) -> BatchOutcome:
+        """Write halves until single refused readings remain; those become dead letters."""
+        log.warning("database refused a batch (%s); isolating the offending readings", why)
+        total = BatchOutcome(0, 0, 0)
+        pending: list[list[ReadingRow]] = [readings]
+        refused: list[DeadLetterRow] = []
+        while pending:
+            part = pending.pop()
+            try:
+                out = self.store.write_and_commit(part, [])
+                total = BatchOutcome(total.stored + out.stored, total.duplicates + out.duplicates, 0)
+            except BatchRejected as exc:
+                if len(part) == 1:
+                    r = part[0]
+                    refused.append(DeadLetterRow("mqtt", None, r.raw or b"", "storage_rejected", str(exc),
+                                                 r.city_id))
+                else:
+                    mid = len(part) // 2
+                    pending.extend([part[:mid], part[mid:]])
+        out = self.store.write_and_commit([], [*dead, *refused])
+        return BatchOutcome(total.stored, total.duplicates, out.dead_lettered)

@@ -1,0 +1,1 @@
+"""Zero-setup runtime: embedded PostgreSQL and MQTT broker for development, demos and tests."""

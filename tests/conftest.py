@@ -1,0 +1,125 @@
+"""Shared fixtures: a real PostgreSQL built by the real migrations, and a real MQTT broker.
+
+- ``WASTEROUTE_TEST_DATABASE_URL`` set: a fresh database is created on that server for this run and
+  dropped afterwards; otherwise an embedded PostgreSQL is started in a temporary directory.
+- ``WASTEROUTE_TEST_MQTT_URL`` set: that broker is used; otherwise ``mosquitto`` is started with the
+  project's ``deploy/mosquitto.conf`` on a free port.
+Each test that uses ``session`` runs inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from wasteroute.config import normalise_database_url
+from wasteroute.runtime.broker import BrokerHandle, start_mosquitto
+from wasteroute.storage.db import make_engine, migrate
+
+DATA = Path(__file__).parent / "data"
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+class DatabaseServer:
+    """Creates throw-away databases on a real server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = normalise_database_url(admin_url)
+        self.created: list[str] = []
+
+    def url_for(self, name: str) -> str:
+        parts = urlsplit(self.admin_url)
+        return urlunsplit(parts._replace(path="/" + name))
+
+    def create(self, prefix: str = "wasteroute_test") -> str:
+        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+        with psycopg.connect(_plain(self.admin_url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(_plain(self.admin_url), autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def db_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    url = os.environ.get("WASTEROUTE_TEST_DATABASE_URL")
+    embedded = None
+    if not url:
+        from wasteroute.runtime.postgres import EmbeddedPostgres
+
+        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+        url = embedded.start()
+    server = DatabaseServer(url)
+    yield server
+    server.drop_all()
+    if embedded is not None:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(db_server: DatabaseServer) -> str:
+    """A database migrated to head with the project's Alembic migrations."""
+    url = db_server.create()
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url, pool_size=5)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back after the test (commits become savepoints)."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield s
+        finally:
+            s.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def fresh_database_url(db_server: DatabaseServer) -> str:
+    """An empty database of its own (for migration tests and multi-connection tests)."""
+    return db_server.create("wasteroute_fresh")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[BrokerHandle]:
+    """A real broker: ``WASTEROUTE_TEST_MQTT_URL`` or mosquitto with deploy/mosquitto.conf."""
+    url = os.environ.get("WASTEROUTE_TEST_MQTT_URL")
+    if url:
+        parts = urlsplit(url)
+        user = parts.username or ""
+        handle = BrokerHandle(parts.hostname or "127.0.0.1", parts.port or 1883,
+                              {u: parts.password or "" for u in ("wasteroute-ingest", "wasteroute-sim")} if user
+                              else {}, "5", None)
+        yield handle
+        return
+    if shutil.which("mosquitto") is None:
+        pytest.fail("mosquitto is not installed; install it or set WASTEROUTE_TEST_MQTT_URL")
+    handle = start_mosquitto(tmp_path / "mqtt")
+    yield handle
+    handle.stop()

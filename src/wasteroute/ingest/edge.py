@@ -73,7 +73,11 @@ class MqttEdge:
         session_expiry_s: int = 86_400,
         receive_maximum: int = 2_000,
         shared_group: str | None = None,
+        protocol: str = "5",
     ) -> None:
+        """``protocol`` "5" (default) or "3.1.1" (brokers without MQTT v5; the session is kept with
+        ``clean_session=False`` and the broker's own expiry instead of Session Expiry)."""
+        self.v5 = protocol == "5"
         self.address = BrokerAddress.parse(url)
         self.inbox = inbox
         self.topics = [f"$share/{shared_group}/{t}" if shared_group else t for t in topics]
@@ -81,9 +85,15 @@ class MqttEdge:
         self.receive_maximum = max(1, min(receive_maximum, 65_535))
         self.connected = threading.Event()
         self._stopping = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
-        )
+        if self.v5:
+            self.client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
+            )
+        else:
+            self.client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, manual_ack=True,
+                clean_session=False,
+            )
         if self.address.username:
             self.client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
@@ -100,7 +110,7 @@ class MqttEdge:
             log.error("broker refused the connection: %s", reason)
             return
         log.info("connected to %s:%s (session present: %s)", self.address.host, self.address.port,
-                 flags.session_present)
+                 getattr(flags, "session_present", None))
         client.subscribe([(t, 1) for t in self.topics])
         metrics.CONNECTED.set(1)
         self.connected.set()
@@ -124,12 +134,15 @@ class MqttEdge:
 
     def start(self) -> None:
         """Connect in the background; the writer must already be running (redelivery comes first)."""
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self.session_expiry_s
-        props.ReceiveMaximum = self.receive_maximum
-        self.client.connect_async(
-            self.address.host, self.address.port, keepalive=30, clean_start=False, properties=props
-        )
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = self.session_expiry_s
+            props.ReceiveMaximum = self.receive_maximum
+            self.client.connect_async(
+                self.address.host, self.address.port, keepalive=30, clean_start=False, properties=props
+            )
+        else:
+            self.client.connect_async(self.address.host, self.address.port, keepalive=30)
         self.client.loop_start()
 
     def wait_connected(self, timeout_s: float) -> bool:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from wasteroute.config import Settings
-from wasteroute.ingest.adapters import IngestLimits, Rejected, parse_uplink
+from wasteroute.ingest.adapters import parse_uplink
+from wasteroute.ingest.rejects import IngestLimits, Rejected
 from wasteroute.ingest.edge import InboundMessage, MqttEdge
 from wasteroute.ingest.geometry import fill_from_distance
 from wasteroute.ingest.schemas import CHIRPSTACK_TOPIC_FILTER, NATIVE_TOPIC_FILTER, TTS_TOPIC_FILTER, CanonicalReading
@@ -105,7 +106,7 @@ class Resolver:
 def limits_from(settings: Settings) -> IngestLimits:
     return IngestLimits(
         max_payload_bytes=settings.ingest_max_payload_bytes,
-        future_tolerance_s=settings.ingest_future_tolerance_s,
+        future_tolerance_s=float(settings.ingest_future_tolerance_s),
         retention_days=settings.retention_days,
     )
 
@@ -113,7 +114,7 @@ def limits_from(settings: Settings) -> IngestLimits:
 class Ingestor:
     """Writer first, then the edge (a resumed session redelivers right after CONNACK)."""
 
-    def __init__(self, settings: Settings, database_url: str, mqtt_url: str) -> None:
+    def __init__(self, settings: Settings, database_url: str, mqtt_url: str, protocol: str = "5") -> None:
         self.inbox: queue.Queue[InboundMessage] = queue.Queue(maxsize=settings.ingest_queue_size)
         self.store = BatchStore(database_url)
         self.directory = SensorDirectory(self._load_sensors)
@@ -122,6 +123,7 @@ class Ingestor:
             mqtt_url, client_id=settings.mqtt_client_id, topics=TOPICS, inbox=self.inbox,
             session_expiry_s=settings.mqtt_session_expiry_s,
             receive_maximum=max(settings.ingest_batch_size * 2, 2000), shared_group=settings.mqtt_shared_group,
+            protocol=protocol,
         )
         self.writer = BatchWriter(
             self.inbox, self.store, self.resolver, self.edge.ack, batch_size=settings.ingest_batch_size,
@@ -147,9 +149,10 @@ class Ingestor:
         self.store.close()
 
 
-def run_ingestor(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> Ingestor:
+def run_ingestor(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event,
+                 protocol: str = "5") -> Ingestor:
     """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI); returns the stopped ingestor."""
-    ingestor = Ingestor(settings, database_url, mqtt_url)
+    ingestor = Ingestor(settings, database_url, mqtt_url, protocol)
     ingestor.start()
     if not ingestor.edge.wait_connected(15):
         log.warning("broker not reachable yet; still trying in the background")

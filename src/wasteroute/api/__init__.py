@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI) for dispatchers, drivers, gateways and the public."""

@@ -1,0 +1,88 @@
+"""Repository of plan jobs and their results (routes, stops, the bins considered)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from wasteroute.storage.models import Plan, PlanBin, Route, RouteStop
+
+
+class PlanRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, *, city_id: int, fraction: str, service_date: date, options: dict[str, Any],
+               created_by: int | None = None) -> Plan:
+        plan = Plan(city_id=city_id, fraction=fraction, service_date=service_date, options=options,
+                    created_by=created_by, status="queued", progress=0.0)
+        self.session.add(plan)
+        self.session.flush()
+        return plan
+
+    def claim_next(self) -> int | None:
+        """Take the oldest queued job (several workers may call this at once)."""
+        row = self.session.execute(
+            text(
+                "UPDATE plan SET status = 'running', started_at = now(), progress = 0.01 WHERE id = ("
+                " SELECT id FROM plan WHERE status = 'queued' ORDER BY created_at, id"
+                " FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id"
+            )
+        ).first()
+        return int(row[0]) if row else None
+
+    def get(self, plan_id: int, city_id: int | None = None) -> Plan | None:
+        plan = self.session.get(Plan, plan_id)
+        if plan is None or (city_id is not None and plan.city_id != city_id):
+            return None
+        return plan
+
+    def latest_done(self, city_id: int, fraction: str, service_date: date | None = None) -> Plan | None:
+        q = select(Plan).where(Plan.city_id == city_id, Plan.fraction == fraction, Plan.status == "done")
+        if service_date is not None:
+            q = q.where(Plan.service_date == service_date)
+        return self.session.scalars(q.order_by(Plan.finished_at.desc(), Plan.id.desc())).first()
+
+    def set_progress(self, plan_id: int, progress: float) -> None:
+        self.session.execute(update(Plan).where(Plan.id == plan_id).values(progress=progress))
+
+    def finish(self, plan_id: int, *, summary: dict[str, Any], diagnosis: str | None, finished_at: datetime) -> None:
+        self.session.execute(
+            update(Plan).where(Plan.id == plan_id).values(
+                status="done", progress=1.0, summary=summary, diagnosis=diagnosis, finished_at=finished_at
+            )
+        )
+
+    def fail(self, plan_id: int, error: str, finished_at: datetime) -> None:
+        self.session.execute(
+            update(Plan).where(Plan.id == plan_id).values(status="failed", error=error, finished_at=finished_at)
+        )
+
+    def add_route(self, route: Route, stops: Sequence[RouteStop]) -> Route:
+        self.session.add(route)
+        self.session.flush()
+        for s in stops:
+            s.route_id = route.id
+        self.session.add_all(list(stops))
+        return route
+
+    def add_plan_bins(self, rows: Sequence[PlanBin]) -> None:
+        self.session.add_all(list(rows))
+
+    def routes(self, plan_id: int) -> Sequence[Route]:
+        return self.session.scalars(select(Route).where(Route.plan_id == plan_id).order_by(Route.id)).all()
+
+    def route(self, route_id: int) -> Route | None:
+        return self.session.get(Route, route_id)
+
+    def stops(self, route_id: int) -> Sequence[RouteStop]:
+        return self.session.scalars(
+            select(RouteStop).where(RouteStop.route_id == route_id).order_by(RouteStop.seq)
+        ).all()
+
+    def plan_bins(self, plan_id: int) -> Sequence[PlanBin]:
+        return self.session.scalars(select(PlanBin).where(PlanBin.plan_id == plan_id)).all()

@@ -1,0 +1,53 @@
+"""API principals (people and gateways) and their keys. Keys are stored as HMAC-SHA256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wasteroute.storage.models import Principal
+
+KEY_PREFIX = "wr"
+
+
+def _digest(secret: str, pepper: str) -> str:
+    return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    principal_id: int
+    key: str
+    """Shown once; only its digest is stored."""
+
+
+class PrincipalRepository:
+    def __init__(self, session: Session, pepper: str) -> None:
+        self.session = session
+        self.pepper = pepper
+
+    def create(self, *, city_id: int, name: str, role: str, vehicle_id: int | None = None) -> IssuedKey:
+        prefix = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(24)
+        p = Principal(city_id=city_id, name=name, role=role, vehicle_id=vehicle_id, key_prefix=prefix,
+                      key_hash=_digest(secret, self.pepper))
+        self.session.add(p)
+        self.session.flush()
+        return IssuedKey(p.id, f"{KEY_PREFIX}_{prefix}_{secret}")
+
+    def authenticate(self, key: str) -> Principal | None:
+        """The enabled principal holding ``key``, or None (malformed, unknown, wrong or disabled)."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            return None
+        p = self.session.scalars(select(Principal).where(Principal.key_prefix == parts[1])).first()
+        if p is None or p.disabled:
+            return None
+        if not hmac.compare_digest(p.key_hash, _digest(parts[2], self.pepper)):
+            return None
+        return p

@@ -78,9 +78,9 @@ def test_lkh_vrptw_and_tour_are_read_with_dimacs_scale() -> None:
     assert inst.service_times == (0.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0)
     # floor(10 * 18.68) = 186: one-decimal truncation
     assert vrplib_arc_cost(inst, 0, 1) == 186
-    tour = read_lkh_tour(DATA / "TINY.6.2.898.tour", inst)
-    assert tour.routes == ((2, 1, 3), (4, 5, 6))
-    assert tour.cost == pytest.approx(89.8)
+    tour = read_lkh_tour(DATA / "TINY.6.2.894.tour", inst)
+    assert tour.routes == ((1, 3, 2), (4, 5, 6))
+    assert tour.cost == pytest.approx(89.4)
     assert _cost(inst, tour.routes) == pytest.approx(tour.cost)
     assert find_reference(path, inst) == tour
     assert detect_kind(path) is InstanceKind.VRPTW
@@ -88,22 +88,22 @@ def test_lkh_vrptw_and_tour_are_read_with_dimacs_scale() -> None:
 
 def test_tour_cost_falls_back_to_the_comment_when_the_name_has_none(tmp_path: Path) -> None:
     inst = read_vrplib(DATA / "TINY.6.2.vrptw")
-    text = (DATA / "TINY.6.2.898.tour").read_text()
+    text = (DATA / "TINY.6.2.894.tour").read_text()
     (tmp_path / "TINY.6.2.tour").write_text(text)
-    assert read_lkh_tour(tmp_path / "TINY.6.2.tour", inst).cost == pytest.approx(89.8)
+    assert read_lkh_tour(tmp_path / "TINY.6.2.tour", inst).cost == pytest.approx(89.4)
 
 
 def test_tour_name_and_comment_disagreeing_is_an_error(tmp_path: Path) -> None:
     inst = read_vrplib(DATA / "TINY.6.2.vrptw")
-    text = (DATA / "TINY.6.2.898.tour").read_text()
-    (tmp_path / "TINY.6.2.899.tour").write_text(text)
-    with pytest.raises(BenchmarkFormatError, match="file name says cost 899"):
-        read_lkh_tour(tmp_path / "TINY.6.2.899.tour", inst)
+    text = (DATA / "TINY.6.2.894.tour").read_text()
+    (tmp_path / "TINY.6.2.895.tour").write_text(text)
+    with pytest.raises(BenchmarkFormatError, match="file name says cost 895"):
+        read_lkh_tour(tmp_path / "TINY.6.2.895.tour", inst)
 
 
 def test_empty_routes_between_depot_copies_are_skipped(tmp_path: Path) -> None:
     inst = read_vrplib(DATA / "TINY.6.2.vrptw")
-    tour = tmp_path / "TINY.6.2.898.tour"
+    tour = tmp_path / "TINY.6.2.894.tour"
     tour.write_text("TOUR_SECTION\n1\n3\n2\n4\n8\n9\n5\n6\n7\n-1\nEOF\n")
     assert read_lkh_tour(tour, inst).routes == ((2, 1, 3), (4, 5, 6))
 

@@ -35,6 +35,14 @@ class PlanRepository:
         ).first()
         return int(row[0]) if row else None
 
+    def claim(self, plan_id: int) -> bool:
+        """Take this queued job (the CLI runs it at once); False if it is not queued any more."""
+        row = self.session.execute(
+            text("UPDATE plan SET status = 'running', started_at = now(), progress = 0.01 "
+                 "WHERE id = :id AND status = 'queued' RETURNING id"), {"id": plan_id}
+        ).first()
+        return row is not None
+
     def get(self, plan_id: int, city_id: int | None = None) -> Plan | None:
         plan = self.session.get(Plan, plan_id)
         if plan is None or (city_id is not None and plan.city_id != city_id):
@@ -86,3 +94,4 @@ class PlanRepository:
 
     def plan_bins(self, plan_id: int) -> Sequence[PlanBin]:
         return self.session.scalars(select(PlanBin).where(PlanBin.plan_id == plan_id)).all()
+

@@ -1,0 +1,53 @@
+# Thin recipes; the work lives in the `wasteroute` command and the test suite.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run smoke test lint format bench-routing bench-forecast bench-ingest system-deps clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v mosquitto >/dev/null || $(MAKE) --no-print-directory system-deps
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Optional system packages (the MQTT broker for tests); best effort, needs root and apt.
+system-deps:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
+	else echo "note: install mosquitto for the broker tests (the demo falls back to a Python broker)"; fi
+
+run: install
+	$(BIN)/wasteroute run
+
+smoke: install
+	$(BIN)/wasteroute smoke
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src sensors_sim tests migrations
+	$(BIN)/ruff format --check src sensors_sim tests migrations
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format src sensors_sim tests migrations
+	$(BIN)/ruff check --fix src sensors_sim tests migrations
+
+bench-routing: install
+	$(BIN)/wasteroute bench routing --all ../shared/benchmarks --time-limit 30 --json
+
+bench-forecast: install
+	$(BIN)/wasteroute bench forecast --json
+
+bench-ingest: install
+	$(BIN)/wasteroute bench ingest --messages 100000 --json
+
+clean:
+	rm -rf $(VENV) .wasteroute .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from wasteroute.cli import main
+
+raise SystemExit(main())

@@ -191,6 +191,17 @@ def test_kim_lunch_pushing_a_later_window_is_caught() -> None:
     assert report.violations[0].startswith("route 2: no place for the 3600 s lunch")
 
 
+def test_kim_lunch_on_the_road_unless_only_after_a_service() -> None:
+    # Node 5 is served until 10:59, node 6 (3 min away) must start by 12:02:30. Lunch on the road
+    # from 11:00 reaches node 6 at 12:02; lunch right after node 5 would reach it at 12:03.
+    inst = _kim_with_stops({5: {"early_s": 9 * 3600 + 59 * 60}, 6: {"early_s": 0, "late_s": 12 * 3600 + 150}})
+    routes = [[3, 4, 1], [5, 6, 7, 2]]
+    assert check_kim(inst, routes).feasible
+    strict = check_kim(inst, routes, lunch_after_service_only=True)
+    assert len(strict.violations) == 1
+    assert strict.violations[0].startswith("route 2: no place for the 3600 s lunch")
+
+
 def test_kim_missing_and_duplicate_customers_are_caught() -> None:
     report = check_kim(_kim(), [[3, 4, 1], [5, 6, 3, 2]])
     assert r"customer(s) visited more than once: [3]" in report.violations[0]

@@ -17,8 +17,9 @@ Checks:
   (a disposal visit ends every route that collected something), route capacity per day, maximum
   stops per route, service start within each window (waiting allowed; facilities included), back
   at the depot before it closes, and the lunch break: one break of the file's duration starting
-  within 11:00-12:00, taken directly after a service (or at the depot before leaving); a route
-  that is back at the depot by 12:00 takes it there (Benjamin & Beasley 2010). Cost = Manhattan
+  within 11:00-12:00, never inside a service or unload (on the road, while waiting, or - with
+  ``lunch_after_service_only`` - only right after a service); a route that is back at the depot by
+  12:00 takes it there (Benjamin & Beasley 2010). Cost = Manhattan
   miles; times from Manhattan miles at the file's speed, not rounded.
 """
 
@@ -205,10 +206,14 @@ def check_kim(
     routes: Sequence[Sequence[int]],
     *,
     max_vehicles: int | None = None,
+    lunch_after_service_only: bool = False,
 ) -> CheckReport:
     """Check a Kim et al. solution: routes of customer and disposal-facility indices, depot excluded.
 
     ``max_vehicles``: fleet size limit, ``None`` = unlimited (the benchmark's convention).
+    ``lunch_after_service_only``: the lunch must start right after a service (Buhrkal et al. 2012);
+    by default it may also start on the road or while waiting, never inside a service (the
+    product's rule).
     """
     out = _Violations()
     routes = [[int(node) for node in route] for route in routes]
@@ -231,7 +236,7 @@ def check_kim(
         total_miles += miles
         route_costs.append(miles)
         _check_kim_loads(instance, r, route, out)
-        _check_kim_times(instance, r, seq, out)
+        _check_kim_times(instance, r, seq, lunch_after_service_only, out)
     return CheckReport(
         feasible=not out.items,
         cost=total_miles,
@@ -281,42 +286,59 @@ class _Schedule:
     lunch_ok: bool
 
 
-def _simulate_kim(instance: KimInstance, seq: Sequence[int], lunch_after: int | None) -> _Schedule:
+def _simulate_kim(
+    instance: KimInstance, seq: Sequence[int], lunch_gap: int | None, after_service_only: bool
+) -> _Schedule:
     """Earliest-start schedule of ``depot, ..., depot``.
 
-    ``lunch_after = k`` takes the lunch right after the service at ``seq[k]`` (``k = 0``: at the depot
-    before leaving; ``k = len(seq) - 1``: at the depot after returning); ``None`` = no lunch.
+    ``lunch_gap = k`` takes the lunch between the end of the service at ``seq[k]`` (``k = 0``: leaving
+    the depot) and the start of the next service, as early as its window allows: on the road or
+    while waiting (``after_service_only``: right after the service, before driving on).
+    ``k = len(seq) - 1``: at the depot after returning, which needs the return by the latest lunch
+    start. ``None`` = no lunch.
     """
-    lunch_start, lunch_latest = KIM_LUNCH_WINDOW_S
+    lunch_earliest, lunch_latest = KIM_LUNCH_WINDOW_S
     depot = instance.stops[seq[0]]
     t = float(depot.early_s)
-    lunch_ok = lunch_after is None
+    lunch_ok = lunch_gap is None
     late: list[str] = []
     last = len(seq) - 1
-    for k in range(last + 1):
-        if k > 0:
-            node = seq[k]
-            arrival = t + kim_arc_seconds(instance, seq[k - 1], node)
-            if k == last:
-                t = arrival
+    if lunch_gap == last:
+        lunch_gap = None
+        check_return = True
+    else:
+        check_return = False
+    for k in range(1, last + 1):
+        node = seq[k]
+        travel = kim_arc_seconds(instance, seq[k - 1], node)
+        if k - 1 == lunch_gap:
+            lunch_start = max(t, float(lunch_earliest))
+            lunch_ok = lunch_start <= lunch_latest + _EPS
+            if after_service_only:
+                arrival = lunch_start + instance.lunch_s + travel
             else:
-                stop = instance.stops[node]
-                start = max(arrival, float(stop.early_s))
-                if start > stop.late_s + _EPS:
-                    late.append(f"node {node} at {_clock(start)} (latest {_clock(stop.late_s)})")
-                t = start + stop.service_s
-        if k == lunch_after:
-            start = max(t, float(lunch_start))
-            lunch_ok = start <= lunch_latest + _EPS
-            if k < last:
-                t = start + instance.lunch_s
+                arrival = max(t + travel, lunch_start) + instance.lunch_s
+        else:
+            arrival = t + travel
+        if k == last:
+            t = arrival
+            break
+        stop = instance.stops[node]
+        start = max(arrival, float(stop.early_s))
+        if start > stop.late_s + _EPS:
+            late.append(f"node {node} at {_clock(start)} (latest {_clock(stop.late_s)})")
+        t = start + stop.service_s
+    if check_return:
+        lunch_ok = max(t, float(lunch_earliest)) <= lunch_latest + _EPS
     return _Schedule(late=tuple(late), back_s=t, lunch_ok=lunch_ok)
 
 
-def _check_kim_times(instance: KimInstance, r: int, seq: Sequence[int], out: _Violations) -> None:
+def _check_kim_times(
+    instance: KimInstance, r: int, seq: Sequence[int], after_service_only: bool, out: _Violations
+) -> None:
     depot = instance.stops[seq[0]]
     closes = float(depot.late_s)
-    base = _simulate_kim(instance, seq, None)
+    base = _simulate_kim(instance, seq, None, after_service_only)
     if base.late:
         out.add(f"route {r}: service starts after the time window: {', '.join(base.late[:_MAX_LISTED])}")
     if base.back_s > closes + _EPS:
@@ -324,7 +346,7 @@ def _check_kim_times(instance: KimInstance, r: int, seq: Sequence[int], out: _Vi
     if base.late or base.back_s > closes + _EPS or instance.lunch_s <= 0:
         return
     for k in range(len(seq)):
-        sched = _simulate_kim(instance, seq, k)
+        sched = _simulate_kim(instance, seq, k, after_service_only)
         if sched.lunch_ok and not sched.late and sched.back_s <= closes + _EPS:
             return
     out.add(

@@ -383,7 +383,20 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
 def _mutate_json(rng: random.Random, value: Any) -> Any:
     """Replace one randomly chosen value somewhere in the JSON tree with a value of another type."""
     value = copy.deepcopy(value)
-    replacements: list[Any] = [None, True, -1, 1e308, "", "x", [], {}, 2**70, "2026-13-45T99:00:00Z"]
+    replacements: list[Any] = [
+        None,
+        True,
+        -1,
+        1e308,
+        10**400,
+        "",
+        "x",
+        [],
+        {},
+        2**70,
+        "2026-13-45T99:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+    ]
     node = value
     for _ in range(rng.randint(1, 4)):
         if isinstance(node, dict) and node:
@@ -416,3 +429,29 @@ def test_mangled_uplinks_are_rejected_never_crash() -> None:
             outcomes[exc.reason.value] = outcomes.get(exc.reason.value, 0) + 1
     assert outcomes.get("parsed", 0) > 0
     assert len(outcomes) >= 6  # mangling reaches many different checks
+
+
+def test_numbers_beyond_float_range_are_refused_or_ignored_never_crash() -> None:
+    huge = 10**400
+    error = rejected(CS_TOPIC, cs_uplink(None, 85, {"distance": huge}))
+    assert error.reason is RejectReason.NON_FINITE
+    body = cs_uplink(None, 85, {"distance": 5})
+    body["rxInfo"] = [{"gatewayId": "g", "rssi": huge, "snr": 3}]
+    (reading,) = parse(CS_TOPIC, body)
+    assert reading.rssi_dbm is None and reading.snr_db == 3.0
+
+
+@pytest.mark.parametrize(("key", "value"), [("fPort", 256), ("fCnt", 2**32), ("fPort", -1)])
+def test_lorawan_counters_outside_their_field_width_are_refused(key: str, value: int) -> None:
+    body = cs_uplink(None, 85, {"distance": 5})
+    body[key] = value
+    assert rejected(CS_TOPIC, body).reason is RejectReason.VALUE_OUT_OF_RANGE
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_times_that_leave_the_representable_range_in_utc_are_invalid(when: str) -> None:
+    body = {"device_id": "s1", "measured_at": when, "fill_level": 0.5}
+    assert rejected(native_topic("luebeck", "s1"), body).reason is RejectReason.TIMESTAMP_INVALID
+    cs_body = cs_uplink(None, 85, {"distance": 5})
+    cs_body["time"] = when
+    assert rejected(CS_TOPIC, cs_body).reason is RejectReason.TIMESTAMP_INVALID

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ _DEFAULT_LIMITS = IngestLimits()
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEV_EUI_RE = re.compile(r"^[0-9A-Fa-f]{16}$")
+_MAX_FCNT = 2**32 - 1  # LoRaWAN frame counters are 32 bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,8 @@ def _parse_native(
         native = NativeReading.model_validate_json(payload, strict=True)
     except ValidationError as exc:
         raise _rejected_from_validation(exc) from None
+    except OverflowError:  # the schema's UTC conversion of year 1 or 9999 shifted by its offset
+        reject(RejectReason.TIMESTAMP_INVALID, "measured_at lies outside the representable years")
     topic_device = match.device.lower()
     if native.device_id != topic_device:
         reject(
@@ -307,8 +311,8 @@ def _parse_tts(
 
     up = require_object(obj, "uplink_message", "")
     # The Things Stack omits fields whose value is 0: an absent f_port or f_cnt is 0
-    f_port = get_int(up, "f_port", "uplink_message", default=0)
-    f_cnt = get_int(up, "f_cnt", "uplink_message", default=0)
+    f_port = get_int(up, "f_port", "uplink_message", default=0, maximum=255)
+    f_cnt = get_int(up, "f_cnt", "uplink_message", default=0, maximum=_MAX_FCNT)
     measured_at, time_source = _first_time(
         (
             (up, "received_at", "uplink_message", "network_server"),
@@ -364,8 +368,8 @@ def _parse_chirpstack(
                 f"the topic names application {match.application!r}, the uplink {application!r}",
             )
     # proto3 JSON omits default values: an absent fPort or fCnt is 0
-    f_port = get_int(obj, "fPort", "", default=0)
-    f_cnt = get_int(obj, "fCnt", "", default=0)
+    f_port = get_int(obj, "fPort", "", default=0, maximum=255)
+    f_cnt = get_int(obj, "fCnt", "", default=0, maximum=_MAX_FCNT)
     measured_at, time_source = _first_time(((obj, "time", "", "network_server"),), ctx.received_at)
     decoded = get_object(obj, "object", "", required=False)
     frame = get_str(obj, "data", "", required=False)
@@ -524,7 +528,11 @@ def _metric(entry: JsonObject, key: str) -> float | None:
     value = entry.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _best_gateway(

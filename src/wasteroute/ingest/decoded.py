@@ -29,7 +29,7 @@ import math
 import re
 
 from wasteroute.ingest.decoders import Measurement
-from wasteroute.ingest.rejects import JsonObject, RejectReason, reject
+from wasteroute.ingest.rejects import JsonObject, RejectReason, reject, to_float
 
 # quantity -> ((field name, scale), ...); names are lower-case
 _DISTANCE = (
@@ -93,7 +93,7 @@ def _number(value: object, where: str, units: dict[str, float | None]) -> tuple[
     if isinstance(value, bool):
         reject(RejectReason.WRONG_TYPE, f"{where} must be a number, got a boolean")
     if isinstance(value, int | float):
-        number = float(value)
+        number = to_float(value, where)
         factor: float | None = None
     elif isinstance(value, str):
         match = _NUMBER_WITH_UNIT.match(value)

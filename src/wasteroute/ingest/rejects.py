@@ -268,8 +268,8 @@ def require_str(obj: JsonObject, key: str, where: str) -> str:
     return value
 
 
-def get_int(obj: JsonObject, key: str, where: str, *, default: int) -> int:
-    """``obj[key]`` as a non-negative integer; ``default`` when absent (or null).
+def get_int(obj: JsonObject, key: str, where: str, *, default: int, maximum: int = 2**63 - 1) -> int:
+    """``obj[key]`` as an integer in [0, ``maximum``]; ``default`` when absent (or null).
 
     Decimal strings are accepted too (the protobuf JSON mapping may quote integers). Network
     servers omit zero values, so the default for counters and ports is 0, never "missing".
@@ -280,18 +280,32 @@ def get_int(obj: JsonObject, key: str, where: str, *, default: int) -> int:
     if isinstance(value, bool):
         reject(RejectReason.WRONG_TYPE, f"{_path(where, key)} must be an integer, got a boolean")
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
-        return int(value)
+        value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int):
         reject(RejectReason.WRONG_TYPE, f"{_path(where, key)} must be an integer, got {_json_type(value)}")
-    if value < 0:
-        reject(RejectReason.VALUE_OUT_OF_RANGE, f"{_path(where, key)} must be >= 0, got {value}")
+    if not 0 <= value <= maximum:
+        shown = str(value) if abs(value) < 10**30 else "a number that large"
+        reject(
+            RejectReason.VALUE_OUT_OF_RANGE, f"{_path(where, key)} must lie in [0, {maximum}], got {shown}"
+        )
     return value
 
 
 # --------------------------------------------------------------------------------------------------
 # identifiers and times
+
+
+def to_float(value: int | float, where: str) -> float:
+    """A JSON number as a finite float; refuses integers too large for a float, NaN and infinities."""
+    try:
+        number = float(value)
+    except OverflowError:
+        reject(RejectReason.NON_FINITE, f"{where} is too large for a float")
+    if not math.isfinite(number):
+        reject(RejectReason.NON_FINITE, f"{where} must be a finite number")
+    return number
 
 
 def check_device_id(device_id: str, where: str) -> str:
@@ -319,7 +333,10 @@ def parse_timestamp(value: str, where: str) -> datetime:
             RejectReason.TIMESTAMP_INVALID,
             f"{where} {value[:80]!r} has no time zone; expected for example 2026-11-22T10:00:00Z",
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted by its offset
+        reject(RejectReason.TIMESTAMP_INVALID, f"{where} {value[:80]!r} lies outside the representable years")
 
 
 def check_time_window(measured_at: datetime, *, now: datetime, limits: IngestLimits) -> None:

@@ -43,7 +43,7 @@ class RejectReason(StrEnum):
     TOPIC_DEVICE_MISMATCH = "topic_device_mismatch"
     UNKNOWN_DEVICE = "unknown_device"
     """Decided by the ingest service against the database, never by the adapters."""
-    DEVICE_CITY_MISMATCH = "device_city_mismatch"
+    WRONG_CITY = "wrong_city"
     """Decided by the ingest service: the device is registered in another city than the topic's."""
     BAD_BASE64 = "bad_base64"
     UNDECODABLE_BYTES = "undecodable_bytes"

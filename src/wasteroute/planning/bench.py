@@ -1,0 +1,520 @@
+"""``wasteroute bench routing``: solve public benchmark instances with the production router.
+
+    wasteroute bench routing --instance PATH [--time-limit S] [--seed N] [--engine E] [--json]
+    wasteroute bench routing --all DIR [--time-limit S] [--seed N] [--engine E] [--json]
+
+For each instance: read it by its format (:mod:`.benchreaders`), convert it to the router's
+:class:`~wasteroute.planning.problem.Problem`, solve with :func:`~wasteroute.planning.solver.plan_routes`
+(the same call production makes), turn the plan back into plain routes of file node indices, re-check
+them with the independent :mod:`.checker`, and print one JSON object as the last line::
+
+    {"instance", "kind", "cost", "vehicles", "reference", "gap_pct", "feasible", "seconds", ...}
+
+``cost`` is the checker's cost in the benchmark's own convention, ``seconds`` the wall-clock time of
+``plan_routes`` (model building included). ``--all`` runs every ``*.vrp``, ``*.vrptw`` and
+``*_stop.txt`` below DIR one after the other (never in parallel: timings must not compete for CPU)
+and ends with a summary line ``{"summary": true, "mean_gap_pct": {kind: ...}, ...}``.
+
+Exit status: 0 when every solution checked feasible, 1 when at least one did not, 2 when an
+instance could not be read or the arguments are wrong.
+
+How each benchmark maps onto the product's types (all integer, as the router wants):
+
+* CVRPLIB: matrix = integer arc costs (``nint``) used as metres, demands as litres, no times, no
+  disposal facility (``must_end_empty=False``); fleet ``ceil(1.1 k_min) + 1`` (never binding).
+* LKH ``.vrptw``: matrix = integer arc costs in ``1 / SCALE`` units (DIMACS: tenths, truncated;
+  ``EXACT_2D``: thousandths); times in ``1 / t`` units with ``t = SCALE`` when the horizon allows,
+  else the largest power of ten that keeps it within the router's seven-day limit (travel times
+  then rounded *up*, so a plan feasible for the router is feasible for the checker); fleet = the
+  file's ``VEHICLES`` + 25 %.
+* Kim et al.: matrix = Manhattan feet; driving times = Manhattan miles at the file's speed in
+  seconds, rounded up; yd3 used directly as the volume unit (no conversion, so no rounding);
+  disposal facilities with their unload times and windows; a one-hour lunch starting 11:00-12:00;
+  route capacity per day and stops per route as daily vehicle limits; fleet = a lower bound on the
+  routes needed (volume, stops, working time) x 1.5 + 2, no fixed cost (B&B minimise distance).
+
+Notes on the router's problem types for this benchmark (raised with the router's author):
+
+* The Kim benchmark has an unlimited homogeneous fleet; :class:`Problem` needs an explicit vehicle
+  list, so the bench bounds it (above). A generous bound costs model size (facility copies per
+  vehicle) and search time.
+* B&B's lunch may be taken anywhere outside a service; Buhrkal et al. (2012) only right after a
+  service. The checker uses the former by default (the product's rule, ``BreakRule`` docs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from wasteroute.planning.benchreaders import (
+    FEET_PER_MILE,
+    KIM_BEST_PUBLISHED,
+    KIM_LUNCH_WINDOW_S,
+    KIM_REFERENCES,
+    BenchmarkFormatError,
+    InstanceKind,
+    KimInstance,
+    KimStopType,
+    VrplibInstance,
+    detect_kind,
+    find_reference,
+    read_kim,
+    read_vrplib,
+)
+from wasteroute.planning.checker import CheckReport, check_solution
+from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
+from wasteroute.planning.result import RoutePlan, VisitKind
+
+__all__ = ["BenchCase", "load_case", "main", "plan_to_routes", "run_case"]
+
+_MAX_TIME_S = 7 * 86_400
+"""Largest time the router's problem accepts (seconds since midnight)."""
+
+_DAY_S = 86_400
+_FRACTION = "residual"
+_DEPOT_ID = "depot"
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """A benchmark instance converted for the router, and what is needed to map the plan back.
+
+    Attributes:
+        path: the instance file.
+        instance: the instance as read (the checker works on it).
+        problem: the router's problem.
+        convention: how cost is counted: ``nint`` (CVRPLIB), ``dimacs`` (one decimal, truncated),
+            ``exact`` (LKH three decimals), ``floor``/``ceil`` (other TSPLIB types), ``miles`` (Kim).
+        node_of: router stop / facility id -> node index in the instance file.
+        reference: reference cost in the benchmark's unit, ``None`` if unknown.
+        reference_vehicles: routes of the reference solution, ``None`` if unknown.
+        best_published: for Kim, the best published distance (Buhrkal et al. 2012).
+        fleet: vehicles given to the router.
+        distance_per_unit: divide the plan's ``distance_m`` by this for the benchmark's unit.
+    """
+
+    path: Path
+    instance: VrplibInstance | KimInstance
+    problem: Problem
+    convention: str
+    node_of: dict[str, int]
+    reference: float | None
+    reference_vehicles: int | None
+    best_published: float | None
+    fleet: int
+    distance_per_unit: float
+
+    @property
+    def kind(self) -> InstanceKind:
+        if isinstance(self.instance, KimInstance):
+            return InstanceKind.KIM
+        return self.instance.kind
+
+    @property
+    def name(self) -> str:
+        return self.instance.name
+
+
+# --------------------------------------------------------------------------------------------------
+# conversion
+
+
+def load_case(path: str | Path, *, fleet: int | None = None) -> BenchCase:
+    """Read an instance by its format and build the router's problem (``fleet`` overrides the default)."""
+    path = Path(path)
+    if fleet is not None and fleet < 1:
+        raise ValueError(f"fleet must be >= 1 vehicle, got {fleet}")
+    if detect_kind(path) is InstanceKind.KIM:
+        return _kim_case(path, read_kim(path), fleet)
+    return _vrplib_case(path, read_vrplib(path), fleet)
+
+
+def _vrplib_distances(inst: VrplibInstance) -> npt.NDArray[np.float64]:
+    """Unscaled distances between all nodes (vectorised; the checker recomputes them one by one)."""
+    if inst.weights is not None:
+        return np.array(inst.weights, dtype=np.float64)
+    assert inst.coords is not None
+    xy = np.array(inst.coords, dtype=np.float64)
+    dx = xy[:, None, 0] - xy[None, :, 0]
+    dy = xy[:, None, 1] - xy[None, :, 1]
+    dist: npt.NDArray[np.float64] = np.sqrt(dx * dx + dy * dy)
+    return dist
+
+
+def _vrplib_cost_matrix(inst: VrplibInstance, dist: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    scaled = dist * inst.scale
+    if inst.edge_weight_type == "FLOOR_2D":
+        return np.floor(scaled).astype(np.int64)
+    if inst.edge_weight_type == "CEIL_2D":
+        return np.ceil(scaled).astype(np.int64)
+    return np.floor(scaled + 0.5).astype(np.int64)
+
+
+def _convention(inst: VrplibInstance) -> str:
+    if inst.edge_weight_type == "FLOOR_2D":
+        return "dimacs" if inst.scale == 10 else "floor"
+    if inst.edge_weight_type == "EXACT_2D":
+        return "exact"
+    if inst.edge_weight_type == "CEIL_2D":
+        return "ceil"
+    return "nint"
+
+
+def _time_scale(inst: VrplibInstance) -> int:
+    """Time units per instance time unit: the cost scale if the horizon fits, else a power of ten."""
+    assert inst.time_windows is not None
+    horizon = max(due for _, due in inst.time_windows)
+    scale = inst.scale
+    while scale > 1 and horizon * scale > _MAX_TIME_S:
+        scale //= 10
+    if horizon * scale > _MAX_TIME_S:
+        raise BenchmarkFormatError(f"{inst.name}: time horizon {horizon:g} too long for the router")
+    return scale
+
+
+def _vrplib_case(path: Path, inst: VrplibInstance, fleet: int | None) -> BenchCase:
+    dist = _vrplib_distances(inst)
+    cost = _vrplib_cost_matrix(inst, dist)
+    n = inst.dimension
+    locations = tuple(Location(f"n{i}") for i in range(n))
+    windows: list[tuple[int, ...]] = [()] * n
+    service = [0] * n
+    depot_window = (0, _DAY_S)
+    if inst.time_windows is not None:
+        tscale = _time_scale(inst)
+        # Same units as the cost: the checker's travel time. Coarser: round up (conservative).
+        duration = cost.copy() if tscale == inst.scale else np.ceil(dist * tscale - 1e-9).astype(np.int64)
+        svc = inst.service_times or (0.0,) * n
+        for i, (ready, due) in enumerate(inst.time_windows):
+            windows[i] = (math.ceil(ready * tscale - 1e-9), math.floor(due * tscale + 1e-9))
+            service[i] = math.ceil(svc[i] * tscale - 1e-9)
+        depot_window = (windows[inst.depot][0], windows[inst.depot][1])
+    else:
+        duration = np.zeros_like(cost)
+    stops = tuple(
+        Stop(
+            id=f"c{i}",
+            location=i,
+            volume_l=float(inst.demands[i]),
+            service_s=service[i],
+            time_windows=(windows[i],) if windows[i] else (),  # type: ignore[arg-type]
+            fraction=_FRACTION,
+        )
+        for i in inst.customers
+    )
+    k_min = max(1, math.ceil(sum(inst.demands) / inst.capacity))
+    if fleet is None:
+        if inst.time_windows is not None and inst.vehicles is not None:
+            fleet = math.ceil(1.25 * inst.vehicles)
+        else:
+            fleet = math.ceil(1.1 * k_min) + 1
+    vehicles = tuple(
+        Vehicle(
+            id=f"v{k + 1:03d}",
+            start_depot=_DEPOT_ID,
+            capacity_volume_l=float(inst.capacity),
+            fraction=_FRACTION,
+            shift=depot_window,
+            must_end_empty=False,
+        )
+        for k in range(fleet)
+    )
+    problem = Problem(
+        locations=locations,
+        distance_m=cost,
+        duration_s=duration,
+        stops=stops,
+        depots=(Depot(_DEPOT_ID, inst.depot, window=depot_window),),
+        vehicles=vehicles,
+        name=inst.name,
+    )
+    ref = find_reference(path, inst)
+    return BenchCase(
+        path=path,
+        instance=inst,
+        problem=problem,
+        convention=_convention(inst),
+        node_of={s.id: s.location for s in stops},
+        reference=ref.cost if ref else None,
+        reference_vehicles=ref.vehicles if ref else None,
+        best_published=None,
+        fleet=fleet,
+        distance_per_unit=float(inst.scale),
+    )
+
+
+def _kim_fleet(inst: KimInstance) -> int:
+    """A lower bound on the routes needed (volume, stops, working time), x 1.5 + 2."""
+    customers = inst.customers
+    load = sum(inst.stops[i].load_yd3 for i in customers)
+    depot = inst.stops[inst.depot]
+    day_s = max(1.0, depot.late_s - depot.early_s - inst.lunch_s)
+    work_s = sum(inst.stops[i].service_s for i in customers)
+    bound = max(
+        1,
+        math.ceil(load / inst.route_capacity_yd3),
+        math.ceil(len(customers) / inst.max_stops),
+        math.ceil(work_s / day_s),
+    )
+    return math.ceil(1.5 * bound) + 2
+
+
+def _kim_case(path: Path, inst: KimInstance, fleet: int | None) -> BenchCase:
+    xy = np.array([(s.x_ft, s.y_ft) for s in inst.stops], dtype=np.float64)
+    feet = np.abs(xy[:, None, 0] - xy[None, :, 0]) + np.abs(xy[:, None, 1] - xy[None, :, 1])
+    distance = np.floor(feet + 0.5).astype(np.int64)
+    seconds = feet / FEET_PER_MILE / inst.speed_mph * 3600.0
+    duration = np.ceil(seconds - 1e-9).astype(np.int64)
+    locations = tuple(Location(f"n{i}") for i in range(len(inst.stops)))
+    depot = inst.stops[inst.depot]
+    shift = (depot.early_s, depot.late_s)
+    stops: list[Stop] = []
+    facilities: list[Facility] = []
+    for i, s in enumerate(inst.stops):
+        if s.type is KimStopType.CUSTOMER:
+            window = () if (s.early_s, s.late_s) == (0, _DAY_S) else ((s.early_s, s.late_s),)
+            stops.append(
+                Stop(
+                    id=f"c{i}",
+                    location=i,
+                    volume_l=s.load_yd3,
+                    service_s=math.ceil(s.service_s - 1e-9),
+                    time_windows=window,
+                    fraction=_FRACTION,
+                )
+            )
+        elif s.type is KimStopType.DISPOSAL:
+            facilities.append(
+                Facility(
+                    id=f"f{i}",
+                    location=i,
+                    fractions=frozenset({_FRACTION}),
+                    window=(s.early_s, s.late_s),
+                    unload_s=math.ceil(s.service_s - 1e-9),
+                )
+            )
+    lunch = BreakRule.lunch(
+        earliest_start_s=KIM_LUNCH_WINDOW_S[0],
+        latest_start_s=KIM_LUNCH_WINDOW_S[1],
+        duration_s=math.ceil(inst.lunch_s - 1e-9),
+    )
+    fleet = fleet if fleet is not None else _kim_fleet(inst)
+    vehicles = tuple(
+        Vehicle(
+            id=f"v{k + 1:03d}",
+            start_depot=_DEPOT_ID,
+            capacity_volume_l=inst.vehicle_capacity_yd3,
+            fraction=_FRACTION,
+            shift=shift,
+            break_rule=lunch if inst.lunch_s > 0 else None,
+            max_collected_volume_l=inst.route_capacity_yd3,
+            max_stops=inst.max_stops,
+            must_end_empty=True,
+        )
+        for k in range(fleet)
+    )
+    problem = Problem(
+        locations=locations,
+        distance_m=distance,
+        duration_s=duration,
+        stops=tuple(stops),
+        depots=(Depot(_DEPOT_ID, inst.depot, window=shift),),
+        vehicles=vehicles,
+        facilities=tuple(facilities),
+        name=inst.name,
+    )
+    ref = KIM_REFERENCES.get(inst.name)
+    best = KIM_BEST_PUBLISHED.get(inst.name)
+    node_of = {s.id: s.location for s in stops} | {f.id: f.location for f in facilities}
+    return BenchCase(
+        path=path,
+        instance=inst,
+        problem=problem,
+        convention="miles",
+        node_of=node_of,
+        reference=ref.miles if ref else None,
+        reference_vehicles=ref.vehicles if ref else None,
+        best_published=best.miles if best else None,
+        fleet=fleet,
+        distance_per_unit=FEET_PER_MILE,
+    )
+
+
+def plan_to_routes(case: BenchCase, plan: RoutePlan) -> list[list[int]]:
+    """The plan's routes as node indices of the instance file (stops and facilities, no depot)."""
+    routes: list[list[int]] = []
+    for route in plan.routes:
+        nodes = [
+            case.node_of[visit.ref_id]
+            for visit in route.visits
+            if visit.kind in (VisitKind.STOP, VisitKind.FACILITY)
+        ]
+        if nodes:
+            routes.append(nodes)
+    return routes
+
+
+# --------------------------------------------------------------------------------------------------
+# running
+
+
+def run_case(case: BenchCase, *, time_limit_s: float, seed: int, engine: str = "auto") -> dict[str, object]:
+    """Solve one case with the production router, re-check it, and return the JSON record."""
+    from wasteroute.planning.solver import plan_routes
+
+    started = time.perf_counter()
+    plan = plan_routes(case.problem, time_limit_s=time_limit_s, seed=seed, engine=engine)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - started
+    routes = plan_to_routes(case, plan)
+    report: CheckReport = check_solution(case.instance, routes, max_vehicles=case.fleet)
+    gap = None
+    if case.reference:
+        gap = round(100.0 * (report.cost - case.reference) / case.reference, 3)
+    record: dict[str, object] = {
+        "instance": case.name,
+        "kind": case.kind.value,
+        "cost": round(report.cost, 4),
+        "vehicles": report.vehicles,
+        "reference": case.reference,
+        "gap_pct": gap,
+        "feasible": report.feasible,
+        "seconds": round(seconds, 2),
+        "convention": case.convention,
+        "reference_vehicles": case.reference_vehicles,
+        "router_cost": round(plan.distance_m / case.distance_per_unit, 4),
+        "dropped_required": sum(1 for d in plan.dropped if d.required),
+        "fleet": case.fleet,
+        "time_limit_s": time_limit_s,
+        "seed": seed,
+        "engine": plan.engine,
+        "path": str(case.path),
+    }
+    if case.best_published is not None:
+        record["best_published"] = case.best_published
+    if report.violations:
+        record["violations"] = list(report.violations[:5])
+    return record
+
+
+def _instances_in(folder: Path) -> list[Path]:
+    found = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and (p.suffix in (".vrp", ".vrptw") or p.name.endswith("_stop.txt"))
+    ]
+    return sorted(found)
+
+
+def _human(record: dict[str, object]) -> str:
+    if "error" in record:
+        return f"{record['path']}: ERROR {record['error']}"
+    gap = record["gap_pct"]
+    gap_text = f", ref {record['reference']}, gap {gap:+.2f} %" if isinstance(gap, float) else ""
+    state = "feasible" if record["feasible"] else f"INFEASIBLE {record.get('violations')}"
+    return (
+        f"{record['instance']} [{record['kind']}/{record['convention']}]: cost {record['cost']}{gap_text}, "
+        f"{record['vehicles']} vehicles, {state}, {record['seconds']} s"
+    )
+
+
+def _summary(records: Sequence[dict[str, object]], seconds: float) -> dict[str, object]:
+    gaps: dict[str, list[float]] = {}
+    for r in records:
+        if r.get("feasible") and isinstance(r.get("gap_pct"), float):
+            gaps.setdefault(str(r["kind"]), []).append(float(r["gap_pct"]))  # type: ignore[arg-type]
+    return {
+        "summary": True,
+        "instances": len(records),
+        "feasible": sum(1 for r in records if r.get("feasible")),
+        "errors": sum(1 for r in records if "error" in r),
+        "mean_gap_pct": {k: round(sum(v) / len(v), 3) for k, v in sorted(gaps.items())},
+        "gap_count": {k: len(v) for k, v in sorted(gaps.items())},
+        "seconds": round(seconds, 1),
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasteroute bench routing",
+        description="Solve benchmark instances (CVRPLIB .vrp, LKH .vrptw, Kim *_stop.txt) with the "
+        "production router, re-check the solutions independently and compare with the reference cost.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--instance", type=Path, metavar="PATH", help="one instance file")
+    target.add_argument(
+        "--all", type=Path, metavar="DIR", help="every instance below DIR, one after the other"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=30.0, metavar="S", help="seconds per instance (30)"
+    )
+    parser.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (1)")
+    parser.add_argument(
+        "--engine", choices=("auto", "ortools", "hybrid"), default="auto", help="router engine"
+    )
+    parser.add_argument(
+        "--fleet", type=int, metavar="K", help="vehicles given to the router (default per kind)"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON lines (the last one is the result)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``wasteroute bench routing``; returns the exit status (see the module docstring)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    while args_list and args_list[0] in ("bench", "routing"):
+        args_list.pop(0)
+    parser = _parser()
+    args = parser.parse_args(args_list)
+    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        parser.error(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    if args.fleet is not None and args.fleet < 1:
+        parser.error(f"--fleet must be >= 1, got {args.fleet}")
+
+    def emit(record: dict[str, object]) -> None:
+        print(json.dumps(record) if args.json else _human(record), flush=True)
+
+    if args.instance is not None:
+        paths = [args.instance]
+    else:
+        if not args.all.is_dir():
+            parser.error(f"--all needs a folder, {args.all} is not one")
+        paths = _instances_in(args.all)
+        if not paths:
+            parser.error(f"no *.vrp, *.vrptw or *_stop.txt files below {args.all}")
+
+    started = time.perf_counter()
+    records: list[dict[str, object]] = []
+    for path in paths:
+        try:
+            case = load_case(path, fleet=args.fleet)
+        except (OSError, ValueError) as exc:
+            record: dict[str, object] = {"instance": path.name, "path": str(path), "error": str(exc)}
+            records.append(record)
+            if args.instance is not None:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            emit(record)
+            continue
+        record = run_case(case, time_limit_s=args.time_limit, seed=args.seed, engine=args.engine)
+        records.append(record)
+        emit(record)
+    if args.all is not None:
+        summary = _summary(records, time.perf_counter() - started)
+        print(json.dumps(summary) if args.json else f"summary: {summary}", flush=True)
+    if any("error" in r for r in records):
+        return 2
+    return 0 if all(r.get("feasible") for r in records) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -71,7 +71,10 @@ class NativeReading(BaseModel):
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
             raise ValueError("measured_at needs a time zone (for example 2026-11-22T10:00:00Z)")
-        return v.astimezone(UTC)
+        try:
+            return v.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("measured_at is outside the representable time range") from None
 
     @model_validator(mode="after")
     def _has_level(self) -> NativeReading:
@@ -85,7 +88,7 @@ class CanonicalReading:
     """What every adapter produces: one reading of one device, before it is tied to a bin.
 
     ``fill_level`` is filled in by ingest from the container geometry when the device only
-    reports a distance. ``raw`` is the payload exactly as received.
+    reports a distance. The payload exactly as received travels beside it (the stored row's ``raw``).
     """
 
     device_id: str

@@ -113,9 +113,13 @@ def broker(tmp_path: Path) -> Iterator[BrokerHandle]:
     if url:
         parts = urlsplit(url)
         user = parts.username or ""
-        handle = BrokerHandle(parts.hostname or "127.0.0.1", parts.port or 1883,
-                              {u: parts.password or "" for u in ("wasteroute-ingest", "wasteroute-sim")} if user
-                              else {}, "5", None)
+        handle = BrokerHandle(
+            parts.hostname or "127.0.0.1",
+            parts.port or 1883,
+            {u: parts.password or "" for u in ("wasteroute-ingest", "wasteroute-sim")} if user else {},
+            "5",
+            None,
+        )
         yield handle
         return
     if shutil.which("mosquitto") is None:

@@ -138,7 +138,8 @@ CREATE TABLE collection_event (
     bin_id           bigint NOT NULL REFERENCES bin(id) ON DELETE CASCADE,
     vehicle_id       integer REFERENCES vehicle(id) ON DELETE SET NULL,
     route_stop_id    bigint,
-    kind             text NOT NULL CHECK (kind IN ('emptied', 'not_reachable', 'damaged', 'overfilled', 'detected_drop')),
+    kind             text NOT NULL
+                     CHECK (kind IN ('emptied', 'not_reachable', 'damaged', 'overfilled', 'detected_drop')),
     observed_fill    real CHECK (observed_fill IS NULL OR (observed_fill >= 0 AND observed_fill <= 1.5)),
     occurred_at      timestamptz NOT NULL,
     client_event_id  uuid UNIQUE,
@@ -310,7 +311,21 @@ def downgrade() -> None:
         op.execute("DROP TABLE bin_daily")
     op.execute("DROP TABLE sensor_reading CASCADE")
     for table in (
-        "alert", "dead_letter", "plan_bin", "route_stop", "route", "plan", "principal", "collection_event",
-        "bin_state", "sensor", "bin", "vehicle", "disposal_facility", "depot", "container_type", "city",
+        "alert",
+        "dead_letter",
+        "plan_bin",
+        "route_stop",
+        "route",
+        "plan",
+        "principal",
+        "collection_event",
+        "bin_state",
+        "sensor",
+        "bin",
+        "vehicle",
+        "disposal_facility",
+        "depot",
+        "container_type",
+        "city",
     ):
         op.execute(f"DROP TABLE {table}")

@@ -32,8 +32,15 @@ def _stop_on_signals() -> threading.Event:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from wasteroute.runtime.demo import DemoOptions, run_demo
 
-    opts = DemoOptions(city=args.city, bins=args.bins, days=args.days, seed=args.seed, port=args.port,
-                       smoke=args.command == "smoke", time_limit_s=args.time_limit)
+    opts = DemoOptions(
+        city=args.city,
+        bins=args.bins,
+        days=args.days,
+        seed=args.seed,
+        port=args.port,
+        smoke=args.command == "smoke",
+        time_limit_s=args.time_limit,
+    )
     return run_demo(settings, opts, _stop_on_signals())
 
 
@@ -69,13 +76,25 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     services = start_services(settings)
     assert services.mqtt_url is not None
-    print(f"ingesting from {services.mqtt_url.split('@')[-1]} (client id {settings.mqtt_client_id}); "
-          "Ctrl+C flushes and stops", flush=True)
-    ingestor = run_ingestor(settings, services.database_url, services.mqtt_url, _stop_on_signals(),
-                            services.mqtt_protocol)
+    print(
+        f"ingesting from {services.mqtt_url.split('@')[-1]} (client id {settings.mqtt_client_id}); "
+        "Ctrl+C flushes and stops",
+        flush=True,
+    )
+    ingestor = run_ingestor(
+        settings, services.database_url, services.mqtt_url, _stop_on_signals(), services.mqtt_protocol
+    )
     s = ingestor.writer.stats
-    print(json.dumps({"received": s.received, "stored": s.stored, "duplicates": s.duplicates,
-                      "dead_lettered": s.dead_lettered}))
+    print(
+        json.dumps(
+            {
+                "received": s.received,
+                "stored": s.stored,
+                "duplicates": s.duplicates,
+                "dead_lettered": s.dead_lettered,
+            }
+        )
+    )
     services.stop()
     return 0
 
@@ -88,7 +107,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     services = start_services(settings, need_broker=False)
     app = create_app(settings, services.database_url)
-    uvicorn.run(app, host=args.host or settings.api_host, port=args.port or settings.api_port, log_level="info")
+    uvicorn.run(
+        app, host=args.host or settings.api_host, port=args.port or settings.api_port, log_level="info"
+    )
     services.stop()
     return 0
 
@@ -109,8 +130,15 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
 
     services = start_services(settings, need_broker=False)
     try:
-        summary = plan_now(settings, services.database_url, city=args.city, fraction=args.fraction,
-                           service_date=args.date, time_limit_s=args.time_limit, seed=args.seed)
+        summary = plan_now(
+            settings,
+            services.database_url,
+            city=args.city,
+            fraction=args.fraction,
+            service_date=args.date,
+            time_limit_s=args.time_limit,
+            seed=args.seed,
+        )
     finally:
         services.stop()
     print(json.dumps(summary, default=str))
@@ -133,14 +161,23 @@ def cmd_create_key(args: argparse.Namespace, settings: Settings) -> int:
                 return 2
             vehicle_id = None
             if args.vehicle:
-                vehicle_id = next((v.id for v in CityRepository(session).vehicles(city.id)
-                                   if v.external_id == args.vehicle), None)
+                vehicle_id = next(
+                    (
+                        v.id
+                        for v in CityRepository(session).vehicles(city.id)
+                        if v.external_id == args.vehicle
+                    ),
+                    None,
+                )
                 if vehicle_id is None:
                     print(f"no vehicle {args.vehicle!r} in {args.city}", file=sys.stderr)
                     return 2
             key = PrincipalRepository(session, settings.secret_key.get_secret_value()).create(
-                city_id=city.id, name=args.name or f"{args.role} of {city.slug}", role=args.role,
-                vehicle_id=vehicle_id)
+                city_id=city.id,
+                name=args.name or f"{args.role} of {city.slug}",
+                role=args.role,
+                vehicle_id=vehicle_id,
+            )
         print(key.key)
         return 0
     finally:
@@ -166,13 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wasteroute", description="Fill-level driven waste collection.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, helptext: str, fn: Callable[[argparse.Namespace, Settings], int]) -> argparse.ArgumentParser:
+    def add(
+        name: str, helptext: str, fn: Callable[[argparse.Namespace, Settings], int]
+    ) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=helptext, description=helptext)
         sp.set_defaults(fn=fn)
         return sp
 
-    for name, text in (("run", "the whole loop: services, demo city, simulated sensors, ingest, a plan, the API"),
-                       ("smoke", "the same loop, exiting after the first plan with a JSON summary")):
+    for name, text in (
+        ("run", "the whole loop: services, demo city, simulated sensors, ingest, a plan, the API"),
+        ("smoke", "the same loop, exiting after the first plan with a JSON summary"),
+    ):
         sp = add(name, text, cmd_run)
         sp.add_argument("--city", default="luebeck")
         sp.add_argument("--bins", type=int, default=400)
@@ -206,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     args = build_parser().parse_args(argv)
     settings = Settings()
     fn: Callable[[argparse.Namespace, Settings], int] = args.fn

@@ -25,16 +25,24 @@ class Settings(BaseSettings):
 
     environment: str = Field(default="development", description="development | production")
     database_url: str | None = Field(default=None, description="PostgreSQL URL; unset: embedded server")
-    mqtt_url: str | None = Field(default=None, description="mqtt://user:pass@host:port; unset: embedded broker")
-    data_dir: Path = Field(default=Path(".wasteroute"), description="embedded database, broker and cache files")
+    mqtt_url: str | None = Field(
+        default=None, description="mqtt://user:pass@host:port; unset: embedded broker"
+    )
+    data_dir: Path = Field(
+        default=Path(".wasteroute"), description="embedded database, broker and cache files"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     secret_key: SecretStr = SecretStr("development-only-secret")
 
     # ingest
-    mqtt_client_id: str = Field(default="wasteroute-ingest-0", description="stable id: the broker keeps its session")
+    mqtt_client_id: str = Field(
+        default="wasteroute-ingest-0", description="stable id: the broker keeps its session"
+    )
     mqtt_session_expiry_s: int = Field(default=86_400, ge=0)
-    mqtt_shared_group: str | None = Field(default=None, description="join $share/<group>/… with other ingestors")
+    mqtt_shared_group: str | None = Field(
+        default=None, description="join $share/<group>/… with other ingestors"
+    )
     ingest_batch_size: int = Field(default=1000, ge=1, le=20_000)
     ingest_batch_age_ms: int = Field(default=100, ge=1, le=60_000)
     ingest_queue_size: int = Field(default=20_000, ge=1)
@@ -62,8 +70,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
-        if self.environment == "production" and self.secret_key.get_secret_value() == "development-only-secret":
-            raise ValueError("set WASTEROUTE_SECRET_KEY in production; the development placeholder is refused")
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == "development-only-secret"
+        ):
+            raise ValueError(
+                "set WASTEROUTE_SECRET_KEY in production; the development placeholder is refused"
+            )
         return self
 
     @cached_property

@@ -41,12 +41,16 @@ def city_db(fresh_database_url: str) -> str:
     migrate(fresh_database_url)
     engine = make_engine(fresh_database_url)
     with transaction(make_session_factory(engine)) as s:
-        import_city_seed(s, CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text())))
+        import_city_seed(
+            s, CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text()))
+        )
     engine.dispose()
     return fresh_database_url
 
 
-def test_readings_and_bad_messages_flow_through_broker_into_postgres(broker: BrokerHandle, city_db: str) -> None:
+def test_readings_and_bad_messages_flow_through_broker_into_postgres(
+    broker: BrokerHandle, city_db: str
+) -> None:
     settings = Settings(mqtt_client_id="test-ingest-loop", ingest_batch_size=200, ingest_batch_age_ms=50)
     ingestor = Ingestor(settings, city_db, broker.url("wasteroute-ingest"))
     ingestor.start()
@@ -59,16 +63,29 @@ def test_readings_and_bad_messages_flow_through_broker_into_postgres(broker: Bro
     for i in range(24):
         dev = f"70b3d57ed00{i:05x}"
         for h in range(20):
-            body = {"device_id": dev, "measured_at": (t0 + timedelta(hours=h)).isoformat(),
-                    "distance_mm": 1200 - 40 * h, "battery_pct": 88, "temperature_c": 12.5}
+            body = {
+                "device_id": dev,
+                "measured_at": (t0 + timedelta(hours=h)).isoformat(),
+                "distance_mm": 1200 - 40 * h,
+                "battery_pct": 88,
+                "temperature_c": 12.5,
+            }
             infos.append(pub.publish(native_topic("testhafen", dev), json.dumps(body), qos=1))
             n_good += 1
     bad = [
         (native_topic("testhafen", "70b3d57ed0000001"), b"{not json"),
-        (native_topic("testhafen", "ffffffffffffffff"),
-         json.dumps({"device_id": "ffffffffffffffff", "measured_at": t0.isoformat(), "fill_level": 0.3}).encode()),
-        (native_topic("anderstadt", "70b3d57ed0000002"),
-         json.dumps({"device_id": "70b3d57ed0000002", "measured_at": t0.isoformat(), "fill_level": 0.3}).encode()),
+        (
+            native_topic("testhafen", "ffffffffffffffff"),
+            json.dumps(
+                {"device_id": "ffffffffffffffff", "measured_at": t0.isoformat(), "fill_level": 0.3}
+            ).encode(),
+        ),
+        (
+            native_topic("anderstadt", "70b3d57ed0000002"),
+            json.dumps(
+                {"device_id": "70b3d57ed0000002", "measured_at": t0.isoformat(), "fill_level": 0.3}
+            ).encode(),
+        ),
         ("wasteroute/testhafen/sensors/x", b"{}"),
     ]
     for topic, payload in bad:
@@ -85,8 +102,11 @@ def test_readings_and_bad_messages_flow_through_broker_into_postgres(broker: Bro
     # the topic "wasteroute/testhafen/sensors/x" matches no subscription: the broker never delivers it
     reasons = {r for r in _reasons(city_db)}
     assert reasons == {"invalid_json", "unknown_device", "wrong_city"}
-    fill = _count(city_db, "SELECT round(fill_level * 1000) FROM bin_state b JOIN sensor s ON s.bin_id = b.bin_id "
-                           "WHERE s.device_id = '70b3d57ed0000001'")
+    fill = _count(
+        city_db,
+        "SELECT round(fill_level * 1000) FROM bin_state b JOIN sensor s ON s.bin_id = b.bin_id "
+        "WHERE s.device_id = '70b3d57ed0000001'",
+    )
     # last distance 1200 - 40*19 = 440 mm, offset 50, wheelie bin 1150 mm high -> (1150 - 390) / 1150
     assert fill == round((1150 - 390) / 1150 * 1000)
 

@@ -7,9 +7,24 @@ import psycopg
 from wasteroute.storage.db import downgrade, migrate
 
 EXPECTED = {
-    "city", "container_type", "depot", "disposal_facility", "vehicle", "bin", "sensor", "sensor_reading",
-    "bin_state", "collection_event", "plan", "route", "route_stop", "plan_bin", "dead_letter", "principal",
-    "alert", "bin_daily",
+    "city",
+    "container_type",
+    "depot",
+    "disposal_facility",
+    "vehicle",
+    "bin",
+    "sensor",
+    "sensor_reading",
+    "bin_state",
+    "collection_event",
+    "plan",
+    "route",
+    "route_stop",
+    "plan_bin",
+    "dead_letter",
+    "principal",
+    "alert",
+    "bin_daily",
 }
 
 

@@ -19,9 +19,20 @@ from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow, l
 
 def _row(sensor_id: int, bin_id: int, city_id: int, at: datetime, fill: float, **kw: Any) -> ReadingRow:
     base: dict[str, Any] = dict(
-        sensor_id=sensor_id, measured_at=at, city_id=city_id, bin_id=bin_id, fill_level=fill, distance_mm=None,
-        battery_pct=90.0, battery_v=None, temperature_c=20.0, tilt_deg=0.0, rssi_dbm=-100.0, snr_db=7.0,
-        source="native", raw=b"{}",
+        sensor_id=sensor_id,
+        measured_at=at,
+        city_id=city_id,
+        bin_id=bin_id,
+        fill_level=fill,
+        distance_mm=None,
+        battery_pct=90.0,
+        battery_v=None,
+        temperature_c=20.0,
+        tilt_deg=0.0,
+        rssi_dbm=-100.0,
+        snr_db=7.0,
+        source="native",
+        raw=b"{}",
     )
     base.update(kw)
     return ReadingRow(**base)
@@ -34,7 +45,9 @@ def seeded(fresh_database_url: str) -> str:
     migrate(fresh_database_url)
     engine = make_engine(fresh_database_url)
     with transaction(make_session_factory(engine)) as s:
-        import_city_seed(s, CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text())))
+        import_city_seed(
+            s, CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text()))
+        )
     engine.dispose()
     return fresh_database_url
 
@@ -56,17 +69,24 @@ def test_batches_are_idempotent_and_keep_the_latest_state(seeded: str) -> None:
     info = sensors["70b3d57ed0000001"]
     assert info.bin_id is not None and info.height_mm == 1150
     t0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
-    rows = [_row(info.sensor_id, info.bin_id, info.city_id, t0 + timedelta(hours=h), 0.1 * h) for h in range(5)]
+    rows = [
+        _row(info.sensor_id, info.bin_id, info.city_id, t0 + timedelta(hours=h), 0.1 * h) for h in range(5)
+    ]
     first = store.write_and_commit(rows, [])
-    again = store.write_and_commit(rows[2:] + [rows[0]], [])  # a redelivery
-    older = store.write_and_commit([_row(info.sensor_id, info.bin_id, info.city_id, t0 - timedelta(days=1), 0.9)], [])
+    again = store.write_and_commit([*rows[2:], rows[0]], [])  # a redelivery
+    older = store.write_and_commit(
+        [_row(info.sensor_id, info.bin_id, info.city_id, t0 - timedelta(days=1), 0.9)], []
+    )
     assert (first.stored, first.duplicates) == (5, 0)
     assert (again.stored, again.duplicates) == (0, 4)
     assert older.stored == 1
     with psycopg.connect(seeded.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        n = conn.execute("SELECT count(*) FROM sensor_reading WHERE sensor_id = %s", (info.sensor_id,)).fetchone()
-        state = conn.execute("SELECT measured_at, fill_level FROM bin_state WHERE bin_id = %s",
-                             (info.bin_id,)).fetchone()
+        n = conn.execute(
+            "SELECT count(*) FROM sensor_reading WHERE sensor_id = %s", (info.sensor_id,)
+        ).fetchone()
+        state = conn.execute(
+            "SELECT measured_at, fill_level FROM bin_state WHERE bin_id = %s", (info.bin_id,)
+        ).fetchone()
     assert n == (6,)
     assert state is not None and state[0] == t0 + timedelta(hours=4) and state[1] == pytest.approx(0.4)
     store.close()
@@ -77,13 +97,24 @@ def test_fire_and_tilt_raise_one_open_alert_each(seeded: str) -> None:
     info = store.sensors()["70b3d57ed0000002"]
     assert info.bin_id is not None
     t0 = datetime(2026, 11, 21, 9, tzinfo=UTC)
-    hot = [_row(info.sensor_id, info.bin_id, info.city_id, t0 + timedelta(minutes=m), 0.5, temperature_c=80.0,
-                tilt_deg=60.0) for m in range(3)]
+    hot = [
+        _row(
+            info.sensor_id,
+            info.bin_id,
+            info.city_id,
+            t0 + timedelta(minutes=m),
+            0.5,
+            temperature_c=80.0,
+            tilt_deg=60.0,
+        )
+        for m in range(3)
+    ]
     store.write_and_commit(hot[:2], [])
     store.write_and_commit(hot[2:], [])
     with psycopg.connect(seeded.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        kinds = conn.execute("SELECT kind FROM alert WHERE bin_id = %s AND cleared_at IS NULL ORDER BY kind",
-                             (info.bin_id,)).fetchall()
+        kinds = conn.execute(
+            "SELECT kind FROM alert WHERE bin_id = %s AND cleared_at IS NULL ORDER BY kind", (info.bin_id,)
+        ).fetchall()
     assert kinds == [("fire",), ("tilt",)]
     store.close()
 
@@ -91,7 +122,9 @@ def test_fire_and_tilt_raise_one_open_alert_each(seeded: str) -> None:
 def test_dead_letters_keep_raw_bytes_and_reason(seeded: str) -> None:
     store = BatchStore(seeded)
     raw = b"\xff\x00not json"
-    out = store.write_and_commit([], [DeadLetterRow("mqtt", "wasteroute/x/sensors/y/up", raw, "invalid_json", "bad")])
+    out = store.write_and_commit(
+        [], [DeadLetterRow("mqtt", "wasteroute/x/sensors/y/up", raw, "invalid_json", "bad")]
+    )
     assert out.dead_lettered == 1
     with psycopg.connect(seeded.replace("postgresql+psycopg://", "postgresql://")) as conn:
         row = conn.execute("SELECT payload, reason, topic FROM dead_letter").fetchone()

@@ -19,7 +19,7 @@ _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)  # inventories carry more properties
 
 
 class CitySeed(_Strict):
@@ -144,6 +144,7 @@ class CitySeedDocument(_Strict):
         for f in self.bins.features:
             if f.properties.container_type not in types:
                 raise ValueError(
-                    f"bin {f.properties.external_id}: container type {f.properties.container_type!r} is unknown"
+                    f"bin {f.properties.external_id}: "
+                    f"container type {f.properties.container_type!r} is unknown"
                 )
         return self

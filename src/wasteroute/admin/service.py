@@ -26,31 +26,51 @@ def import_city_seed(session: Session, doc: CitySeedDocument) -> ImportSummary:
     """Create or update everything in ``doc`` inside the caller's transaction (idempotent)."""
     repo = CityRepository(session)
     c = doc.city
-    city_id = repo.upsert_city({
-        "slug": c.slug, "name": c.name, "timezone": c.timezone, "center_lon": c.center[0],
-        "center_lat": c.center[1], "fill_threshold": c.fill_threshold, "holiday_region": c.holiday_region,
-    })
+    city_id = repo.upsert_city(
+        {
+            "slug": c.slug,
+            "name": c.name,
+            "timezone": c.timezone,
+            "center_lon": c.center[0],
+            "center_lat": c.center[1],
+            "fill_threshold": c.fill_threshold,
+            "holiday_region": c.holiday_region,
+        }
+    )
     types = repo.upsert_container_types([{"city_id": city_id, **t.model_dump()} for t in doc.container_types])
     depots = repo.upsert_depots([{"city_id": city_id, **d.model_dump()} for d in doc.depots])
     facilities = repo.upsert_facilities([{"city_id": city_id, **f.model_dump()} for f in doc.facilities])
-    vehicles = repo.upsert_vehicles([
-        {"city_id": city_id, "depot_id": depots[v.depot], **v.model_dump(exclude={"depot"})} for v in doc.vehicles
-    ])
+    vehicles = repo.upsert_vehicles(
+        [
+            {"city_id": city_id, "depot_id": depots[v.depot], **v.model_dump(exclude={"depot"})}
+            for v in doc.vehicles
+        ]
+    )
     bin_rows = []
     for f in doc.bins.features:
         p = f.properties
         start, end = p.window()
-        bin_rows.append({
-            "city_id": city_id, "external_id": p.external_id, "site_id": p.site_id,
-            "lon": f.geometry.coordinates[0], "lat": f.geometry.coordinates[1], "fraction": p.fraction,
-            "container_type_id": types[p.container_type], "access_class": p.access_class,
-            "collection_start": start, "collection_end": end,
-        })
+        bin_rows.append(
+            {
+                "city_id": city_id,
+                "external_id": p.external_id,
+                "site_id": p.site_id,
+                "lon": f.geometry.coordinates[0],
+                "lat": f.geometry.coordinates[1],
+                "fraction": p.fraction,
+                "container_type_id": types[p.container_type],
+                "access_class": p.access_class,
+                "collection_start": start,
+                "collection_end": end,
+            }
+        )
     bins = repo.upsert_bins(bin_rows)
     sensors = [
         {"city_id": city_id, "bin_id": bins[f.properties.external_id], **f.properties.sensor.model_dump()}
-        for f in doc.bins.features if f.properties.sensor is not None
+        for f in doc.bins.features
+        if f.properties.sensor is not None
     ]
     repo.upsert_sensors(sensors)
-    return ImportSummary(city_id, c.slug, len(types), len(depots), len(facilities), len(vehicles), len(bins),
-                         len(sensors))
+    return ImportSummary(
+        city_id, c.slug, len(types), len(depots), len(facilities), len(vehicles), len(bins), len(sensors)
+    )

@@ -49,18 +49,32 @@ def _worker_main(settings_json: str, database_url: str, stop: Any) -> None:
     run_worker(settings, database_url, stop)
 
 
-def start_worker_process(settings: Settings, database_url: str) -> tuple[multiprocessing.process.BaseProcess, Any]:
+def start_worker_process(
+    settings: Settings, database_url: str
+) -> tuple[multiprocessing.process.BaseProcess, Any]:
     """A worker in a separate process (spawned, so no state of this process leaks into it)."""
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
-    proc = ctx.Process(target=_worker_main, args=(settings.model_dump_json(), database_url, stop),
-                       name="wasteroute-plan-worker", daemon=True)
+    proc = ctx.Process(
+        target=_worker_main,
+        args=(settings.model_dump_json(), database_url, stop),
+        name="wasteroute-plan-worker",
+        daemon=True,
+    )
     proc.start()
     return proc, stop
 
 
-def enqueue_plan(settings: Settings, database_url: str, *, city: str, fraction: str, service_date: date | None,
-                 time_limit_s: float | None, seed: int) -> int:
+def enqueue_plan(
+    settings: Settings,
+    database_url: str,
+    *,
+    city: str,
+    fraction: str,
+    service_date: date | None,
+    time_limit_s: float | None,
+    seed: int,
+) -> int:
     engine = make_engine(database_url, pool_size=1)
     try:
         with transaction(make_session_factory(engine)) as session:
@@ -69,7 +83,9 @@ def enqueue_plan(settings: Settings, database_url: str, *, city: str, fraction: 
                 raise LookupError(f"no city {city!r}; import one with `wasteroute import-city`")
             day = service_date or datetime.now(ZoneInfo(c.timezone)).date()
             plan = PlanRepository(session).create(
-                city_id=c.id, fraction=fraction, service_date=day,
+                city_id=c.id,
+                fraction=fraction,
+                service_date=day,
                 options={"time_limit_s": time_limit_s or settings.plan_time_limit_s, "seed": seed},
             )
             return plan.id
@@ -77,11 +93,26 @@ def enqueue_plan(settings: Settings, database_url: str, *, city: str, fraction: 
         engine.dispose()
 
 
-def plan_now(settings: Settings, database_url: str, *, city: str, fraction: str, service_date: date | None,
-             time_limit_s: float | None, seed: int) -> dict[str, Any]:
+def plan_now(
+    settings: Settings,
+    database_url: str,
+    *,
+    city: str,
+    fraction: str,
+    service_date: date | None,
+    time_limit_s: float | None,
+    seed: int,
+) -> dict[str, Any]:
     """Create a job and run it here, in this (CLI) process; returns the plan's summary."""
-    plan_id = enqueue_plan(settings, database_url, city=city, fraction=fraction, service_date=service_date,
-                           time_limit_s=time_limit_s, seed=seed)
+    plan_id = enqueue_plan(
+        settings,
+        database_url,
+        city=city,
+        fraction=fraction,
+        service_date=service_date,
+        time_limit_s=time_limit_s,
+        seed=seed,
+    )
     engine = make_engine(database_url, pool_size=2)
     factory = make_session_factory(engine)
     try:

@@ -66,7 +66,9 @@ class PlanInputs:
     facilities: list[dict[str, Any]]
 
 
-def load_inputs(session: Session, city_id: int, fraction: str, service_date: date, now: datetime) -> PlanInputs:
+def load_inputs(
+    session: Session, city_id: int, fraction: str, service_date: date, now: datetime
+) -> PlanInputs:
     cities = CityRepository(session)
     city = cities.get(city_id)
     if city is None:
@@ -74,16 +76,40 @@ def load_inputs(session: Session, city_id: int, fraction: str, service_date: dat
     hist = bin_histories(session, city_id, fraction, now - timedelta(days=HISTORY_DAYS))
     bins = [(b, t, s.fill_level if s else None) for b, t, s in cities.bins_with_state(city_id, fraction)]
     return PlanInputs(
-        city_id=city.id, slug=city.slug, timezone=city.timezone, threshold=city.fill_threshold,
-        holiday_region=city.holiday_region, service_date=service_date, fraction=fraction, bins=bins,
+        city_id=city.id,
+        slug=city.slug,
+        timezone=city.timezone,
+        threshold=city.fill_threshold,
+        holiday_region=city.holiday_region,
+        service_date=service_date,
+        fraction=fraction,
+        bins=bins,
         histories={k: (v.times_s, v.fills, v.emptied_at_s) for k, v in hist.items()},
-        vehicles=[{"id": v.id, "external_id": v.external_id, "depot_id": v.depot_id, "volume_l": v.volume_l,
-                   "mass_kg": v.mass_kg, "shift": (_seconds(v.shift_start), _seconds(v.shift_end)),
-                   "max_duration_s": v.max_duration_s, "access_class": v.access_class}
-                  for v in cities.vehicles(city_id, fraction)],
+        vehicles=[
+            {
+                "id": v.id,
+                "external_id": v.external_id,
+                "depot_id": v.depot_id,
+                "volume_l": v.volume_l,
+                "mass_kg": v.mass_kg,
+                "shift": (_seconds(v.shift_start), _seconds(v.shift_end)),
+                "max_duration_s": v.max_duration_s,
+                "access_class": v.access_class,
+            }
+            for v in cities.vehicles(city_id, fraction)
+        ],
         depots=[{"id": d.id, "lon": d.lon, "lat": d.lat} for d in cities.depots(city_id)],
-        facilities=[{"id": f.id, "lon": f.lon, "lat": f.lat, "window": (_seconds(f.opens), _seconds(f.closes)),
-                     "unload_s": f.unload_s} for f in cities.facilities(city_id) if fraction in f.fractions],
+        facilities=[
+            {
+                "id": f.id,
+                "lon": f.lon,
+                "lat": f.lat,
+                "window": (_seconds(f.opens), _seconds(f.closes)),
+                "unload_s": f.unload_s,
+            }
+            for f in cities.facilities(city_id)
+            if fraction in f.fractions
+        ],
     )
 
 
@@ -93,8 +119,11 @@ def forecast_all(inputs: PlanInputs, now: datetime) -> dict[int, FillEstimate]:
     for b, t, _ in inputs.bins:
         times, fills, emptied = inputs.histories.get(b.id, ([], [], []))
         series[b.id] = ReadingSeries(
-            times_s=np.asarray(times, dtype=np.float64), fill_levels=np.asarray(fills, dtype=np.float64),
-            emptied_at_s=np.asarray(emptied, dtype=np.float64), fraction=b.fraction, container_type=t.code,
+            times_s=np.asarray(times, dtype=np.float64),
+            fill_levels=np.asarray(fills, dtype=np.float64),
+            emptied_at_s=np.asarray(emptied, dtype=np.float64),
+            fraction=b.fraction,
+            container_type=t.code,
         )
     first = {bid: estimate_fill(s, now=now) for bid, s in series.items()}
     by_type: dict[str, list[float]] = {}
@@ -106,12 +135,15 @@ def forecast_all(inputs: PlanInputs, now: datetime) -> dict[int, FillEstimate]:
     out = {}
     for b, t, _ in inputs.bins:
         e = first[b.id]
-        out[b.id] = e if e.healthy else estimate_fill(series[b.id], now=now, similar_rate_per_h=medians.get(t.code))
+        out[b.id] = (
+            e if e.healthy else estimate_fill(series[b.id], now=now, similar_rate_per_h=medians.get(t.code))
+        )
     return out
 
 
-def build_problem(inputs: PlanInputs, chosen: list[tuple[Bin, ContainerType, float, bool, float]],
-                  settings: Settings) -> tuple[Problem, dict[str, int]]:
+def build_problem(
+    inputs: PlanInputs, chosen: list[tuple[Bin, ContainerType, float, bool, float]], settings: Settings
+) -> tuple[Problem, dict[str, int]]:
     """Routing problem over depots, facilities and the chosen bins (bin, type, fill, required, prize)."""
     locations: list[Location] = []
     points: list[tuple[float, float]] = []
@@ -123,8 +155,13 @@ def build_problem(inputs: PlanInputs, chosen: list[tuple[Bin, ContainerType, flo
 
     depots = [Depot(f"depot-{d['id']}", add(f"depot-{d['id']}", d["lon"], d["lat"])) for d in inputs.depots]
     facilities = [
-        Facility(f"facility-{f['id']}", add(f"facility-{f['id']}", f["lon"], f["lat"]),
-                 frozenset({inputs.fraction}), window=f["window"], unload_s=int(f["unload_s"]))
+        Facility(
+            f"facility-{f['id']}",
+            add(f"facility-{f['id']}", f["lon"], f["lat"]),
+            frozenset({inputs.fraction}),
+            window=f["window"],
+            unload_s=int(f["unload_s"]),
+        )
         for f in inputs.facilities
     ]
     stops = []
@@ -136,18 +173,33 @@ def build_problem(inputs: PlanInputs, chosen: list[tuple[Bin, ContainerType, flo
         sid = f"bin-{b.id}"
         bin_of_stop[sid] = b.id
         window = (_seconds(b.collection_start), _seconds(b.collection_end))
-        stops.append(Stop(
-            id=sid, location=add(sid, b.lon, b.lat), volume_l=round(loose_l / compaction, 1),
-            mass_kg=round(loose_l * density, 1), service_s=int(t.service_s), time_windows=(window,),
-            access_class=b.access_class, fraction=b.fraction, required=required, prize=max(0.0, prize),
-        ))
+        stops.append(
+            Stop(
+                id=sid,
+                location=add(sid, b.lon, b.lat),
+                volume_l=round(loose_l / compaction, 1),
+                mass_kg=round(loose_l * density, 1),
+                service_s=int(t.service_s),
+                time_windows=(window,),
+                access_class=b.access_class,
+                fraction=b.fraction,
+                required=required,
+                prize=max(0.0, prize),
+            )
+        )
     vehicles = [
         Vehicle(
-            id=f"vehicle-{v['id']}", start_depot=f"depot-{v['depot_id']}", capacity_volume_l=float(v["volume_l"]),
-            capacity_mass_kg=float(v["mass_kg"]), fraction=inputs.fraction, shift=v["shift"],
+            id=f"vehicle-{v['id']}",
+            start_depot=f"depot-{v['depot_id']}",
+            capacity_volume_l=float(v["volume_l"]),
+            capacity_mass_kg=float(v["mass_kg"]),
+            fraction=inputs.fraction,
+            shift=v["shift"],
             max_duration_s=int(v["max_duration_s"]),
             access_classes=frozenset(ACCESS.get(v["access_class"], {v["access_class"]})),
-            break_rule=BreakRule.statutory(), must_end_empty=bool(facilities), cost_per_km=COST_PER_KM,
+            break_rule=BreakRule.statutory(),
+            must_end_empty=bool(facilities),
+            cost_per_km=COST_PER_KM,
             cost_per_hour=COST_PER_HOUR,
         )
         for v in inputs.vehicles
@@ -155,8 +207,13 @@ def build_problem(inputs: PlanInputs, chosen: list[tuple[Bin, ContainerType, flo
     provider = GreatCircleProvider(detour_factor=settings.road_detour_factor)
     distance_m, duration_s = provider.matrices(points)
     problem = Problem(
-        locations=tuple(locations), distance_m=distance_m, duration_s=duration_s, stops=tuple(stops),
-        depots=tuple(depots), vehicles=tuple(vehicles), facilities=tuple(facilities),
+        locations=tuple(locations),
+        distance_m=distance_m,
+        duration_s=duration_s,
+        stops=tuple(stops),
+        depots=tuple(depots),
+        vehicles=tuple(vehicles),
+        facilities=tuple(facilities),
         name=f"{inputs.slug}-{inputs.fraction}-{inputs.service_date}",
     )
     return problem, bin_of_stop
@@ -166,9 +223,16 @@ def _at(day: date, tz: ZoneInfo, seconds: int) -> datetime:
     return (datetime.combine(day, time(0), tz) + timedelta(seconds=seconds)).astimezone(UTC)
 
 
-def store_plan(session: Session, plan_id: int, inputs: PlanInputs, result: RoutePlan,
-               bin_of_stop: dict[str, int], selection_rows: list[dict[str, Any]], extra: dict[str, Any],
-               now: datetime) -> dict[str, Any]:
+def store_plan(
+    session: Session,
+    plan_id: int,
+    inputs: PlanInputs,
+    result: RoutePlan,
+    bin_of_stop: dict[str, int],
+    selection_rows: list[dict[str, Any]],
+    extra: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
     tz = ZoneInfo(inputs.timezone)
     repo = PlanRepository(session)
     bins = {b.id: b for b, _, _ in inputs.bins}
@@ -183,9 +247,15 @@ def store_plan(session: Session, plan_id: int, inputs: PlanInputs, result: Route
         trip = {"stops": 0, "volume_l": 0.0, "mass_kg": 0.0}
         prev_v = prev_m = 0.0
         for seq, v in enumerate(r.visits):
-            row = RouteStop(city_id=inputs.city_id, seq=seq, kind=v.kind.value, eta=_at(inputs.service_date, tz,
-                            v.arrival_s), departure=_at(inputs.service_date, tz, v.end_s),
-                            load_volume_l=v.load_volume_l, load_mass_kg=v.load_mass_kg)
+            row = RouteStop(
+                city_id=inputs.city_id,
+                seq=seq,
+                kind=v.kind.value,
+                eta=_at(inputs.service_date, tz, v.arrival_s),
+                departure=_at(inputs.service_date, tz, v.end_s),
+                load_volume_l=v.load_volume_l,
+                load_mass_kg=v.load_mass_kg,
+            )
             if v.kind is VisitKind.STOP:
                 b = bins[bin_of_stop[v.ref_id]]
                 row.bin_id, row.lon, row.lat = b.id, b.lon, b.lat
@@ -196,9 +266,14 @@ def store_plan(session: Session, plan_id: int, inputs: PlanInputs, result: Route
             elif v.kind is VisitKind.FACILITY:
                 f = fac[v.ref_id]
                 row.facility_id, row.lon, row.lat = f["id"], f["lon"], f["lat"]
-                trips.append({"facility_id": f["id"], "stops": trip["stops"],
-                              "volume_l": round(float(trip["volume_l"]), 1),
-                              "mass_kg": round(float(trip["mass_kg"]), 1)})
+                trips.append(
+                    {
+                        "facility_id": f["id"],
+                        "stops": trip["stops"],
+                        "volume_l": round(float(trip["volume_l"]), 1),
+                        "mass_kg": round(float(trip["mass_kg"]), 1),
+                    }
+                )
                 trip = {"stops": 0, "volume_l": 0.0, "mass_kg": 0.0}
             elif v.kind in (VisitKind.START, VisitKind.END):
                 d = dep.get(v.ref_id)
@@ -207,10 +282,19 @@ def store_plan(session: Session, plan_id: int, inputs: PlanInputs, result: Route
             prev_v, prev_m = v.load_volume_l, v.load_mass_kg
             stops.append(row)
         total_hours += r.duration_s / 3600
-        repo.add_route(Route(plan_id=plan_id, city_id=inputs.city_id, vehicle_id=vehicle_id,
-                             distance_m=int(r.distance_m), duration_s=int(r.duration_s),
-                             start_at=_at(inputs.service_date, tz, r.start_s),
-                             end_at=_at(inputs.service_date, tz, r.end_s), trips=trips), stops)
+        repo.add_route(
+            Route(
+                plan_id=plan_id,
+                city_id=inputs.city_id,
+                vehicle_id=vehicle_id,
+                distance_m=int(r.distance_m),
+                duration_s=int(r.duration_s),
+                start_at=_at(inputs.service_date, tz, r.start_s),
+                end_at=_at(inputs.service_date, tz, r.end_s),
+                trips=trips,
+            ),
+            stops,
+        )
     dropped = {bin_of_stop[d.stop_id]: d for d in result.dropped}
     rows = []
     for s in selection_rows:
@@ -218,8 +302,16 @@ def store_plan(session: Session, plan_id: int, inputs: PlanInputs, result: Route
         if s["bin_id"] in dropped:
             d = dropped[s["bin_id"]]
             reason = f"{reason}; left out: {d.reason.value}" + (f" ({d.detail})" if d.detail else "")
-        rows.append(PlanBin(plan_id=plan_id, bin_id=s["bin_id"], category=s["category"],
-                            forecast_fill=s["forecast_fill"], routed=s["bin_id"] in routed, reason=reason))
+        rows.append(
+            PlanBin(
+                plan_id=plan_id,
+                bin_id=s["bin_id"],
+                category=s["category"],
+                forecast_fill=s["forecast_fill"],
+                routed=s["bin_id"] in routed,
+                reason=reason,
+            )
+        )
     repo.add_plan_bins(rows)
     summary = {
         "bins_considered": len(selection_rows),
@@ -238,8 +330,12 @@ def store_plan(session: Session, plan_id: int, inputs: PlanInputs, result: Route
     return summary
 
 
-def execute_plan(factory: sessionmaker[Session], settings: Settings, plan_id: int,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, Any]:
+def execute_plan(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    plan_id: int,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
     """Run one claimed plan job to the end; failures are stored on the plan, never raised."""
     started = clock.perf_counter()
     try:
@@ -258,8 +354,10 @@ def execute_plan(factory: sessionmaker[Session], settings: Settings, plan_id: in
         next_visit_at = datetime.combine(next_day, time(10, 0), tz)
         estimates = forecast_all(inputs, t_now)
         params = SelectionParams(threshold=inputs.threshold)
-        forecasts = [BinForecast(bin_id=str(b.id), estimate=estimates[b.id], volume_l=t.volume_l)
-                     for b, t, _ in inputs.bins]
+        forecasts = [
+            BinForecast(bin_id=str(b.id), estimate=estimates[b.id], volume_l=t.volume_l)
+            for b, t, _ in inputs.bins
+        ]
         decisions = select_bins(forecasts, visit_at=visit_at, next_visit_at=next_visit_at, params=params)
         with transaction(factory) as session:
             PlanRepository(session).set_progress(plan_id, 0.3)
@@ -270,8 +368,14 @@ def execute_plan(factory: sessionmaker[Session], settings: Settings, plan_id: in
             bid = int(d.bin_id)
             b, t = by_id[bid]
             category = d.category.value
-            selection_rows.append({"bin_id": bid, "category": category, "forecast_fill": round(d.fill_at_visit, 3),
-                                   "reason": d.reason})
+            selection_rows.append(
+                {
+                    "bin_id": bid,
+                    "category": category,
+                    "forecast_fill": round(d.fill_at_visit, 3),
+                    "reason": d.reason,
+                }
+            )
             if category in ("must", "may"):
                 chosen.append((b, t, d.fill_at_visit, category == "must", d.prize))
         if not inputs.vehicles:
@@ -280,13 +384,22 @@ def execute_plan(factory: sessionmaker[Session], settings: Settings, plan_id: in
         time_limit = float(options.get("time_limit_s", settings.plan_time_limit_s))
         result = plan_routes(problem, time_limit_s=time_limit, seed=int(options.get("seed", 0)))
         with transaction(factory) as session:
-            summary = store_plan(session, plan_id, inputs, result, bin_of_stop, selection_rows,
-                                 {"next_planning_day": next_day.isoformat(),
-                                  "job_seconds": round(clock.perf_counter() - started, 2)}, now())
+            summary = store_plan(
+                session,
+                plan_id,
+                inputs,
+                result,
+                bin_of_stop,
+                selection_rows,
+                {
+                    "next_planning_day": next_day.isoformat(),
+                    "job_seconds": round(clock.perf_counter() - started, 2),
+                },
+                now(),
+            )
         return {"plan_id": plan_id, "status": "done", **summary}
     except Exception as exc:
         log.exception("plan %s failed", plan_id)
         with transaction(factory) as session:
             PlanRepository(session).fail(plan_id, f"{type(exc).__name__}: {exc}", now())
         return {"plan_id": plan_id, "status": "failed", "error": str(exc)}
-

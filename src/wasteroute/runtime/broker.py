@@ -79,8 +79,9 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def start_mosquitto(data_dir: Path, port: int | None = None, passwords: dict[str, str] | None = None
-                    ) -> BrokerHandle:
+def start_mosquitto(
+    data_dir: Path, port: int | None = None, passwords: dict[str, str] | None = None
+) -> BrokerHandle:
     """Start ``mosquitto`` with the shipped configuration on ``port`` (a free one by default).
 
     Passwords are kept in ``data_dir`` so a restarted broker (same dir, same port) accepts the same
@@ -108,8 +109,9 @@ def start_mosquitto(data_dir: Path, port: int | None = None, passwords: dict[str
         subprocess.run([passwd, *flags, str(password_file), user, pw], check=True, capture_output=True)
     acl_file = data_dir / "mosquitto.acl"
     acl_file.write_text((PROJECT_ROOT / "deploy" / "wasteroute.acl").read_text())
-    config = render_config(DEPLOY_CONF.read_text(), port=port, data_dir=data_dir, password_file=password_file,
-                           acl_file=acl_file)
+    config = render_config(
+        DEPLOY_CONF.read_text(), port=port, data_dir=data_dir, password_file=password_file, acl_file=acl_file
+    )
     config_path = data_dir / "mosquitto.conf"
     config_path.write_text(config)
     log_file = (data_dir / "mosquitto.log").open("ab")

@@ -63,16 +63,21 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
     t_start = time.monotonic()
     services = start_services(settings)
     assert services.mqtt_url is not None and services.sim_mqtt_url is not None
-    _say(f"database: {'embedded PostgreSQL' if services.embedded_database else 'configured'}; broker: "
-         f"{'embedded ' + ('mosquitto' if services.mqtt_protocol == '5' else 'Python broker') if services.embedded_broker else 'configured'}")
+    broker = "configured"
+    if services.embedded_broker:
+        broker = "embedded mosquitto" if services.mqtt_protocol == "5" else "embedded Python broker"
+    database = "embedded PostgreSQL" if services.embedded_database else "configured"
+    _say(f"database: {database}; broker: {broker}")
     engine = make_engine(services.database_url)
     factory = make_session_factory(engine)
     city_doc = generate_city(opts.city, opts.bins, opts.seed)
     doc = CitySeedDocument.model_validate(city_doc)
     with transaction(factory) as session:
         summary = import_city_seed(session, doc)
-    _say(f"city {doc.city.name}: {summary.bins} containers, {summary.sensors} sensors, "
-         f"{summary.vehicles} trucks, {summary.depots} depots, {summary.facilities} disposal facilities")
+    _say(
+        f"city {doc.city.name}: {summary.bins} containers, {summary.sensors} sensors, "
+        f"{summary.vehicles} trucks, {summary.depots} depots, {summary.facilities} disposal facilities"
+    )
 
     ingestor = Ingestor(settings, services.database_url, services.mqtt_url, services.mqtt_protocol)
     ingestor.start()
@@ -81,7 +86,9 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
     time.sleep(0.5)  # subscriptions in place before the first publish
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=opts.days)
     published = 0
-    with Publisher(services.sim_mqtt_url, f"wasteroute-sim-{opts.seed}", protocol=services.mqtt_protocol) as pub:
+    with Publisher(
+        services.sim_mqtt_url, f"wasteroute-sim-{opts.seed}", protocol=services.mqtt_protocol
+    ) as pub:
         for m in simulate(city_doc, opts.days, opts.seed, "mixed", "default", start):
             pub.publish(m.topic, m.payload, m.qos)
             published += 1
@@ -91,8 +98,10 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
     while ingestor.writer.stats.received < published and time.monotonic() < deadline and not stop.is_set():
         time.sleep(0.2)
     stats = ingestor.writer.stats
-    _say(f"ingest: {published} messages published, {stats.stored} readings stored, {stats.duplicates} "
-         f"duplicates, {stats.dead_lettered} dead-lettered")
+    _say(
+        f"ingest: {published} messages published, {stats.stored} readings stored, {stats.duplicates} "
+        f"duplicates, {stats.dead_lettered} dead-lettered"
+    )
 
     # plans: one job per fraction with trucks, run by a worker process
     with transaction(factory) as session:
@@ -100,22 +109,39 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
         assert city is not None
         day = service_day(datetime.now(ZoneInfo(city.timezone)).date(), city.holiday_region)
         fractions = sorted({v.fraction for v in CityRepository(session).vehicles(city.id)})
-        plan_ids = [PlanRepository(session).create(city_id=city.id, fraction=f, service_date=day,
-                                                   options={"time_limit_s": opts.time_limit_s, "seed": opts.seed}).id
-                    for f in fractions]
+        plan_ids = [
+            PlanRepository(session)
+            .create(
+                city_id=city.id,
+                fraction=f,
+                service_date=day,
+                options={"time_limit_s": opts.time_limit_s, "seed": opts.seed},
+            )
+            .id
+            for f in fractions
+        ]
         keys = _issue_keys(session, settings, city.id)
-    _say(f"planning {', '.join(fractions)} for {day.isoformat()} (worker process, "
-         f"{opts.time_limit_s:.0f} s per fraction)")
+    _say(
+        f"planning {', '.join(fractions)} for {day.isoformat()} (worker process, "
+        f"{opts.time_limit_s:.0f} s per fraction)"
+    )
     proc, worker_stop = start_worker_process(settings, services.database_url)
     results = _wait_for_plans(factory, plan_ids, stop, timeout_s=len(plan_ids) * (opts.time_limit_s * 2 + 60))
-    totals = {"bins": summary.bins, "readings": _count(factory, "SELECT count(*) FROM sensor_reading"),
-              "routes": sum(int((r.get("summary") or {}).get("routes", 0)) for r in results),
-              "km": round(sum(float((r.get("summary") or {}).get("km", 0.0)) for r in results), 1)}
+    totals = {
+        "bins": summary.bins,
+        "readings": _count(factory, "SELECT count(*) FROM sensor_reading"),
+        "routes": sum(int((r.get("summary") or {}).get("routes", 0)) for r in results),
+        "km": round(sum(float((r.get("summary") or {}).get("km", 0.0)) for r in results), 1),
+    }
     for r in results:
         s = r.get("summary") or {}
-        _say(f"  plan {r['id']} {r['fraction']}: {r['status']}, {s.get('routes', 0)} routes, {s.get('km', 0)} km, "
-             f"{s.get('routed', 0)} containers ({s.get('must_go', 0)} must-go, {s.get('may_go', 0)} may-go)"
-             + (f"; {r['diagnosis']}" if r.get("diagnosis") else "") + (f"; error: {r['error']}" if r.get("error") else ""))
+        _say(
+            f"  plan {r['id']} {r['fraction']}: {r['status']}, {s.get('routes', 0)} routes, "
+            f"{s.get('km', 0)} km, "
+            f"{s.get('routed', 0)} containers ({s.get('must_go', 0)} must-go, {s.get('may_go', 0)} may-go)"
+            + (f"; {r['diagnosis']}" if r.get("diagnosis") else "")
+            + (f"; error: {r['error']}" if r.get("error") else "")
+        )
     ok = all(r["status"] == "done" for r in results) and totals["routes"] >= 1
     try:
         if opts.smoke:
@@ -135,12 +161,18 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
 
 def _issue_keys(session: Any, settings: Settings, city_id: int) -> dict[str, str]:
     repo = PrincipalRepository(session, settings.secret_key.get_secret_value())
-    keys = {"admin": repo.create(city_id=city_id, name="demo admin", role="admin").key,
-            "dispatcher": repo.create(city_id=city_id, name="demo dispatcher", role="dispatcher").key}
+    keys = {
+        "admin": repo.create(city_id=city_id, name="demo admin", role="admin").key,
+        "dispatcher": repo.create(city_id=city_id, name="demo dispatcher", role="dispatcher").key,
+    }
     vehicles = CityRepository(session).vehicles(city_id)
     if vehicles:
-        keys["driver"] = repo.create(city_id=city_id, name=f"driver of {vehicles[0].external_id}", role="driver",
-                                     vehicle_id=vehicles[0].id).key
+        keys["driver"] = repo.create(
+            city_id=city_id,
+            name=f"driver of {vehicles[0].external_id}",
+            role="driver",
+            vehicle_id=vehicles[0].id,
+        ).key
     return keys
 
 
@@ -149,21 +181,38 @@ def _count(factory: Any, sql: str) -> int:
         return int(session.execute(text(sql)).scalar_one())
 
 
-def _wait_for_plans(factory: Any, plan_ids: list[int], stop: threading.Event, timeout_s: float
-                    ) -> list[dict[str, Any]]:
+def _wait_for_plans(
+    factory: Any, plan_ids: list[int], stop: threading.Event, timeout_s: float
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not stop.is_set():
         with transaction(factory) as session:
             plans = [PlanRepository(session).get(i) for i in plan_ids]
             if all(p is not None and p.status in ("done", "failed") for p in plans):
-                return [{"id": p.id, "fraction": p.fraction, "status": p.status, "summary": p.summary,
-                         "diagnosis": p.diagnosis, "error": p.error} for p in plans if p is not None]
+                return [
+                    {
+                        "id": p.id,
+                        "fraction": p.fraction,
+                        "status": p.status,
+                        "summary": p.summary,
+                        "diagnosis": p.diagnosis,
+                        "error": p.error,
+                    }
+                    for p in plans
+                    if p is not None
+                ]
         time.sleep(0.5)
     raise TimeoutError("plans did not finish in time")
 
 
-def _serve(settings: Settings, services: Services, opts: DemoOptions, keys: dict[str, str],
-           totals: dict[str, Any], stop: threading.Event) -> int:
+def _serve(
+    settings: Settings,
+    services: Services,
+    opts: DemoOptions,
+    keys: dict[str, str],
+    totals: dict[str, Any],
+    stop: threading.Event,
+) -> int:
     import uvicorn
 
     from wasteroute.api.app import create_app

@@ -38,8 +38,9 @@ class CityRepository:
 
     def upsert_city(self, values: dict[str, Any]) -> int:
         stmt = insert(City).values(**values)
-        stmt = stmt.on_conflict_do_update(index_elements=[City.slug], set_={
-            k: stmt.excluded[k] for k in values if k != "slug"})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[City.slug], set_={k: stmt.excluded[k] for k in values if k != "slug"}
+        )
         return int(self.session.execute(stmt.returning(City.id)).scalar_one())
 
     def _upsert(self, model: Any, rows: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -106,8 +107,9 @@ class CityRepository:
             q = q.where(Vehicle.fraction == fraction)
         return self.session.scalars(q.order_by(Vehicle.id)).all()
 
-    def bins_with_state(self, city_id: int, fraction: str | None = None
-                        ) -> list[tuple[Bin, ContainerType, BinState | None]]:
+    def bins_with_state(
+        self, city_id: int, fraction: str | None = None
+    ) -> list[tuple[Bin, ContainerType, BinState | None]]:
         q = (
             select(Bin, ContainerType, BinState)
             .join(ContainerType, ContainerType.id == Bin.container_type_id)
@@ -121,4 +123,6 @@ class CityRepository:
     def count_bins(self, city_id: int) -> int:
         from sqlalchemy import func
 
-        return int(self.session.scalar(select(func.count()).select_from(Bin).where(Bin.city_id == city_id)) or 0)
+        return int(
+            self.session.scalar(select(func.count()).select_from(Bin).where(Bin.city_id == city_id)) or 0
+        )

@@ -18,13 +18,17 @@ def partition_name(month: date) -> str:
 
 def is_partitioned(conn: Connection) -> bool:
     row = conn.execute(
-        text("SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
-             "WHERE c.relname = 'sensor_reading'")
+        text(
+            "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+            "WHERE c.relname = 'sensor_reading'"
+        )
     ).first()
     return row is not None
 
 
-def ensure_partitions(conn: Connection, today: date, *, months_back: int = 13, months_ahead: int = 3) -> list[str]:
+def ensure_partitions(
+    conn: Connection, today: date, *, months_back: int = 13, months_ahead: int = 3
+) -> list[str]:
     """Create the missing monthly partitions around ``today``; returns the names created.
 
     Readings older than ``months_back`` months or further ahead than ``months_ahead`` land in the

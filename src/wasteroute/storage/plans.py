@@ -16,10 +16,24 @@ class PlanRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, *, city_id: int, fraction: str, service_date: date, options: dict[str, Any],
-               created_by: int | None = None) -> Plan:
-        plan = Plan(city_id=city_id, fraction=fraction, service_date=service_date, options=options,
-                    created_by=created_by, status="queued", progress=0.0)
+    def create(
+        self,
+        *,
+        city_id: int,
+        fraction: str,
+        service_date: date,
+        options: dict[str, Any],
+        created_by: int | None = None,
+    ) -> Plan:
+        plan = Plan(
+            city_id=city_id,
+            fraction=fraction,
+            service_date=service_date,
+            options=options,
+            created_by=created_by,
+            status="queued",
+            progress=0.0,
+        )
         self.session.add(plan)
         self.session.flush()
         return plan
@@ -38,8 +52,11 @@ class PlanRepository:
     def claim(self, plan_id: int) -> bool:
         """Take this queued job (the CLI runs it at once); False if it is not queued any more."""
         row = self.session.execute(
-            text("UPDATE plan SET status = 'running', started_at = now(), progress = 0.01 "
-                 "WHERE id = :id AND status = 'queued' RETURNING id"), {"id": plan_id}
+            text(
+                "UPDATE plan SET status = 'running', started_at = now(), progress = 0.01 "
+                "WHERE id = :id AND status = 'queued' RETURNING id"
+            ),
+            {"id": plan_id},
         ).first()
         return row is not None
 
@@ -58,16 +75,22 @@ class PlanRepository:
     def set_progress(self, plan_id: int, progress: float) -> None:
         self.session.execute(update(Plan).where(Plan.id == plan_id).values(progress=progress))
 
-    def finish(self, plan_id: int, *, summary: dict[str, Any], diagnosis: str | None, finished_at: datetime) -> None:
+    def finish(
+        self, plan_id: int, *, summary: dict[str, Any], diagnosis: str | None, finished_at: datetime
+    ) -> None:
         self.session.execute(
-            update(Plan).where(Plan.id == plan_id).values(
+            update(Plan)
+            .where(Plan.id == plan_id)
+            .values(
                 status="done", progress=1.0, summary=summary, diagnosis=diagnosis, finished_at=finished_at
             )
         )
 
     def fail(self, plan_id: int, error: str, finished_at: datetime) -> None:
         self.session.execute(
-            update(Plan).where(Plan.id == plan_id).values(status="failed", error=error, finished_at=finished_at)
+            update(Plan)
+            .where(Plan.id == plan_id)
+            .values(status="failed", error=error, finished_at=finished_at)
         )
 
     def add_route(self, route: Route, stops: Sequence[RouteStop]) -> Route:
@@ -94,4 +117,3 @@ class PlanRepository:
 
     def plan_bins(self, plan_id: int) -> Sequence[PlanBin]:
         return self.session.scalars(select(PlanBin).where(PlanBin.plan_id == plan_id)).all()
-

@@ -34,8 +34,14 @@ class PrincipalRepository:
     def create(self, *, city_id: int, name: str, role: str, vehicle_id: int | None = None) -> IssuedKey:
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(24)
-        p = Principal(city_id=city_id, name=name, role=role, vehicle_id=vehicle_id, key_prefix=prefix,
-                      key_hash=_digest(secret, self.pepper))
+        p = Principal(
+            city_id=city_id,
+            name=name,
+            role=role,
+            vehicle_id=vehicle_id,
+            key_prefix=prefix,
+            key_hash=_digest(secret, self.pepper),
+        )
         self.session.add(p)
         self.session.flush()
         return IssuedKey(p.id, f"{KEY_PREFIX}_{prefix}_{secret}")

@@ -7,6 +7,7 @@ caller's transaction. The caller commits and only then acknowledges the messages
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,18 +19,42 @@ FIRE_TEMPERATURE_C = 65.0
 TILT_ALERT_DEG = 45.0
 
 _COLUMNS = (
-    "sensor_id", "measured_at", "city_id", "bin_id", "fill_level", "distance_mm", "battery_pct",
-    "battery_v", "temperature_c", "tilt_deg", "rssi_dbm", "snr_db", "source", "raw",
+    "sensor_id",
+    "measured_at",
+    "city_id",
+    "bin_id",
+    "fill_level",
+    "distance_mm",
+    "battery_pct",
+    "battery_v",
+    "temperature_c",
+    "tilt_deg",
+    "rssi_dbm",
+    "snr_db",
+    "source",
+    "raw",
 )
 _TYPES = (
-    "int8", "timestamptz", "int4", "int8", "float4", "float4", "float4",
-    "float4", "float4", "float4", "float4", "float4", "text", "bytea",
+    "int8",
+    "timestamptz",
+    "int4",
+    "int8",
+    "float4",
+    "float4",
+    "float4",
+    "float4",
+    "float4",
+    "float4",
+    "float4",
+    "float4",
+    "text",
+    "bytea",
 )
 _COLS = ", ".join(_COLUMNS)
 
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS sensor_reading_stage "
-    f"(LIKE sensor_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    "(LIKE sensor_reading INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
 
 _MERGE = f"""
@@ -47,7 +72,8 @@ WITH ins AS (
            temperature_c, tilt_deg, now() FROM latest
     ON CONFLICT (bin_id) DO UPDATE SET
         sensor_id = excluded.sensor_id, measured_at = excluded.measured_at, fill_level = excluded.fill_level,
-        distance_mm = excluded.distance_mm, battery_pct = excluded.battery_pct, battery_v = excluded.battery_v,
+        distance_mm = excluded.distance_mm, battery_pct = excluded.battery_pct,
+        battery_v = excluded.battery_v,
         temperature_c = excluded.temperature_c, tilt_deg = excluded.tilt_deg, updated_at = now()
     WHERE excluded.measured_at > bin_state.measured_at
 ), alerts AS (
@@ -119,9 +145,20 @@ def store_batch(
                 for r in readings:
                     copy.write_row(
                         (
-                            r.sensor_id, r.measured_at, r.city_id, r.bin_id, r.fill_level, r.distance_mm,
-                            r.battery_pct, r.battery_v, r.temperature_c, r.tilt_deg, r.rssi_dbm, r.snr_db,
-                            r.source, r.raw,
+                            r.sensor_id,
+                            r.measured_at,
+                            r.city_id,
+                            r.bin_id,
+                            r.fill_level,
+                            r.distance_mm,
+                            r.battery_pct,
+                            r.battery_v,
+                            r.temperature_c,
+                            r.tilt_deg,
+                            r.rssi_dbm,
+                            r.snr_db,
+                            r.source,
+                            r.raw,
                         )
                     )
             cur.execute(_MERGE)
@@ -165,9 +202,14 @@ def load_sensor_directory(conn: psycopg.Connection[Any]) -> dict[str, SensorInfo
     for row in rows:
         sid, dev, city_id, slug, bin_id, model, offset, height = row
         out[str(dev).lower()] = SensorInfo(
-            sensor_id=int(sid), device_id=str(dev).lower(), city_id=int(city_id), city_slug=str(slug),
-            bin_id=int(bin_id) if bin_id is not None else None, model=str(model),
-            mount_offset_mm=float(offset), height_mm=float(height) if height is not None else None,
+            sensor_id=int(sid),
+            device_id=str(dev).lower(),
+            city_id=int(city_id),
+            city_slug=str(slug),
+            bin_id=int(bin_id) if bin_id is not None else None,
+            model=str(model),
+            mount_offset_mm=float(offset),
+            height_mm=float(height) if height is not None else None,
         )
     return out
 
@@ -194,10 +236,8 @@ class BatchStore:
 
     def _drop(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._conn.close()
-            except psycopg.Error:
-                pass
         self._conn = None
 
     def write_and_commit(self, readings: Sequence[ReadingRow], dead: Sequence[DeadLetterRow]) -> BatchOutcome:

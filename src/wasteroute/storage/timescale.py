@@ -51,7 +51,9 @@ def make_hypertable(conn: Connection, retention_days: int) -> None:
         )
     )
     conn.execute(text(f"SELECT add_compression_policy('sensor_reading', INTERVAL '{COMPRESS_AFTER}')"))
-    conn.execute(text(f"SELECT add_retention_policy('sensor_reading', INTERVAL '{int(retention_days)} days')"))
+    conn.execute(
+        text(f"SELECT add_retention_policy('sensor_reading', INTERVAL '{int(retention_days)} days')")
+    )
 
 
 def create_daily_aggregate(conn: Connection) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from wasteroute.planning import solver
-from wasteroute.planning.bench import load_case, main, plan_to_routes
+from wasteroute.planning.bench import load_case, main, main_distances, plan_to_routes
 from wasteroute.planning.benchreaders import KimInstance, VrplibInstance, kim_arc_miles, vrplib_arc_cost
 from wasteroute.planning.problem import BreakKind, Problem
 from wasteroute.planning.result import RoutePlan
@@ -193,3 +193,12 @@ def test_router_matrix_agrees_with_the_checkers_arc_costs(path: Path) -> None:
             assert matrix[i, j] == vrplib_arc_cost(inst, int(i), int(j)), (i, j)
         else:
             assert abs(matrix[i, j] / 5280.0 - kim_arc_miles(inst, int(i), int(j))) <= 0.5 / 5280.0 + 1e-12
+
+
+def test_distance_benchmark_prints_one_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main_distances(["--points", "50", "--repeats", "1", "--json"]) == 0
+    record = _last_json(capsys.readouterr().out)
+    assert record["bench"] == "distances"
+    assert record["points"] == 50
+    assert record["matrix_bytes"] == 2 * 50 * 50 * 8
+    assert isinstance(record["seconds"], float)

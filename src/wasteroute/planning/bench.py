@@ -75,7 +75,15 @@ from wasteroute.planning.checker import CheckReport, check_solution
 from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
 from wasteroute.planning.result import RoutePlan, VisitKind
 
-__all__ = ["BenchCase", "load_case", "main", "plan_to_routes", "run_case"]
+__all__ = [
+    "BenchCase",
+    "bench_distances",
+    "load_case",
+    "main",
+    "main_distances",
+    "plan_to_routes",
+    "run_case",
+]
 
 _MAX_TIME_S = 7 * 86_400
 """Largest time the router's problem accepts (seconds since midnight)."""
@@ -514,6 +522,49 @@ def main(argv: list[str] | None = None) -> int:
     if any("error" in r for r in records):
         return 2
     return 0 if all(r.get("feasible") for r in records) else 1
+
+
+# --------------------------------------------------------------------------------------------------
+# distances
+
+
+def bench_distances(points: int, *, seed: int = 1, repeats: int = 3) -> dict[str, object]:
+    """Time the default distance provider on ``points`` random points in a 20 km x 20 km city.
+
+    Returns the best of ``repeats`` wall-clock times (seconds) and the matrix memory (bytes).
+    """
+    from wasteroute.planning.distances import GreatCircleProvider
+
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(53.78, 53.96, points)
+    lon = rng.uniform(10.55, 10.85, points)
+    coords = list(zip(lat.tolist(), lon.tolist(), strict=True))
+    provider = GreatCircleProvider()
+    best = math.inf
+    nbytes = 0
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        distance_m, duration_s = provider.matrices(coords)
+        best = min(best, time.perf_counter() - started)
+        nbytes = distance_m.nbytes + duration_s.nbytes
+    return {"bench": "distances", "points": points, "seconds": round(best, 3), "matrix_bytes": nbytes}
+
+
+def main_distances(argv: list[str] | None = None) -> int:
+    """``wasteroute bench distances [--points N] [--seed N] [--json]``: time the great-circle matrices."""
+    parser = argparse.ArgumentParser(
+        prog="wasteroute bench distances", description="Time the default (great-circle) distance provider."
+    )
+    parser.add_argument("--points", type=int, default=5000, help="number of points (5000)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs; the best time is reported (3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    args = parser.parse_args(argv)
+    if args.points < 1:
+        parser.error(f"--points must be >= 1, got {args.points}")
+    record = bench_distances(args.points, seed=args.seed, repeats=args.repeats)
+    print(json.dumps(record) if args.json else f"{args.points} points: {record['seconds']} s", flush=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -784,8 +784,3 @@ def _tours_beside(folder: Path, stem: str) -> Iterator[Path]:
     for candidate in folder.iterdir():
         if pattern.fullmatch(candidate.name):
             yield candidate
-
-
-def routes_as_tuples(routes: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
-    """Normalise routes to tuples of ints (for comparison and hashing)."""
-    return tuple(tuple(int(i) for i in r) for r in routes)

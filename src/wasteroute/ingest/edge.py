@@ -3,6 +3,11 @@
 Policy when the queue is full: ``on_message`` blocks, which stops paho reading the socket, so the
 broker holds the rest (QoS 1, persistent session). Nothing is dropped here and nothing is acked
 here: the writer acks after its batch is committed (``manual_ack``).
+
+Every message carries the connection *generation* it arrived on. A PUBACK only means something on
+the connection that delivered the message: after a reconnect the broker redelivers what was not
+acknowledged and may reuse packet ids for new messages, so an ack for an older generation is
+skipped (the redelivered copy is stored as a duplicate and acked instead).
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
+    """One MQTT message as received; ``generation`` is the connection it arrived on."""
+
     mid: int
     qos: int
     topic: str
     payload: bytes
     received_at: datetime
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +68,24 @@ class BrokerAddress:
         )
 
 
+def shared_topics(topics: list[str], shared_group: str | None) -> list[str]:
+    """``$share/<group>/<filter>`` for every filter when ``shared_group`` is set, else the filters."""
+    if shared_group is None:
+        return list(topics)
+    if not shared_group or any(c in shared_group for c in "/+#"):
+        raise ValueError(
+            f"a shared-subscription group is a non-empty name without '/', '+' or '#', got {shared_group!r}"
+        )
+    return [f"$share/{shared_group}/{t}" for t in topics]
+
+
 class MqttEdge:
-    """A persistent-session MQTT v5 subscriber that feeds ``inbox`` and acks on request."""
+    """A persistent-session MQTT v5 subscriber that feeds ``inbox`` and acks on request.
+
+    Reconnects by itself with exponential backoff between ``min_reconnect_s`` (1 s) and
+    ``max_reconnect_s`` (30 s); the session (subscriptions and queued messages) is resumed because
+    the client id is stable and ``clean_start`` is false.
+    """
 
     def __init__(
         self,
@@ -74,57 +98,96 @@ class MqttEdge:
         receive_maximum: int = 2_000,
         shared_group: str | None = None,
         protocol: str = "5",
+        min_reconnect_s: int = 1,
+        max_reconnect_s: int = 30,
     ) -> None:
         """``protocol`` "5" (default) or "3.1.1" (brokers without MQTT v5; the session is kept with
         ``clean_session=False`` and the broker's own expiry instead of Session Expiry)."""
+        if protocol not in ("5", "3.1.1"):
+            raise ValueError(f"protocol must be '5' or '3.1.1', got {protocol!r}")
         self.v5 = protocol == "5"
         self.address = BrokerAddress.parse(url)
+        self.client_id = client_id
         self.inbox = inbox
-        self.topics = [f"$share/{shared_group}/{t}" if shared_group else t for t in topics]
+        self.topics = shared_topics(topics, shared_group)
         self.session_expiry_s = session_expiry_s
         self.receive_maximum = max(1, min(receive_maximum, 65_535))
         self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self.session_present: bool | None = None
+        self.connects = 0
+        self.generation = 0
+        self._gen_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._paused = threading.Event()
         if self.v5:
             self.client = mqtt.Client(
                 CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
             )
         else:
             self.client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, manual_ack=True,
+                CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                protocol=mqtt.MQTTv311,
+                manual_ack=True,
                 clean_session=False,
             )
         if self.address.username:
             self.client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
             self.client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.reconnect_delay_set(min_delay=min_reconnect_s, max_delay=max_reconnect_s)
         self.client.max_inflight_messages_set(self.receive_maximum)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
-    # paho callbacks: keep them tiny
+    # paho callbacks (network thread): keep them tiny
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
             log.error("broker refused the connection: %s", reason)
             return
-        log.info("connected to %s:%s (session present: %s)", self.address.host, self.address.port,
-                 getattr(flags, "session_present", None))
+        with self._gen_lock:
+            self.generation += 1
+        self.connects += 1
+        self.session_present = bool(getattr(flags, "session_present", False))
+        if self.connects > 1:
+            metrics.RECONNECTS.inc()
+        log.info(
+            "connected to %s:%s as %s (session present: %s)",
+            self.address.host,
+            self.address.port,
+            self.client_id,
+            self.session_present,
+        )
+        # Subscribing again on a resumed session is harmless and repairs a session the broker lost.
         client.subscribe([(t, 1) for t in self.topics])
         metrics.CONNECTED.set(1)
         self.connected.set()
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        refused = [str(r) for r in reasons if getattr(r, "is_failure", False) or r == 0x80]
+        if refused:
+            log.error("the broker refused subscriptions %s: %s (check the ACL)", self.topics, refused)
+            return
+        self.subscribed.set()
+
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        with self._gen_lock:
+            self.generation += 1  # acks for messages of the lost connection are now meaningless
         self.connected.clear()
+        self.subscribed.clear()
         metrics.CONNECTED.set(0)
         if not self._stopping.is_set():
-            log.warning("disconnected from broker (%s); reconnecting with backoff", reason)
+            log.warning("disconnected from the broker (%s); reconnecting with backoff", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self._paused.is_set():
+            return  # draining for shutdown: not queued, not acked, redelivered to the next session
+        payload = bytes(message.payload)
         item = InboundMessage(
-            mid=message.mid, qos=message.qos, topic=message.topic, payload=bytes(message.payload),
-            received_at=datetime.now(UTC),
+            message.mid, message.qos, message.topic, payload, datetime.now(UTC), self.generation
         )
         try:
             self.inbox.put_nowait(item)
@@ -148,16 +211,33 @@ class MqttEdge:
     def wait_connected(self, timeout_s: float) -> bool:
         return self.connected.wait(timeout_s)
 
-    def ack(self, mid: int, qos: int) -> None:
-        if qos > 0:
+    def wait_subscribed(self, timeout_s: float) -> bool:
+        """True once the broker granted every subscription of the current connection."""
+        return self.subscribed.wait(timeout_s)
+
+    def ack(self, mid: int, qos: int, generation: int | None = None) -> bool:
+        """Send PUBACK for ``mid``; skipped (returns False) when it arrived on an earlier connection."""
+        if qos <= 0:
+            return True
+        with self._gen_lock:
+            if generation is not None and generation != self.generation:
+                metrics.STALE_ACKS.inc()
+                return False
             self.client.ack(mid, qos)
+        return True
+
+    def pause(self) -> None:
+        """Stop queueing new messages (shutdown: the writer finishes what it holds, then we leave)."""
+        self._paused.set()
 
     def stop(self) -> None:
+        """Disconnect after the acks already handed to paho are written (same ordered out-queue)."""
         self._stopping.set()
+        self._paused.set()
         try:
             self.client.disconnect()
         finally:
-            deadline = time.monotonic() + 2
+            deadline = time.monotonic() + 5
             while self.connected.is_set() and time.monotonic() < deadline:
                 time.sleep(0.01)
             self.client.loop_stop()

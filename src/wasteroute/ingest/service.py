@@ -6,18 +6,31 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from wasteroute.config import Settings
+from wasteroute.ingest import metrics
 from wasteroute.ingest.adapters import parse_uplink
-from wasteroute.ingest.rejects import IngestLimits, Rejected
 from wasteroute.ingest.edge import InboundMessage, MqttEdge
 from wasteroute.ingest.geometry import fill_from_distance
-from wasteroute.ingest.schemas import CHIRPSTACK_TOPIC_FILTER, NATIVE_TOPIC_FILTER, TTS_TOPIC_FILTER, CanonicalReading
+from wasteroute.ingest.rejects import IngestLimits, Rejected
+from wasteroute.ingest.schemas import (
+    CHIRPSTACK_TOPIC_FILTER,
+    NATIVE_TOPIC_FILTER,
+    TTS_TOPIC_FILTER,
+    CanonicalReading,
+)
 from wasteroute.ingest.writer import BatchWriter, Resolved
-from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow, SensorInfo, StorageUnavailable
+from wasteroute.storage.readings import (
+    BatchOutcome,
+    BatchStore,
+    DeadLetterRow,
+    ReadingRow,
+    SensorInfo,
+    StorageUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,55 +64,108 @@ class SensorDirectory:
 
 
 def to_row(c: CanonicalReading, info: SensorInfo, raw: bytes) -> ReadingRow:
-    """Tie a canonical reading to its sensor and bin; fill from distance through the geometry."""
+    """Tie a canonical reading to its sensor and bin.
+
+    When the device reports a distance and the bin's container height is known, the fill level
+    comes from the geometry (it is authoritative, as in :func:`geometry.apply_geometry`); otherwise
+    the device's own fill level is kept.
+    """
     fill = c.fill_level
-    if fill is None and c.distance_mm is not None and info.height_mm:
+    if c.distance_mm is not None and info.height_mm:
         fill = fill_from_distance(c.distance_mm, info.height_mm, info.mount_offset_mm)
+    tilt = c.tilt_deg if c.tilt_deg is not None else (90.0 if c.tilted else None)
     return ReadingRow(
-        sensor_id=info.sensor_id, measured_at=c.measured_at, city_id=info.city_id, bin_id=info.bin_id,
-        fill_level=fill, distance_mm=c.distance_mm, battery_pct=c.battery_pct, battery_v=c.battery_v,
-        temperature_c=c.temperature_c, tilt_deg=c.tilt_deg if c.tilt_deg is not None else (
-            90.0 if c.tilted else None), rssi_dbm=c.rssi_dbm, snr_db=c.snr_db, source=c.source, raw=raw,
+        sensor_id=info.sensor_id,
+        measured_at=c.measured_at,
+        city_id=info.city_id,
+        bin_id=info.bin_id,
+        fill_level=fill,
+        distance_mm=c.distance_mm,
+        battery_pct=c.battery_pct,
+        battery_v=c.battery_v,
+        temperature_c=c.temperature_c,
+        tilt_deg=tilt,
+        rssi_dbm=c.rssi_dbm,
+        snr_db=c.snr_db,
+        source=c.source,
+        raw=raw,
     )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
 class Resolver:
-    """Message -> reading rows or dead letters, for MQTT and webhooks alike."""
+    """Message -> reading rows or dead letters, for MQTT and webhooks alike.
+
+    ``clock`` is the ingest clock for the time-window checks (wall clock, UTC, by default).
+    """
 
     directory: SensorDirectory
     limits: IngestLimits
     channel: str = "mqtt"
+    clock: Callable[[], datetime] = _utc_now
 
-    def resolve(self, topic: str | None, payload: bytes, received_at: datetime,
-                parse: Callable[[], list[CanonicalReading]]) -> list[Resolved]:
+    def resolve(
+        self,
+        topic: str | None,
+        payload: bytes,
+        received_at: datetime,
+        parse: Callable[[], list[CanonicalReading]],
+    ) -> list[Resolved]:
         try:
             readings = parse()
         except Rejected as r:
             return [DeadLetterRow(self.channel, topic, payload, r.reason.value, r.detail)]
         if not readings:
-            return [DeadLetterRow(self.channel, topic, payload, "no_reading", "the message held no measurement")]
+            return [
+                DeadLetterRow(self.channel, topic, payload, "no_reading", "the message held no measurement")
+            ]
         out: list[Resolved] = []
         for c in readings:
             info = self.directory.get(c.device_id)
             if info is None:
-                out.append(DeadLetterRow(self.channel, topic, payload, "unknown_device",
-                                         f"no sensor is registered with device id {c.device_id!r}"))
+                out.append(
+                    DeadLetterRow(
+                        self.channel,
+                        topic,
+                        payload,
+                        "unknown_device",
+                        f"no sensor is registered with device id {c.device_id!r}",
+                    )
+                )
                 continue
             topic_city = c.extra.get("topic_city")
             if topic_city is not None and topic_city != info.city_slug:
-                out.append(DeadLetterRow(self.channel, topic, payload, "wrong_city",
-                                         f"device {c.device_id} belongs to another city than {topic_city!r}",
-                                         info.city_id))
+                out.append(
+                    DeadLetterRow(
+                        self.channel,
+                        topic,
+                        payload,
+                        "wrong_city",
+                        f"device {c.device_id} belongs to another city than {topic_city!r}",
+                        info.city_id,
+                    )
+                )
                 continue
             out.append(to_row(c, info, payload))
         return out
 
     def __call__(self, m: InboundMessage) -> list[Resolved]:
         return self.resolve(
-            m.topic, m.payload, m.received_at,
-            lambda: parse_uplink(m.topic, m.payload, received_at=m.received_at, now=datetime.now(UTC),
-                                 limits=self.limits, model_hint=self.directory.model_of),
+            m.topic,
+            m.payload,
+            m.received_at,
+            lambda: parse_uplink(
+                m.topic,
+                m.payload,
+                received_at=m.received_at,
+                now=self.clock(),
+                limits=self.limits,
+                model_hint=self.directory.model_of,
+            ),
         )
 
 
@@ -112,22 +178,43 @@ def limits_from(settings: Settings) -> IngestLimits:
 
 
 class Ingestor:
-    """Writer first, then the edge (a resumed session redelivers right after CONNACK)."""
+    """Writer first, then the edge (a resumed session redelivers right after CONNACK).
 
-    def __init__(self, settings: Settings, database_url: str, mqtt_url: str, protocol: str = "5") -> None:
+    ``on_commit`` (optional) is called by the writer thread after each committed and acked batch.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        database_url: str,
+        mqtt_url: str,
+        protocol: str = "5",
+        *,
+        on_commit: Callable[[Sequence[InboundMessage], BatchOutcome], None] | None = None,
+    ) -> None:
         self.inbox: queue.Queue[InboundMessage] = queue.Queue(maxsize=settings.ingest_queue_size)
         self.store = BatchStore(database_url)
         self.directory = SensorDirectory(self._load_sensors)
         self.resolver = Resolver(self.directory, limits_from(settings))
         self.edge = MqttEdge(
-            mqtt_url, client_id=settings.mqtt_client_id, topics=TOPICS, inbox=self.inbox,
+            mqtt_url,
+            client_id=settings.mqtt_client_id,
+            topics=TOPICS,
+            inbox=self.inbox,
             session_expiry_s=settings.mqtt_session_expiry_s,
-            receive_maximum=max(settings.ingest_batch_size * 2, 2000), shared_group=settings.mqtt_shared_group,
+            receive_maximum=max(settings.ingest_batch_size * 2, 2000),
+            shared_group=settings.mqtt_shared_group,
             protocol=protocol,
         )
+        edge = self.edge
         self.writer = BatchWriter(
-            self.inbox, self.store, self.resolver, self.edge.ack, batch_size=settings.ingest_batch_size,
+            self.inbox,
+            self.store,
+            self.resolver,
+            lambda m: edge.ack(m.mid, m.qos, m.generation),
+            batch_size=settings.ingest_batch_size,
             batch_age_s=settings.ingest_batch_age_ms / 1000,
+            on_commit=on_commit,
         )
 
     def _load_sensors(self) -> dict[str, SensorInfo]:
@@ -142,22 +229,49 @@ class Ingestor:
         self.edge.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Flush: the writer writes, commits and acks what it holds, then the edge disconnects."""
+        """Flush, then leave: the edge stops queueing, the writer writes, commits and acks everything
+        it holds, and only then the edge disconnects (the acks go out before DISCONNECT).
+
+        Messages that arrive after the pause are neither stored nor acked: the broker redelivers
+        them to the next session with this client id. If the database stays down past
+        ``timeout_s`` the batch in flight is left unacked and is redelivered the same way.
+        """
+        self.edge.pause()
         self.writer.stop()
         self.writer.join(timeout_s)
+        if self.writer.is_alive():
+            log.warning("the writer did not finish within %.0f s; its batch will be redelivered", timeout_s)
         self.edge.stop()
         self.store.close()
 
 
-def run_ingestor(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event,
-                 protocol: str = "5") -> Ingestor:
-    """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI); returns the stopped ingestor."""
+def run_ingestor(
+    settings: Settings,
+    database_url: str,
+    mqtt_url: str,
+    stop: threading.Event,
+    protocol: str = "5",
+    *,
+    metrics_port: int | None = None,
+) -> Ingestor:
+    """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI); returns the stopped ingestor.
+
+    ``metrics_port``: serve Prometheus ``/metrics`` on that port (default: ``settings.metrics_port``
+    when the settings have it, else none).
+    """
+    if metrics_port is None:
+        configured = getattr(settings, "metrics_port", None)
+        metrics_port = int(configured) if configured is not None else None
+    if metrics_port is not None:
+        metrics.serve_metrics(metrics_port)
+        log.info("Prometheus metrics on port %s", metrics_port)
     ingestor = Ingestor(settings, database_url, mqtt_url, protocol)
     ingestor.start()
     if not ingestor.edge.wait_connected(15):
         log.warning("broker not reachable yet; still trying in the background")
-    while not stop.wait(1.0):
+    while not stop.wait(0.5):
         if ingestor.writer.failure is not None:
+            ingestor.stop(timeout_s=5)
             raise RuntimeError("ingest writer failed") from ingestor.writer.failure
     ingestor.stop()
     return ingestor

@@ -12,7 +12,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from wasteroute.ingest import metrics
 from wasteroute.ingest.edge import InboundMessage
@@ -40,41 +41,55 @@ class WriterStats:
     retries: int = 0
     acked: int = 0
     last_commit_monotonic: float = 0.0
-    commit_times: list[float] = field(default_factory=list)
 
 
-def take_batch(inbox: queue.Queue[InboundMessage], max_size: int, max_age_s: float,
-               stop: threading.Event) -> list[InboundMessage]:
-    """Block until one message arrives (or stop), then collect until ``max_size`` or ``max_age_s``."""
+def take_batch(
+    inbox: queue.Queue[InboundMessage], max_size: int, max_age_s: float, stop: threading.Event
+) -> list[InboundMessage]:
+    """Block until one message arrives (or ``stop`` with an empty inbox: returns ``[]``), then collect
+    until ``max_size`` messages or until the first one is ``max_age_s`` seconds old.
+
+    Once ``stop`` is set the batch is closed with what is already queued, without waiting out the age.
+    """
     batch: list[InboundMessage] = []
     while not batch:
         if stop.is_set() and inbox.empty():
             return batch
         try:
-            batch.append(inbox.get(timeout=0.1))
+            batch.append(inbox.get(timeout=0.05))
         except queue.Empty:
             continue
     deadline = time.monotonic() + max_age_s
     while len(batch) < max_size:
+        try:  # take what is there without waiting: one lock round trip per message, no timers
+            batch.append(inbox.get_nowait())
+            continue
+        except queue.Empty:
+            pass
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or stop.is_set():
             break
         try:
-            batch.append(inbox.get(timeout=remaining))
+            batch.append(inbox.get(timeout=min(remaining, 0.05)))
         except queue.Empty:
-            break
+            continue
     return batch
 
 
 class BatchWriter(threading.Thread):
-    """Consumes ``inbox``; ``resolve`` turns a message into reading rows and/or dead letters."""
+    """Consumes ``inbox``; ``resolve`` turns a message into reading rows and/or dead letters.
+
+    ``ack`` is called once per message, in arrival order, after the batch holding it is committed.
+    ``batch_size`` (messages, default 1000) and ``batch_age_s`` (default 0.1 s) close a batch,
+    whichever comes first; ``max_backoff_s`` caps the wait between retries while the database is down.
+    """
 
     def __init__(
         self,
         inbox: queue.Queue[InboundMessage],
         store: BatchStore,
         resolve: Callable[[InboundMessage], list[Resolved]],
-        ack: Callable[[int, int], None],
+        ack: Callable[[InboundMessage], object],
         *,
         batch_size: int = 1000,
         batch_age_s: float = 0.1,
@@ -112,10 +127,13 @@ class BatchWriter(threading.Thread):
 
     def _handle(self, batch: list[InboundMessage]) -> None:
         self.stats.received += len(batch)
+        metrics.RECEIVED.labels("mqtt").inc(len(batch))
         resolved = [r for m in batch for r in self._safe_resolve(m)]
         outcome = self._write_with_retry(resolved)
+        metrics.COMMIT_DELAY_SECONDS.observe((datetime.now(UTC) - batch[0].received_at).total_seconds())
+        ack = self.ack
         for m in batch:  # arrival order, only after the commit
-            self.ack(m.mid, m.qos)
+            ack(m)
         self.stats.acked += len(batch)
         self.stats.batches += 1
         self.stats.stored += outcome.stored
@@ -132,7 +150,9 @@ class BatchWriter(threading.Thread):
             return self.resolve(m)
         except Exception as exc:  # a bug in an adapter must not stop ingest: keep the message
             log.exception("resolver failed on a message from %s", m.topic)
-            return [DeadLetterRow("mqtt", m.topic, m.payload, "internal_error", f"{type(exc).__name__}: {exc}")]
+            return [
+                DeadLetterRow("mqtt", m.topic, m.payload, "internal_error", f"{type(exc).__name__}: {exc}")
+            ]
 
     def _write_with_retry(self, resolved: list[Resolved]) -> BatchOutcome:
         backoff = 0.2
@@ -174,8 +194,9 @@ class BatchWriter(threading.Thread):
             except BatchRejected as exc:
                 if len(part) == 1:
                     r = part[0]
-                    refused.append(DeadLetterRow("mqtt", None, r.raw or b"", "storage_rejected", str(exc),
-                                                 r.city_id))
+                    refused.append(
+                        DeadLetterRow("mqtt", None, r.raw or b"", "storage_rejected", str(exc), r.city_id)
+                    )
                 else:
                     mid = len(part) // 2
                     pending.extend([part[:mid], part[mid:]])

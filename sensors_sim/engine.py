@@ -126,6 +126,8 @@ class SimStats:
     overflowing_at_collection: int = 0
     fill_at_collection_sum: float = 0.0
     dead_sensors: int = 0
+    died_at: dict[str, datetime] = field(default_factory=dict)
+    """Device id -> simulated time its battery died (it sends nothing afterwards)."""
 
     def summary(self) -> dict[str, Any]:
         """The run summary (what the CLI prints on its last line, without the wall time)."""
@@ -242,9 +244,10 @@ class _Simulation:
         self.stats = stats
         self.ids = NetworkIds.for_city(self.slug, tts_app, tts_tenant)
         ss = np.random.SeedSequence([seed, 0x5EED])
-        s_fill, s_round, s_sensor, s_radio, s_setup = ss.spawn(5)
+        s_fill, s_round, s_sensor, s_radio, s_setup, s_clock = ss.spawn(6)
         self.rng = random.Random(int(s_sensor.generate_state(2, np.uint64)[0]))
         self.radio_rng = random.Random(int(s_radio.generate_state(2, np.uint64)[0]))
+        self.clock_rng = random.Random(int(s_clock.generate_state(2, np.uint64)[0]))  # report times
         setup = random.Random(int(s_setup.generate_state(2, np.uint64)[0]))
         self.collect_rng = random.Random(int(s_round.generate_state(2, np.uint64)[1]))
 
@@ -363,7 +366,7 @@ class _Simulation:
     def run(self) -> Iterator[Message]:
         heap: list[tuple[float, int, int]] = []  # (t_s, kind 0=collection 1=report, bin)
         for b in range(self.n):
-            first = self.rng.uniform(0.0, self.interval_s)
+            first = self.clock_rng.uniform(0.0, self.interval_s)
             heapq.heappush(heap, (first, 1, b))
             if self.baseline is not None:
                 nxt = self._seconds(self.baseline.next_after(b, self.start))
@@ -391,7 +394,7 @@ class _Simulation:
                 )
                 yield from self._report(b, t, fill)
                 if not self.sensors[b].dead:
-                    jitter = self.rng.uniform(-0.1, 0.1)
+                    jitter = self.clock_rng.uniform(-0.1, 0.1)
                     heapq.heappush(heap, (t + self.interval_s * (1.0 + jitter), 1, b))
             self.anchor_fill = np.minimum(OVERFILL_CAP, self.anchor_fill + (h1 - self.anchor_t) * rate)
             self.anchor_t[:] = h1
@@ -443,6 +446,7 @@ class _Simulation:
         if t >= s.death_end_s:
             s.dead = True
             self.stats.dead_sensors += 1
+            self.stats.died_at[self.dev_ids[b]] = self._at(s.death_end_s)
             return
         if t >= s.death_start_s:
             battery_fault = True

@@ -1,0 +1,1037 @@
+"""Fill-rate estimation and fill forecasts for one container (pure numpy, no I/O).
+
+How :func:`estimate_fill` reads a container:
+
+1. Readings outside the valid range are set aside (they only count for the health flags).
+2. Emptyings are found from drops of the robust level (the median of a few readings on each side)
+   and from driver reports; they cut the history into fill cycles.
+3. With enough history a weekday profile is fitted (a Huber regression of fill on the hours spent in
+   each local time-of-week bin since the cycle started), otherwise the profile is flat.
+4. Each cycle's rate is a weighted Theil-Sen slope of fill against profile-weighted hours. Earlier
+   cycles give a prior rate (recent ones weigh more); the current cycle's slope is combined with it by
+   precision, so a freshly emptied container starts from its usual rate and moves to what it shows.
+5. The current level is anchored on the latest readings, not on the last reading alone.
+6. Health flags (stale, stuck, implausible, no data) switch the rate to the fallback: the median
+   rate of similar containers given by the caller, else the sensor's own history, else a default.
+
+The forecast at a future time is the level now plus rate times profile-weighted hours, with a
+standard deviation that adds the level's uncertainty, the rate's uncertainty times the horizon and
+an unpredictable growth (deposits come in bags) that grows with the square root of the horizon.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+from wasteroute.forecasting.params import ForecastParams
+from wasteroute.forecasting.profile import (
+    DAY_S,
+    HOUR_S,
+    HourGrid,
+    WeekProfile,
+    from_epoch_s,
+    to_epoch_s,
+    zone,
+)
+from wasteroute.forecasting.series import ReadingSeries
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+_MAD_TO_SD = 1.4826
+_THEIL_SEN_MAX_POINTS = 400
+
+
+class HealthFlag(StrEnum):
+    """Why a sensor's own readings are not trusted for the forecast."""
+
+    NO_DATA = "no_data"
+    """No reading in the history window."""
+    STALE = "stale"
+    """No reading for longer than ``stale_after_h``."""
+    STUCK = "stuck"
+    """The same value for a long time while the container should have filled."""
+    IMPLAUSIBLE = "implausible"
+    """Fill falling without an emptying, out-of-range values, jumps or noise beyond belief."""
+
+
+class RateSource(StrEnum):
+    """Where the fill rate of an estimate comes from."""
+
+    SENSOR = "sensor"
+    """The readings since the last emptying (combined with the sensor's earlier cycles)."""
+    HISTORY = "history"
+    """The sensor's earlier fill cycles only."""
+    SIMILAR = "similar"
+    """The median rate of similar containers, supplied by the caller."""
+    DEFAULT = "default"
+    """``ForecastParams.default_rate_per_h``."""
+    NONE = "none"
+    """No rate known: the forecast keeps the level and its uncertainty is large."""
+
+
+class EmptyingSource(StrEnum):
+    DROP = "drop"
+    REPORT = "report"
+    DROP_AND_REPORT = "drop+report"
+
+
+@dataclass(frozen=True)
+class Emptying:
+    """One emptying found in the history: when, how it was seen, and the fall of the level."""
+
+    at_s: float
+    source: EmptyingSource
+    drop: float | None = None
+
+    @property
+    def at(self) -> datetime:
+        return from_epoch_s(self.at_s)
+
+
+@dataclass(frozen=True)
+class FillEstimate:
+    """The state of one container at ``now_s`` and what follows from it.
+
+    ``rate_per_h`` is the weekly mean fill rate (fraction per hour); the rate at a given time is that
+    times the profile multiplier there. ``fill_now`` may exceed 1 (overfilled). ``flags`` is empty for
+    a healthy sensor. ``notes`` explain the estimate in plain words for dispatchers.
+    """
+
+    now_s: float
+    fill_now: float
+    fill_now_sd: float
+    rate_per_h: float
+    rate_sd_per_h: float
+    process_var_per_h: float
+    profile: WeekProfile
+    rate_source: RateSource
+    flags: frozenset[HealthFlag] = frozenset()
+    last_emptied_at_s: float | None = None
+    last_reading_at_s: float | None = None
+    noise_sd: float = 0.0
+    emptyings: tuple[Emptying, ...] = ()
+    notes: tuple[str, ...] = ()
+    fraction: str = "residual"
+    container_type: str = "unknown"
+
+    def __post_init__(self) -> None:
+        for name in ("now_s", "fill_now", "fill_now_sd", "rate_per_h", "rate_sd_per_h", "process_var_per_h"):
+            if not math.isfinite(float(getattr(self, name))):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
+        for name in ("fill_now_sd", "rate_sd_per_h", "process_var_per_h"):
+            if float(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.rate_per_h < 0:
+            raise ValueError(f"rate_per_h must be >= 0, got {self.rate_per_h}")
+
+    @property
+    def healthy(self) -> bool:
+        """True when the sensor raised no health flag."""
+        return not self.flags
+
+    @property
+    def now(self) -> datetime:
+        return from_epoch_s(self.now_s)
+
+    @property
+    def last_emptied_at(self) -> datetime | None:
+        return None if self.last_emptied_at_s is None else from_epoch_s(self.last_emptied_at_s)
+
+    @property
+    def last_reading_at(self) -> datetime | None:
+        return None if self.last_reading_at_s is None else from_epoch_s(self.last_reading_at_s)
+
+    def effective_hours_until(self, t: datetime | float) -> float:
+        """Profile-weighted hours from ``now`` to ``t``."""
+        return self.profile.effective_hours_between(self.now_s, to_epoch_s(t))
+
+    def at(self, t: datetime | float) -> tuple[float, float]:
+        """Expected fill at ``t`` (datetime or epoch seconds) and its standard deviation.
+
+        Assumes no emptying between ``now`` and ``t``. The mean is not capped at 1: above 1 means
+        overflowing.
+        """
+        dt = self.effective_hours_until(t)
+        mean = self.fill_now + self.rate_per_h * dt
+        h = abs(dt)
+        var = self.fill_now_sd**2 + (self.rate_sd_per_h * h) ** 2 + self.process_var_per_h * h
+        return float(mean), float(math.sqrt(var))
+
+    def probability_at_least(self, t: datetime | float, level: float) -> float:
+        """Probability (normal approximation) that the fill at ``t`` is at least ``level``."""
+        mean, sd = self.at(t)
+        if sd <= 0:
+            return 1.0 if mean >= level else 0.0
+        return 0.5 * math.erfc((level - mean) / (sd * math.sqrt(2.0)))
+
+
+def time_to_threshold(estimate: FillEstimate, threshold: float, *, max_horizon_h: float = 24.0 * 60) -> float:
+    """Hours from ``estimate.now`` until the expected fill reaches ``threshold``.
+
+    0 when it is already there; ``math.inf`` when the rate is zero or the threshold lies further
+    than ``max_horizon_h`` (default 60 days) ahead.
+    """
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold}")
+    if estimate.fill_now >= threshold:
+        return 0.0
+    if estimate.rate_per_h <= 0:
+        return math.inf
+    need = (threshold - estimate.fill_now) / estimate.rate_per_h
+    horizon_h = max_horizon_h
+    if estimate.profile.is_flat:
+        return need if need <= horizon_h else math.inf
+    end_s = estimate.now_s + horizon_h * HOUR_S
+    grid = estimate.profile.grid(estimate.now_s, end_s)
+    first = math.floor(estimate.now_s / HOUR_S) + 1
+    times = np.concatenate([[estimate.now_s], np.arange(first, math.floor(end_s / HOUR_S) + 1) * HOUR_S])
+    eff = grid.effective_hours(times, estimate.profile.array())
+    eff = eff - eff[0]
+    if eff[-1] < need:
+        return math.inf
+    k = int(np.searchsorted(eff, need, side="left"))
+    if k == 0:
+        return 0.0
+    e0, e1 = float(eff[k - 1]), float(eff[k])
+    frac = 0.0 if e1 <= e0 else (need - e0) / (e1 - e0)
+    t_s = float(times[k - 1] + frac * (times[k] - times[k - 1]))
+    return (t_s - estimate.now_s) / HOUR_S
+
+
+# --------------------------------------------------------------------------------------------------
+# robust statistics
+
+
+def _weighted_median(values: FloatArray, weights: FloatArray) -> float:
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    cum = np.cumsum(w)
+    k = int(np.searchsorted(cum, 0.5 * cum[-1], side="left"))
+    return float(v[min(k, v.shape[0] - 1)])
+
+
+def _mad_sd(values: FloatArray) -> float:
+    if values.shape[0] == 0:
+        return 0.0
+    return float(_MAD_TO_SD * np.median(np.abs(values - np.median(values))))
+
+
+def theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """Weighted Theil-Sen line ``y = intercept + slope * x``: (slope, intercept).
+
+    The slope is the median of pairwise slopes weighted by the pairs' spread in ``x`` (pairs close in
+    ``x`` carry little information); the intercept is the median of ``y - slope * x``. Deterministic;
+    long series are thinned to evenly spaced points first.
+    """
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"theil_sen needs at least 2 points, got {n}")
+    if n > _THEIL_SEN_MAX_POINTS:
+        idx = np.unique(np.linspace(0, n - 1, _THEIL_SEN_MAX_POINTS).round().astype(np.int64))
+        xs, ys = x[idx], y[idx]
+    else:
+        xs, ys = x, y
+    i, j = np.triu_indices(xs.shape[0], k=1)
+    dx = xs[j] - xs[i]
+    keep = dx > 1e-9
+    if not np.any(keep):
+        return 0.0, float(np.median(y))
+    slopes = (ys[j][keep] - ys[i][keep]) / dx[keep]
+    slope = _weighted_median(slopes, dx[keep])
+    return slope, float(np.median(y - slope * x))
+
+
+def _filter_level(
+    x: FloatArray, y: FloatArray, rate: float, q: float, noise_var: float, start: tuple[float, float, float]
+) -> tuple[float, float]:
+    """Level at the last reading and its variance, by a local-level Kalman filter.
+
+    The level grows by ``rate`` per effective hour plus a random walk of variance ``q`` per
+    effective hour; readings add noise of variance ``noise_var``. ``start`` is (level, variance,
+    effective hour) before the first reading. Recent readings weigh more the faster the level wanders.
+    """
+    level, var, xp = start
+    for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
+        dx = max(xi - xp, 0.0)
+        level += rate * dx
+        var += q * dx
+        gain = var / (var + noise_var)
+        level += gain * (yi - level)
+        var *= 1.0 - gain
+        xp = xi
+    return level, var
+
+
+# --------------------------------------------------------------------------------------------------
+# emptyings
+
+
+@dataclass
+class _Event:
+    at_s: float
+    split: int  # index of the first reading after the emptying
+    source: EmptyingSource
+    drop: float | None
+
+
+def _level_steps(y: FloatArray, k: int) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+    """For every gap i|i+1: median of up to k readings before it, after it, how many after, their max."""
+    n = y.shape[0]
+    gap = np.full(k - 1, np.nan)
+    before = sliding_window_view(np.concatenate([gap, y]), k)[: n - 1]
+    after = sliding_window_view(np.concatenate([y, gap]), k)[1:n]
+    pre = np.nanmedian(before, axis=1)
+    post = np.nanmedian(after, axis=1)
+    n_post = np.minimum(k, n - 1 - np.arange(n - 1)).astype(np.int64)
+    return pre, post, n_post, np.nanmax(after, axis=1)
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    stops = np.flatnonzero(edges == -1)
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+
+
+def _confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, float, bool]]:
+    """Gaps where the robust level falls by at least ``min_drop``: (index i of the reading before the
+    gap, the fall, whether it still needs a driver report to count).
+
+    A drop needs ``k`` readings after it, or at least two that are all low; a drop followed by a
+    single reading could be an outlier and counts only with a report.
+    """
+    if y.shape[0] < 2:
+        return []
+    pre, post, n_post, after_max = _level_steps(y, k)
+    fall = pre - post
+    confirmed = (n_post >= k) | ((n_post >= 2) & (after_max <= pre - min_drop))
+    ok = (fall >= min_drop) & (confirmed | (n_post == 1))
+    raw = y[:-1] - y[1:]
+    drops: list[tuple[int, float, bool]] = []
+    for a, b in _runs(ok):
+        score = fall[a:b] + raw[a:b]
+        best = a + int(np.argmax(score))
+        drops.append((best, float(fall[best]), not bool(confirmed[best])))
+    return drops
+
+
+def _detect_emptyings(
+    t: FloatArray, y: FloatArray, reports: FloatArray, params: ForecastParams
+) -> tuple[list[_Event], list[tuple[int, float]]]:
+    """Emptyings (from drops and reports, sorted) and partial drops that no report explains."""
+    k = params.confirm_readings
+    match_s = params.report_match_h * HOUR_S
+    drops = _confirmed_drops(y, params.partial_drop, k)
+    events: list[_Event] = []
+    partial: list[tuple[int, float]] = []
+    used = np.zeros(reports.shape[0], dtype=bool)
+    for i, fall, needs_report in drops:
+        lo, hi = t[i], t[i + 1]
+        near = np.flatnonzero(~used & (reports >= lo - match_s) & (reports <= hi + match_s))
+        if needs_report and near.shape[0] == 0:
+            continue
+        if fall < params.emptying_drop and near.shape[0] == 0:
+            partial.append((i, fall))
+            continue
+        if near.shape[0]:
+            r = int(near[np.argmin(np.abs(reports[near] - 0.5 * (lo + hi)))])
+            used[r] = True
+            at = float(min(max(reports[r], lo), hi))
+            events.append(_Event(at, i + 1, EmptyingSource.DROP_AND_REPORT, fall))
+        else:
+            events.append(_Event(float(0.5 * (lo + hi)), i + 1, EmptyingSource.DROP, fall))
+    for unused in np.flatnonzero(~used).tolist():
+        at = float(reports[unused])
+        events.append(_Event(at, int(np.searchsorted(t, at, side="right")), EmptyingSource.REPORT, None))
+    events.sort(key=lambda e: (e.at_s, e.split))
+    # several reports for one emptying (or a report on top of a drop): keep one event per split
+    merged: list[_Event] = []
+    for e in events:
+        if merged and merged[-1].split == e.split:
+            prev = merged[-1]
+            if prev.source is EmptyingSource.REPORT and e.source is not EmptyingSource.REPORT:
+                merged[-1] = e
+            continue
+        merged.append(e)
+    return merged, partial
+
+
+# --------------------------------------------------------------------------------------------------
+# profile
+
+
+def _huber_rates(
+    x: FloatArray,
+    cycle_col: IntArray,
+    n_cycles: int,
+    y: FloatArray,
+    params: ForecastParams,
+    *,
+    circular_smoothing: float = 0.0,
+) -> FloatArray:
+    """Per-bin rates of ``y = intercept[cycle] + x @ rates`` by Huber-weighted least squares.
+
+    The per-cycle intercepts are removed by centring within each cycle. ``circular_smoothing`` > 0
+    adds a penalty on differences between neighbouring bins (the last bin neighbours the first),
+    relative to the data's average weight per bin: readings taken at the same hours every day cannot
+    tell the hours between them apart, and the penalty spreads the rate smoothly over them.
+    """
+    n_bins = x.shape[1]
+    penalty = np.zeros((n_bins, n_bins))
+    if circular_smoothing > 0:
+        diff = np.eye(n_bins) - np.roll(np.eye(n_bins), 1, axis=1)
+        penalty = circular_smoothing * float(np.mean(np.sum(x * x, axis=0))) * (diff.T @ diff)
+    weights = np.ones(y.shape[0])
+    coef = np.zeros(n_bins)
+    for _ in range(6):
+        wsum = np.maximum(np.bincount(cycle_col, weights=weights, minlength=n_cycles), 1e-12)
+        xm = np.zeros((n_cycles, n_bins))
+        np.add.at(xm, cycle_col, x * weights[:, None])
+        ym = np.bincount(cycle_col, weights=weights * y, minlength=n_cycles)
+        xc = x - (xm / wsum[:, None])[cycle_col]
+        yc = y - (ym / wsum)[cycle_col]
+        gram = xc.T @ (xc * weights[:, None]) + penalty
+        gram[np.diag_indices_from(gram)] += 1e-9 * (1.0 + np.trace(gram))
+        coef = np.asarray(np.linalg.solve(gram, xc.T @ (weights * yc)), dtype=np.float64)
+        resid = yc - xc @ coef
+        scale = max(_mad_sd(resid), params.noise_floor_sd)
+        a = np.abs(resid) / (params.huber_k * scale)
+        weights = np.where(a <= 1.0, 1.0, 1.0 / np.maximum(a, 1e-12))
+    return np.asarray(coef, dtype=np.float64)
+
+
+def _multipliers(rates: FloatArray, exposure_h: FloatArray, shrink: float) -> FloatArray | None:
+    mean_rate = float(rates.mean())
+    if mean_rate <= 1e-9 or np.any(exposure_h <= 0):
+        return None
+    raw = np.clip(rates, 0.05 * mean_rate, None)
+    raw = raw / raw.mean()
+    mult = 1.0 + (raw - 1.0) * shrink
+    return np.asarray(mult / mult.mean(), dtype=np.float64)
+
+
+def _fit_profile(
+    t: FloatArray,
+    y: FloatArray,
+    cycle_of: IntArray,
+    start_s: float,
+    end_s: float,
+    params: ForecastParams,
+) -> WeekProfile:
+    """Day-of-week times hour-of-day multipliers, each from a Huber regression of fill on the hours
+    spent in each bin since the cycle's first reading (one intercept per cycle)."""
+    flat = WeekProfile.flat(params.timezone)
+    span_days = (t[-1] - t[0]) / DAY_S if t.shape[0] else 0.0
+    if span_days < min(params.hour_profile_min_days, params.weekday_profile_min_days):
+        return flat
+    counts = np.bincount(cycle_of)
+    rows = counts[cycle_of] >= 3
+    if rows.sum() < 30:
+        return flat
+    grid = HourGrid(start_s, end_s, params.timezone, 24)
+    expo = grid.exposure(t[rows]).reshape(-1, 7, 24)
+    cyc = cycle_of[rows]
+    first = np.zeros(counts.shape[0], dtype=np.int64)
+    for c in np.unique(cyc).tolist():
+        first[c] = int(np.flatnonzero(cyc == c)[0])
+    x = expo - expo[first[cyc]]
+    used, col = np.unique(cyc, return_inverse=True)
+    yr = y[rows]
+    day = np.ones(7)
+    hour = np.ones(24)
+    if span_days >= params.weekday_profile_min_days:
+        xd = x.sum(axis=2)
+        m = _multipliers(
+            _huber_rates(xd, col, used.shape[0], yr, params),
+            xd.sum(axis=0),
+            span_days / (span_days + params.weekday_shrink_days),
+        )
+        day = m if m is not None else day
+    if span_days >= params.hour_profile_min_days:
+        xh = x.sum(axis=1)
+        m = _multipliers(
+            _huber_rates(xh, col, used.shape[0], yr, params, circular_smoothing=params.hour_smoothing),
+            xh.sum(axis=0),
+            span_days / (span_days + params.hour_shrink_days),
+        )
+        hour = m if m is not None else hour
+    if np.all(day == 1.0) and np.all(hour == 1.0):
+        return flat
+    mult = np.outer(day, hour).ravel()
+    mult = mult / mult.mean()
+    return WeekProfile(multipliers=tuple(float(v) for v in mult), timezone=params.timezone)
+
+
+# --------------------------------------------------------------------------------------------------
+# the estimator
+
+
+@dataclass
+class _CycleFit:
+    start: int
+    stop: int
+    slope: float | None = None
+    intercept: float = 0.0
+    span_eff_h: float = 0.0
+    sxx: float = 0.0
+    n_inliers: int = 0
+    inlier: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def _pct(x: float) -> str:
+    return f"{100.0 * x:.0f}%"
+
+
+def _rate_text(rate_per_h: float) -> str:
+    return f"{100.0 * 24.0 * rate_per_h:.1f}%/day"
+
+
+def _when(t_s: float, tz: str) -> str:
+    return from_epoch_s(t_s).astimezone(zone(tz)).strftime("%a %d.%m. %H:%M")
+
+
+def estimate_fill(
+    series: ReadingSeries,
+    *,
+    now: datetime | float,
+    similar_rate_per_h: float | None = None,
+    params: ForecastParams | None = None,
+) -> FillEstimate:
+    """Estimate the state of one container at ``now`` from the readings known at ``now``.
+
+    ``similar_rate_per_h`` is the median weekly-mean rate (fill per hour) of similar containers (same
+    fraction and type), used when this sensor is flagged and as the starting rate of a container with
+    no history of its own. Readings and reports after ``now`` are ignored.
+    """
+    p = params if params is not None else ForecastParams()
+    now_s = to_epoch_s(now)
+    if similar_rate_per_h is not None and not (math.isfinite(similar_rate_per_h) and similar_rate_per_h >= 0):
+        raise ValueError(f"similar_rate_per_h must be a finite rate >= 0 or None, got {similar_rate_per_h}")
+    return _Estimator(series, now_s, similar_rate_per_h, p).run()
+
+
+class _Estimator:
+    def __init__(
+        self, series: ReadingSeries, now_s: float, similar: float | None, params: ForecastParams
+    ) -> None:
+        self.s = series
+        self.now_s = now_s
+        self.similar = similar
+        self.p = params
+        self.start_s = now_s - params.history_days * DAY_S
+        self.notes: list[str] = []
+        self.flags: set[HealthFlag] = set()
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _estimate(
+        self,
+        *,
+        fill_now: float,
+        fill_sd: float,
+        rate: float,
+        rate_sd: float,
+        q: float,
+        profile: WeekProfile,
+        source: RateSource,
+        last_emptied: float | None,
+        last_reading: float | None,
+        noise_sd: float,
+        emptyings: tuple[Emptying, ...],
+    ) -> FillEstimate:
+        return FillEstimate(
+            now_s=self.now_s,
+            fill_now=float(fill_now),
+            fill_now_sd=float(max(fill_sd, 0.0)),
+            rate_per_h=float(max(rate, 0.0)),
+            rate_sd_per_h=float(max(rate_sd, 0.0)),
+            process_var_per_h=float(max(q, 0.0)),
+            profile=profile,
+            rate_source=source,
+            flags=frozenset(self.flags),
+            last_emptied_at_s=last_emptied,
+            last_reading_at_s=last_reading,
+            noise_sd=float(noise_sd),
+            emptyings=emptyings,
+            notes=tuple(self.notes),
+            fraction=self.s.fraction,
+            container_type=self.s.container_type,
+        )
+
+    def _fallback_rate(self, prior: tuple[float, float] | None) -> tuple[float, float, RateSource]:
+        p = self.p
+        if self.similar is not None:
+            self.notes.append(f"using the median rate of similar containers ({_rate_text(self.similar)})")
+            return self.similar, p.fallback_rate_rel_sd * self.similar, RateSource.SIMILAR
+        if prior is not None:
+            self.notes.append(f"using the rate of this container's earlier cycles ({_rate_text(prior[0])})")
+            return prior[0], max(prior[1], p.fallback_rate_rel_sd * prior[0]), RateSource.HISTORY
+        if p.default_rate_per_h is not None:
+            self.notes.append(f"using the default rate ({_rate_text(p.default_rate_per_h)})")
+            return p.default_rate_per_h, p.fallback_rate_rel_sd * p.default_rate_per_h, RateSource.DEFAULT
+        self.notes.append("no rate known (no similar containers given)")
+        return 0.0, 0.0, RateSource.NONE
+
+    # ---- main ----------------------------------------------------------------------------------
+
+    def run(self) -> FillEstimate:
+        p, s = self.p, self.s
+        flat = WeekProfile.flat(p.timezone)
+        known = s.until(self.now_s)
+        reports_all = known.emptied_at_s
+        win = known.times_s >= self.start_s
+        t_all, y_all = known.times_s[win], known.fill_levels[win]
+        reports = reports_all[reports_all >= self.start_s]
+        last_report = float(reports[-1]) if reports.shape[0] else None
+        q_floor = p.process_sd_per_sqrt_h**2
+
+        if t_all.shape[0] == 0:
+            self.flags.add(HealthFlag.NO_DATA)
+            if len(known):
+                self.flags.add(HealthFlag.STALE)
+                self.notes.append(f"no reading since {_when(float(known.times_s[-1]), p.timezone)}")
+            else:
+                self.notes.append("no readings")
+            rate, rate_sd, source = self._fallback_rate(None)
+            if last_report is not None:
+                dt = flat.effective_hours_between(last_report, self.now_s)
+                fill, sd = (
+                    p.residual_fill + rate * dt,
+                    math.sqrt(0.03**2 + (rate_sd * dt) ** 2 + q_floor * dt),
+                )
+                self.notes.append(f"emptied {_when(last_report, p.timezone)} by driver report")
+            else:
+                fill, sd = 0.5, 0.3
+                self.notes.append("level unknown")
+            last_read = float(known.times_s[-1]) if len(known) else None
+            return self._estimate(
+                fill_now=fill,
+                fill_sd=sd,
+                rate=rate,
+                rate_sd=rate_sd,
+                q=q_floor,
+                profile=flat,
+                source=source,
+                last_emptied=last_report,
+                last_reading=last_read,
+                noise_sd=0.0,
+                emptyings=tuple(Emptying(float(r), EmptyingSource.REPORT) for r in reports),
+            )
+
+        in_range = (y_all >= p.valid_min) & (y_all <= p.valid_max)
+        t, y = t_all[in_range], y_all[in_range]
+        last_reading_s = float(t_all[-1])
+
+        events, partial = _detect_emptyings(t, y, reports, p)
+        emptyings = tuple(Emptying(e.at_s, e.source, e.drop) for e in events)
+        last_emptied = events[-1].at_s if events else None
+        n = t.shape[0]
+        edges = [0, *sorted({e.split for e in events if 0 < e.split < n}), n]
+        bounds = [(a, b) for a, b in itertools.pairwise(edges) if b > a] or [(0, 0)]
+        if n and events and events[-1].split >= n:
+            bounds.append((n, n))  # emptied after the last reading: the current cycle has no reading yet
+        cycle_of = np.zeros(n, dtype=np.int64)
+        for c, (a, b) in enumerate(bounds):
+            cycle_of[a:b] = c
+
+        profile = flat
+        if t.shape[0] >= 8:
+            profile = _fit_profile(t, y, cycle_of, self.start_s, self.now_s, p)
+        grid = profile.grid(min(self.start_s, float(t_all[0])), self.now_s)
+        mult = profile.array()
+
+        def eff(times: FloatArray) -> FloatArray:
+            return grid.effective_hours(times, mult)
+
+        x = eff(t) if t.shape[0] else np.zeros(0)
+        eff_now = float(eff(np.array([self.now_s]))[0])
+
+        # ---- per-cycle robust lines -------------------------------------------------------------
+        fits: list[_CycleFit] = []
+        resid = np.full(t.shape[0], np.nan)
+        for a, b in bounds:
+            fit = _CycleFit(a, b, inlier=np.ones(b - a, dtype=bool))
+            if b - a >= 2 and x[b - 1] - x[a] > 0:
+                slope, icpt = theil_sen(x[a:b], y[a:b])
+                fit.slope, fit.intercept = slope, icpt
+                resid[a:b] = y[a:b] - (icpt + slope * x[a:b])
+            fits.append(fit)
+        finite = np.isfinite(resid)
+        scale = max(_mad_sd(resid[finite]), p.noise_floor_sd) if finite.any() else p.noise_floor_sd
+        outlier = finite & (np.abs(np.nan_to_num(resid)) > p.outlier_k * scale)
+        for fit in fits:
+            a, b = fit.start, fit.stop
+            fit.inlier = ~outlier[a:b]
+            xi = x[a:b][fit.inlier]
+            fit.n_inliers = int(xi.shape[0])
+            if fit.n_inliers >= 2 and xi[-1] - xi[0] > 0:
+                fit.slope, fit.intercept = theil_sen(xi, y[a:b][fit.inlier])
+                fit.span_eff_h = float(xi[-1] - xi[0])
+                fit.sxx = float(np.sum((xi - xi.mean()) ** 2))
+            else:
+                fit.slope = None
+
+        noise_sd, q = self._noise_and_process(t, y, x, fits, q_floor)
+
+        # ---- prior from earlier cycles ----------------------------------------------------------
+        prior = self._prior_from_history(t, fits[:-1], noise_sd, q)
+        if prior is None and self.similar is not None:
+            prior_rate_sd: tuple[float, float] | None = (self.similar, p.fallback_rate_rel_sd * self.similar)
+            prior_source = RateSource.SIMILAR
+        elif prior is None and p.default_rate_per_h is not None:
+            prior_rate_sd = (p.default_rate_per_h, p.fallback_rate_rel_sd * p.default_rate_per_h)
+            prior_source = RateSource.DEFAULT
+        else:
+            prior_rate_sd = prior
+            prior_source = RateSource.HISTORY
+
+        cur = fits[-1]
+        cur_idx = np.arange(cur.start, cur.stop)[cur.inlier]
+        cycle_rate: tuple[float, float] | None = None
+        if (
+            cur.slope is not None
+            and cur.n_inliers >= p.min_cycle_readings
+            and (t[cur_idx[-1]] - t[cur_idx[0]]) / HOUR_S >= p.min_cycle_span_h
+        ):
+            se2 = (1.1 * noise_sd) ** 2 / max(cur.sxx, 1e-9) + 1.2 * q / max(cur.span_eff_h, 1e-9)
+            cycle_rate = (cur.slope, math.sqrt(se2))
+
+        # ---- health ---------------------------------------------------------------------------
+        self._check_stale(last_reading_s)
+        stuck_start = self._check_stuck(t_all, y_all, prior)
+        self._check_implausible(t_all, in_range, t, outlier, noise_sd, cycle_rate, cur, partial, events, y)
+
+        if self.flags:
+            return self._fallback(
+                t,
+                y,
+                x,
+                cur_idx,
+                eff,
+                eff_now,
+                noise_sd,
+                q,
+                prior,
+                profile,
+                stuck_start,
+                last_emptied,
+                last_reading_s,
+                emptyings,
+                events,
+            )
+
+        # ---- healthy: combine the current cycle with the prior -----------------------------------
+        if cycle_rate is not None and prior_rate_sd is not None:
+            (rc, sc), (rp, sp) = cycle_rate, prior_rate_sd
+            wc, wp = 1.0 / max(sc, 1e-12) ** 2, 1.0 / max(sp, 1e-12) ** 2
+            rate = (rc * wc + rp * wp) / (wc + wp)
+            rate_sd = math.sqrt(1.0 / (wc + wp))
+            source = RateSource.SENSOR
+        elif cycle_rate is not None:
+            rate, rate_sd = cycle_rate
+            source = RateSource.SENSOR
+        elif prior_rate_sd is not None:
+            rate, rate_sd = prior_rate_sd
+            source = prior_source
+            self.notes.append("too few readings since the last emptying; using the usual rate")
+        elif cur.slope is not None:
+            rate, rate_sd = cur.slope, max(abs(cur.slope), 1e-3)
+            source = RateSource.SENSOR
+            self.notes.append("rate from very few readings")
+        else:
+            rate, rate_sd = 0.0, 0.0
+            source = RateSource.NONE
+            self.notes.append("no rate known yet")
+        rate = max(rate, 0.0)
+
+        if cur_idx.shape[0]:
+            if events and events[-1].split == cur.start:
+                start = (p.residual_fill, 0.05**2, float(eff(np.array([events[-1].at_s]))[0]))
+            else:
+                start = (float(y[cur_idx[0]]), 1.0, float(x[cur_idx[0]]))
+            level_last, var_last = _filter_level(x[cur_idx], y[cur_idx], rate, q, noise_sd**2, start)
+            lag = max(eff_now - float(x[cur_idx[-1]]), 0.0)
+            level = level_last + rate * lag
+            fill_sd = math.sqrt(var_last + (rate_sd * lag) ** 2 + q * lag)
+        else:
+            began = events[-1].at_s if events else float(t[0]) if t.shape[0] else self.now_s
+            lag = max(eff_now - float(eff(np.array([began]))[0]), 0.0)
+            level = p.residual_fill + rate * lag
+            fill_sd = math.sqrt(0.03**2 + (rate_sd * lag) ** 2 + q * lag)
+        if events:
+            self.notes.append(f"last emptied {_when(events[-1].at_s, p.timezone)} ({events[-1].source})")
+        return self._estimate(
+            fill_now=level,
+            fill_sd=fill_sd,
+            rate=rate,
+            rate_sd=rate_sd,
+            q=q,
+            profile=profile,
+            source=source,
+            last_emptied=last_emptied,
+            last_reading=last_reading_s,
+            noise_sd=noise_sd,
+            emptyings=emptyings,
+        )
+
+    # ---- pieces --------------------------------------------------------------------------------
+
+    def _noise_and_process(
+        self, t: FloatArray, y: FloatArray, x: FloatArray, fits: list[_CycleFit], q_floor: float
+    ) -> tuple[float, float]:
+        """Measurement noise sd and unpredictable growth variance per hour, from residual differences.
+
+        Differences of residuals over short lags hold twice the noise variance; over about a day
+        they add the growth variance times the lag.
+        """
+        short_d: list[float] = []
+        short_h: list[float] = []
+        long_d: list[float] = []
+        long_h: list[float] = []
+        for fit in fits:
+            if fit.slope is None or fit.n_inliers < 3:
+                continue
+            idx = np.arange(fit.start, fit.stop)[fit.inlier]
+            r = y[idx] - (fit.intercept + fit.slope * x[idx])
+            xi = x[idx]
+            short_d.extend((r[1:] - r[:-1]).tolist())
+            short_h.extend((xi[1:] - xi[:-1]).tolist())
+            j = np.searchsorted(xi, xi + 24.0)
+            ok = j < xi.shape[0]
+            if np.any(ok):
+                ii = np.flatnonzero(ok)
+                long_d.extend((r[j[ok]] - r[ii]).tolist())
+                long_h.extend((xi[j[ok]] - xi[ii]).tolist())
+        if len(short_d) < 3:
+            return max(self.p.noise_floor_sd, 0.02), q_floor
+        var_s = _mad_sd(np.array(short_d)) ** 2
+        h_s = float(np.median(short_h))
+        q = q_floor
+        if len(long_d) >= 5:
+            var_l = _mad_sd(np.array(long_d)) ** 2
+            h_l = float(np.median(long_h))
+            if h_l > h_s:
+                q = max((var_l - var_s) / (h_l - h_s), q_floor)
+        noise_var = max((var_s - q * h_s) / 2.0, self.p.noise_floor_sd**2)
+        return math.sqrt(noise_var), q
+
+    def _prior_from_history(
+        self, t: FloatArray, fits: list[_CycleFit], noise_sd: float, q: float
+    ) -> tuple[float, float] | None:
+        p = self.p
+        rates: list[float] = []
+        weights: list[float] = []
+        for fit in fits:
+            if (
+                fit.slope is None
+                or fit.n_inliers < p.min_cycle_readings
+                or fit.span_eff_h < max(p.min_cycle_span_h, 12.0)
+            ):
+                continue
+            age_days = (self.now_s - float(t[fit.stop - 1])) / DAY_S
+            recency = 0.5 ** (age_days / p.rate_half_life_days)
+            rates.append(max(fit.slope, 0.0))
+            weights.append(fit.span_eff_h * recency)
+        if not rates:
+            return None
+        r, w = np.array(rates), np.array(weights)
+        rate = _weighted_median(r, w) if r.shape[0] >= 3 else float(np.average(r, weights=w))
+        spread = math.sqrt(float(np.average((r - rate) ** 2, weights=w))) if r.shape[0] >= 2 else 0.0
+        sd = max(spread, p.prior_rate_rel_sd * rate, 1e-4)
+        return rate, sd
+
+    def _check_stale(self, last_reading_s: float) -> None:
+        age_h = (self.now_s - last_reading_s) / HOUR_S
+        if age_h > self.p.stale_after_h:
+            self.flags.add(HealthFlag.STALE)
+            self.notes.append(
+                f"stale: no reading for {age_h:.0f} h (since {_when(last_reading_s, self.p.timezone)})"
+            )
+
+    def _check_stuck(
+        self, t_all: FloatArray, y_all: FloatArray, prior: tuple[float, float] | None
+    ) -> float | None:
+        p = self.p
+        n = t_all.shape[0]
+        if n < p.stuck_min_readings:
+            return None
+        same = np.abs(y_all - y_all[-1]) <= p.stuck_tolerance
+        k = n - 1
+        while k > 0 and same[k - 1]:
+            k -= 1
+        count = n - k
+        run_h = (float(t_all[-1]) - float(t_all[k])) / HOUR_S
+        if count < p.stuck_min_readings or run_h < p.stuck_after_h:
+            return None
+        ref = self.similar if self.similar is not None else prior[0] if prior is not None else None
+        if ref is not None and ref * run_h < p.stuck_min_rise:
+            return None
+        self.flags.add(HealthFlag.STUCK)
+        self.notes.append(
+            f"stuck: {count} readings of exactly {_pct(float(y_all[-1]))} over {run_h:.0f} h"
+            + (f" while similar containers gain {_rate_text(ref)}" if ref is not None else "")
+        )
+        return float(t_all[k])
+
+    def _check_implausible(
+        self,
+        t_all: FloatArray,
+        in_range: NDArray[np.bool_],
+        t: FloatArray,
+        outlier: NDArray[np.bool_],
+        noise_sd: float,
+        cycle_rate: tuple[float, float] | None,
+        cur: _CycleFit,
+        partial: list[tuple[int, float]],
+        events: list[_Event],
+        y: FloatArray,
+    ) -> None:
+        p = self.p
+        reasons: list[str] = []
+        recent_all = t_all >= self.now_s - p.health_window_h * HOUR_S
+        n_recent = int(recent_all.sum())
+        if n_recent >= 4:
+            bad = int((~in_range[recent_all]).sum())
+            if bad > p.out_of_range_share * n_recent:
+                reasons.append(f"{bad} of {n_recent} recent readings out of range")
+        recent = t >= self.now_s - p.health_window_h * HOUR_S
+        n_rec = int(recent.sum())
+        if n_rec >= 5:
+            jumps = int(outlier[recent].sum())
+            if jumps > p.outlier_share * n_rec:
+                reasons.append(f"{jumps} of {n_rec} recent readings jump away from the trend")
+        if noise_sd > p.max_noise_sd:
+            reasons.append(f"readings scatter by ±{_pct(noise_sd)}")
+        if cycle_rate is not None:
+            rc, sc = cycle_rate
+            if rc < -2.0 * sc and rc * cur.span_eff_h <= -p.partial_drop:
+                reasons.append(f"fill falls by {_rate_text(-rc)} without an emptying")
+        for i, fall in partial:
+            if i + 1 > cur.start:
+                when = _when(float(t[i + 1]), p.timezone)
+                reasons.append(f"fill fell by {_pct(fall)} at {when} without an emptying")
+        if events and events[-1].source is EmptyingSource.REPORT:
+            e = events[-1]
+            before = y[max(0, e.split - p.confirm_readings) : e.split]
+            after = y[e.split : e.split + p.confirm_readings]
+            if before.shape[0] and after.shape[0] >= min(2, p.confirm_readings):
+                pre, post = float(np.median(before)), float(np.median(after))
+                if post >= 0.3 and post > pre - p.partial_drop:
+                    reasons.append(
+                        f"a driver reported an emptying at {_when(e.at_s, p.timezone)} but the sensor "
+                        f"still reads {_pct(post)}"
+                    )
+        if reasons:
+            self.flags.add(HealthFlag.IMPLAUSIBLE)
+            self.notes.append("implausible: " + "; ".join(reasons))
+
+    def _fallback(
+        self,
+        t: FloatArray,
+        y: FloatArray,
+        x: FloatArray,
+        cur_idx: IntArray,
+        eff: Callable[[FloatArray], FloatArray],
+        eff_now: float,
+        noise_sd: float,
+        q: float,
+        prior: tuple[float, float] | None,
+        profile: WeekProfile,
+        stuck_start: float | None,
+        last_emptied: float | None,
+        last_reading_s: float,
+        emptyings: tuple[Emptying, ...],
+        events: list[_Event],
+    ) -> FillEstimate:
+        p = self.p
+        rate, rate_sd, source = self._fallback_rate(prior)
+        sd0 = max(noise_sd, 0.03)
+        if stuck_start is not None:
+            stuck_idx = int(np.searchsorted(t, stuck_start, side="left"))
+            anchor_t = stuck_start
+            anchor_level = float(np.clip(y[min(stuck_idx, y.shape[0] - 1)], 0.0, 1.0)) if y.shape[0] else 0.5
+            sd0 = max(sd0, 0.05)
+        elif cur_idx.shape[0]:
+            last = cur_idx[-p.level_readings :]
+            anchor_t = float(np.median(t[last]))
+            anchor_level = float(np.clip(np.median(y[last]), 0.0, 1.0))
+            if HealthFlag.IMPLAUSIBLE in self.flags:
+                sd0 = max(sd0, 0.1)
+        elif events:
+            anchor_t, anchor_level = events[-1].at_s, p.residual_fill
+        else:
+            anchor_t, anchor_level, sd0 = self.now_s, 0.5, 0.3
+        if last_emptied is not None and last_emptied > anchor_t:
+            anchor_t, anchor_level, sd0 = last_emptied, p.residual_fill, 0.03
+        dt = max(eff_now - float(eff(np.array([anchor_t]))[0]), 0.0)
+        fill = anchor_level + rate * dt
+        fill_sd = math.sqrt(sd0**2 + (rate_sd * dt) ** 2 + q * dt)
+        self.notes.append(f"level {_pct(anchor_level)} at {_when(anchor_t, p.timezone)} carried forward")
+        return self._estimate(
+            fill_now=fill,
+            fill_sd=fill_sd,
+            rate=rate,
+            rate_sd=rate_sd,
+            q=q,
+            profile=profile,
+            source=source,
+            last_emptied=last_emptied,
+            last_reading=last_reading_s,
+            noise_sd=noise_sd,
+            emptyings=emptyings,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# many containers
+
+
+def similar_rates(
+    estimates: Iterable[FillEstimate], *, min_containers: int = 3
+) -> dict[tuple[str, str], float]:
+    """Median weekly-mean rate per (fraction, container type) over healthy sensor-based estimates.
+
+    Groups with fewer than ``min_containers`` healthy containers are left out.
+    """
+    if min_containers < 1:
+        raise ValueError(f"min_containers must be at least 1, got {min_containers}")
+    groups: dict[tuple[str, str], list[float]] = {}
+    for e in estimates:
+        if e.healthy and e.rate_source is RateSource.SENSOR:
+            groups.setdefault((e.fraction, e.container_type), []).append(e.rate_per_h)
+    return {k: float(np.median(v)) for k, v in groups.items() if len(v) >= min_containers}
+
+
+def estimate_fleet(
+    series: Mapping[str, ReadingSeries],
+    *,
+    now: datetime | float,
+    params: ForecastParams | None = None,
+    min_similar: int = 3,
+) -> dict[str, FillEstimate]:
+    """Estimate every container; flagged ones fall back to the median rate of their healthy peers.
+
+    Two passes: first every container on its own, then again with the median rate per (fraction,
+    container type) over healthy ones, which flagged containers use instead of their own readings
+    and containers without earlier cycles use as their starting rate.
+    """
+    first = {key: estimate_fill(s, now=now, params=params) for key, s in series.items()}
+    medians = similar_rates(first.values(), min_containers=min_similar)
+    out: dict[str, FillEstimate] = {}
+    for key, est in first.items():
+        group = (series[key].fraction, series[key].container_type)
+        if group in medians:
+            out[key] = estimate_fill(series[key], now=now, similar_rate_per_h=medians[group], params=params)
+        else:
+            out[key] = est
+    return out

@@ -1,0 +1,236 @@
+"""Which containers a plan must, may or need not visit, from their fill forecasts (pure, no I/O).
+
+A container is
+
+* **must-go** when its expected fill at the planned visit reaches the threshold of its city and
+  fraction (default 80 %), or when it would overflow (expected fill >= 1) before the next planning
+  day's visit, so skipping it today would let it overflow;
+* **may-go** when it is close: expected fill at the visit within ``margin`` of the threshold, or a
+  real chance (``may_go_overflow_probability``) of overflowing before the next visit. The router may
+  leave it out at the price of its prize (skip penalty);
+* **skip** otherwise.
+
+The prize grows with urgency: ``overflow_cost * P(overflow before the next visit) + fill_value *
+expected fill at the visit``, in the routing cost unit (whatever unit the router minimises, e.g.
+metres). Must-go containers carry a prize too, so a plan that cannot take them all knows which to
+drop first. Every decision comes with a reason a dispatcher can read, and says when a sensor was
+flagged and the fallback rate was used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wasteroute.forecasting.estimators import FillEstimate, HealthFlag, RateSource
+
+DEFAULT_THRESHOLD = 0.8
+
+
+class SelectionStatus(StrEnum):
+    MUST_GO = "must_go"
+    MAY_GO = "may_go"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class SelectionParams:
+    """Rules of selection. Fill levels are fractions 0..1; costs are in the routing cost unit."""
+
+    default_threshold: float = DEFAULT_THRESHOLD
+    """Fill at the visit from which a container must go, unless ``thresholds`` says otherwise."""
+    thresholds: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    """Threshold per (city, fraction), e.g. ``{("luebeck", "glass"): 0.85}``."""
+    margin: float = 0.1
+    """A container within this much below its threshold at the visit is may-go."""
+    overflow_level: float = 1.0
+    """Fill at which a container overflows."""
+    may_go_overflow_probability: float = 0.05
+    """A container with at least this probability of overflowing before the next visit is may-go."""
+    overflow_cost: float = 10_000.0
+    """Cost of one overflow, in the routing cost unit."""
+    fill_value: float = 1_000.0
+    """Prize per full container collected (times the expected fill at the visit), in the same unit."""
+    timezone: str = "Europe/Berlin"
+    """Time zone of the times shown in reasons."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "thresholds", dict(self.thresholds))
+        if not 0 < self.overflow_level <= 2:
+            raise ValueError(f"overflow_level must be in (0, 2], got {self.overflow_level}")
+        for key, value in [(("*", "*"), self.default_threshold), *self.thresholds.items()]:
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise ValueError(f"thresholds keys must be (city, fraction) pairs, got {key!r}")
+            if not 0 < value <= self.overflow_level:
+                raise ValueError(
+                    f"threshold for {key[0]}/{key[1]} must be in (0, overflow_level={self.overflow_level}], "
+                    f"got {value}"
+                )
+        if not 0 <= self.margin < min([self.default_threshold, *self.thresholds.values()]):
+            raise ValueError(f"margin must be >= 0 and below every threshold, got {self.margin}")
+        if not 0 < self.may_go_overflow_probability < 1:
+            raise ValueError(
+                f"may_go_overflow_probability must be between 0 and 1, got {self.may_go_overflow_probability}"
+            )
+        for name in ("overflow_cost", "fill_value"):
+            value = float(getattr(self, name))
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite cost >= 0, got {value}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone must be an IANA time zone name, got {self.timezone!r}") from exc
+
+    def threshold_for(self, city: str, fraction: str) -> float:
+        return self.thresholds.get((city, fraction), self.default_threshold)
+
+
+@dataclass(frozen=True)
+class SelectionInput:
+    """One container to decide on. ``visit_at`` overrides the plan's visit time for this container."""
+
+    bin_id: str
+    city: str
+    fraction: str
+    estimate: FillEstimate
+    visit_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BinSelection:
+    """The decision on one container and the numbers behind it."""
+
+    bin_id: str
+    status: SelectionStatus
+    reason: str
+    threshold: float
+    fill_at_visit: float
+    fill_at_visit_sd: float
+    fill_at_next_visit: float
+    overflow_probability: float
+    """Probability of reaching ``overflow_level`` before the next planning day's visit if skipped."""
+    prize: float
+    """Value of visiting (skip penalty) in the routing cost unit."""
+    flags: frozenset[HealthFlag]
+
+
+def _aware(name: str, t: datetime) -> datetime:
+    if t.tzinfo is None or t.tzinfo.utcoffset(t) is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {t.isoformat()}")
+    return t
+
+
+def _pct(x: float) -> str:
+    return f"{100.0 * x:.0f}%"
+
+
+def _sensor_text(estimate: FillEstimate) -> str:
+    if estimate.healthy:
+        return ""
+    flags = ", ".join(sorted(f.value.replace("_", " ") for f in estimate.flags))
+    source = {
+        RateSource.SIMILAR: "the median rate of similar containers",
+        RateSource.HISTORY: "this container's earlier rate",
+        RateSource.DEFAULT: "the default rate",
+        RateSource.NONE: "no rate at all",
+        RateSource.SENSOR: "its own readings",
+    }[estimate.rate_source]
+    details = "; ".join(n for n in estimate.notes if n.startswith(("stale", "stuck", "implausible", "no ")))
+    text = f" Sensor flagged ({flags}), forecast uses {source}"
+    return text + (f": {details}." if details else ".")
+
+
+def select_bins(
+    bins: Iterable[SelectionInput],
+    *,
+    visit_at: datetime,
+    next_visit_at: datetime,
+    params: SelectionParams | None = None,
+) -> list[BinSelection]:
+    """Decide must-go / may-go / skip for each container, in input order.
+
+    ``visit_at`` is the planned visit time (e.g. the middle of today's shift); ``next_visit_at`` the
+    earliest visit on the next planning day (see ``calendar.next_visit_time``). Both timezone-aware.
+    """
+    p = params if params is not None else SelectionParams()
+    _aware("visit_at", visit_at)
+    _aware("next_visit_at", next_visit_at)
+    if next_visit_at <= visit_at:
+        raise ValueError(
+            f"next_visit_at ({next_visit_at.isoformat()}) must be after visit_at ({visit_at.isoformat()})"
+        )
+    zone = ZoneInfo(p.timezone)
+    next_text = next_visit_at.astimezone(zone).strftime("%a %d.%m.")
+    out: list[BinSelection] = []
+    seen: set[str] = set()
+    for item in bins:
+        if item.bin_id in seen:
+            raise ValueError(f"bin_id {item.bin_id!r} appears twice")
+        seen.add(item.bin_id)
+        out.append(_decide(item, visit_at, next_visit_at, next_text, zone, p))
+    return out
+
+
+def _decide(
+    item: SelectionInput,
+    plan_visit_at: datetime,
+    next_visit_at: datetime,
+    next_text: str,
+    zone: ZoneInfo,
+    p: SelectionParams,
+) -> BinSelection:
+    est = item.estimate
+    visit_at = _aware("visit_at", item.visit_at) if item.visit_at is not None else plan_visit_at
+    if next_visit_at <= visit_at:
+        raise ValueError(f"{item.bin_id}: its visit_at must be before next_visit_at")
+    threshold = p.threshold_for(item.city, item.fraction)
+    mean_v, sd_v = est.at(visit_at)
+    mean_n, _ = est.at(next_visit_at)
+    p_over = est.probability_at_least(next_visit_at, p.overflow_level)
+    prize = p.overflow_cost * p_over + p.fill_value * min(max(mean_v, 0.0), p.overflow_level)
+    at_text = visit_at.astimezone(zone).strftime("%H:%M")
+    band = f" (±{_pct(1.96 * sd_v)})" if sd_v >= 0.005 else ""
+    forecast = f"forecast {_pct(mean_v)}{band} at {at_text}"
+    unknown = HealthFlag.NO_DATA in est.flags and est.rate_source is RateSource.NONE
+
+    if mean_v >= threshold:
+        status = SelectionStatus.MUST_GO
+        reason = f"Must go: {forecast} reaches the {_pct(threshold)} threshold."
+    elif mean_n >= p.overflow_level:
+        status = SelectionStatus.MUST_GO
+        reason = (
+            f"Must go: {forecast}, but {_pct(mean_n)} by the next planning day ({next_text}): "
+            "it would overflow before then."
+        )
+    elif unknown:
+        status = SelectionStatus.MAY_GO
+        reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
+    elif mean_v >= threshold - p.margin:
+        status = SelectionStatus.MAY_GO
+        reason = (
+            f"May go: {forecast}, within {_pct(p.margin)} of the {_pct(threshold)} threshold; "
+            f"{_pct(p_over)} chance of overflow before {next_text}."
+        )
+    elif p_over >= p.may_go_overflow_probability:
+        status = SelectionStatus.MAY_GO
+        reason = f"May go: {forecast}, but a {_pct(p_over)} chance of overflow before {next_text}."
+    else:
+        status = SelectionStatus.SKIP
+        reason = f"Skip: {forecast}, {_pct(mean_n)} expected by {next_text}."
+    reason += _sensor_text(est)
+    return BinSelection(
+        bin_id=item.bin_id,
+        status=status,
+        reason=reason,
+        threshold=threshold,
+        fill_at_visit=mean_v,
+        fill_at_visit_sd=sd_v,
+        fill_at_next_visit=mean_n,
+        overflow_probability=p_over,
+        prize=prize,
+        flags=est.flags,
+    )

@@ -279,10 +279,10 @@ def test_closed_loop_empties_what_the_service_collected(small_city: dict[str, An
     assert stats.collections == len(chosen)  # no fixed rounds when a feed is given
     for ext in chosen:
         series = fills[by_ext[ext]]
-        before = [f for t, f in series if when - timedelta(hours=1) <= t < when]
-        after = [f for t, f in series if when < t <= when + timedelta(hours=1)]
+        before = [f for t, f in series if when - timedelta(hours=2) <= t < when]
+        after = [f for t, f in series if when < t <= when + timedelta(hours=2)]
         assert before and after and after[0] < 0.1 < before[-1]
     others = [d for e, d in by_ext.items() if e not in chosen]
     for d in others:
         levels = [f for _, f in fills[d]]
-        assert all(b > a - 0.05 for a, b in itertools.pairwise(levels))  # only grows
+        assert all(b > a - 0.1 for a, b in itertools.pairwise(levels))  # only grows (noise aside)

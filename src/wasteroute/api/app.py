@@ -1,4 +1,4 @@
-"""``create_app(settings)``: resources are built in the lifespan, never at import."""
+"""``create_app(settings, database_url)``: resources are built in the lifespan, never at import."""
 
 from __future__ import annotations
 
@@ -8,32 +8,60 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from wasteroute.api.errors import install_error_handlers
-from wasteroute.api.routes import bins, driver, health, plans
+from wasteroute.api.ingest import StorePool, WebhookIngest
+from wasteroute.api.limits import BodySizeLimit
+from wasteroute.api.routes import admin, bins, driver, health, imports, ingest, opendata, plans
 from wasteroute.config import Settings
+from wasteroute.ingest.service import limits_from
 from wasteroute.storage.db import make_engine, make_session_factory
+from wasteroute.storage.readings import BatchStore
+
+DESCRIPTION = """Fill-level driven waste collection: readings in, today's routes out.
+
+Authenticate with an API key in the `X-API-Key` header (or `Authorization: Bearer <key>`). Every key
+belongs to one city and has one role: **admin** (master data and keys of its city), **dispatcher**
+(map, plans, routes, alerts), **driver** (own tour and stop events), **gateway** (webhook readings).
+Another city's object answers 404 exactly like a missing one. Errors always have the shape
+`{"error": {"code", "message", "details"}}`. Lists are paginated with `limit` (at most 1000) and
+`offset`. The `open` endpoints need no key.
+"""
+
+ROUTERS = (health, plans, bins, driver, admin, imports, ingest, opendata)
 
 
-def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
+def create_app(settings: Settings, database_url: str | None = None, *, pool_size: int = 10) -> FastAPI:
     url = database_url or settings.database_url
     if not url:
         raise ValueError("create_app needs a database URL (settings.database_url or database_url=)")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(url)
+        engine = make_engine(url, pool_size=pool_size)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        pool = StorePool(lambda: BatchStore(url))
+        app.state.webhooks = WebhookIngest(pool, limits_from(settings))
         yield
+        pool.close()
         engine.dispose()
 
     app = FastAPI(
         title="wasteroute",
         version="0.1.0",
-        description="Fill-level driven waste collection: readings in, today's routes out.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=[
+            {"name": "dispatcher", "description": "map of bins, plan jobs, plans, routes, alerts"},
+            {"name": "driver", "description": "the tablet in the cab: own tour, stop events, GPX"},
+            {"name": "admin", "description": "the city, its master data, bulk imports and API keys"},
+            {"name": "gateway", "description": "webhook readings and the collections feed"},
+            {"name": "open data", "description": "anonymous figures and NGSI-LD entities, no key needed"},
+            {"name": "operations", "description": "health and metrics"},
+        ],
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, plans, bins, driver):
+    app.add_middleware(BodySizeLimit)
+    for module in ROUTERS:
         app.include_router(module.router)
     return app

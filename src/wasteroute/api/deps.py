@@ -1,18 +1,22 @@
-"""Request dependencies: the session (the request owns the transaction) and the principal."""
+"""Request dependencies: the session (the request owns the transaction), the caller and pagination."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from wasteroute.config import Settings
 from wasteroute.errors import Forbidden, Unauthorized
 from wasteroute.storage.principals import PrincipalRepository
+
+ROLES = ("admin", "dispatcher", "driver", "gateway")
+MAX_PAGE = 1000
+"""The largest page any list endpoint returns."""
 
 
 def get_settings(request: Request) -> Settings:
@@ -43,6 +47,8 @@ _bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer
 
 @dataclass(frozen=True)
 class Caller:
+    """The authenticated principal: every one belongs to a city; a driver to a vehicle."""
+
     principal_id: int
     city_id: int
     role: str
@@ -67,12 +73,32 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require(*roles: str):  # type: ignore[no-untyped-def]
-    """A dependency that lets only the given roles through."""
+def require(*roles: str) -> Any:
+    """A dependency that lets only the given roles through (403 for the others)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"roles must be among {ROLES}, got {roles}")
 
     def check(caller: CallerDep) -> Caller:
         if caller.role not in roles:
             raise Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {caller.role}")
         return caller
 
+    check.roles = roles  # type: ignore[attr-defined]  # read by the tenant-isolation test
     return Depends(check)
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size (at most {MAX_PAGE})")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit, offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

@@ -1,72 +1,238 @@
-"""Dispatchers: create plan jobs and read plans of their own city."""
+"""Dispatchers: create plan jobs, follow their progress, read plans and routes of their own city."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
-from wasteroute.api.deps import Caller, SessionDep, require
-from wasteroute.api.schemas import Fraction, LeftOut, PlanCreate, PlanJobRead, PlanRead, RouteRead, StopRead
+from wasteroute.api.deps import Caller, PageDep, SessionDep, require
+from wasteroute.api.errors import AUTH_ERRORS, NOT_FOUND
+from wasteroute.api.schemas import (
+    Fraction,
+    LeftOut,
+    LineGeometry,
+    Page,
+    PlanCreate,
+    PlanJobRead,
+    PlanRead,
+    PointGeometry,
+    RouteFeature,
+    RouteFeatureProperties,
+    RouteGeoJSON,
+    RouteRead,
+    StopRead,
+    TripRead,
+)
 from wasteroute.errors import NotFound
 from wasteroute.storage.cities import CityRepository
-from wasteroute.storage.models import Plan
+from wasteroute.storage.models import Bin, Plan
 from wasteroute.storage.plans import PlanRepository
+from wasteroute.storage.tours import StopDetail, TourRepository
 
-router = APIRouter(prefix="/api/v1/plans", tags=["dispatcher"])
+router = APIRouter(prefix="/api/v1", tags=["dispatcher"])
 DISPATCH = require("dispatcher", "admin")
+ERRORS = {**AUTH_ERRORS, **NOT_FOUND}
 
 
 def _job(p: Plan) -> PlanJobRead:
-    return PlanJobRead(id=p.id, status=p.status, progress=p.progress, fraction=p.fraction,  # type: ignore[arg-type]
-                       service_date=p.service_date, created_at=p.created_at, finished_at=p.finished_at,
-                       error=p.error)
+    return PlanJobRead(
+        id=p.id,
+        status=p.status,  # type: ignore[arg-type]
+        progress=p.progress,
+        fraction=p.fraction,
+        service_date=p.service_date,
+        options=dict(p.options or {}),
+        created_at=p.created_at,
+        started_at=p.started_at,
+        finished_at=p.finished_at,
+        error=p.error,
+    )
+
+
+def _stop(s: StopDetail) -> StopRead:
+    return StopRead(
+        id=s.id,
+        seq=s.seq,
+        kind=s.kind,  # type: ignore[arg-type]
+        bin_id=s.bin_id,
+        bin_external_id=s.bin_external_id,
+        container_type=s.container_type,
+        facility_id=s.facility_id,
+        facility_name=s.facility_name,
+        lon=s.lon,
+        lat=s.lat,
+        eta=s.eta,
+        departure=s.departure,
+        load_volume_l=s.load_volume_l,
+        load_mass_kg=s.load_mass_kg,
+        status=s.status,  # type: ignore[arg-type]
+    )
 
 
 def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
     repo = PlanRepository(session)
-    cities = CityRepository(session)
-    names = {v.id: v.name for v in cities.vehicles(p.city_id)}
-    bins = {b.id: b.external_id for b, _, _ in cities.bins_with_state(p.city_id, p.fraction)}
-    routes = []
-    for r in repo.routes(p.id):
-        stops = [StopRead(seq=s.seq, kind=s.kind, bin_id=s.bin_id, bin_external_id=bins.get(s.bin_id or -1),
-                          facility_id=s.facility_id, lon=s.lon, lat=s.lat, eta=s.eta, departure=s.departure,
-                          load_volume_l=s.load_volume_l, load_mass_kg=s.load_mass_kg, status=s.status)
-                 for s in repo.stops(r.id)]
-        routes.append(RouteRead(id=r.id, vehicle_id=r.vehicle_id, vehicle_name=names.get(r.vehicle_id),
-                                distance_km=r.distance_m / 1000, duration_h=r.duration_s / 3600,
-                                start_at=r.start_at, end_at=r.end_at, trips=r.trips, stops=stops))
-    left = [LeftOut(bin_id=b.bin_id, category=b.category, forecast_fill=b.forecast_fill, reason=b.reason)
-            for b in repo.plan_bins(p.id) if not b.routed and b.category != "skip"]
-    return PlanRead(**_job(p).model_dump(), summary=p.summary, diagnosis=p.diagnosis, routes=routes, left_out=left)
+    names = {v.id: v.name for v in CityRepository(session).vehicles(p.city_id)}
+    routes = list(repo.routes(p.id))
+    stops = TourRepository(session).stops([r.id for r in routes])
+    out = [
+        RouteRead(
+            id=r.id,
+            vehicle_id=r.vehicle_id,
+            vehicle_name=names.get(r.vehicle_id, str(r.vehicle_id)),
+            distance_km=round(r.distance_m / 1000, 3),
+            duration_h=round(r.duration_s / 3600, 3),
+            start_at=r.start_at,
+            end_at=r.end_at,
+            trips=[TripRead.model_validate(t) for t in r.trips or []],
+            stops=[_stop(s) for s in stops[r.id]],
+        )
+        for r in routes
+    ]
+    left = [b for b in repo.plan_bins(p.id) if not b.routed and b.category != "skip"]
+    ext = {}
+    if left:
+        ext = dict(session.query(Bin.id, Bin.external_id).filter(Bin.id.in_([b.bin_id for b in left])).all())
+    return PlanRead(
+        **_job(p).model_dump(),
+        summary=p.summary,
+        diagnosis=p.diagnosis,
+        routes=out,
+        left_out=[
+            LeftOut(
+                bin_id=b.bin_id,
+                bin_external_id=ext.get(b.bin_id),
+                category=b.category,
+                forecast_fill=b.forecast_fill,
+                reason=b.reason,
+            )
+            for b in left
+        ],
+    )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PlanJobRead)
+def _plan(session: SessionDep, caller: Caller, plan_id: int) -> Plan:
+    p = PlanRepository(session).get(plan_id, caller.city_id) if 0 < plan_id < 2**63 else None
+    if p is None:
+        raise NotFound(f"plan {plan_id} not found")
+    return p
+
+
+@router.post(
+    "/plans",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PlanJobRead,
+    responses=ERRORS,
+    summary="Queue a plan job for your city (a worker runs it)",
+)
 def create_plan(body: PlanCreate, session: SessionDep, caller: Caller = DISPATCH) -> PlanJobRead:
     city = CityRepository(session).get(caller.city_id)
     if city is None:
         raise NotFound("your city no longer exists")
     day = body.service_date or datetime.now(ZoneInfo(city.timezone)).date()
     plan = PlanRepository(session).create(
-        city_id=city.id, fraction=body.fraction, service_date=day,
-        options={"time_limit_s": body.time_limit_s, "seed": body.seed}, created_by=caller.principal_id,
+        city_id=city.id,
+        fraction=body.fraction,
+        service_date=day,
+        options=body.options.model_dump(),
+        created_by=caller.principal_id,
     )
+    session.refresh(plan)
     return _job(plan)
 
 
-@router.get("/latest", response_model=PlanRead)
-def latest_plan(fraction: Fraction, session: SessionDep, caller: Caller = DISPATCH) -> PlanRead:
+@router.get(
+    "/plans",
+    response_model=Page[PlanJobRead],
+    responses=ERRORS,
+    summary="Plan jobs of your city, newest first",
+)
+def list_plans(
+    session: SessionDep, page: PageDep, fraction: Fraction | None = None, caller: Caller = DISPATCH
+) -> Page[PlanJobRead]:
+    q = session.query(Plan).filter(Plan.city_id == caller.city_id)
+    if fraction:
+        q = q.filter(Plan.fraction == fraction)
+    total = q.count()
+    rows = q.order_by(Plan.created_at.desc(), Plan.id.desc()).limit(page.limit).offset(page.offset).all()
+    return Page(items=[_job(p) for p in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/plans/latest",
+    response_model=PlanRead,
+    responses=ERRORS,
+    summary="The latest finished plan of a fraction",
+)
+def latest_plan(
+    session: SessionDep, fraction: Annotated[Fraction, Query()], caller: Caller = DISPATCH
+) -> PlanRead:
     p = PlanRepository(session).latest_done(caller.city_id, fraction)
     if p is None:
         raise NotFound(f"no finished plan for {fraction} yet")
     return plan_detail(session, p)
 
 
-@router.get("/{plan_id}", response_model=PlanRead)
+@router.get(
+    "/plans/{plan_id}/status",
+    response_model=PlanJobRead,
+    responses=ERRORS,
+    summary="Job status and progress (0..1)",
+)
+def plan_status(plan_id: int, session: SessionDep, caller: Caller = DISPATCH) -> PlanJobRead:
+    return _job(_plan(session, caller, plan_id))
+
+
+@router.get(
+    "/plans/{plan_id}",
+    response_model=PlanRead,
+    responses=ERRORS,
+    summary="Plan detail: routes, km, hours, load per trip, left-out bins with reasons, diagnosis",
+)
 def get_plan(plan_id: int, session: SessionDep, caller: Caller = DISPATCH) -> PlanRead:
-    p = PlanRepository(session).get(plan_id, caller.city_id)
-    if p is None:
-        raise NotFound(f"plan {plan_id} not found")
-    return plan_detail(session, p)
+    return plan_detail(session, _plan(session, caller, plan_id))
+
+
+@router.get(
+    "/routes/{route_id}/geojson",
+    response_model=RouteGeoJSON,
+    responses=ERRORS,
+    summary="A route as GeoJSON: a LineString through its stops and a Point per stop",
+)
+def route_geojson(route_id: int, session: SessionDep, caller: Caller = DISPATCH) -> RouteGeoJSON:
+    repo = TourRepository(session)
+    r = repo.route(route_id, caller.city_id)
+    if r is None:
+        raise NotFound(f"route {route_id} not found")
+    stops = repo.stops([r.id])[r.id]
+    located = [s for s in stops if s.lon is not None and s.lat is not None]
+    line = RouteFeature(
+        type="Feature",
+        geometry=LineGeometry(type="LineString", coordinates=[[s.lon or 0.0, s.lat or 0.0] for s in located]),
+        properties=RouteFeatureProperties(
+            kind="route",
+            route_id=r.id,
+            vehicle_name=r.vehicle_name,
+            distance_km=round(r.distance_m / 1000, 3),
+            duration_h=round(r.duration_s / 3600, 3),
+        ),
+    )
+    points = [
+        RouteFeature(
+            type="Feature",
+            geometry=PointGeometry(type="Point", coordinates=[s.lon or 0.0, s.lat or 0.0]),
+            properties=RouteFeatureProperties(
+                kind=s.kind,  # type: ignore[arg-type]
+                seq=s.seq,
+                bin_external_id=s.bin_external_id,
+                container_type=s.container_type,
+                facility_name=s.facility_name,
+                eta=s.eta,
+                status=s.status,  # type: ignore[arg-type]
+            ),
+        )
+        for s in located
+    ]
+    return RouteGeoJSON(type="FeatureCollection", features=[line, *points])

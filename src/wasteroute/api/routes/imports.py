@@ -1,0 +1,231 @@
+"""Admins: bulk import of bins from CSV or GeoJSON, with an error list per row.
+
+Rows are validated with the city seed schema (``BinFeature``), then checked against the city's
+container types and the device ids of other cities. Valid rows are created or updated (keyed by
+``external_id``); invalid ones are reported and skipped. ``dry_run=true`` only validates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field, ValidationError
+
+from wasteroute.admin.schemas import BinFeature
+from wasteroute.api.deps import Caller, SessionDep, require
+from wasteroute.api.errors import AUTH_ERRORS
+from wasteroute.api.schemas import ImportReport, RowError
+from wasteroute.errors import InvalidInput
+from wasteroute.storage.admin import CityObjects, refused_as_conflict
+from wasteroute.storage.cities import CityRepository
+
+router = APIRouter(prefix="/api/v1/admin/bins/import", tags=["admin"])
+ADMIN = require("admin")
+MAX_ROWS = 50_000
+CSV_COLUMNS = (
+    "external_id",
+    "lon",
+    "lat",
+    "fraction",
+    "container_type",
+    "site_id",
+    "access_class",
+    "collection_hours",
+    "device_id",
+    "sensor_model",
+    "mount_offset_mm",
+)
+
+
+class BinImportCollection(BaseModel):
+    """A GeoJSON FeatureCollection of bins; each feature is checked on its own."""
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]] = Field(max_length=MAX_ROWS)
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(x) for x in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()]
+
+
+def _import(session: SessionDep, caller: Caller, features: list[Any], dry_run: bool) -> ImportReport:
+    repo = CityRepository(session)
+    types = {t.code: t.id for t in repo.container_types(caller.city_id)}
+    errors: list[RowError] = []
+    good: list[BinFeature] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(features, start=1):
+        ext = (
+            raw.get("properties", {}).get("external_id")
+            if isinstance(raw, dict) and isinstance(raw.get("properties"), dict)
+            else None
+        )
+        try:
+            f = BinFeature.model_validate(raw)
+        except ValidationError as exc:
+            errors.append(
+                RowError(row=i, external_id=str(ext) if ext is not None else None, errors=_messages(exc))
+            )
+            continue
+        p = f.properties
+        problems = []
+        if p.container_type not in types:
+            problems.append(f"container_type: {p.container_type!r} is not a container type of your city")
+        if p.external_id in seen:
+            problems.append(f"external_id: {p.external_id!r} appears more than once in the file")
+        if problems:
+            errors.append(RowError(row=i, external_id=p.external_id, errors=problems))
+            continue
+        seen.add(p.external_id)
+        good.append(f)
+    devices = [f.properties.sensor.device_id for f in good if f.properties.sensor is not None]
+    foreign = CityObjects(session).foreign_devices(caller.city_id, devices)
+    if foreign:
+        kept = []
+        for i, f in enumerate(good):
+            s = f.properties.sensor
+            if s is not None and s.device_id in foreign:
+                errors.append(
+                    RowError(
+                        row=i + 1,
+                        external_id=f.properties.external_id,
+                        errors=["device_id: an object with this identifier already exists"],
+                    )
+                )
+            else:
+                kept.append(f)
+        good = kept
+    sensors = 0
+    if not dry_run and good:
+        with refused_as_conflict(session):
+            rows = []
+            for f in good:
+                p = f.properties
+                start, end = p.window()
+                rows.append(
+                    {
+                        "city_id": caller.city_id,
+                        "external_id": p.external_id,
+                        "site_id": p.site_id,
+                        "lon": f.geometry.coordinates[0],
+                        "lat": f.geometry.coordinates[1],
+                        "fraction": p.fraction,
+                        "container_type_id": types[p.container_type],
+                        "access_class": p.access_class,
+                        "collection_start": start,
+                        "collection_end": end,
+                    }
+                )
+            ids = repo.upsert_bins(rows)
+            sensor_rows = [
+                {
+                    "city_id": caller.city_id,
+                    "bin_id": ids[f.properties.external_id],
+                    **f.properties.sensor.model_dump(),
+                }
+                for f in good
+                if f.properties.sensor is not None
+            ]
+            sensors = repo.upsert_sensors(sensor_rows)
+    errors.sort(key=lambda e: e.row)
+    return ImportReport(
+        dry_run=dry_run,
+        rows=len(features),
+        imported=0 if dry_run else len(good),
+        sensors=sensors,
+        errors=errors,
+    )
+
+
+@router.post(
+    "/geojson",
+    response_model=ImportReport,
+    responses=AUTH_ERRORS,
+    summary="Import bins from a GeoJSON FeatureCollection (city seed bin format)",
+)
+def import_geojson(
+    body: BinImportCollection,
+    session: SessionDep,
+    dry_run: Annotated[bool, Query(description="validate only, store nothing")] = False,
+    caller: Caller = ADMIN,
+) -> ImportReport:
+    return _import(session, caller, body.features, dry_run)
+
+
+def _csv_feature(row: dict[str, str | None]) -> dict[str, Any]:
+    def cell(name: str) -> str | None:
+        v = row.get(name)
+        return v.strip() if isinstance(v, str) and v.strip() != "" else None
+
+    def number(name: str) -> Any:
+        v = cell(name)
+        try:
+            return float(v) if v is not None else None
+        except ValueError:
+            return v  # left for the schema to refuse with its own message
+
+    props: dict[str, Any] = {k: cell(k) for k in ("external_id", "site_id", "fraction", "container_type")}
+    for k in ("access_class", "collection_hours"):
+        if cell(k) is not None:
+            props[k] = cell(k)
+    if cell("device_id") is not None:
+        sensor: dict[str, Any] = {"device_id": cell("device_id")}
+        if cell("sensor_model") is not None:
+            sensor["model"] = cell("sensor_model")
+        if cell("mount_offset_mm") is not None:
+            sensor["mount_offset_mm"] = number("mount_offset_mm")
+        props["sensor"] = sensor
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [number("lon"), number("lat")]},
+        "properties": props,
+    }
+
+
+@router.post(
+    "/csv",
+    response_model=ImportReport,
+    responses=AUTH_ERRORS,
+    summary="Import bins from CSV (comma or semicolon separated, UTF-8, header row)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": "header: " + ",".join(CSV_COLUMNS)}}
+            },
+        }
+    },
+)
+def import_csv(
+    session: SessionDep,
+    body: Annotated[bytes, Body(media_type="text/csv")],
+    dry_run: Annotated[bool, Query(description="validate only, store nothing")] = False,
+    caller: Caller = ADMIN,
+) -> ImportReport:
+    """Required columns: external_id, lon, lat, fraction, container_type; the others are optional."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV must be UTF-8 text") from None
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("external_id", "lon", "lat", "fraction", "container_type") if c not in header]
+    if missing:
+        raise InvalidInput(
+            f"the CSV header lacks the columns {', '.join(missing)}", details={"expected": list(CSV_COLUMNS)}
+        )
+    reader.fieldnames = header
+    features: list[dict[str, Any]] = []
+    try:
+        for row in reader:
+            if len(features) >= MAX_ROWS:
+                raise InvalidInput(f"at most {MAX_ROWS} rows per import")
+            features.append(_csv_feature(row))
+    except csv.Error as exc:
+        raise InvalidInput(f"the CSV cannot be read: {exc}") from None
+    return _import(session, caller, features, dry_run)

@@ -428,8 +428,7 @@ class _Simulation:
         self.anchor_t[b] = t
         self.sensors[b].tilt_left = 0  # the crew puts a fallen container back up
 
-    def _temperature(self, s: _Sensor, t_s: float) -> float:
-        at = self._at(t_s)
+    def _temperature(self, s: _Sensor, at: datetime) -> float:
         doy = at.timetuple().tm_yday
         season = 9.0 - 8.0 * math.cos(2 * math.pi * (doy - 20) / 365.25)
         hour = at.hour + at.minute / 60.0 + 1.0  # roughly local (UTC+1)
@@ -460,7 +459,8 @@ class _Simulation:
         # the measurement
         clean = self.mount_mm[b] + max(0.0, 1.0 - fill) * self.height_mm[b]
         distance = max(self.mount_mm[b], round(clean + rng.gauss(0.0, MEASUREMENT_NOISE_MM[model])))
-        temperature = self._temperature(s, t) if model in TEMPERATURE_MODELS else None
+        at = self._at(t)
+        temperature = self._temperature(s, at) if model in TEMPERATURE_MODELS else None
         tilt = 0.0
         label: str | None = "battery" if battery_fault else None
         # episodes: stuck value, fire, tilt
@@ -505,7 +505,6 @@ class _Simulation:
             return
         garbage = u < fr.dropout + fr.garbage
         skew = not garbage and u < fr.dropout + fr.garbage + fr.skew
-        at = self._at(t)
         measured_at = at
         if skew:
             label = "skew"

@@ -168,6 +168,7 @@ def tts_uplink(
 ) -> dict[str, Any]:
     """The Things Stack v3 uplink message as a dict (``frame`` None: no ``frm_payload`` key)."""
     ns = iso_ns(radio.ns_time, radio.ns_extra_ns)
+    gw_time = iso_ns(radio.gw_time, 0)
     up: dict[str, Any] = {"session_key_id": dev.session_key_id, "f_port": f_port_of(dev.model)}
     if f_cnt:
         up["f_cnt"] = f_cnt
@@ -178,7 +179,7 @@ def tts_uplink(
     up["rx_metadata"] = [
         {
             "gateway_ids": {"gateway_id": gw.gateway_id, "eui": gw.eui.upper()},
-            "time": iso_ns(radio.gw_time, 0),
+            "time": gw_time,
             "timestamp": (radio.tmst + 17 * i) % 2**32,
             "rssi": radio.rssi[i],
             "channel_rssi": radio.rssi[i],
@@ -195,12 +196,12 @@ def tts_uplink(
         },
         "frequency": str(CHANNELS_HZ[radio.channel]),
         "timestamp": radio.tmst,
-        "time": iso_ns(radio.gw_time, 0),
+        "time": gw_time,
     }
     up["received_at"] = ns
     up["consumed_airtime"] = f"{radio.airtime_s:.6f}s"
     up["network_ids"] = {"net_id": "000013", "tenant_id": ids.tts_tenant, "cluster_id": "eu1"}
-    corr = base64.b32encode(rng.getrandbits(130).to_bytes(17, "big")).decode()[:26]
+    corr = f"{rng.getrandbits(104):026X}"
     return {
         "end_device_ids": {
             "device_id": tts_device_id(dev.dev_eui),
@@ -226,9 +227,11 @@ def chirpstack_uplink(
     tags: dict[str, str],
 ) -> dict[str, Any]:
     """ChirpStack v4 ``up`` event as a dict (``frame`` None: no ``data`` key)."""
+    ns = iso_ns(radio.ns_time, radio.ns_extra_ns, zulu=False)
+    gw_time = iso_ns(radio.gw_time, 0, zulu=False)
     ev: dict[str, Any] = {
         "deduplicationId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "time": iso_ns(radio.ns_time, radio.ns_extra_ns, zulu=False),
+        "time": ns,
         "deviceInfo": {
             "tenantId": ids.cs_tenant_id,
             "tenantName": "wasteroute",
@@ -255,8 +258,8 @@ def chirpstack_uplink(
         {
             "gatewayId": gw.eui,
             "uplinkId": rng.getrandbits(32),
-            "gwTime": iso_ns(radio.gw_time, 0, zulu=False),
-            "nsTime": iso_ns(radio.ns_time, radio.ns_extra_ns, zulu=False),
+            "gwTime": gw_time,
+            "nsTime": ns,
             "rssi": radio.rssi[i],
             "snr": radio.snr[i],
             "channel": radio.channel,

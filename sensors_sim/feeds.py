@@ -56,14 +56,22 @@ class HttpCollectionFeed:
         url: the endpoint, for example ``http://localhost:8000/api/v1/cities/luebeck/collections``.
         token: API key sent as ``Authorization: Bearer <token>``; ``None`` sends none.
         timeout_s: per-request timeout, seconds (default 10).
+        transport: an httpx transport to use instead of the network (tests).
     """
 
-    def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"collection feed url must start with http:// or https://, got {url!r}")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._url = url
-        self._client = httpx.Client(headers=headers, timeout=timeout_s)
+        self._client = httpx.Client(headers=headers, timeout=timeout_s, transport=transport)
 
     def collections_since(self, t: datetime) -> list[tuple[str, datetime]]:
         """Ask the API; raises ``httpx.HTTPError`` when the service does not answer with 2xx."""

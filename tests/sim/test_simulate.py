@@ -9,10 +9,19 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
-from sensors_sim import FaultRates, ListCollectionFeed, Message, SimStats, generate_city, simulate
+from sensors_sim import (
+    FaultRates,
+    HttpCollectionFeed,
+    ListCollectionFeed,
+    Message,
+    SimStats,
+    generate_city,
+    simulate,
+)
 from sensors_sim.envelopes import NetworkIds, tts_device_id
 from sensors_sim.payloads import decode_frame
 from wasteroute.ingest.schemas import NativeReading, native_topic
@@ -286,3 +295,25 @@ def test_closed_loop_empties_what_the_service_collected(small_city: dict[str, An
     for d in others:
         levels = [f for _, f in fills[d]]
         assert all(b > a - 0.1 for a, b in itertools.pairwise(levels))  # only grows (noise aside)
+
+
+def test_http_feed_reads_the_services_collections(small_city: dict[str, Any]) -> None:
+    seen: list[httpx.Request] = []
+    ext = small_city["bins"]["features"][0]["properties"]["external_id"]
+    when = START + timedelta(days=1, hours=9)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        since = datetime.fromisoformat(request.url.params["since"])
+        items = [{"external_id": ext, "collected_at": when.isoformat().replace("+00:00", "Z")}]
+        return httpx.Response(200, json={"items": items if since <= when else []})
+
+    feed = HttpCollectionFeed(
+        "http://service.test/api/collections", token="k1", transport=httpx.MockTransport(handler)
+    )
+    stats = SimStats()
+    list(simulate(small_city, 2, 1, "native", "none", START, feed=feed, stats=stats))
+    assert stats.collections == 1  # applied once although the service reports it on every poll
+    assert len(seen) == 48 and seen[0].headers["Authorization"] == "Bearer k1"
+    with pytest.raises(ValueError, match="http"):
+        HttpCollectionFeed("ftp://service.test/")

@@ -26,12 +26,14 @@ How each benchmark maps onto the product's types (all integer, as the router wan
   ``EXACT_2D``: thousandths); times in ``1 / t`` units with ``t = SCALE`` when the horizon allows,
   else the largest power of ten that keeps it within the router's seven-day limit (travel times
   then rounded *up*, so a plan feasible for the router is feasible for the checker); fleet = the
-  file's ``VEHICLES`` + 25 %.
+  file's ``VEHICLES`` + 25 % (DIMACS: distance only, fleet not binding), or exactly ``VEHICLES``
+  for ``EXACT_2D`` files, whose references are hierarchical (fewest vehicles, then distance).
 * Kim et al.: matrix = Manhattan feet; driving times = Manhattan miles at the file's speed in
   seconds, rounded up; yd3 used directly as the volume unit (no conversion, so no rounding);
   disposal facilities with their unload times and windows; a one-hour lunch starting 11:00-12:00;
-  route capacity per day and stops per route as daily vehicle limits; fleet = a lower bound on the
-  routes needed (volume, stops, working time) x 1.5 + 2, no fixed cost (B&B minimise distance).
+  route capacity per day and stops per route as daily vehicle limits; fleet from a lower bound ``b``
+  on the routes needed (volume, stops, working time): ``max(1.5 b + 2, b + 4)``; no fixed cost
+  (B&B minimise distance).
 
 Notes on the router's problem types for this benchmark (raised with the router's author):
 
@@ -223,7 +225,9 @@ def _vrplib_case(path: Path, inst: VrplibInstance, fleet: int | None) -> BenchCa
     k_min = max(1, math.ceil(sum(inst.demands) / inst.capacity))
     if fleet is None:
         if inst.time_windows is not None and inst.vehicles is not None:
-            fleet = math.ceil(1.25 * inst.vehicles)
+            # EXACT_2D references are hierarchical (fewest vehicles first): same fleet, else +25 %.
+            exact = inst.edge_weight_type == "EXACT_2D"
+            fleet = inst.vehicles if exact else math.ceil(1.25 * inst.vehicles)
         else:
             fleet = math.ceil(1.1 * k_min) + 1
     vehicles = tuple(
@@ -262,7 +266,8 @@ def _vrplib_case(path: Path, inst: VrplibInstance, fleet: int | None) -> BenchCa
 
 
 def _kim_fleet(inst: KimInstance) -> int:
-    """A lower bound on the routes needed (volume, stops, working time), x 1.5 + 2."""
+    """A fleet that should never bind: a lower bound ``b`` on the routes needed (volume, stops, working
+    time), then ``max(1.5 b + 2, b + 4)``."""
     customers = inst.customers
     load = sum(inst.stops[i].load_yd3 for i in customers)
     depot = inst.stops[inst.depot]
@@ -274,7 +279,7 @@ def _kim_fleet(inst: KimInstance) -> int:
         math.ceil(len(customers) / inst.max_stops),
         math.ceil(work_s / day_s),
     )
-    return math.ceil(1.5 * bound) + 2
+    return max(math.ceil(1.5 * bound) + 2, bound + 4)
 
 
 def _kim_case(path: Path, inst: KimInstance, fleet: int | None) -> BenchCase:

@@ -627,8 +627,10 @@ class _Simulation:
         else:
             frame, decoded = frame_for(reading)
         if kind == "short_frame":
-            cut = {"em310-udl": (1, 6), "ldds75": (1, 3)}.get(model, (1, len(frame) - 2))
-            frame = frame[: self.rng.randint(*cut)]
+            # cut inside a channel, never after one: a frame holding only the battery channel is a
+            # valid (level-less) status frame, not garbage
+            cuts = {"em310-udl": (1, 2, 4, 5, 6), "ldds75": (1, 2, 3)}.get(model, range(1, len(frame) - 1))
+            frame = frame[: self.rng.choice(tuple(cuts))]
             decoded = None
         if fmt == "tts":
             body = tts_uplink(self.ids, dev, seq, frame, decoded, radio, rr)

@@ -1,0 +1,752 @@
+"""The routing core: ``plan_routes(problem, *, time_limit_s, seed) -> RoutePlan``.
+
+This is the only module of the project that imports OR-Tools. The OR-Tools model carries every
+rule of :mod:`.problem`: volume and mass capacity, disposal trips (optional facility copies whose
+capacity slack lets the load drop to zero; the end of a route is empty when the vehicle says so),
+shift windows and maximum duration, lunch or statutory breaks, container time windows, service
+and unload times, heterogeneous fleet and vehicle-container compatibility, optional stops with
+prizes, several depots, daily volume and stop limits.
+
+Search (``engine="auto"``): PyVRP (:mod:`.seeding`, which models most of the rules but not breaks
+or daily limits) searches for most of the budget; its routes are loaded into the OR-Tools model
+(``ReadAssignmentFromRoutes``), repaired if the full model rejects them, and improved by guided
+local search. The returned plan is always the one OR-Tools accepted. ``engine="ortools"`` runs
+OR-Tools alone (parallel cheapest insertion, then guided local search).
+
+Determinism: both searches stop on a *work* limit (PyVRP iterations, OR-Tools solutions) derived
+from ``time_limit_s`` and the problem size, never on elapsed time, so the same problem, budget and
+seed give the same plan on any machine. A wall-clock guard of ``time_limit_s`` (plus a margin) stops
+a search that runs slower than the calibration assumed; :attr:`RoutePlan.stats` says so
+(``"stopped_by_clock": 1.0``) because such a plan may differ between runs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from wasteroute.planning.compiled import ARC_UNITS_PER_M, CompiledProblem, NodeKind, compile_problem
+from wasteroute.planning.problem import BreakKind, Problem
+from wasteroute.planning.result import DroppedStop, DropReason, Route, RoutePlan, Visit, VisitKind
+
+__all__ = ["Engine", "plan_routes"]
+
+Engine = Literal["auto", "ortools", "hybrid"]
+
+_BIG = 1 << 40
+# Deterministic OR-Tools budget: solutions per second x nodes, conservative (2-core VM).
+_ORTOOLS_WORK_PER_S = 50_000.0
+# RoutingModel.status() values (routing_enums_pb2.RoutingSearchStatus).
+_STATUS_TIMEOUT_WITH_SOLUTION = 2
+_STATUS_FAIL_TIMEOUT = 4
+
+
+@dataclass
+class _Model:
+    cp: CompiledProblem
+    manager: Any
+    routing: Any
+    time_dim: Any
+    breaks: dict[int, list[Any]]
+
+
+def _node_matrix(cp: CompiledProblem, matrix: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    loc = cp.node_location
+    out: npt.NDArray[np.int64] = matrix[np.ix_(loc, loc)].astype(np.int64)
+    return out
+
+
+def _build(cp: CompiledProblem) -> _Model:
+    problem = cp.problem
+    vehicles = problem.vehicles
+    n_veh = len(vehicles)
+    manager = pywrapcp.RoutingIndexManager(cp.num_nodes, n_veh, cp.vehicle_start, cp.vehicle_end)
+    routing = pywrapcp.RoutingModel(manager)
+    index = manager.NodeToIndex
+
+    dist = _node_matrix(cp, problem.distance_m)
+    # Arc costs, one matrix per distinct cost ratio.
+    by_ratio: dict[float, list[int]] = {}
+    for v, ratio in enumerate(cp.vehicle_cost_ratio):
+        by_ratio.setdefault(ratio, []).append(v)
+    for ratio, group in by_ratio.items():
+        costs = np.rint(dist * (ratio * ARC_UNITS_PER_M)).astype(np.int64)
+        cb = routing.RegisterTransitMatrix(costs.tolist())
+        for v in group:
+            routing.SetArcCostEvaluatorOfVehicle(cb, v)
+    for v, veh in enumerate(vehicles):
+        if veh.fixed_cost > 0:
+            routing.SetFixedCostOfVehicle(round(veh.fixed_cost * cp.cost_scale), v)
+
+    is_fac = [k is NodeKind.FACILITY for k in cp.node_kind]
+    is_stop = [k is NodeKind.STOP for k in cp.node_kind]
+
+    def reload_dimension(name: str, demand: list[int], caps: list[int]) -> None:
+        top = max(caps)
+        transit = [(-top if is_fac[n] else demand[n]) for n in range(cp.num_nodes)]
+        cb = routing.RegisterUnaryTransitVector(transit)
+        routing.AddDimensionWithVehicleCapacity(cb, top, caps, True, name)
+        dim = routing.GetDimensionOrDie(name)
+        for i in range(routing.Size()):
+            if routing.IsEnd(i):
+                continue
+            node = manager.IndexToNode(i)
+            if is_fac[node] and not routing.IsStart(i):
+                dim.SlackVar(i).SetRange(0, top)
+            else:
+                dim.SlackVar(i).SetValue(0)
+        for v, veh in enumerate(vehicles):
+            if veh.must_end_empty:
+                dim.CumulVar(routing.End(v)).SetValue(0)
+
+    reload_dimension("volume", cp.node_volume_ml, cp.vehicle_cap_ml)
+    if cp.use_mass:
+        reload_dimension("mass", cp.node_mass_g, cp.vehicle_cap_g)
+
+    if any(v.max_collected_volume_l is not None for v in vehicles):
+        cb = routing.RegisterUnaryTransitVector(
+            [cp.node_volume_ml[n] if is_stop[n] else 0 for n in range(cp.num_nodes)]
+        )
+        caps = [
+            _BIG if v.max_collected_volume_l is None else math.floor(v.max_collected_volume_l * 1000 + 1e-6)
+            for v in vehicles
+        ]
+        routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "collected")
+    if any(v.max_stops is not None for v in vehicles):
+        cb = routing.RegisterUnaryTransitVector([1 if is_stop[n] else 0 for n in range(cp.num_nodes)])
+        caps = [_BIG if v.max_stops is None else v.max_stops for v in vehicles]
+        routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "stops")
+    if any(v.max_disposal_trips is not None for v in vehicles):
+        cb = routing.RegisterUnaryTransitVector([1 if is_fac[n] else 0 for n in range(cp.num_nodes)])
+        caps = [_BIG if v.max_disposal_trips is None else v.max_disposal_trips for v in vehicles]
+        routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "trips")
+
+    # Time: transit = service at the origin + driving; slack = waiting (and breaks).
+    travel = _node_matrix(cp, problem.duration_s)
+    service = np.asarray(cp.node_service_s, dtype=np.int64)
+    time_cb = routing.RegisterTransitMatrix((travel + service[:, None]).tolist())
+    horizon = cp.horizon_s
+    routing.AddDimension(time_cb, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for node in range(cp.num_nodes):
+        kind = cp.node_kind[node]
+        if kind is NodeKind.STOP:
+            windows = cp.stop_of(node).time_windows
+            if windows:
+                cumul = time_dim.CumulVar(index(node))
+                cumul.SetRange(windows[0][0], windows[-1][1])
+                for (_, end_a), (start_b, _) in pairwise(windows):
+                    cumul.RemoveInterval(end_a + 1, start_b - 1)
+        elif kind is NodeKind.FACILITY:
+            start_s, end_s = cp.facility_of(node).window
+            time_dim.CumulVar(index(node)).SetRange(start_s, end_s)
+    for v, veh in enumerate(vehicles):
+        time_dim.CumulVar(routing.Start(v)).SetRange(*cp.vehicle_start_window[v])
+        time_dim.CumulVar(routing.End(v)).SetRange(*cp.vehicle_end_window[v])
+        time_dim.SetSpanUpperBoundForVehicle(cp.vehicle_max_duration_s[v], v)
+        if veh.cost_per_hour > 0:
+            coef = max(1, round(veh.cost_per_hour * cp.cost_scale / 3600.0))
+            time_dim.SetSpanCostCoefficientForVehicle(coef, v)
+        elif veh.break_rule is not None:
+            # Tie-breaker (1 unit = 1 cm per second): compact schedules around breaks.
+            time_dim.SetSpanCostCoefficientForVehicle(1, v)
+        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+
+    # Breaks. Visits (services, unloads) are never interrupted.
+    breaks: dict[int, list[Any]] = {}
+    visit_transit = [0] * routing.Size()
+    for i in range(routing.Size()):
+        visit_transit[i] = cp.node_service_s[manager.IndexToNode(i)]
+    solver = routing.solver()
+    for v, veh in enumerate(vehicles):
+        rule = veh.break_rule
+        if rule is None:
+            continue
+        if rule.kind is BreakKind.LUNCH:
+            assert rule.earliest_start_s is not None and rule.latest_start_s is not None
+            intervals = [
+                solver.FixedDurationIntervalVar(
+                    rule.earliest_start_s, rule.latest_start_s, rule.duration_s, False, f"break {v} 0"
+                )
+            ]
+        else:
+            # Chain of mandatory breaks: each starts at most max_work_s after the route start or
+            # the previous break, and the route ends at most max_work_s after the last one.
+            # Breaks not needed by a short route are placed after its end (they cost nothing).
+            assert rule.max_work_s is not None
+            work, pause = rule.max_work_s, rule.duration_s
+            first_s, last_s = (
+                cp.vehicle_start_window[v][0],
+                max(cp.horizon_s, cp.vehicle_end_window[v][1] + work),
+            )
+            count = max(1, math.ceil((cp.vehicle_max_duration_s[v] - work) / (work + pause)))
+            intervals = [
+                solver.FixedDurationIntervalVar(first_s, last_s, pause, False, f"break {v} {k}")
+                for k in range(count)
+            ]
+            start_var = time_dim.CumulVar(routing.Start(v))
+            end_var = time_dim.CumulVar(routing.End(v))
+            solver.Add(intervals[0].StartExpr() >= start_var)
+            solver.Add(intervals[0].StartExpr() <= start_var + work)
+            for a, b in pairwise(intervals):
+                solver.Add(b.StartExpr() >= a.EndExpr())
+                solver.Add(b.StartExpr() <= a.EndExpr() + work)
+            solver.Add(end_var <= intervals[-1].EndExpr() + work)
+        time_dim.SetBreakIntervalsOfVehicle(intervals, v, visit_transit)
+        for interval in intervals:
+            routing.AddVariableMinimizedByFinalizer(interval.SafeStartExpr(0).Var())
+        breaks[v] = intervals
+
+    # Stops are disjunctions: required ones with a prohibitive penalty (robust first solutions),
+    # optional ones with their prize. Facility copies are free to use or not.
+    for node in range(cp.num_nodes):
+        kind = cp.node_kind[node]
+        if kind is NodeKind.STOP:
+            stop = cp.stop_of(node)
+            penalty = cp.required_penalty if stop.required else cp.prize_units.get(node, 0)
+            routing.AddDisjunction([index(node)], penalty)
+            allowed = cp.allowed_vehicles[node]
+            if len(allowed) < n_veh:
+                routing.VehicleVar(index(node)).SetValues([-1, *allowed])
+        elif kind is NodeKind.FACILITY:
+            routing.AddDisjunction([index(node)], 0)
+            fractions = cp.facility_of(node).fractions
+            allowed = [v for v, veh in enumerate(vehicles) if veh.fraction in fractions]
+            if len(allowed) < n_veh:
+                routing.VehicleVar(index(node)).SetValues([-1, *allowed])
+    # A depot no vehicle starts or ends at is an ordinary node to OR-Tools: switch it off.
+    used_depots = set(cp.vehicle_start) | set(cp.vehicle_end)
+    for node in range(cp.num_nodes):
+        if cp.node_kind[node] is NodeKind.DEPOT and node not in used_depots:
+            routing.AddDisjunction([index(node)], 0)
+            routing.ActiveVar(index(node)).SetValue(0)
+    # Never unload twice in a row at the same facility (copies are interchangeable).
+    for copies in cp.facility_copies:
+        for node in copies:
+            others = [index(m) for m in copies if m != node]
+            if others:
+                routing.NextVar(index(node)).RemoveValues(others)
+    return _Model(cp, manager, routing, time_dim, breaks)
+
+
+def _search_parameters(time_limit_s: float, solution_limit: int | None, *, metaheuristic: bool = True) -> Any:
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        if metaheuristic
+        else routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    )
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    params.lns_time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if solution_limit is not None:
+        params.solution_limit = max(1, solution_limit)
+    return params
+
+
+def _routes_of(model: _Model, assignment: Any) -> list[list[int]]:
+    routing, manager = model.routing, model.manager
+    routes = []
+    for v in range(len(model.cp.problem.vehicles)):
+        nodes = []
+        i = assignment.Value(routing.NextVar(routing.Start(v)))
+        while not routing.IsEnd(i):
+            nodes.append(manager.IndexToNode(i))
+            i = assignment.Value(routing.NextVar(i))
+        routes.append(nodes)
+    return routes
+
+
+def _read_routes(model: _Model, routes: Sequence[Sequence[int]]) -> Any:
+    index = model.manager.NodeToIndex
+    return model.routing.ReadAssignmentFromRoutes([[index(n) for n in r] for r in routes], True)
+
+
+def _route_fits(cp: CompiledProblem, v: int, route: Sequence[int]) -> bool:
+    """Does the full model accept ``route`` for vehicle ``v``? Checked on a one-vehicle sub-model."""
+    problem = cp.problem
+    stop_indices = [cp.node_ref[n] for n in route if cp.node_kind[n] is NodeKind.STOP]
+    uses = [0] * len(problem.facilities)
+    for n in route:
+        if cp.node_kind[n] is NodeKind.FACILITY:
+            uses[cp.node_ref[n]] += 1
+    sub = Problem(
+        locations=problem.locations,
+        distance_m=problem.distance_m,
+        duration_s=problem.duration_s,
+        stops=tuple(problem.stops[i] for i in stop_indices),
+        depots=problem.depots,
+        vehicles=(problem.vehicles[v],),
+        facilities=problem.facilities,
+    )
+    sub_cp = compile_problem(sub, min_copies=uses)
+    if len(sub_cp.stop_nodes()) != len(stop_indices):
+        return False
+    sub_stop_node = {sub_cp.node_ref[n]: n for n in sub_cp.stop_nodes()}
+    next_copy = [0] * len(problem.facilities)
+    sub_route = []
+    k = 0
+    for n in route:
+        if cp.node_kind[n] is NodeKind.STOP:
+            sub_route.append(sub_stop_node[k])
+            k += 1
+        else:
+            fi = cp.node_ref[n]
+            sub_route.append(sub_cp.facility_copies[fi][next_copy[fi]])
+            next_copy[fi] += 1
+    model = _build(sub_cp)
+    model.routing.CloseModelWithParameters(_search_parameters(1.0, 1))
+    return _read_routes(model, [sub_route]) is not None
+
+
+def _repair(model: _Model, routes: list[list[int]]) -> tuple[Any, int]:
+    """Load ``routes``; if the full model rejects them, shorten offending routes until it accepts.
+
+    Each route is checked alone on a small one-vehicle model (cheap); a rejected route loses stops
+    from its end (its final unload kept) until it fits. The removed stops stay unserved in the
+    initial solution; the OR-Tools search may insert them again. Returns the assignment (or
+    None) and the number of stops removed.
+    """
+    assignment = _read_routes(model, routes)
+    if assignment is not None:
+        return assignment, 0
+    cp = model.cp
+    removed = 0
+    fixed: list[list[int]] = []
+    for v, route in enumerate(routes):
+        if not route or _route_fits(cp, v, route):
+            fixed.append(list(route))
+            continue
+        # Longest prefix (cut after a stop, closed by the vehicle's final unload) that fits.
+        cuts = [k + 1 for k, n in enumerate(route) if cp.node_kind[n] is NodeKind.STOP]
+        tail = [route[-1]] if cp.node_kind[route[-1]] is NodeKind.FACILITY else []
+
+        def candidate(cut: int, route: list[int] = route, tail: list[int] = tail) -> list[int]:
+            head = route[:cut]
+            needs_tail = bool(tail) and head[-1] != tail[0]
+            return head + tail if needs_tail else head
+
+        lo, hi = 0, len(cuts) - 1  # cuts[hi] is the full route, known not to fit
+        best: list[int] = []
+        while lo < hi:
+            mid = (lo + hi) // 2
+            trial = candidate(cuts[mid])
+            if _route_fits(cp, v, trial):
+                best = trial
+                lo = mid + 1
+            else:
+                hi = mid
+        removed += len(cuts) - sum(1 for n in best if cp.node_kind[n] is NodeKind.STOP)
+        fixed.append(best)
+    return _read_routes(model, fixed), removed
+
+
+def _ortools_solution_limit(cp: CompiledProblem, seconds: float) -> int:
+    """Deterministic solution budget for OR-Tools alone (conservative; breaks make moves slow)."""
+    if any(v.break_rule is not None for v in cp.problem.vehicles):
+        return max(5, int(seconds * 0.5))
+    return max(20, int(seconds * _ORTOOLS_WORK_PER_S / max(20, cp.num_nodes)))
+
+
+def plan_routes(
+    problem: Problem,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    engine: Engine = "auto",
+    deterministic: bool = True,
+    ortools_share: float = 0.15,
+) -> RoutePlan:
+    """Plan the routes of one day.
+
+    Args:
+        problem: the day to plan.
+        time_limit_s: search budget in seconds (> 0). Model building comes on top (about a second
+            for 1,000 stops); the search never runs longer than this.
+        seed: PyVRP's random seed.
+        engine: ``"auto"``/``"hybrid"``: PyVRP search, then OR-Tools validation (and repair if the
+            full model rejects a route) and improvement; ``"ortools"``: OR-Tools alone (parallel
+            cheapest insertion, guided local search).
+        deterministic: stop on work limits derived from ``time_limit_s`` (PyVRP iterations,
+            OR-Tools greedy descent to a local optimum, OR-Tools solutions) so that the same
+            problem, budget and seed give the same plan on any machine. The limits are calibrated
+            conservatively, so a deterministic solve often finishes early; ``False`` uses the whole
+            budget (benchmarks) and is not reproducible. ``stats["stopped_by_clock"] == 1.0`` says
+            when a deterministic solve hit the clock anyway.
+        ortools_share: fraction of the budget kept for OR-Tools in the hybrid (default 0.15).
+
+    Returns:
+        The plan. Required stops that cannot be served are listed in :attr:`RoutePlan.dropped`
+        with a reason and explained in :attr:`RoutePlan.diagnosis`; this function does not raise
+        for an over-full day.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
+    if not (isinstance(time_limit_s, int | float) and math.isfinite(time_limit_s) and time_limit_s > 0):
+        raise ValueError(f"time_limit_s must be a finite number of seconds > 0, got {time_limit_s!r}")
+    if engine not in ("auto", "ortools", "hybrid"):
+        raise ValueError(f"engine must be 'auto', 'ortools' or 'hybrid', got {engine!r}")
+    if not 0.0 < ortools_share < 1.0:
+        raise ValueError(f"ortools_share must be in (0, 1), got {ortools_share!r}")
+    started = time.monotonic()
+    stats: dict[str, float] = {}
+
+    seed_routes: list[list[int]] | None = None
+    cp = compile_problem(problem)
+    use_pyvrp = engine in ("auto", "hybrid") and bool(cp.stop_nodes())
+    if use_pyvrp:
+        from wasteroute.planning import seeding
+
+        seeded = seeding.solve_with_pyvrp(
+            cp, time_limit_s=time_limit_s * (1.0 - ortools_share), seed=seed, deterministic=deterministic
+        )
+        stats.update(seeded.stats)
+        if seeded.routes is not None:
+            if any(u > len(c) for u, c in zip(seeded.facility_uses, cp.facility_copies, strict=True)):
+                cp = compile_problem(problem, min_copies=[u + 1 for u in seeded.facility_uses])
+            seed_routes = seeded.assign_copies(cp)
+    remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
+
+    model = _build(cp)
+    stats["nodes"] = float(cp.num_nodes)
+    engine_used = "ortools"
+    solution = None
+    limit: int | None = None
+    if seed_routes is not None:
+        # Improve the seed: greedy descent converges to a local optimum (deterministic), guided
+        # local search uses the remaining time.
+        params = _search_parameters(remaining, None, metaheuristic=not deterministic)
+        model.routing.CloseModelWithParameters(params)
+        initial, removed = _repair(model, seed_routes)
+        stats["seed_stops_removed"] = float(removed)
+        if initial is not None:
+            stats["seed_objective"] = float(initial.ObjectiveValue())
+            remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
+            params = _search_parameters(remaining, None, metaheuristic=not deterministic)
+            t0 = time.monotonic()
+            solution = model.routing.SolveFromAssignmentWithParameters(initial, params)
+            stats["ortools_s"] = time.monotonic() - t0
+            engine_used = "pyvrp+ortools"
+            if solution is None or solution.ObjectiveValue() > initial.ObjectiveValue():
+                solution = initial
+    else:
+        limit = _ortools_solution_limit(cp, remaining) if deterministic else None
+        model.routing.CloseModelWithParameters(_search_parameters(remaining, limit))
+    if solution is None:
+        limit = _ortools_solution_limit(cp, remaining) if deterministic else None
+        t0 = time.monotonic()
+        solution = model.routing.SolveWithParameters(_search_parameters(remaining, limit))
+        stats["ortools_s"] = time.monotonic() - t0
+        engine_used = "ortools"
+    elapsed = time.monotonic() - started
+    status = int(model.routing.status())
+    stats["ortools_status"] = float(status)
+    stats["ortools_solutions"] = float(model.routing.solver().Solutions())
+    hit_clock = status == _STATUS_FAIL_TIMEOUT or (
+        status == _STATUS_TIMEOUT_WITH_SOLUTION and (limit is None or stats["ortools_solutions"] < limit)
+    )
+    stats["stopped_by_clock"] = float(
+        deterministic and (stats.get("pyvrp_stopped_by_clock", 0.0) > 0 or hit_clock)
+    )
+    if solution is None:
+        return _empty_plan(cp, engine_used, elapsed, seed, stats)
+    stats["objective"] = float(solution.ObjectiveValue())
+    return _extract(model, solution, engine_used, elapsed, seed, stats)
+
+
+def _empty_plan(
+    cp: CompiledProblem, engine: str, elapsed: float, seed: int, stats: dict[str, float]
+) -> RoutePlan:
+    dropped = list(cp.excluded)
+    for node in cp.stop_nodes():
+        stop = cp.stop_of(node)
+        dropped.append(
+            DroppedStop(
+                stop.id, stop.required, DropReason.NO_TIME_LEFT, "the search found no plan in its budget"
+            )
+        )
+    plan_dropped = tuple(dropped)
+    return RoutePlan(
+        routes=(),
+        dropped=plan_dropped,
+        diagnosis=_diagnose(cp, plan_dropped, ()),
+        cost=sum(
+            cp.problem.stops[cp.node_ref[n]].prize for n in cp.stop_nodes() if not cp.stop_of(n).required
+        ),
+        engine=engine,
+        solve_time_s=elapsed,
+        seed=seed,
+        stats=stats,
+    )
+
+
+def _extract(
+    model: _Model, solution: Any, engine: str, elapsed: float, seed: int, stats: dict[str, float]
+) -> RoutePlan:
+    cp = model.cp
+    problem = cp.problem
+    routing, manager, time_dim = model.routing, model.manager, model.time_dim
+    dur = problem.duration_s
+    dist = problem.distance_m
+    routes: list[Route] = []
+    served: set[int] = set()
+    container = solution.IntervalVarContainer()
+    break_values: dict[str, tuple[int, int, int]] = {}
+    for k in range(container.Size()):
+        element = container.Element(k)
+        if element.PerformedValue():
+            break_values[element.Var().Name()] = (1, element.StartValue(), element.DurationValue())
+    for v, veh in enumerate(problem.vehicles):
+        idx_list = [routing.Start(v)]
+        i = routing.Start(v)
+        while not routing.IsEnd(i):
+            i = solution.Value(routing.NextVar(i))
+            idx_list.append(i)
+        if len(idx_list) == 2:
+            continue
+        nodes = [manager.IndexToNode(i) for i in idx_list]
+        starts = [solution.Value(time_dim.CumulVar(i)) for i in idx_list]
+        brks = [
+            (start, length)
+            for name, (performed, start, length) in break_values.items()
+            if performed and name.startswith(f"break {v} ")
+        ]
+        brks.sort()
+        visits: list[Visit] = []
+        load_l = 0.0
+        load_kg = 0.0
+        collected_l = 0.0
+        collected_kg = 0.0
+        trips = 0
+        distance = 0
+        prev_end: int | None = None
+        prev_loc: int | None = None
+        pending = list(brks)
+        for pos, (node, start_s) in enumerate(zip(nodes, starts, strict=True)):
+            loc = int(cp.node_location[node])
+            kind = cp.node_kind[node]
+            if prev_end is not None and prev_loc is not None:
+                between = [b for b in pending if b[0] < start_s]
+                pending = [b for b in pending if b[0] >= start_s]
+                for b_start, b_dur in between:
+                    visits.append(
+                        Visit(
+                            VisitKind.BREAK, "break", None, b_start, b_start, b_start + b_dur, load_l, load_kg
+                        )
+                    )
+                arrival = min(start_s, prev_end + int(dur[prev_loc, loc]) + sum(d for _, d in between))
+                distance += int(dist[prev_loc, loc])
+            else:
+                arrival = start_s
+            if pos == 0:
+                ref = problem.depots[cp.node_ref[node]].id
+                visits.append(Visit(VisitKind.START, ref, loc, start_s, start_s, start_s, 0.0, 0.0))
+                end_s = start_s
+                before = [b for b in pending if b[0] + b[1] <= start_s]
+                pending = [b for b in pending if b[0] + b[1] > start_s]
+                for b_start, b_dur in before:
+                    visits.insert(
+                        len(visits) - 1,
+                        Visit(VisitKind.BREAK, "break", loc, b_start, b_start, b_start + b_dur, 0.0, 0.0),
+                    )
+            elif pos == len(nodes) - 1:
+                ref = problem.depots[cp.node_ref[node]].id
+                visits.append(Visit(VisitKind.END, ref, loc, arrival, start_s, start_s, load_l, load_kg))
+                end_s = start_s
+            elif kind is NodeKind.STOP:
+                stop = cp.stop_of(node)
+                served.add(node)
+                load_l += stop.volume_l
+                load_kg += stop.mass_kg
+                collected_l += stop.volume_l
+                collected_kg += stop.mass_kg
+                end_s = start_s + stop.service_s
+                visits.append(Visit(VisitKind.STOP, stop.id, loc, arrival, start_s, end_s, load_l, load_kg))
+            else:
+                fac = cp.facility_of(node)
+                load_l = 0.0
+                load_kg = 0.0
+                trips += 1
+                end_s = start_s + fac.unload_s
+                visits.append(Visit(VisitKind.FACILITY, fac.id, loc, arrival, start_s, end_s, 0.0, 0.0))
+            prev_end = end_s
+            prev_loc = loc
+        for b_start, b_dur in pending:  # breaks after the end: taken at the depot
+            visits.append(
+                Visit(VisitKind.BREAK, "break", prev_loc, b_start, b_start, b_start + b_dur, load_l, load_kg)
+            )
+        duration_s = starts[-1] - starts[0]
+        cost = distance / 1000.0 * veh.cost_per_km + veh.fixed_cost + duration_s / 3600.0 * veh.cost_per_hour
+        routes.append(
+            Route(
+                vehicle_id=veh.id,
+                visits=tuple(visits),
+                distance_m=distance,
+                duration_s=duration_s,
+                collected_volume_l=collected_l,
+                collected_mass_kg=collected_kg,
+                disposal_trips=trips,
+                cost=cost,
+            )
+        )
+
+    unserved = [n for n in cp.stop_nodes() if n not in served]
+    shortfall = _volume_shortfall(cp, unserved, routes)
+    dropped = list(cp.excluded)
+    for node in unserved:
+        stop = cp.stop_of(node)
+        if not stop.required:
+            dropped.append(
+                DroppedStop(
+                    stop.id,
+                    False,
+                    DropReason.OPTIONAL_NOT_WORTH,
+                    f"skipping costs {stop.prize:g}, less than the detour to collect it",
+                )
+            )
+        elif shortfall.get(stop.fraction, 0.0) > 0:
+            dropped.append(
+                DroppedStop(stop.id, True, DropReason.CAPACITY, "the fleet cannot carry all must-go volume")
+            )
+        else:
+            dropped.append(
+                DroppedStop(
+                    stop.id, True, DropReason.NO_TIME_LEFT, "no vehicle had time left in its shift for it"
+                )
+            )
+    plan_dropped = tuple(dropped)
+    prizes = sum(problem.stops[cp.node_ref[n]].prize for n in unserved if not cp.stop_of(n).required)
+    prizes += sum(
+        s.prize for s in problem.stops if not s.required and s.id in {d.stop_id for d in cp.excluded}
+    )
+    return RoutePlan(
+        routes=tuple(routes),
+        dropped=plan_dropped,
+        diagnosis=_diagnose(cp, plan_dropped, routes),
+        cost=sum(r.cost for r in routes) + prizes,
+        engine=engine,
+        solve_time_s=elapsed,
+        seed=seed,
+        stats=stats,
+    )
+
+
+def _trip_bound(cp: CompiledProblem, v: int) -> int:
+    """Upper bound on the disposal trips vehicle ``v`` can make in its shift."""
+    veh = cp.problem.vehicles[v]
+    facs = cp.compatible_facilities(v)
+    if not facs:
+        return 1
+    if veh.max_disposal_trips is not None:
+        return veh.max_disposal_trips
+    # Each trip needs at least one unload plus the drive from a stop to the facility and back.
+    dur = cp.problem.duration_s
+    stop_locs = [s.location for s in cp.problem.stops if veh.can_serve(s)]
+    per_trip = []
+    for fi in facs:
+        fac = cp.problem.facilities[fi]
+        if stop_locs:
+            to_stop = int(min(dur[fac.location, loc] for loc in stop_locs))
+            back = int(min(dur[loc, fac.location] for loc in stop_locs))
+        else:
+            to_stop = back = 0
+        per_trip.append(fac.unload_s + to_stop + back)
+    cycle = max(1, min(per_trip))
+    return max(1, cp.vehicle_max_duration_s[v] // cycle)
+
+
+def _volume_shortfall(cp: CompiledProblem, unserved: list[int], routes: Sequence[Route]) -> dict[str, float]:
+    """Per fraction: must-go volume minus what the fleet can carry at most (positive = short)."""
+    problem = cp.problem
+    out: dict[str, float] = {}
+    fractions = {cp.stop_of(n).fraction for n in unserved if cp.stop_of(n).required}
+    for fraction in fractions:
+        must = sum(s.volume_l for s in problem.stops if s.required and s.fraction == fraction)
+        can = 0.0
+        for v, veh in enumerate(problem.vehicles):
+            if veh.fraction != fraction:
+                continue
+            trips = _trip_bound(cp, v) if problem.facilities else 1
+            per_day = veh.capacity_volume_l * trips
+            if veh.max_collected_volume_l is not None:
+                per_day = min(per_day, veh.max_collected_volume_l)
+            can += per_day
+        out[fraction] = must - can
+    return out
+
+
+def _diagnose(
+    cp: CompiledProblem, dropped: Sequence[DroppedStop], routes: Sequence[Route]
+) -> tuple[str, ...]:
+    problem = cp.problem
+    required = [d for d in dropped if d.required]
+    if not required:
+        return ()
+    lines: list[str] = []
+    by_reason: dict[DropReason, int] = {}
+    for d in required:
+        by_reason[d.reason] = by_reason.get(d.reason, 0) + 1
+    stops_by_id = {s.id: s for s in problem.stops}
+    fractions = sorted({stops_by_id[d.stop_id].fraction for d in required})
+    for fraction in fractions:
+        fleet = [v for v, veh in enumerate(problem.vehicles) if veh.fraction == fraction]
+        must = sum(s.volume_l for s in problem.stops if s.required and s.fraction == fraction)
+        if not fleet:
+            lines.append(
+                f"no vehicle collects {fraction!r}; {must:,.0f} L of must-go volume cannot be planned"
+            )
+            continue
+        trips = [(_trip_bound(cp, v) if problem.facilities else 1) for v in fleet]
+        can = 0.0
+        for v, t in zip(fleet, trips, strict=True):
+            veh = problem.vehicles[v]
+            per_day = veh.capacity_volume_l * t
+            if veh.max_collected_volume_l is not None:
+                per_day = min(per_day, veh.max_collected_volume_l)
+            can += per_day
+        trips_text = (
+            f"with {trips[0]} disposal trip{'s' if trips[0] != 1 else ''} each"
+            if len(set(trips)) == 1
+            else f"with {min(trips)}-{max(trips)} disposal trips"
+        )
+        if must > can:
+            lines.append(
+                f"must-go {fraction} volume {must:,.0f} L exceeds what {len(fleet)} vehicles can carry in "
+                f"their shifts {trips_text}: {can:,.0f} L"
+            )
+            continue
+        work_s = sum(s.service_s for s in problem.stops if s.required and s.fraction == fraction)
+        shift_s = sum(cp.vehicle_max_duration_s[v] for v in fleet)
+        if work_s > shift_s:
+            lines.append(
+                f"must-go {fraction} stops need {work_s / 3600:,.1f} h of service alone, more than the "
+                f"{shift_s / 3600:,.1f} h of {len(fleet)} shifts"
+            )
+    if DropReason.NO_COMPATIBLE_VEHICLE in by_reason:
+        lines.append(
+            f"{by_reason[DropReason.NO_COMPATIBLE_VEHICLE]} must-go stops have no compatible vehicle"
+        )
+    if DropReason.TIME_WINDOW_UNREACHABLE in by_reason:
+        lines.append(
+            f"{by_reason[DropReason.TIME_WINDOW_UNREACHABLE]} must-go stops cannot be reached within their "
+            "time windows by any vehicle"
+        )
+    if DropReason.CAPACITY in by_reason and not any("exceeds" in line for line in lines):
+        lines.append(f"{by_reason[DropReason.CAPACITY]} must-go stops are larger than any compatible vehicle")
+    if DropReason.NO_TIME_LEFT in by_reason or not lines:
+        used = len(routes)
+        lines.append(
+            f"{len(required)} of {sum(1 for s in problem.stops if s.required)} must-go stops could not be "
+            f"fitted into the shifts of {len(problem.vehicles)} vehicles ({used} used); add a vehicle or "
+            "lengthen the shifts"
+        )
+    return tuple(lines)

@@ -1,0 +1,288 @@
+"""Behaviour of the routing core on tiny fixed instances (tests/data/routing/)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from wasteroute.planning import (
+    BreakKind,
+    BreakRule,
+    Depot,
+    DropReason,
+    Facility,
+    InvalidProblem,
+    Location,
+    Problem,
+    RoutePlan,
+    Stop,
+    Vehicle,
+    VisitKind,
+)
+from wasteroute.planning.demo import city_day
+from wasteroute.planning.solver import plan_routes
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "routing"
+TIME_LIMIT_S = 2.0
+
+
+def load(name: str) -> Problem:
+    raw: dict[str, Any] = json.loads((DATA / name).read_text())
+    xy = np.asarray(raw["locations"], dtype=float)
+    distance = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2).astype(np.int64)
+    duration = np.rint(distance / raw["speed_mps"]).astype(np.int64)
+    vehicles = []
+    for v in raw["vehicles"]:
+        spec = dict(v)
+        brk = spec.pop("break", None)
+        if brk is not None:
+            kind = brk.pop("kind")
+            spec["break_rule"] = BreakRule.lunch(**brk) if kind == "lunch" else BreakRule.statutory(**brk)
+        if "access_classes" in spec:
+            spec["access_classes"] = frozenset(spec["access_classes"])
+        if "shift" in spec:
+            spec["shift"] = tuple(spec["shift"])
+        vehicles.append(Vehicle(**spec))
+    stops = [
+        Stop(**{**s, "time_windows": tuple(tuple(w) for w in s.get("time_windows", ()))})
+        for s in raw["stops"]
+    ]
+    return Problem(
+        locations=tuple(Location(f"L{i}") for i in range(len(xy))),
+        distance_m=distance,
+        duration_s=duration,
+        stops=tuple(stops),
+        depots=tuple(Depot(d["id"], d["location"], tuple(d["window"])) for d in raw["depots"]),
+        vehicles=tuple(vehicles),
+        facilities=tuple(
+            Facility(f["id"], f["location"], frozenset(f["fractions"]), tuple(f["window"]), f["unload_s"])
+            for f in raw["facilities"]
+        ),
+    )
+
+
+def check_plan(problem: Problem, plan: RoutePlan) -> None:
+    """An independent check of every rule the plan must obey."""
+    stops = {s.id: s for s in problem.stops}
+    vehicles = {v.id: v for v in problem.vehicles}
+    facilities = {f.id: f for f in problem.facilities}
+    served: list[str] = []
+    for route in plan.routes:
+        veh = vehicles[route.vehicle_id]
+        visits = route.visits
+        events = [v for v in visits if v.kind is not VisitKind.BREAK]  # breaks may precede or follow
+        assert events[0].kind is VisitKind.START and events[-1].kind is VisitKind.END
+        assert [v.arrival_s for v in visits] == sorted(v.arrival_s for v in visits), "chronological"
+        assert veh.shift[0] <= events[0].start_s and events[-1].arrival_s <= veh.shift[1]
+        load_l = load_kg = 0.0
+        last_non_break = None
+        for visit in visits:
+            if visit.kind is VisitKind.STOP:
+                stop = stops[visit.ref_id]
+                assert veh.can_serve(stop), f"{veh.id} may not serve {stop.id}"
+                load_l += stop.volume_l
+                load_kg += stop.mass_kg
+                assert load_l <= veh.capacity_volume_l + 1e-6
+                if veh.capacity_mass_kg is not None:
+                    assert load_kg <= veh.capacity_mass_kg + 1e-6
+                if stop.time_windows:
+                    assert any(a <= visit.start_s <= b for a, b in stop.time_windows), visit
+                assert visit.end_s == visit.start_s + stop.service_s
+                served.append(stop.id)
+            elif visit.kind is VisitKind.FACILITY:
+                fac = facilities[visit.ref_id]
+                assert veh.fraction in fac.fractions
+                assert fac.window[0] <= visit.start_s <= fac.window[1]
+                load_l = load_kg = 0.0
+            if visit.kind is not VisitKind.BREAK:
+                last_non_break = visit
+            assert visit.arrival_s <= visit.start_s <= visit.end_s
+        if veh.must_end_empty:
+            assert last_non_break is not None and load_l == 0.0, "route must end empty"
+            kinds = [v.kind for v in visits if v.kind is not VisitKind.BREAK]
+            assert kinds[-2] is VisitKind.FACILITY, "disposal before return"
+        # Breaks never overlap a service or an unload.
+        busy = [(v.start_s, v.end_s) for v in visits if v.kind in (VisitKind.STOP, VisitKind.FACILITY)]
+        for b in (v for v in visits if v.kind is VisitKind.BREAK):
+            assert all(b.end_s <= s or b.start_s >= e for s, e in busy), f"break {b} overlaps a visit"
+        if veh.max_duration_s is not None:
+            assert route.duration_s <= veh.max_duration_s
+    assert len(served) == len(set(served)), "a stop was served twice"
+    dropped = {d.stop_id for d in plan.dropped}
+    assert set(served) | dropped == set(stops), "every stop is either served or dropped with a reason"
+    assert not set(served) & dropped
+
+
+@pytest.fixture(scope="module")
+def town_plan() -> tuple[Problem, RoutePlan]:
+    problem = load("small_town.json")
+    return problem, plan_routes(problem, time_limit_s=TIME_LIMIT_S, seed=1)
+
+
+def test_small_town_is_served_completely_and_legally(town_plan: tuple[Problem, RoutePlan]) -> None:
+    problem, plan = town_plan
+    check_plan(problem, plan)
+    assert plan.feasible and not plan.dropped and plan.diagnosis == ()
+
+
+def test_capacity_forces_disposal_trips(town_plan: tuple[Problem, RoutePlan]) -> None:
+    problem, plan = town_plan
+    total_l = sum(s.volume_l for s in problem.stops)
+    fleet_l = sum(v.capacity_volume_l for v in problem.vehicles)
+    assert total_l > fleet_l  # the instance needs more than one trip per truck
+    assert sum(r.disposal_trips for r in plan.routes) >= 2 + 1
+    for route in plan.routes:
+        events = [v for v in route.visits if v.kind is not VisitKind.BREAK]
+        assert events[-2].kind is VisitKind.FACILITY
+        assert events[-1].load_volume_l == 0.0
+
+
+def test_incompatible_vehicle_never_serves_narrow_bin(town_plan: tuple[Problem, RoutePlan]) -> None:
+    _, plan = town_plan
+    big = plan.route_of("big")
+    assert big is None or "b08" not in big.stop_ids
+    small = plan.route_of("small")
+    assert small is not None and "b08" in small.stop_ids
+
+
+def test_time_windows_are_met(town_plan: tuple[Problem, RoutePlan]) -> None:
+    _, plan = town_plan
+    starts = {v.ref_id: v.start_s for r in plan.routes for v in r.visits if v.kind is VisitKind.STOP}
+    assert 28_800 <= starts["b03"] <= 32_400
+    assert 36_000 <= starts["b05"] <= 39_600
+
+
+def test_lunch_break_is_placed_in_its_window(town_plan: tuple[Problem, RoutePlan]) -> None:
+    _, plan = town_plan
+    for route in plan.routes:
+        breaks = [v for v in route.visits if v.kind is VisitKind.BREAK]
+        assert len(breaks) == 1
+        assert 39_600 <= breaks[0].start_s <= 43_200
+        assert breaks[0].end_s - breaks[0].start_s == 1_800
+
+
+def test_statutory_break_after_at_most_four_and_a_half_hours() -> None:
+    problem = load("long_day.json")
+    plan = plan_routes(problem, time_limit_s=TIME_LIMIT_S, seed=0)
+    check_plan(problem, plan)
+    assert plan.feasible
+    (route,) = plan.routes
+    assert route.duration_s > 16_200  # long enough that a break is due
+    rule = problem.vehicles[0].break_rule
+    assert rule is not None and rule.kind is BreakKind.STATUTORY
+    breaks = [v for v in route.visits if v.kind is VisitKind.BREAK]
+    assert breaks, "a statutory break must be planned"
+    # No stretch of work longer than max_work_s between route start, breaks and route end.
+    marks = [route.start_s] + [t for b in breaks for t in (b.start_s, b.end_s)] + [route.end_s]
+    for begin, end in zip(marks[::2], marks[1::2], strict=True):
+        assert end - begin <= 16_200
+    assert all(b.end_s - b.start_s == 2_700 for b in breaks)
+
+
+def test_optional_stop_with_tiny_prize_is_dropped_with_reason() -> None:
+    problem = load("small_town.json")
+    far = Location("far-away")
+    n = problem.num_locations
+    distance = np.zeros((n + 1, n + 1), dtype=np.int64)
+    distance[:n, :n] = problem.distance_m
+    distance[n, :n] = distance[:n, n] = problem.distance_m[0] + 25_000
+    duration = np.rint(distance / 10).astype(np.int64)
+    lonely = Stop("lonely", n, volume_l=300, service_s=60, required=False, prize=0.5)
+    wanted = Stop("wanted", 2, volume_l=10, service_s=30, required=False, prize=1_000.0)
+    problem = dataclasses.replace(
+        problem,
+        locations=(*problem.locations, far),
+        distance_m=distance,
+        duration_s=duration,
+        stops=(*problem.stops, lonely, wanted),
+    )
+    plan = plan_routes(problem, time_limit_s=TIME_LIMIT_S, seed=0)
+    check_plan(problem, plan)
+    dropped = {d.stop_id: d for d in plan.dropped}
+    assert dropped["lonely"].reason is DropReason.OPTIONAL_NOT_WORTH
+    assert not dropped["lonely"].required
+    assert "wanted" not in dropped
+    assert plan.feasible
+
+
+def test_stop_without_compatible_vehicle_is_reported() -> None:
+    problem = load("small_town.json")
+    glass = Stop("glass-1", 3, volume_l=200, fraction="glass")
+    problem = dataclasses.replace(problem, stops=(*problem.stops, glass))
+    plan = plan_routes(problem, time_limit_s=TIME_LIMIT_S, seed=0)
+    dropped = {d.stop_id: d for d in plan.dropped}
+    assert dropped["glass-1"].reason is DropReason.NO_COMPATIBLE_VEHICLE
+    assert not plan.feasible
+    assert any("compatible" in line for line in plan.diagnosis)
+
+
+def test_over_full_must_go_set_gives_a_diagnosis_not_an_exception() -> None:
+    problem = load("small_town.json")
+    vehicles = tuple(dataclasses.replace(v, max_disposal_trips=1) for v in problem.vehicles)
+    problem = dataclasses.replace(problem, vehicles=vehicles)
+    plan = plan_routes(problem, time_limit_s=TIME_LIMIT_S, seed=0)
+    check_plan(problem, plan)
+    assert not plan.feasible
+    required_dropped = [d for d in plan.dropped if d.required]
+    assert required_dropped and all(d.reason is DropReason.CAPACITY for d in required_dropped)
+    assert plan.diagnosis
+    assert "exceeds what 2 vehicles can carry" in plan.diagnosis[0]
+    assert "8,970 L" in plan.diagnosis[0]  # the must-go volume
+    assert "5,000 L" in plan.diagnosis[0]  # 3,000 + 2,000 L with one trip each
+
+
+def test_same_seed_gives_same_plan() -> None:
+    problem = city_day(40, seed=3, n_vehicles=3)
+    first = plan_routes(problem, time_limit_s=8.0, seed=7)
+    second = plan_routes(problem, time_limit_s=8.0, seed=7)
+    assert first.stats["stopped_by_clock"] == 0.0
+    assert [r.visits for r in first.routes] == [r.visits for r in second.routes]
+    assert first.dropped == second.dropped
+    check_plan(problem, first)
+
+
+def test_ortools_engine_alone_serves_small_town() -> None:
+    problem = load("small_town.json")
+    plan = plan_routes(problem, time_limit_s=TIME_LIMIT_S, engine="ortools")
+    check_plan(problem, plan)
+    assert plan.engine == "ortools"
+    assert plan.feasible
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: Stop("s", 0, volume_l=-1.0), "volume_l must be a finite number >= 0"),
+        (lambda: Stop("s", 0, time_windows=((50, 10),)), "0 <= start_s <= end_s"),
+        (lambda: Stop("s", 0, time_windows=((0, 100), (50, 200))), "sorted and disjoint"),
+        (lambda: Vehicle("v", "d", 0.0), "capacity_volume_l must be > 0"),
+        (lambda: Vehicle("v", "d", 10.0, access_classes="narrow"), "set of strings"),  # type: ignore[arg-type]
+        (lambda: BreakRule.lunch(earliest_start_s=50, latest_start_s=10), "start window"),
+        (lambda: Facility("f", 0, frozenset()), "non-empty set of fraction names"),
+    ],
+)
+def test_validation_errors_say_what_was_expected(build: Any, expected: str) -> None:
+    with pytest.raises(InvalidProblem, match=expected):
+        build()
+
+
+def test_problem_validation_checks_references_and_matrices() -> None:
+    loc = (Location("a"), Location("b"))
+    good = np.zeros((2, 2), dtype=np.int64)
+    depot = Depot("d", 0)
+    vehicle = Vehicle("v", "d", 100.0, must_end_empty=False)
+    with pytest.raises(InvalidProblem, match=r"2 x 2 matrix"):
+        Problem(loc, np.zeros((3, 3), dtype=np.int64), good, (), (depot,), (vehicle,))
+    with pytest.raises(InvalidProblem, match="is not a depot of the problem"):
+        Problem(loc, good, good, (), (depot,), (Vehicle("v", "elsewhere", 100.0, must_end_empty=False),))
+    with pytest.raises(InvalidProblem, match=r"index in 0\.\.1"):
+        Problem(loc, good, good, (Stop("s", 5),), (depot,), (vehicle,))
+    with pytest.raises(InvalidProblem, match="needs a facility accepting 'residual'"):
+        Problem(loc, good, good, (), (depot,), (Vehicle("v", "d", 100.0),))
+    with pytest.raises(ValueError, match="time_limit_s must be"):
+        plan_routes(Problem(loc, good, good, (), (depot,), (vehicle,)), time_limit_s=0)

@@ -202,3 +202,13 @@ def test_distance_benchmark_prints_one_json_line(capsys: pytest.CaptureFixture[s
     assert record["points"] == 50
     assert record["matrix_bytes"] == 2 * 50 * 50 * 8
     assert isinstance(record["seconds"], float)
+
+
+def test_kim_fleet_bound_counts_spanning_tree_driving() -> None:
+    from wasteroute.planning.bench import _manhattan_mst_ft
+
+    xy = np.array([(0.0, 0.0), (5280.0, 0.0), (5280.0, 5280.0), (0.0, 10560.0)])
+    assert _manhattan_mst_ft(xy) == 5280.0 * 4  # 0-1 and 1-2 (1 mile each), then 3 at 2 miles
+    case = load_case(DATA / "tiny_stop.txt")
+    # volume 18.5 / 15 and stops 5 / 3 give b = 2; fleet = max(1.5 b + 2, b + 4) = 6
+    assert case.fleet == 6

@@ -5,6 +5,8 @@ Counters are process-wide: several ingestors in one process (tests) add up.
 
 from __future__ import annotations
 
+from wsgiref.simple_server import WSGIServer
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 RECEIVED = Counter("wasteroute_ingest_received_total", "Messages received", ["channel"])
@@ -32,8 +34,12 @@ STALE_ACKS = Counter(
 )
 
 
-def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
-    """Serve ``/metrics`` on ``addr:port`` from a background thread (Prometheus text format)."""
+def serve_metrics(port: int, addr: str = "0.0.0.0") -> WSGIServer:
+    """Serve ``/metrics`` on ``addr:port`` from a daemon thread (Prometheus text format).
+
+    Returns the server; ``.shutdown()`` stops it.
+    """
     if not 0 <= port <= 65_535:
         raise ValueError(f"the metrics port must lie in 0..65535, got {port}")
-    start_http_server(port, addr=addr)
+    server, _thread = start_http_server(port, addr=addr)
+    return server

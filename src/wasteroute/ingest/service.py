@@ -180,7 +180,8 @@ def limits_from(settings: Settings) -> IngestLimits:
 class Ingestor:
     """Writer first, then the edge (a resumed session redelivers right after CONNACK).
 
-    ``on_commit`` (optional) is called by the writer thread after each committed and acked batch.
+    ``on_commit`` (optional) is called by the writer thread after each committed and acked batch;
+    ``topics`` replaces the subscribed filters (default: native, The Things Stack and ChirpStack uplinks).
     """
 
     def __init__(
@@ -191,6 +192,7 @@ class Ingestor:
         protocol: str = "5",
         *,
         on_commit: Callable[[Sequence[InboundMessage], BatchOutcome], None] | None = None,
+        topics: list[str] | None = None,
     ) -> None:
         self.inbox: queue.Queue[InboundMessage] = queue.Queue(maxsize=settings.ingest_queue_size)
         self.store = BatchStore(database_url)
@@ -199,7 +201,7 @@ class Ingestor:
         self.edge = MqttEdge(
             mqtt_url,
             client_id=settings.mqtt_client_id,
-            topics=TOPICS,
+            topics=topics if topics is not None else TOPICS,
             inbox=self.inbox,
             session_expiry_s=settings.mqtt_session_expiry_s,
             receive_maximum=max(settings.ingest_batch_size * 2, 2000),
@@ -262,16 +264,21 @@ def run_ingestor(
     if metrics_port is None:
         configured = getattr(settings, "metrics_port", None)
         metrics_port = int(configured) if configured is not None else None
-    if metrics_port is not None:
-        metrics.serve_metrics(metrics_port)
+    server = metrics.serve_metrics(metrics_port) if metrics_port is not None else None
+    if server is not None:
         log.info("Prometheus metrics on port %s", metrics_port)
-    ingestor = Ingestor(settings, database_url, mqtt_url, protocol)
-    ingestor.start()
-    if not ingestor.edge.wait_connected(15):
-        log.warning("broker not reachable yet; still trying in the background")
-    while not stop.wait(0.5):
-        if ingestor.writer.failure is not None:
-            ingestor.stop(timeout_s=5)
-            raise RuntimeError("ingest writer failed") from ingestor.writer.failure
-    ingestor.stop()
+    try:
+        ingestor = Ingestor(settings, database_url, mqtt_url, protocol)
+        ingestor.start()
+        if not ingestor.edge.wait_connected(15):
+            log.warning("broker not reachable yet; still trying in the background")
+        while not stop.wait(0.5):
+            if ingestor.writer.failure is not None:
+                ingestor.stop(timeout_s=5)
+                raise RuntimeError("ingest writer failed") from ingestor.writer.failure
+        ingestor.stop()
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
     return ingestor

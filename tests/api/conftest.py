@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from wasteroute.admin.schemas import CitySeedDocument
@@ -134,8 +134,12 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
     principal_ids: dict[str, int] = {}
     principals = PrincipalRepository(session, pepper)
     for role in ROLES:
-        issued = principals.create(city_id=city_id, name=f"{name} {role}", role=role,
-                                   vehicle_id=vehicle.id if role == "driver" else None)
+        issued = principals.create(
+            city_id=city_id,
+            name=f"{name} {role}",
+            role=role,
+            vehicle_id=vehicle.id if role == "driver" else None,
+        )
         keys[role] = issued.key
         principal_ids[role] = issued.principal_id
     day = _today("Europe/Berlin")
@@ -144,68 +148,196 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
     t0 = datetime.now(UTC).replace(hour=5, minute=0, second=0, microsecond=0)
 
     def stops_for(route_bins: list[Bin]) -> list[RouteStop]:
-        out = [RouteStop(city_id=city_id, seq=0, kind="start", depot_id=depot.id, lon=depot.lon, lat=depot.lat,
-                         eta=t0, departure=t0)]
+        out = [
+            RouteStop(
+                city_id=city_id,
+                seq=0,
+                kind="start",
+                depot_id=depot.id,
+                lon=depot.lon,
+                lat=depot.lat,
+                eta=t0,
+                departure=t0,
+            )
+        ]
         for i, b in enumerate(route_bins, start=1):
             at = t0 + timedelta(minutes=10 * i)
-            out.append(RouteStop(city_id=city_id, seq=i, kind="stop", bin_id=b.id, lon=b.lon, lat=b.lat, eta=at,
-                                 departure=at + timedelta(minutes=1), load_volume_l=100.0 * i,
-                                 load_mass_kg=30.0 * i))
+            out.append(
+                RouteStop(
+                    city_id=city_id,
+                    seq=i,
+                    kind="stop",
+                    bin_id=b.id,
+                    lon=b.lon,
+                    lat=b.lat,
+                    eta=at,
+                    departure=at + timedelta(minutes=1),
+                    load_volume_l=100.0 * i,
+                    load_mass_kg=30.0 * i,
+                )
+            )
         n = len(route_bins)
         at = t0 + timedelta(minutes=10 * (n + 1))
-        out.append(RouteStop(city_id=city_id, seq=n + 1, kind="break", eta=at, departure=at + timedelta(minutes=30)))
+        out.append(
+            RouteStop(city_id=city_id, seq=n + 1, kind="break", eta=at, departure=at + timedelta(minutes=30))
+        )
         at = at + timedelta(minutes=40)
-        out.append(RouteStop(city_id=city_id, seq=n + 2, kind="facility", facility_id=facility.id, lon=facility.lon,
-                             lat=facility.lat, eta=at, departure=at + timedelta(minutes=15)))
+        out.append(
+            RouteStop(
+                city_id=city_id,
+                seq=n + 2,
+                kind="facility",
+                facility_id=facility.id,
+                lon=facility.lon,
+                lat=facility.lat,
+                eta=at,
+                departure=at + timedelta(minutes=15),
+            )
+        )
         at = at + timedelta(minutes=30)
-        out.append(RouteStop(city_id=city_id, seq=n + 3, kind="end", depot_id=depot.id, lon=depot.lon, lat=depot.lat,
-                             eta=at, departure=at))
+        out.append(
+            RouteStop(
+                city_id=city_id,
+                seq=n + 3,
+                kind="end",
+                depot_id=depot.id,
+                lon=depot.lon,
+                lat=depot.lat,
+                eta=at,
+                departure=at,
+            )
+        )
         return out
 
     stops = stops_for(residual[:3])
-    route = plans.add_route(Route(plan_id=plan.id, city_id=city_id, vehicle_id=vehicle.id, distance_m=12_345,
-                                  duration_s=3 * 3600, start_at=t0, end_at=t0 + timedelta(hours=3),
-                                  trips=[{"facility_id": facility.id, "stops": 3, "volume_l": 300.0,
-                                          "mass_kg": 90.0}]), stops)
+    route = plans.add_route(
+        Route(
+            plan_id=plan.id,
+            city_id=city_id,
+            vehicle_id=vehicle.id,
+            distance_m=12_345,
+            duration_s=3 * 3600,
+            start_at=t0,
+            end_at=t0 + timedelta(hours=3),
+            trips=[{"facility_id": facility.id, "stops": 3, "volume_l": 300.0, "mass_kg": 90.0}],
+        ),
+        stops,
+    )
     other_stops = stops_for(residual[3:5])
-    plans.add_route(Route(plan_id=plan.id, city_id=city_id, vehicle_id=other_vehicle.id, distance_m=9_000,
-                          duration_s=2 * 3600, start_at=t0, end_at=t0 + timedelta(hours=2), trips=[]), other_stops)
+    plans.add_route(
+        Route(
+            plan_id=plan.id,
+            city_id=city_id,
+            vehicle_id=other_vehicle.id,
+            distance_m=9_000,
+            duration_s=2 * 3600,
+            start_at=t0,
+            end_at=t0 + timedelta(hours=2),
+            trips=[],
+        ),
+        other_stops,
+    )
     plans.finish(plan.id, summary={"routes": 2, "km": 21.3}, diagnosis=None, finished_at=datetime.now(UTC))
-    session.add(CollectionEvent(city_id=city_id, bin_id=residual[5].id, vehicle_id=vehicle.id, kind="emptied",
-                                observed_fill=0.7, occurred_at=datetime.now(UTC) - timedelta(days=1), source="driver"))
-    alert = Alert(city_id=city_id, bin_id=residual[6].id, kind="fire", raised_at=datetime.now(UTC),
-                  detail="temperature 80 °C")
+    session.add(
+        CollectionEvent(
+            city_id=city_id,
+            bin_id=residual[5].id,
+            vehicle_id=vehicle.id,
+            kind="emptied",
+            observed_fill=0.7,
+            occurred_at=datetime.now(UTC) - timedelta(days=1),
+            source="driver",
+        )
+    )
+    alert = Alert(
+        city_id=city_id,
+        bin_id=residual[6].id,
+        kind="fire",
+        raised_at=datetime.now(UTC),
+        detail="temperature 80 °C",
+    )
     session.add(alert)
     # spare objects nothing refers to
-    spare_depot = Depot(city_id=city_id, external_id=f"{prefix}-spare-depot", name="spare", lon=10.7, lat=53.9)
-    spare_type = ContainerType(city_id=city_id, code=f"{prefix}-spare-type", name="spare", volume_l=240,
-                               height_mm=1000, service_s=30, max_mass_kg=100)
-    spare_facility = DisposalFacility(city_id=city_id, external_id=f"{prefix}-spare-fac", name="spare", lon=10.6,
-                                      lat=53.8, fractions=["glass"])
+    spare_depot = Depot(
+        city_id=city_id, external_id=f"{prefix}-spare-depot", name="spare", lon=10.7, lat=53.9
+    )
+    spare_type = ContainerType(
+        city_id=city_id,
+        code=f"{prefix}-spare-type",
+        name="spare",
+        volume_l=240,
+        height_mm=1000,
+        service_s=30,
+        max_mass_kg=100,
+    )
+    spare_facility = DisposalFacility(
+        city_id=city_id,
+        external_id=f"{prefix}-spare-fac",
+        name="spare",
+        lon=10.6,
+        lat=53.8,
+        fractions=["glass"],
+    )
     session.add_all([spare_depot, spare_type, spare_facility])
     session.flush()
-    spare_vehicle = Vehicle(city_id=city_id, depot_id=depot.id, external_id=f"{prefix}-spare-veh", name="spare",
-                            fraction="glass", volume_l=10_000, mass_kg=5_000)
-    spare_bin = Bin(city_id=city_id, external_id=f"{prefix}-spare-bin", lon=10.7, lat=53.86, fraction="glass",
-                    container_type_id=types["wheelie-1100"].id)
+    spare_vehicle = Vehicle(
+        city_id=city_id,
+        depot_id=depot.id,
+        external_id=f"{prefix}-spare-veh",
+        name="spare",
+        fraction="glass",
+        volume_l=10_000,
+        mass_kg=5_000,
+    )
+    spare_bin = Bin(
+        city_id=city_id,
+        external_id=f"{prefix}-spare-bin",
+        lon=10.7,
+        lat=53.86,
+        fraction="glass",
+        container_type_id=types["wheelie-1100"].id,
+    )
     session.add_all([spare_vehicle, spare_bin])
     session.flush()
     spare_sensor = Sensor(city_id=city_id, device_id=f"{device_prefix}ffffff", bin_id=None)
-    spare_principal = Principal(city_id=city_id, name="spare", role="dispatcher", key_prefix=f"{prefix.lower()}spare",
-                                key_hash="0" * 64)
+    spare_principal = Principal(
+        city_id=city_id,
+        name="spare",
+        role="dispatcher",
+        key_prefix=f"{prefix.lower()}spare",
+        key_hash="0" * 64,
+    )
     session.add_all([spare_sensor, spare_principal])
     session.flush()
     write_readings(session, city_id, sensors[:6], datetime.now(UTC))
     return CityWorld(
-        id=city_id, slug=slug, prefix=prefix, keys=keys, principal_ids=principal_ids, vehicle_id=vehicle.id,
-        other_vehicle_id=other_vehicle.id, depot_id=depot.id, facility_id=facility.id,
-        container_type_id=types["wheelie-1100"].id, bin_ids=[b.id for b in bins],
-        sensor_ids=[s.id for s in sensors], device_ids=[s.device_id for s in sensors], plan_id=plan.id,
-        route_id=route.id, stop_ids=[s.id for s in stops if s.kind == "stop"],
-        other_vehicle_stop_id=next(s.id for s in other_stops if s.kind == "stop"), alert_id=alert.id,
-        spare={"depots": spare_depot.id, "container-types": spare_type.id, "facilities": spare_facility.id,
-               "vehicles": spare_vehicle.id, "bins": spare_bin.id, "sensors": spare_sensor.id,
-               "principals": spare_principal.id},
+        id=city_id,
+        slug=slug,
+        prefix=prefix,
+        keys=keys,
+        principal_ids=principal_ids,
+        vehicle_id=vehicle.id,
+        other_vehicle_id=other_vehicle.id,
+        depot_id=depot.id,
+        facility_id=facility.id,
+        container_type_id=types["wheelie-1100"].id,
+        bin_ids=[b.id for b in bins],
+        sensor_ids=[s.id for s in sensors],
+        device_ids=[s.device_id for s in sensors],
+        plan_id=plan.id,
+        route_id=route.id,
+        stop_ids=[s.id for s in stops if s.kind == "stop"],
+        other_vehicle_stop_id=next(s.id for s in other_stops if s.kind == "stop"),
+        alert_id=alert.id,
+        spare={
+            "depots": spare_depot.id,
+            "container-types": spare_type.id,
+            "facilities": spare_facility.id,
+            "vehicles": spare_vehicle.id,
+            "bins": spare_bin.id,
+            "sensors": spare_sensor.id,
+            "principals": spare_principal.id,
+        },
     )
 
 
@@ -215,10 +347,24 @@ def write_readings(session: Session, city_id: int, sensors: list[Sensor], now: d
     rows = []
     for k, s in enumerate(sensors):
         for h in range(12):
-            rows.append(ReadingRow(sensor_id=s.id, measured_at=now - timedelta(hours=11 - h), city_id=city_id,
-                                   bin_id=s.bin_id, fill_level=0.3 + 0.1 * k + 0.02 * h, distance_mm=None,
-                                   battery_pct=90.0, battery_v=None, temperature_c=12.0, tilt_deg=None,
-                                   rssi_dbm=-90.0, snr_db=7.0, source="native", raw=None))
+            rows.append(
+                ReadingRow(
+                    sensor_id=s.id,
+                    measured_at=now - timedelta(hours=11 - h),
+                    city_id=city_id,
+                    bin_id=s.bin_id,
+                    fill_level=0.3 + 0.1 * k + 0.02 * h,
+                    distance_mm=None,
+                    battery_pct=90.0,
+                    battery_v=None,
+                    temperature_c=12.0,
+                    tilt_deg=None,
+                    rssi_dbm=-90.0,
+                    snr_db=7.0,
+                    source="native",
+                    raw=None,
+                )
+            )
     raw = session.connection().connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     store_batch(raw, rows, [])
@@ -250,8 +396,7 @@ def make_client(session: Session, settings: Settings = SETTINGS) -> tuple[FastAP
     return app, client, conn
 
 
-@pytest.fixture
-def world(session: Session) -> Iterator[World]:
+def _world(session: Session) -> Iterator[World]:
     a = build_city(session, "testhafen", "TH", "70b3d57ed0", "Testhafen")
     b = build_city(session, "zweithafen", "ZH", "70b3d57ee0", "Zweithafen")
     session.flush()
@@ -263,11 +408,30 @@ def world(session: Session) -> Iterator[World]:
 
 
 @pytest.fixture
-def in_savepoint(world: World) -> Callable[[Callable[[], Any]], Any]:
+def world(session: Session) -> Iterator[World]:
+    """Two cities for one test; everything is rolled back afterwards."""
+    yield from _world(session)
+
+
+@pytest.fixture(scope="module")
+def shared_world(engine: Engine) -> Iterator[World]:
+    """Two cities built once per module; use ``in_savepoint`` so that no request changes them."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield from _world(s)
+        finally:
+            s.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def in_savepoint(shared_world: World) -> Callable[[Callable[[], Any]], Any]:
     """Run one request inside a savepoint that is rolled back (each request sees the original world)."""
 
     def run(fn: Callable[[], Any]) -> Any:
-        nested = world.conn.begin_nested()
+        nested = shared_world.conn.begin_nested()
         try:
             return fn()
         finally:

@@ -24,7 +24,9 @@ def test_tour_lists_own_stops_in_order_with_bins_facility_and_break(world: World
     bin_stops = [s for s in tour.stops if s.kind == "stop"]
     assert [s.id for s in bin_stops] == world.a.stop_ids
     assert all(s.bin_external_id and s.bin_external_id.startswith("TH-") for s in bin_stops)
-    assert all(s.container_type == "wheelie-1100" or s.container_type == "underground-3000" for s in bin_stops)
+    assert all(
+        s.container_type == "wheelie-1100" or s.container_type == "underground-3000" for s in bin_stops
+    )
     assert all(s.eta.tzinfo is not None for s in tour.stops)
     facility = next(s for s in tour.stops if s.kind == "facility")
     assert facility.facility_name == "Entsorgungszentrum"
@@ -38,8 +40,15 @@ def test_tour_of_the_other_city_driver_is_its_own(world: World) -> None:
 
 
 def _event(stop_id: int, kind: str = "emptied", event_id: uuid.UUID | None = None) -> dict[str, object]:
-    return {"client_event_id": str(event_id or uuid.uuid4()), "stop_id": stop_id, "kind": kind,
-            "observed_fill": 0.85, "occurred_at": datetime.now(UTC).isoformat(), "lon": 10.68, "lat": 53.86}
+    return {
+        "client_event_id": str(event_id or uuid.uuid4()),
+        "stop_id": stop_id,
+        "kind": kind,
+        "observed_fill": 0.85,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "lon": 10.68,
+        "lat": 53.86,
+    }
 
 
 def test_stop_event_is_idempotent_by_client_id(world: World) -> None:
@@ -50,8 +59,11 @@ def test_stop_event_is_idempotent_by_client_id(world: World) -> None:
     assert first.json() == again.json()
     assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
     with world.app.state.session_factory() as s:
-        n = s.scalar(select(func.count()).select_from(CollectionEvent).where(
-            CollectionEvent.client_event_id == uuid.UUID(str(body["client_event_id"]))))
+        n = s.scalar(
+            select(func.count())
+            .select_from(CollectionEvent)
+            .where(CollectionEvent.client_event_id == uuid.UUID(str(body["client_event_id"])))
+        )
         stop = s.get(RouteStop, world.a.stop_ids[0])
         state = s.get(BinState, first.json()["bin_id"])
     assert n == 1
@@ -63,10 +75,16 @@ def test_stop_event_is_idempotent_by_client_id(world: World) -> None:
 
 def test_same_client_id_for_another_stop_is_a_conflict(world: World) -> None:
     event_id = uuid.uuid4()
-    ok = world.client.post("/api/v1/driver/events", json=_event(world.a.stop_ids[0], event_id=event_id),
-                           headers=world.key("driver"))
-    clash = world.client.post("/api/v1/driver/events", json=_event(world.a.stop_ids[1], event_id=event_id),
-                              headers=world.key("driver"))
+    ok = world.client.post(
+        "/api/v1/driver/events",
+        json=_event(world.a.stop_ids[0], event_id=event_id),
+        headers=world.key("driver"),
+    )
+    clash = world.client.post(
+        "/api/v1/driver/events",
+        json=_event(world.a.stop_ids[1], event_id=event_id),
+        headers=world.key("driver"),
+    )
     assert ok.status_code == 200 and clash.status_code == 409
     assert clash.json()["error"]["code"] == "conflict"
 
@@ -77,7 +95,10 @@ def test_latest_event_sets_the_stop_status(world: World) -> None:
     earlier = _event(stop, "emptied")
     earlier["occurred_at"] = datetime(2020, 1, 1, tzinfo=UTC).isoformat()
     for body in (later, earlier):
-        assert world.client.post("/api/v1/driver/events", json=body, headers=world.key("driver")).status_code == 200
+        assert (
+            world.client.post("/api/v1/driver/events", json=body, headers=world.key("driver")).status_code
+            == 200
+        )
     tour = world.client.get("/api/v1/driver/tour", headers=world.key("driver")).json()
     assert next(s for s in tour["stops"] if s["id"] == stop)["status"] == "not_reachable"
 
@@ -114,8 +135,12 @@ def test_a_driver_without_a_tour_today_gets_404(world: World) -> None:
 
     with world.app.state.session_factory() as s:
         issued = PrincipalRepository(s, "development-only-secret").create(
-            city_id=world.a.id, name="spare driver", role="driver", vehicle_id=world.a.spare["vehicles"])
+            city_id=world.a.id, name="spare driver", role="driver", vehicle_id=world.a.spare["vehicles"]
+        )
         s.commit()
     r = world.client.get("/api/v1/driver/tour", headers={"X-API-Key": issued.key})
-    assert r.status_code == 404 and r.json()["error"] == {"code": "not_found", "message": "no tour for you today",
-                                                          "details": None}
+    assert r.status_code == 404 and r.json()["error"] == {
+        "code": "not_found",
+        "message": "no tour for you today",
+        "details": None,
+    }

@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp = add(name, text, cmd_run)
         sp.add_argument("--city", default="luebeck")
         sp.add_argument("--bins", type=int, default=400)
-        sp.add_argument("--days", type=int, default=14, help="simulated history before today")
+        sp.add_argument("--days", type=int, default=10, help="simulated history before today")
         sp.add_argument("--seed", type=int, default=1)
         sp.add_argument("--port", type=int, default=None, help="API port (default 8000, or a free one)")
         sp.add_argument("--time-limit", type=float, default=20.0, help="routing time per fraction, s")

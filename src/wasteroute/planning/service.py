@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from wasteroute.config import Settings
 from wasteroute.forecasting.estimators import FillEstimate, estimate_fill
 from wasteroute.forecasting.series import ReadingSeries
-from wasteroute.planning.calendar import PlanningRules, next_planning_day
+from wasteroute.planning.calendar import CalendarRules, local_time, next_planning_day
 from wasteroute.planning.distances import GreatCircleProvider
 from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
 from wasteroute.planning.result import RoutePlan, VisitKind
-from wasteroute.planning.selection import BinForecast, SelectionParams, select_bins
+from wasteroute.planning.selection import SelectionInput, SelectionParams, SelectionStatus, select_bins
 from wasteroute.planning.solver import plan_routes
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import transaction
@@ -34,14 +34,20 @@ from wasteroute.storage.plans import PlanRepository
 
 log = logging.getLogger(__name__)
 
-# Loose waste in a container is compacted in the truck body; mass per loose litre. Rough German
-# municipal figures; a city overrides them with its own weighbridge data.
-COMPACTION = {"residual": 3.0, "paper": 2.5, "packaging": 4.0, "bio": 2.0, "glass": 1.0}
+# A vehicle's volume is the loose container volume one load holds (body volume x compaction), so a
+# stop's volume is its container volume x fill. Mass per loose litre: rough German municipal figures;
+# a city overrides them with its own weighbridge data.
 DENSITY_KG_PER_L = {"residual": 0.13, "paper": 0.09, "packaging": 0.04, "bio": 0.40, "glass": 0.30}
 ACCESS = {"standard": {"standard"}, "narrow": {"standard", "narrow"}, "crane": {"crane", "standard"}}
+# Routing costs (euro-like units): a truck kilometre and a crew hour. The selection's prizes are in
+# the same unit: what emptying a may-go container now is worth, and what an overflow costs.
 COST_PER_KM = 2.0
 COST_PER_HOUR = 60.0
+FILL_VALUE = 6.0
+OVERFLOW_COST = 250.0
 HISTORY_DAYS = 28
+VISIT_TIME = time(10, 0)
+CATEGORY = {SelectionStatus.MUST_GO: "must", SelectionStatus.MAY_GO: "may", SelectionStatus.SKIP: "skip"}
 
 
 def _seconds(t: time) -> int:
@@ -166,7 +172,6 @@ def build_problem(
     ]
     stops = []
     bin_of_stop: dict[str, int] = {}
-    compaction = COMPACTION.get(inputs.fraction, 2.5)
     density = DENSITY_KG_PER_L.get(inputs.fraction, 0.15)
     for b, t, fill, required, prize in chosen:
         loose_l = max(0.0, min(fill, 1.25)) * t.volume_l
@@ -177,7 +182,7 @@ def build_problem(
             Stop(
                 id=sid,
                 location=add(sid, b.lon, b.lat),
-                volume_l=round(loose_l / compaction, 1),
+                volume_l=round(loose_l, 1),
                 mass_kg=round(loose_l * density, 1),
                 service_s=int(t.service_s),
                 time_windows=(window,),
@@ -295,13 +300,13 @@ def store_plan(
             ),
             stops,
         )
-    dropped = {bin_of_stop[d.stop_id]: d for d in result.dropped}
+    dropped = {bin_of_stop[x.stop_id]: x for x in result.dropped}
     rows = []
     for s in selection_rows:
         reason = s["reason"]
         if s["bin_id"] in dropped:
-            d = dropped[s["bin_id"]]
-            reason = f"{reason}; left out: {d.reason.value}" + (f" ({d.detail})" if d.detail else "")
+            why = dropped[s["bin_id"]]
+            reason = f"{reason}; left out: {why.reason.value}" + (f" ({why.detail})" if why.detail else "")
         rows.append(
             PlanBin(
                 plan_id=plan_id,
@@ -346,19 +351,24 @@ def execute_plan(
             options = dict(plan.options or {})
             inputs = load_inputs(session, plan.city_id, plan.fraction, plan.service_date, now())
             PlanRepository(session).set_progress(plan_id, 0.1)
-        tz = ZoneInfo(inputs.timezone)
         t_now = now()
-        rules = PlanningRules(region=inputs.holiday_region or "SH")
+        rules = CalendarRules(timezone=inputs.timezone, subdivision=inputs.holiday_region or "SH")
         next_day = next_planning_day(inputs.service_date, rules)
-        visit_at = datetime.combine(inputs.service_date, time(10, 0), tz)
-        next_visit_at = datetime.combine(next_day, time(10, 0), tz)
+        visit_at = local_time(inputs.service_date, VISIT_TIME, rules)
+        next_visit_at = local_time(next_day, VISIT_TIME, rules)
         estimates = forecast_all(inputs, t_now)
-        params = SelectionParams(threshold=inputs.threshold)
-        forecasts = [
-            BinForecast(bin_id=str(b.id), estimate=estimates[b.id], volume_l=t.volume_l)
-            for b, t, _ in inputs.bins
-        ]
-        decisions = select_bins(forecasts, visit_at=visit_at, next_visit_at=next_visit_at, params=params)
+        params = SelectionParams(
+            default_threshold=inputs.threshold,
+            timezone=inputs.timezone,
+            fill_value=FILL_VALUE,
+            overflow_cost=OVERFLOW_COST,
+        )
+        decisions = select_bins(
+            [SelectionInput(str(b.id), inputs.slug, b.fraction, estimates[b.id]) for b, _, _ in inputs.bins],
+            visit_at=visit_at,
+            next_visit_at=next_visit_at,
+            params=params,
+        )
         with transaction(factory) as session:
             PlanRepository(session).set_progress(plan_id, 0.3)
         by_id = {b.id: (b, t) for b, t, _ in inputs.bins}
@@ -367,7 +377,7 @@ def execute_plan(
         for d in decisions:
             bid = int(d.bin_id)
             b, t = by_id[bid]
-            category = d.category.value
+            category = CATEGORY[d.status]
             selection_rows.append(
                 {
                     "bin_id": bid,
@@ -376,8 +386,8 @@ def execute_plan(
                     "reason": d.reason,
                 }
             )
-            if category in ("must", "may"):
-                chosen.append((b, t, d.fill_at_visit, category == "must", d.prize))
+            if d.status is not SelectionStatus.SKIP:
+                chosen.append((b, t, d.fill_at_visit, d.status is SelectionStatus.MUST_GO, d.prize))
         if not inputs.vehicles:
             raise LookupError(f"no active vehicle collects {inputs.fraction} in {inputs.slug}")
         problem, bin_of_stop = build_problem(inputs, chosen, settings)

@@ -22,7 +22,7 @@ from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
 from wasteroute.config import Settings
 from wasteroute.ingest.service import Ingestor
-from wasteroute.planning.calendar import PlanningRules, next_planning_day
+from wasteroute.planning.calendar import CalendarRules, next_planning_day
 from wasteroute.planning.jobs import start_worker_process
 from wasteroute.runtime.ports import free_port
 from wasteroute.runtime.publish import Publisher
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 class DemoOptions:
     city: str = "luebeck"
     bins: int = 400
-    days: int = 14
+    days: int = 10
+    interval_h: float = 2.0
     seed: int = 1
     port: int | None = None
     smoke: bool = False
@@ -52,7 +53,7 @@ def _say(msg: str) -> None:
 
 def service_day(today: date, region: str | None) -> date:
     """Today when it is a planning day, else the next one (no collection on Sundays and holidays)."""
-    rules = PlanningRules(region=region or "SH")
+    rules = CalendarRules(subdivision=region or "SH")
     return next_planning_day(today - timedelta(days=1), rules)
 
 
@@ -89,7 +90,9 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
     with Publisher(
         services.sim_mqtt_url, f"wasteroute-sim-{opts.seed}", protocol=services.mqtt_protocol
     ) as pub:
-        for m in simulate(city_doc, opts.days, opts.seed, "mixed", "default", start):
+        for m in simulate(
+            city_doc, opts.days, opts.seed, "mixed", "default", start, interval_h=opts.interval_h
+        ):
             pub.publish(m.topic, m.payload, m.qos)
             published += 1
             if published % 20_000 == 0:

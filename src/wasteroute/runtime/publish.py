@@ -18,7 +18,7 @@ from wasteroute.ingest.edge import BrokerAddress
 
 
 class Publisher:
-    def __init__(self, url: str, client_id: str, *, window: int = 10_000, protocol: str = "5") -> None:
+    def __init__(self, url: str, client_id: str, *, window: int = 1_000, protocol: str = "5") -> None:
         self.address = BrokerAddress.parse(url)
         self.window = window
         proto = mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311
@@ -42,7 +42,8 @@ class Publisher:
             self.on_ack(mid)
 
     def __enter__(self) -> Publisher:
-        self.client.connect(self.address.host, self.address.port, keepalive=30)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.client.connect(self.address.host, self.address.port, keepalive=60)
         self.client.loop_start()
         return self
 
@@ -58,7 +59,10 @@ class Publisher:
                 self._cond.wait(1.0)
             self._in_flight += 1
         info = self.client.publish(topic, payload, qos=qos)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+        # NO_CONN: paho keeps a QoS > 0 message and sends it when its loop has reconnected
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN) or (
+            info.rc == mqtt.MQTT_ERR_NO_CONN and qos == 0
+        ):
             with self._cond:
                 self._in_flight -= 1
             raise RuntimeError(f"publish failed: {mqtt.error_string(info.rc)}")

@@ -47,6 +47,16 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: _doc("no such object in your city (another city's object answers the same)"),
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {409: _doc("the change conflicts with existing data")}
+
+
+def json_error(text: str) -> dict[str, Any]:
+    """An error response documented as JSON on a route whose success answer has another media type."""
+    return {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
+
+
 PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {
     404: _doc("no such city"),
     422: _doc("the request does not match what the endpoint expects"),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from wasteroute.api.deps import PageDep, SessionDep
-from wasteroute.api.errors import PUBLIC_ERRORS
+from wasteroute.api.errors import PUBLIC_ERRORS, json_error
 from wasteroute.api.schemas import CityFigures, Page, PublicCity, WasteContainer, WeekRead
 from wasteroute.errors import NotFound
 from wasteroute.storage.opendata import OpenDataRepository, PublicBin
@@ -121,7 +121,7 @@ def waste_container(slug: str, b: PublicBin) -> dict[str, Any]:
 @router.get(
     "/cities/{slug}/waste-containers",
     response_model=Page[WasteContainer],
-    responses=PUBLIC_ERRORS,
+    responses={code: json_error(str(doc["description"])) for code, doc in PUBLIC_ERRORS.items()},
     response_class=LDJSONResponse,
     summary="The city's bins as FIWARE Smart Data Models WasteContainer entities (NGSI-LD, normalized)",
 )

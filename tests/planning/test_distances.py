@@ -44,6 +44,14 @@ def test_matches_the_textbook_haversine_across_row_blocks() -> None:
     assert np.allclose(m, m.T)
 
 
+@pytest.mark.parametrize("far_lat", [54.0001, 54.5, 55.14, 55.15, 60.0])
+def test_city_and_regional_arcs_match_the_textbook_formula(far_lat: float) -> None:
+    # Up to ~127 km a series replaces the arcsine; beyond, the arcsine is used. Both must agree.
+    points = [(54.0, 10.0), (far_lat, 10.3)]
+    m = haversine_m(points)
+    assert m[0, 1] == pytest.approx(_haversine_scalar(points[0], points[1]), rel=1e-12, abs=1e-6)
+
+
 def test_matrices_apply_detour_and_speed_and_round_to_integers() -> None:
     one_km_lat = 1000.0 / METRES_PER_DEGREE
     points = [(54.0, 11.0), (54.0 + one_km_lat, 11.0), (54.0 + 2.5 * one_km_lat, 11.0)]

@@ -404,8 +404,13 @@ def plan_routes(
     cp = compile_problem(problem)
     use_pyvrp = engine in ("auto", "hybrid") and bool(cp.stop_nodes())
     if use_pyvrp:
-        from wasteroute.planning import seeding
-
+        try:
+            from wasteroute.planning import seeding
+        except ImportError:  # PyVRP not installed: "auto" falls back to OR-Tools alone
+            if engine == "hybrid":
+                raise
+            use_pyvrp = False
+    if use_pyvrp:
         seeded = seeding.solve_with_pyvrp(
             cp, time_limit_s=time_limit_s * (1.0 - ortools_share), seed=seed, deterministic=deterministic
         )
@@ -543,7 +548,12 @@ def _extract(
                             VisitKind.BREAK, "break", None, b_start, b_start, b_start + b_dur, load_l, load_kg
                         )
                     )
-                arrival = min(start_s, prev_end + int(dur[prev_loc, loc]) + sum(d for _, d in between))
+                # Arrival = when the truck is ready at the place: after driving and any break taken
+                # on the way (or while waiting there), never after the service starts.
+                ready = prev_end + int(dur[prev_loc, loc]) + sum(d for _, d in between)
+                if between:
+                    ready = max(ready, between[-1][0] + between[-1][1])
+                arrival = min(start_s, ready)
                 distance += int(dist[prev_loc, loc])
             else:
                 arrival = start_s

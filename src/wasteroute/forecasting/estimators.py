@@ -49,6 +49,8 @@ IntArray = NDArray[np.int64]
 
 _MAD_TO_SD = 1.4826
 _THEIL_SEN_MAX_POINTS = 400
+_FALLBACK_LEVEL_READINGS = 6
+"""A flagged sensor's level is the median of this many latest readings in range."""
 
 
 class HealthFlag(StrEnum):
@@ -247,7 +249,7 @@ def theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
     if not np.any(keep):
         return 0.0, float(np.median(y))
     slopes = (ys[j][keep] - ys[i][keep]) / dx[keep]
-    slope = _weighted_median(slopes, dx[keep])
+    slope = _weighted_median(slopes, dx[keep] ** 2)
     return slope, float(np.median(y - slope * x))
 
 
@@ -270,6 +272,34 @@ def _filter_level(
         var *= 1.0 - gain
         xp = xi
     return level, var
+
+
+def _neighbour_residuals(y: FloatArray, bounds: list[tuple[int, int]]) -> FloatArray:
+    """Each reading minus the median of its four nearest neighbours in the same cycle (NaN if none).
+
+    Trends, bags and rhythms mostly cancel; what remains is noise and jumps. For pure noise the
+    residual's spread is about 1.16 times the noise's.
+    """
+    resid = np.full(y.shape[0], np.nan)
+    pad = np.full(2, np.nan)
+    for a, b in bounds:
+        if b - a >= 3:
+            windows = sliding_window_view(np.concatenate([pad, y[a:b], pad]), 5)
+            resid[a:b] = y[a:b] - np.nanmedian(windows[:, [0, 1, 3, 4]], axis=1)
+    return resid
+
+
+def _outliers(resid: FloatArray, params: ForecastParams) -> NDArray[np.bool_]:
+    """Readings far from the median of their four nearest neighbours in the same cycle.
+
+    A running median follows bags, rhythms and saturation that a straight line would not, so only
+    isolated jumps stand out; the threshold is ``outlier_k`` robust noise scales.
+    """
+    finite = np.isfinite(resid)
+    if not finite.any():
+        return np.zeros(resid.shape[0], dtype=bool)
+    scale = max(_mad_sd(resid[finite]), params.noise_floor_sd)
+    return np.asarray(finite & (np.abs(np.nan_to_num(resid)) > params.outlier_k * scale), dtype=bool)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -313,9 +343,12 @@ def _confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, 
     if y.shape[0] < 2:
         return []
     pre, post, n_post, after_max = _level_steps(y, k)
+    _, post_long, n_post_long, _ = _level_steps(y, 2 * k)
     fall = pre - post
-    confirmed = (n_post >= k) | ((n_post >= 2) & (after_max <= pre - min_drop))
-    ok = (fall >= min_drop) & (confirmed | (n_post == 1))
+    # where twice as many readings follow, their median must show the fall too (outlier clusters)
+    lasting = (n_post_long < 2 * k) | (pre - post_long >= min_drop)
+    confirmed = lasting & ((n_post >= k) | ((n_post >= 2) & (after_max <= pre - min_drop)))
+    ok = (fall >= min_drop) & lasting & (confirmed | (n_post == 1))
     raw = y[:-1] - y[1:]
     drops: list[tuple[int, float, bool]] = []
     for a, b in _runs(ok):
@@ -435,7 +468,7 @@ def _fit_profile(
     if span_days < min(params.hour_profile_min_days, params.weekday_profile_min_days):
         return flat
     counts = np.bincount(cycle_of)
-    rows = counts[cycle_of] >= 3
+    rows = (counts[cycle_of] >= 3) & (y < params.saturation_level)
     if rows.sum() < 30:
         return flat
     grid = HourGrid(start_s, end_s, params.timezone, 24)
@@ -486,6 +519,7 @@ class _CycleFit:
     sxx: float = 0.0
     n_inliers: int = 0
     inlier: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    level_ok: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def _pct(x: float) -> str:
@@ -666,12 +700,16 @@ class _Estimator:
                 fit.slope, fit.intercept = slope, icpt
                 resid[a:b] = y[a:b] - (icpt + slope * x[a:b])
             fits.append(fit)
-        finite = np.isfinite(resid)
-        scale = max(_mad_sd(resid[finite]), p.noise_floor_sd) if finite.any() else p.noise_floor_sd
-        outlier = finite & (np.abs(np.nan_to_num(resid)) > p.outlier_k * scale)
+        neighbour_resid = _neighbour_residuals(y, bounds)
+        outlier = _outliers(neighbour_resid, p)
         for fit in fits:
             a, b = fit.start, fit.stop
-            fit.inlier = ~outlier[a:b]
+            fit.level_ok = ~outlier[a:b]
+            # a full container saturates the sensor: readings from then on say nothing about the rate
+            full = np.flatnonzero(fit.level_ok & (y[a:b] >= p.saturation_level))
+            fit.inlier = fit.level_ok.copy()
+            if full.shape[0]:
+                fit.inlier[int(full[0]) + 1 :] = False
             xi = x[a:b][fit.inlier]
             fit.n_inliers = int(xi.shape[0])
             if fit.n_inliers >= 2 and xi[-1] - xi[0] > 0:
@@ -696,7 +734,7 @@ class _Estimator:
             prior_source = RateSource.HISTORY
 
         cur = fits[-1]
-        cur_idx = np.arange(cur.start, cur.stop)[cur.inlier]
+        cur_idx = np.arange(cur.start, cur.stop)[cur.level_ok]
         cycle_rate: tuple[float, float] | None = None
         if (
             cur.slope is not None
@@ -709,9 +747,14 @@ class _Estimator:
         # ---- health ---------------------------------------------------------------------------
         self._check_stale(last_reading_s)
         stuck_start = self._check_stuck(t_all, y_all, prior)
-        self._check_implausible(t_all, in_range, t, outlier, noise_sd, cycle_rate, cur, partial, events, y)
+        self._check_implausible(
+            t_all, in_range, t, outlier, resid, cycle_of, q, noise_sd, cycle_rate, cur, partial, events, y
+        )
 
         if self.flags:
+            if self.flags == {HealthFlag.STALE} and cycle_rate is not None:
+                # readings were fine until they stopped: the last cycle's own rate is the freshest
+                prior = (max(cycle_rate[0], 0.0), cycle_rate[1])
             return self._fallback(
                 t,
                 y,
@@ -753,6 +796,7 @@ class _Estimator:
             source = RateSource.NONE
             self.notes.append("no rate known yet")
         rate = max(rate, 0.0)
+        rate_sd = max(rate_sd, p.min_rate_rel_sd * rate)
 
         if cur_idx.shape[0]:
             if events and events[-1].split == cur.start:
@@ -865,6 +909,8 @@ class _Estimator:
         n = t_all.shape[0]
         if n < p.stuck_min_readings:
             return None
+        if y_all[-1] >= p.stuck_max_level:
+            return None  # a full container saturates the sensor: constant readings are expected
         same = np.abs(y_all - y_all[-1]) <= p.stuck_tolerance
         k = n - 1
         while k > 0 and same[k - 1]:
@@ -889,6 +935,9 @@ class _Estimator:
         in_range: NDArray[np.bool_],
         t: FloatArray,
         outlier: NDArray[np.bool_],
+        line_resid: FloatArray,
+        cycle_of: IntArray,
+        q: float,
         noise_sd: float,
         cycle_rate: tuple[float, float] | None,
         cur: _CycleFit,
@@ -908,10 +957,29 @@ class _Estimator:
         n_rec = int(recent.sum())
         if n_rec >= 5:
             jumps = int(outlier[recent].sum())
-            if jumps > p.outlier_share * n_rec:
+            if jumps >= p.outlier_min_count and jumps > p.outlier_share * n_rec:
                 reasons.append(f"{jumps} of {n_rec} recent readings jump away from the trend")
-        if noise_sd > p.max_noise_sd:
-            reasons.append(f"readings scatter by ±{_pct(noise_sd)}")
+        # noise of the recent readings alone (a sensor that just broke is diluted in the pooled one):
+        # differences of consecutive residuals from each cycle's line hold twice the noise variance
+        # plus the unpredictable growth over the gap
+        same_cycle = np.diff(cycle_of) == 0
+        pair = (
+            recent[1:] & recent[:-1] & same_cycle & np.isfinite(line_resid[1:]) & np.isfinite(line_resid[:-1])
+        )
+        recent_sd = 0.0
+        if int(pair.sum()) >= 5:
+            diffs = np.diff(line_resid)[pair]
+            gaps_h = np.diff(t)[pair] / HOUR_S
+            recent_var = (_mad_sd(diffs) ** 2 - q * float(np.median(gaps_h))) / 2.0
+            recent_sd = math.sqrt(max(recent_var, 0.0))
+        window_start = self.now_s - p.health_window_h * HOUR_S
+        unreported = sum(1 for e in events if e.source is EmptyingSource.DROP and e.at_s >= window_start)
+        if unreported > max(2.0, p.health_window_h / 24.0):
+            reasons.append(
+                f"{unreported} drops like emptyings in {p.health_window_h:.0f} h that no driver reported"
+            )
+        if max(noise_sd, recent_sd) > p.max_noise_sd:
+            reasons.append(f"readings scatter by ±{_pct(max(noise_sd, recent_sd))}")
         if cycle_rate is not None:
             rc, sc = cycle_rate
             if rc < -2.0 * sc and rc * cur.span_eff_h <= -p.partial_drop:
@@ -962,7 +1030,7 @@ class _Estimator:
             anchor_level = float(np.clip(y[min(stuck_idx, y.shape[0] - 1)], 0.0, 1.0)) if y.shape[0] else 0.5
             sd0 = max(sd0, 0.05)
         elif cur_idx.shape[0]:
-            last = cur_idx[-p.level_readings :]
+            last = cur_idx[-_FALLBACK_LEVEL_READINGS:]
             anchor_t = float(np.median(t[last]))
             anchor_level = float(np.clip(np.median(y[last]), 0.0, 1.0))
             if HealthFlag.IMPLAUSIBLE in self.flags:

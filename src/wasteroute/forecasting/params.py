@@ -51,7 +51,9 @@ class ForecastParams:
     outlier_k: float = 4.0
     """A reading further than ``outlier_k`` robust noise scales from the fitted line is an outlier."""
     outlier_share: float = 0.2
-    """More outliers than this share of the window make the sensor implausible (it jumps)."""
+    """More outliers than this share of the window make the sensor implausible (it jumps) ..."""
+    outlier_min_count: int = 5
+    """... and at least this many outliers in the window (a few lost echoes are normal)."""
     max_noise_sd: float = 0.08
     """A robust residual scale above this makes the sensor implausible (too noisy to trust)."""
     noise_floor_sd: float = 0.005
@@ -65,18 +67,21 @@ class ForecastParams:
     """At least this many identical readings are needed to call a sensor stuck."""
     stuck_tolerance: float = 1e-4
     """Readings closer than this count as identical."""
+    stuck_max_level: float = 0.95
+    """Constant readings at or above this level are a full container saturating the sensor, not stuck."""
     stuck_min_rise: float = 0.05
     """The container is only called stuck if the reference rate would have raised it by this much."""
 
+    saturation_level: float = 0.95
+    """Readings after the first one at or above this level are left out of rate fits: a full
+    container saturates the sensor (it cannot read above full), so they would flatten the slope."""
     min_cycle_readings: int = 4
     """Readings since the last emptying needed before the cycle's own slope is used."""
     min_cycle_span_h: float = 6.0
     """Hours those readings must span before the cycle's own slope is used."""
-    level_readings: int = 6
-    """The current level is anchored on the median of this many latest readings."""
-    rate_half_life_days: float = 14.0
+    rate_half_life_days: float = 7.0
     """Earlier cycles' rates are weighted down with this half-life when they form the prior rate."""
-    prior_rate_rel_sd: float = 0.3
+    prior_rate_rel_sd: float = 0.15
     """Smallest relative spread assumed for the prior rate (cycle-to-cycle variation)."""
 
     weekday_profile_min_days: float = 21.0
@@ -92,6 +97,8 @@ class ForecastParams:
     huber_k: float = 1.5
     """Huber threshold (in robust noise scales) of the profile fit."""
 
+    min_rate_rel_sd: float = 0.15
+    """Smallest relative uncertainty of a sensor's rate in forecasts: rates drift from day to day."""
     fallback_rate_rel_sd: float = 0.5
     """Relative uncertainty of a fallback rate (similar containers or the sensor's own history)."""
     default_rate_per_h: float | None = None
@@ -118,6 +125,7 @@ class ForecastParams:
             "stuck_tolerance",
             "stuck_min_rise",
             "min_cycle_span_h",
+            "saturation_level",
             "rate_half_life_days",
             "prior_rate_rel_sd",
             "weekday_profile_min_days",
@@ -127,6 +135,7 @@ class ForecastParams:
             "hour_smoothing",
             "huber_k",
             "fallback_rate_rel_sd",
+            "min_rate_rel_sd",
             "process_sd_per_sqrt_h",
         ):
             _positive(name, float(getattr(self, name)))
@@ -142,7 +151,7 @@ class ForecastParams:
                 "valid range must contain 0..1 (valid_min < 0 < 1 < valid_max), "
                 f"got {self.valid_min}..{self.valid_max}"
             )
-        for name in ("confirm_readings", "stuck_min_readings", "min_cycle_readings", "level_readings"):
+        for name in ("confirm_readings", "stuck_min_readings", "min_cycle_readings", "outlier_min_count"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.stuck_min_readings < 2:

@@ -1,0 +1,60 @@
+"""Accuracy on seeded synthetic containers with a known truth (behaviour, not speed)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from wasteroute.forecasting.bench import ForecastScore, main, score_forecasts
+from wasteroute.forecasting.synthetic import generate_containers
+
+
+@pytest.fixture(scope="module")
+def healthy_score() -> ForecastScore:
+    return score_forecasts(generate_containers(7, 40, days=35), points_per_series=3, seed=7)
+
+
+def test_healthy_sensors_forecast_24h_close_to_the_truth(healthy_score: ForecastScore) -> None:
+    # regression guard at the accuracy measured when this was written (0.055 on this set)
+    assert healthy_score.forecasts >= 100
+    assert healthy_score.mae_24h <= 0.06, healthy_score
+    assert healthy_score.mae_24h_p90 <= 0.12, healthy_score
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 5 asks for MAE <= 0.05; the estimators reach about 0.055 on this generator, whose "
+    "bag-by-bag filling alone costs 0.031 even with the true rate",
+)
+def test_healthy_sensors_meet_the_issue_target(healthy_score: ForecastScore) -> None:
+    assert healthy_score.mae_24h <= 0.05, healthy_score
+
+
+def test_health_flags_find_faulty_sensors() -> None:
+    containers = generate_containers(8, 30, days=28, fault_share=0.4)
+    score = score_forecasts(containers, points_per_series=0, seed=8)
+    assert score.flag_recall >= 0.9, score
+    assert score.flag_precision >= 0.9, score
+
+
+def test_generator_is_deterministic_and_heterogeneous() -> None:
+    a = generate_containers(3, 12, days=10)
+    b = generate_containers(3, 12, days=10)
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.series.fill_levels, y.series.fill_levels)
+        assert np.array_equal(x.truth_fill, y.truth_fill)
+    rates = np.array([c.base_rate_per_h for c in a]) * 24
+    assert rates.max() > 2 * rates.min()  # long-tailed daily rates
+    assert any(c.emptied_at_s.shape[0] for c in a)
+    with pytest.raises(ValueError, match="fault_share"):
+        generate_containers(1, 2, fault_share=2.0)
+
+
+def test_bench_prints_json_last(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--series", "6", "--points", "1", "--days", "21"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(last)
+    assert set(result) >= {"series", "mae_24h", "mae_24h_p90", "flag_precision", "flag_recall", "seconds"}
+    assert result["series"] == 6

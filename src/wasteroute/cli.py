@@ -185,18 +185,22 @@ def cmd_create_key(args: argparse.Namespace, settings: Settings) -> int:
         services.stop()
 
 
+BENCHMARKS = {
+    "routing": ("wasteroute.planning.bench", "main"),
+    "distances": ("wasteroute.planning.bench", "main_distances"),
+    "forecast": ("wasteroute.forecasting.bench", "main"),
+    "ingest": ("wasteroute.ingest.bench", "main"),
+    "api": ("wasteroute.api.bench", "main"),
+}
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    rest: list[str] = args.rest
-    if args.what == "routing":
-        from wasteroute.planning.bench import main as routing_main
+    """Each benchmark prints its figures as JSON on its last line."""
+    import importlib
 
-        return routing_main(rest)
-    if args.what == "forecast":
-        from wasteroute.forecasting.bench import main as forecast_main
-
-        return forecast_main(rest)
-    print(f"unknown benchmark {args.what!r}", file=sys.stderr)
-    return 2
+    module, func = BENCHMARKS[args.what]
+    entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), func)
+    return int(entry(list(args.rest)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--role", required=True, choices=["admin", "dispatcher", "driver", "gateway"])
     sp.add_argument("--vehicle", help="the vehicle's external id (drivers)")
     sp.add_argument("--name")
-    sp = add("bench", "benchmarks (each prints JSON on its last line): routing, forecast", cmd_bench)
-    sp.add_argument("what", choices=["routing", "forecast"])
+    sp = add("bench", "benchmarks, each printing JSON on its last line: " + ", ".join(BENCHMARKS), cmd_bench)
+    sp.add_argument("what", choices=list(BENCHMARKS))
     sp.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 

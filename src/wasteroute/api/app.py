@@ -15,6 +15,7 @@ from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
 from wasteroute.storage.db import make_engine, make_session_factory
 from wasteroute.storage.readings import BatchStore
+from wasteroute.web import routes as web_routes
 
 DESCRIPTION = """Fill-level driven waste collection: readings in, today's routes out.
 
@@ -64,4 +65,5 @@ def create_app(settings: Settings, database_url: str | None = None, *, pool_size
     app.add_middleware(BodySizeLimit)
     for module in ROUTERS:
         app.include_router(module.router)
+    app.include_router(web_routes.router)
     return app

@@ -55,7 +55,7 @@ def _import(session: SessionDep, caller: Caller, features: list[Any], dry_run: b
     repo = CityRepository(session)
     types = {t.code: t.id for t in repo.container_types(caller.city_id)}
     errors: list[RowError] = []
-    good: list[BinFeature] = []
+    good: list[tuple[int, BinFeature]] = []
     seen: set[str] = set()
     for i, raw in enumerate(features, start=1):
         ext = (
@@ -80,29 +80,29 @@ def _import(session: SessionDep, caller: Caller, features: list[Any], dry_run: b
             errors.append(RowError(row=i, external_id=p.external_id, errors=problems))
             continue
         seen.add(p.external_id)
-        good.append(f)
-    devices = [f.properties.sensor.device_id for f in good if f.properties.sensor is not None]
+        good.append((i, f))
+    devices = [f.properties.sensor.device_id for _, f in good if f.properties.sensor is not None]
     foreign = CityObjects(session).foreign_devices(caller.city_id, devices)
     if foreign:
         kept = []
-        for i, f in enumerate(good):
+        for row, f in good:
             s = f.properties.sensor
             if s is not None and s.device_id in foreign:
                 errors.append(
                     RowError(
-                        row=i + 1,
+                        row=row,
                         external_id=f.properties.external_id,
                         errors=["device_id: an object with this identifier already exists"],
                     )
                 )
             else:
-                kept.append(f)
+                kept.append((row, f))
         good = kept
     sensors = 0
     if not dry_run and good:
         with refused_as_conflict(session):
             rows = []
-            for f in good:
+            for _, f in good:
                 p = f.properties
                 start, end = p.window()
                 rows.append(
@@ -126,7 +126,7 @@ def _import(session: SessionDep, caller: Caller, features: list[Any], dry_run: b
                     "bin_id": ids[f.properties.external_id],
                     **f.properties.sensor.model_dump(),
                 }
-                for f in good
+                for _, f in good
                 if f.properties.sensor is not None
             ]
             sensors = repo.upsert_sensors(sensor_rows)

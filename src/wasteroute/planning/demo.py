@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
                 "engine": plan.engine,
                 "stopped_by_clock": plan.stats.get("stopped_by_clock", 0.0),
                 "seed_stops_removed": plan.stats.get("seed_stops_removed", 0.0),
+                "pyvrp_iterations": plan.stats.get("pyvrp_iterations", 0.0),
+                "pyvrp_s": round(plan.stats.get("pyvrp_s", 0.0), 2),
+                "ortools_s": round(plan.stats.get("ortools_s", 0.0), 2),
+                "ortools_solutions": plan.stats.get("ortools_solutions", 0.0),
             }
         )
         print(json.dumps(records[-1]))

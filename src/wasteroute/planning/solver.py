@@ -47,6 +47,8 @@ _ORTOOLS_WORK_PER_S = 50_000.0
 # RoutingModel.status() values (routing_enums_pb2.RoutingSearchStatus).
 _STATUS_TIMEOUT_WITH_SOLUTION = 2
 _STATUS_FAIL_TIMEOUT = 4
+# Above this many nodes, OR-Tools local search with breaks is too slow to finish deterministically.
+_SLOW_NODES = 300
 
 
 @dataclass
@@ -421,28 +423,41 @@ def plan_routes(
             seed_routes = seeded.assign_copies(cp)
     remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
 
+    t_build = time.monotonic()
     model = _build(cp)
+    stats["build_s"] = time.monotonic() - t_build
     stats["nodes"] = float(cp.num_nodes)
     engine_used = "ortools"
     solution = None
     limit: int | None = None
     if seed_routes is not None:
-        # Improve the seed: greedy descent converges to a local optimum (deterministic), guided
-        # local search uses the remaining time.
-        params = _search_parameters(remaining, None, metaheuristic=not deterministic)
+        # Improve the seed: deterministic = greedy descent with a solution budget, otherwise
+        # guided local search for the remaining time.
+        limit = _ortools_solution_limit(cp, remaining) if deterministic else None
+        params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
+        t_read = time.monotonic()
         model.routing.CloseModelWithParameters(params)
         initial, removed = _repair(model, seed_routes)
+        stats["validate_s"] = time.monotonic() - t_read
         stats["seed_stops_removed"] = float(removed)
         if initial is not None:
             stats["seed_objective"] = float(initial.ObjectiveValue())
             remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
-            params = _search_parameters(remaining, None, metaheuristic=not deterministic)
-            t0 = time.monotonic()
-            solution = model.routing.SolveFromAssignmentWithParameters(initial, params)
-            stats["ortools_s"] = time.monotonic() - t0
             engine_used = "pyvrp+ortools"
-            if solution is None or solution.ObjectiveValue() > initial.ObjectiveValue():
+            # With breaks every OR-Tools move is slow on large models (about one solution per
+            # second at 1,000 stops): a deterministic solve keeps the validated seed unless stops
+            # must be reinserted after a repair.
+            slow = any(v.break_rule is not None for v in problem.vehicles) and cp.num_nodes > _SLOW_NODES
+            if deterministic and slow and removed == 0:
                 solution = initial
+                stats["ortools_skipped"] = 1.0
+            else:
+                params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
+                t0 = time.monotonic()
+                solution = model.routing.SolveFromAssignmentWithParameters(initial, params)
+                stats["ortools_s"] = time.monotonic() - t0
+                if solution is None or solution.ObjectiveValue() > initial.ObjectiveValue():
+                    solution = initial
     else:
         limit = _ortools_solution_limit(cp, remaining) if deterministic else None
         model.routing.CloseModelWithParameters(_search_parameters(remaining, limit))

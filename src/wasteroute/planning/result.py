@@ -119,8 +119,10 @@ class RoutePlan:
             could not serve, each with a reason).
         diagnosis: sentences explaining why required stops could not all be served; empty when
             :attr:`feasible`.
-        cost: objective in the problem's money units (km cost + hour cost + fixed cost + prizes of
-            skipped optional stops + a large penalty per unserved required stop is *not* included).
+        cost: in the problem's money units: km cost + hour cost + fixed cost of the used
+            vehicles, plus the prizes of skipped optional stops. Unserved required stops carry no
+            cost here; they are in :attr:`dropped` and :attr:`diagnosis`.
+        stats: solver figures for diagnostics (phase seconds, iterations, ``stopped_by_clock``).
         engine: which search produced the final routes (``"ortools"``, ``"pyvrp+ortools"``).
         solve_time_s: wall-clock seconds spent in the solver.
         seed: the seed the plan was computed with.

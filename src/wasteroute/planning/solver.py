@@ -8,16 +8,23 @@ and unload times, heterogeneous fleet and vehicle-container compatibility, optio
 prizes, several depots, daily volume and stop limits.
 
 Search (``engine="auto"``): PyVRP (:mod:`.seeding`, which models most of the rules but not breaks
-or daily limits) searches for most of the budget; its routes are loaded into the OR-Tools model
-(``ReadAssignmentFromRoutes``), repaired if the full model rejects them, and improved by guided
-local search. The returned plan is always the one OR-Tools accepted. ``engine="ortools"`` runs
-OR-Tools alone (parallel cheapest insertion, then guided local search).
+or daily limits; those are approximated conservatively) searches for most of the budget; its
+routes are loaded into the OR-Tools model (``ReadAssignmentFromRoutes``), a route the full model
+rejects is cut back until it fits (the cut stops are left for OR-Tools to reinsert), and OR-Tools
+improves the result. The returned plan is always one the OR-Tools model accepted.
+``engine="ortools"`` runs OR-Tools alone (parallel cheapest insertion, then guided local search);
+it is also the fallback when PyVRP is not installed.
 
-Determinism: both searches stop on a *work* limit (PyVRP iterations, OR-Tools solutions) derived
-from ``time_limit_s`` and the problem size, never on elapsed time, so the same problem, budget and
-seed give the same plan on any machine. A wall-clock guard of ``time_limit_s`` (plus a margin) stops
-a search that runs slower than the calibration assumed; :attr:`RoutePlan.stats` says so
-(``"stopped_by_clock": 1.0``) because such a plan may differ between runs.
+Determinism (``deterministic=True``, the default): the searches stop on *work* limits derived from
+``time_limit_s`` and the problem size (PyVRP iterations, OR-Tools solutions), not on elapsed time,
+so the same problem, budget and seed give the same plan. The limits are calibrated conservatively
+for a shared 2-core machine; ``time_limit_s`` stays a wall-clock guard for the searches, and when a
+search hits it anyway :attr:`RoutePlan.stats` says so (``"stopped_by_clock": 1.0``) because such
+a plan may differ between runs. ``deterministic=False`` spends the whole budget (GLS at the end).
+
+Time: ``time_limit_s`` bounds the searches. Compiling the model and validating the seed come on
+top; validation (``ReadAssignmentFromRoutes``) is the large part on big days with breaks, about
+15-25 s at 1,000 stops on a 2-core VM.
 """
 
 from __future__ import annotations
@@ -372,8 +379,8 @@ def plan_routes(
 
     Args:
         problem: the day to plan.
-        time_limit_s: search budget in seconds (> 0). Model building comes on top (about a second
-            for 1,000 stops); the search never runs longer than this.
+        time_limit_s: search budget in seconds (> 0). Model building and seed validation come on
+            top (see the module docstring: 15-25 s at 1,000 stops with breaks).
         seed: PyVRP's random seed.
         engine: ``"auto"``/``"hybrid"``: PyVRP search, then OR-Tools validation (and repair if the
             full model rejects a route) and improvement; ``"ortools"``: OR-Tools alone (parallel

@@ -17,6 +17,7 @@ import queue
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,54 @@ class InboundMessage:
     payload: bytes
     received_at: datetime
     generation: int = 0
+
+
+class Inbox:
+    """The bounded FIFO between the network thread and the writer.
+
+    ``put`` blocks while ``capacity`` messages wait: that is the edge's full-queue policy (paho stops
+    reading the socket, the broker keeps the rest). Cheap when not full: a C ``SimpleQueue`` and no
+    Python-level lock per message.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"the inbox capacity must be >= 1 message, got {capacity}")
+        self.capacity = capacity
+        self._q: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
+        self._space = threading.Event()
+
+    def put(self, item: InboundMessage) -> bool:
+        """Append ``item``; returns False when it first had to wait for space."""
+        waited = False
+        while self._q.qsize() >= self.capacity:
+            waited = True
+            self._space.clear()
+            if self._q.qsize() < self.capacity:
+                break
+            self._space.wait(0.05)
+        self._q.put(item)
+        return not waited
+
+    def get(self, timeout: float) -> InboundMessage:
+        """The oldest message, waiting up to ``timeout`` seconds; raises ``queue.Empty``."""
+        item = self._q.get(timeout=timeout)
+        if not self._space.is_set():
+            self._space.set()
+        return item
+
+    def get_nowait(self) -> InboundMessage:
+        """The oldest message; raises ``queue.Empty`` at once when there is none."""
+        item = self._q.get_nowait()
+        if not self._space.is_set():
+            self._space.set()
+        return item
+
+    def qsize(self) -> int:
+        return self._q.qsize()
+
+    def empty(self) -> bool:
+        return self._q.empty()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +142,7 @@ class MqttEdge:
         *,
         client_id: str,
         topics: list[str],
-        inbox: queue.Queue[InboundMessage],
+        inbox: Inbox,
         session_expiry_s: int = 86_400,
         receive_maximum: int = 2_000,
         shared_group: str | None = None,
@@ -189,11 +238,8 @@ class MqttEdge:
         item = InboundMessage(
             message.mid, message.qos, message.topic, payload, datetime.now(UTC), self.generation
         )
-        try:
-            self.inbox.put_nowait(item)
-        except queue.Full:
+        if not self.inbox.put(item):  # blocked the network loop while full: the broker kept the rest
             metrics.QUEUE_FULL.inc()
-            self.inbox.put(item)  # blocks the network loop: the broker keeps the rest
 
     def start(self) -> None:
         """Connect in the background; the writer must already be running (redelivery comes first)."""
@@ -225,6 +271,25 @@ class MqttEdge:
                 return False
             self.client.ack(mid, qos)
         return True
+
+    def ack_batch(self, messages: Sequence[InboundMessage]) -> int:
+        """PUBACK each QoS 1 message in order; messages of an earlier connection are skipped (they are
+        redelivered). Returns the number of acks handed to paho."""
+        sent = stale = 0
+        ack = self.client.ack
+        with self._gen_lock:
+            generation = self.generation
+            for m in messages:
+                if m.qos <= 0:
+                    continue
+                if m.generation != generation:
+                    stale += 1
+                    continue
+                ack(m.mid, m.qos)
+                sent += 1
+        if stale:
+            metrics.STALE_ACKS.inc(stale)
+        return sent
 
     def pause(self) -> None:
         """Stop queueing new messages (shutdown: the writer finishes what it holds, then we leave)."""

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from wasteroute.config import Settings
 from wasteroute.ingest import metrics
 from wasteroute.ingest.adapters import parse_uplink
-from wasteroute.ingest.edge import InboundMessage, MqttEdge
-from wasteroute.ingest.geometry import fill_from_distance
+from wasteroute.ingest.edge import InboundMessage, Inbox, MqttEdge
+from wasteroute.ingest.geometry import ContainerGeometry, estimate_fill
 from wasteroute.ingest.rejects import IngestLimits, Rejected
 from wasteroute.ingest.schemas import (
     CHIRPSTACK_TOPIC_FILTER,
@@ -63,16 +62,20 @@ class SensorDirectory:
         return info.model if info else None
 
 
-def to_row(c: CanonicalReading, info: SensorInfo, raw: bytes) -> ReadingRow:
+def to_row(
+    c: CanonicalReading, info: SensorInfo, raw: bytes, geometry: ContainerGeometry | None = None
+) -> ReadingRow:
     """Tie a canonical reading to its sensor and bin.
 
     When the device reports a distance and the bin's container height is known, the fill level
     comes from the geometry (it is authoritative, as in :func:`geometry.apply_geometry`); otherwise
-    the device's own fill level is kept.
+    the device's own fill level is kept. ``geometry`` (optional) is the sensor's container geometry,
+    passed in by callers that cache it.
     """
     fill = c.fill_level
     if c.distance_mm is not None and info.height_mm:
-        fill = fill_from_distance(c.distance_mm, info.height_mm, info.mount_offset_mm)
+        geo = geometry or ContainerGeometry(info.height_mm, info.mount_offset_mm)
+        fill = estimate_fill(c.distance_mm, geo).fill_level
     tilt = c.tilt_deg if c.tilt_deg is not None else (90.0 if c.tilted else None)
     return ReadingRow(
         sensor_id=info.sensor_id,
@@ -108,6 +111,8 @@ class Resolver:
     channel: str = "mqtt"
     clock: Callable[[], datetime] = _utc_now
 
+    _geometries: dict[tuple[float, float], ContainerGeometry] = field(default_factory=dict, repr=False)
+
     def resolve(
         self,
         topic: str | None,
@@ -115,10 +120,14 @@ class Resolver:
         received_at: datetime,
         parse: Callable[[], list[CanonicalReading]],
     ) -> list[Resolved]:
+        """Rows for one message whose readings ``parse`` returns (or a dead letter if it refuses)."""
         try:
             readings = parse()
         except Rejected as r:
             return [DeadLetterRow(self.channel, topic, payload, r.reason.value, r.detail)]
+        return self._rows(topic, payload, readings)
+
+    def _rows(self, topic: str | None, payload: bytes, readings: list[CanonicalReading]) -> list[Resolved]:
         if not readings:
             return [
                 DeadLetterRow(self.channel, topic, payload, "no_reading", "the message held no measurement")
@@ -150,23 +159,28 @@ class Resolver:
                     )
                 )
                 continue
-            out.append(to_row(c, info, payload))
+            geometry = None
+            if info.height_mm:
+                key = (info.height_mm, info.mount_offset_mm)
+                geometry = self._geometries.get(key)
+                if geometry is None:
+                    geometry = self._geometries[key] = ContainerGeometry(*key)
+            out.append(to_row(c, info, payload, geometry))
         return out
 
     def __call__(self, m: InboundMessage) -> list[Resolved]:
-        return self.resolve(
-            m.topic,
-            m.payload,
-            m.received_at,
-            lambda: parse_uplink(
+        try:
+            readings = parse_uplink(
                 m.topic,
                 m.payload,
                 received_at=m.received_at,
                 now=self.clock(),
                 limits=self.limits,
                 model_hint=self.directory.model_of,
-            ),
-        )
+            )
+        except Rejected as r:
+            return [DeadLetterRow(self.channel, m.topic, m.payload, r.reason.value, r.detail)]
+        return self._rows(m.topic, m.payload, readings)
 
 
 def limits_from(settings: Settings) -> IngestLimits:
@@ -194,7 +208,7 @@ class Ingestor:
         on_commit: Callable[[Sequence[InboundMessage], BatchOutcome], None] | None = None,
         topics: list[str] | None = None,
     ) -> None:
-        self.inbox: queue.Queue[InboundMessage] = queue.Queue(maxsize=settings.ingest_queue_size)
+        self.inbox = Inbox(settings.ingest_queue_size)
         self.store = BatchStore(database_url)
         self.directory = SensorDirectory(self._load_sensors)
         self.resolver = Resolver(self.directory, limits_from(settings))
@@ -208,12 +222,11 @@ class Ingestor:
             shared_group=settings.mqtt_shared_group,
             protocol=protocol,
         )
-        edge = self.edge
         self.writer = BatchWriter(
             self.inbox,
             self.store,
             self.resolver,
-            lambda m: edge.ack(m.mid, m.qos, m.generation),
+            self.edge.ack_batch,
             batch_size=settings.ingest_batch_size,
             batch_age_s=settings.ingest_batch_age_ms / 1000,
             on_commit=on_commit,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from wasteroute.ingest import metrics
-from wasteroute.ingest.edge import InboundMessage
+from wasteroute.ingest.edge import InboundMessage, Inbox
 from wasteroute.storage.readings import (
     BatchOutcome,
     BatchRejected,
@@ -43,9 +43,7 @@ class WriterStats:
     last_commit_monotonic: float = 0.0
 
 
-def take_batch(
-    inbox: queue.Queue[InboundMessage], max_size: int, max_age_s: float, stop: threading.Event
-) -> list[InboundMessage]:
+def take_batch(inbox: Inbox, max_size: int, max_age_s: float, stop: threading.Event) -> list[InboundMessage]:
     """Block until one message arrives (or ``stop`` with an empty inbox: returns ``[]``), then collect
     until ``max_size`` messages or until the first one is ``max_age_s`` seconds old.
 
@@ -79,17 +77,17 @@ def take_batch(
 class BatchWriter(threading.Thread):
     """Consumes ``inbox``; ``resolve`` turns a message into reading rows and/or dead letters.
 
-    ``ack`` is called once per message, in arrival order, after the batch holding it is committed.
+    ``ack`` is called once per batch with its messages in arrival order, after the batch is committed.
     ``batch_size`` (messages, default 1000) and ``batch_age_s`` (default 0.1 s) close a batch,
     whichever comes first; ``max_backoff_s`` caps the wait between retries while the database is down.
     """
 
     def __init__(
         self,
-        inbox: queue.Queue[InboundMessage],
+        inbox: Inbox,
         store: BatchStore,
         resolve: Callable[[InboundMessage], list[Resolved]],
-        ack: Callable[[InboundMessage], object],
+        ack: Callable[[Sequence[InboundMessage]], object],
         *,
         batch_size: int = 1000,
         batch_age_s: float = 0.1,
@@ -131,9 +129,7 @@ class BatchWriter(threading.Thread):
         resolved = [r for m in batch for r in self._safe_resolve(m)]
         outcome = self._write_with_retry(resolved)
         metrics.COMMIT_DELAY_SECONDS.observe((datetime.now(UTC) - batch[0].received_at).total_seconds())
-        ack = self.ack
-        for m in batch:  # arrival order, only after the commit
-            ack(m)
+        self.ack(batch)  # arrival order, only after the commit
         self.stats.acked += len(batch)
         self.stats.batches += 1
         self.stats.stored += outcome.stored

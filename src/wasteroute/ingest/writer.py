@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from wasteroute.ingest import metrics
 from wasteroute.ingest.edge import InboundMessage, Inbox
 from wasteroute.storage.readings import (
     BatchOutcome,
     BatchRejected,
-    BatchStore,
     DeadLetterRow,
     ReadingRow,
     StorageUnavailable,
@@ -29,6 +29,17 @@ from wasteroute.storage.readings import (
 log = logging.getLogger(__name__)
 
 Resolved = ReadingRow | DeadLetterRow
+
+
+class BatchSink(Protocol):
+    """Where batches go: one transaction per call, committed on return (``BatchStore`` in production).
+
+    Raises ``StorageUnavailable`` (retry later, nothing was stored) or ``BatchRejected`` (the content
+    was refused; nothing was stored)."""
+
+    def write_and_commit(
+        self, readings: Sequence[ReadingRow], dead: Sequence[DeadLetterRow]
+    ) -> BatchOutcome: ...
 
 
 @dataclass
@@ -85,7 +96,7 @@ class BatchWriter(threading.Thread):
     def __init__(
         self,
         inbox: Inbox,
-        store: BatchStore,
+        store: BatchSink,
         resolve: Callable[[InboundMessage], list[Resolved]],
         ack: Callable[[Sequence[InboundMessage]], object],
         *,

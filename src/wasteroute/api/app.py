@@ -11,6 +11,7 @@ from wasteroute.api.errors import install_error_handlers
 from wasteroute.api.ingest import StorePool, WebhookIngest
 from wasteroute.api.limits import BodySizeLimit
 from wasteroute.api.routes import admin, bins, driver, health, imports, ingest, opendata, plans
+from wasteroute.api.tours import TourCache
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
 from wasteroute.storage.db import make_engine, make_session_factory
@@ -42,6 +43,7 @@ def create_app(settings: Settings, database_url: str | None = None, *, pool_size
         app.state.session_factory = make_session_factory(engine)
         pool = StorePool(lambda: BatchStore(url))
         app.state.webhooks = WebhookIngest(pool, limits_from(settings))
+        app.state.tours = TourCache()
         yield
         pool.close()
         engine.dispose()

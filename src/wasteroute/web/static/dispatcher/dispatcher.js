@@ -1,0 +1,710 @@
+// Dispatcher page: the city's bins on a map (fill now or forecast), alerts and sensor health, plan
+// jobs with progress, and the day's routes with the drivers' reports refreshed live.
+// Uses the public API only, with the dispatcher's key from sessionStorage (this tab only).
+
+import { Api, ApiError, NetworkError, el } from "../shared/api.js";
+import { applyTranslations, clock, dateTime, day, num, onLanguageChange, percent, t, toggleLanguage } from "../shared/i18n.js";
+
+const KEY = "wasteroute.dispatcher.key";
+const TILES = "wasteroute.dispatcher.tiles";
+const FRACTIONS = ["residual", "paper", "glass", "packaging", "bio"];
+const STATES = ["", "must_go_soon", "alert", "stale", "ok"];
+const ALERT_ORDER = ["fire", "tilt", "battery", "overflow_forecast", "stale"];
+const PALETTE = ["#1565c0", "#c2185b", "#00897b", "#8d6e63", "#5e35b1", "#ef6c00", "#2e7d32", "#00838f", "#ad1457", "#455a64"];
+const FILL = { ok: "#2e9d5b", half: "#e5b700", high: "#ef7d00", full: "#d12c2c", unknown: "#9aa5b1" };
+const PROBLEMS = new Set(["not_reachable", "damaged", "overfilled"]);
+const params = new URLSearchParams(location.search);
+const REFRESH_S = Math.max(2, Number(params.get("refresh")) || 10);
+const BINS_REFRESH_S = 60;
+
+const api = new Api(() => sessionStorage.getItem(KEY));
+const $ = (id) => document.getElementById(id);
+const view = {
+  fraction: "residual",
+  state: "",
+  colour: "now",
+  bins: null,
+  alerts: [],
+  plan: null,
+  jobId: null,
+  map: null,
+  layers: null,
+  markers: new Map(),
+  fitted: false,
+  loadedAt: null,
+  routesFitted: false,
+  focusRoute: null,
+  timers: [],
+};
+
+// ---------------------------------------------------------------------------------------------------
+// start, login, language
+
+function isoDay(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+function todayIso() {
+  return isoDay(new Date());
+}
+
+function fillDays() {
+  // today and the next six days, named in the page's language (a date input would follow the browser's)
+  const keep = $("plan-date").value || todayIso();
+  const options = [];
+  for (let i = 0; i < 7; i++) {
+    const d = new Date();
+    d.setDate(d.getDate() + i);
+    const iso = isoDay(d);
+    const name = i === 0 ? t("disp.plan.today") : i === 1 ? t("disp.plan.tomorrow") : "";
+    options.push(el("option", { value: iso }, name ? `${name} · ${day(iso)}` : day(iso)));
+  }
+  $("plan-date").replaceChildren(...options);
+  $("plan-date").value = keep;
+  if (!$("plan-date").value) fillDays();
+}
+
+function fillSelects() {
+  const keep = [$("f-fraction").value, $("f-state").value, $("f-colour").value];
+  $("f-fraction").replaceChildren(...FRACTIONS.map((f) => el("option", { value: f }, t(`fraction.${f}`))));
+  $("f-state").replaceChildren(...STATES.map((s) => el("option", { value: s }, s ? t(`state.${s}`) : t("state.all"))));
+  $("f-colour").replaceChildren(
+    el("option", { value: "now" }, t("disp.colour.now")),
+    el("option", { value: "forecast" }, t("disp.colour.forecast")),
+  );
+  $("f-fraction").value = keep[0] || view.fraction;
+  $("f-state").value = keep[1] || view.state;
+  $("f-colour").value = keep[2] || view.colour;
+}
+
+function showLogin(message) {
+  for (const id of view.timers) clearInterval(id);
+  view.timers = [];
+  $("app").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message || "";
+  $("login-key").focus();
+}
+
+function loginMessage(err) {
+  if (err instanceof NetworkError) return t("login.unreachable");
+  if (err.status === 401) return t("login.badKey");
+  if (err.status === 403) return t("login.wrongRole", { role: "≠ dispatcher" });
+  return t("common.error", { message: err.message });
+}
+
+async function login(event) {
+  event.preventDefault();
+  const key = $("login-key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY, key);
+  try {
+    await api.get("/api/v1/plans?limit=1");
+  } catch (err) {
+    sessionStorage.removeItem(KEY);
+    showLogin(loginMessage(err));
+    return;
+  }
+  $("login-key").value = "";
+  startApp();
+}
+
+function logout() {
+  sessionStorage.removeItem(KEY);
+  view.plan = null;
+  view.bins = null;
+  showLogin("");
+}
+
+function planButtonLabel() {
+  const d = $("plan-date").value;
+  $("plan-button").textContent = !d || d === todayIso() ? t("disp.plan.button") : t("disp.plan.buttonDay", { date: day(d) });
+}
+
+function startApp() {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  initMap();
+  planButtonLabel();
+  $("live-note").textContent = t("disp.live", { seconds: REFRESH_S });
+  reloadAll();
+  view.timers.push(setInterval(refreshPlan, REFRESH_S * 1000));
+  view.timers.push(setInterval(() => loadBins().then(loadAlerts), BINS_REFRESH_S * 1000));
+}
+
+function handle(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    sessionStorage.removeItem(KEY);
+    showLogin(t("login.badKey"));
+    return;
+  }
+  if (err instanceof NetworkError) {
+    $("updated").textContent = t("common.offline");
+    return;
+  }
+  console.warn(err);
+}
+
+async function reloadAll() {
+  try {
+    await loadBins();
+    await loadAlerts();
+    await loadPlans();
+  } catch (err) {
+    handle(err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the map
+
+function initMap() {
+  if (view.map || !window.L) {
+    if (!window.L) {
+      $("map").hidden = true;
+      $("no-map").hidden = false;
+    }
+    return;
+  }
+  const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: true });
+  map.setView([54.0, 10.7], 12);
+  L.control.scale({ imperial: false, maxWidth: 180 }).addTo(map);
+  // routes lie below the bins (so each bin's colour stays visible); svg keeps them inspectable
+  map.createPane("routes").style.zIndex = 350;
+  const svg = L.svg({ padding: 0.2, pane: "routes" });
+  view.layers = {
+    tiles: null,
+    bins: L.layerGroup().addTo(map),
+    routes: L.layerGroup().addTo(map),
+    places: L.layerGroup().addTo(map),
+    svg,
+  };
+  const legend = L.control({ position: "bottomright" });
+  legend.onAdd = () => el("div", { class: "legend", id: "legend" });
+  legend.addTo(map);
+  view.map = map;
+  renderLegend();
+  applyTiles(localStorage.getItem(TILES) || "");
+}
+
+function applyTiles(url) {
+  if (!view.map) return;
+  if (view.layers.tiles) view.layers.tiles.remove();
+  view.layers.tiles = null;
+  if (url && /^https?:\/\//.test(url) && url.includes("{z}")) {
+    view.layers.tiles = L.tileLayer(url, { maxZoom: 19, attribution: new URL(url).host }).addTo(view.map);
+  }
+}
+
+function renderLegend() {
+  const box = $("legend");
+  if (!box) return;
+  const row = (cls, colour, label) => {
+    const i = el("i", { class: cls });
+    if (colour) i.style.background = colour;
+    return el("div", {}, i, label);
+  };
+  box.replaceChildren(
+    el("b", {}, view.colour === "now" ? t("disp.colour.now") : t("disp.colour.forecast")),
+    row("", FILL.ok, t("disp.legend.empty")),
+    row("", FILL.half, t("disp.legend.half")),
+    row("", FILL.high, t("disp.legend.high")),
+    row("", FILL.full, t("disp.legend.full")),
+    row("", FILL.unknown, t("disp.legend.unknown")),
+    row("alert", null, t("disp.legend.alert")),
+    row("sq", "#08354f", t("disp.legend.depot")),
+    row("sq", "#6a3d9a", t("disp.legend.facility")),
+  );
+}
+
+function fillColour(v) {
+  if (v == null) return FILL.unknown;
+  if (v >= 1) return FILL.full;
+  if (v >= 0.8) return FILL.high;
+  if (v >= 0.5) return FILL.half;
+  return FILL.ok;
+}
+
+function binStyle(f) {
+  const p = f.properties;
+  const value = view.colour === "now" ? p.fill_level : p.forecast_fill_24h;
+  const alert = p.alerts.length > 0;
+  const stale = p.state === "stale";
+  return {
+    radius: p.volume_l >= 2000 ? 9 : 7,
+    fillColor: fillColour(value),
+    fillOpacity: 0.95,
+    color: alert ? "#b3261e" : stale ? "#44525f" : "#ffffff",
+    weight: alert ? 3.5 : stale ? 2 : 1.5,
+    dashArray: stale ? "3 3" : null,
+  };
+}
+
+function hoursText(h) {
+  if (h == null) return "> 60 " + (t("disp.days", { value: "" }).trim() || "d");
+  if (h >= 48) return t("disp.days", { value: num(h / 24, 1) });
+  return t("disp.hours", { value: num(h, 0) });
+}
+
+function stopOfBin(binId) {
+  if (!view.plan) return null;
+  for (const r of view.plan.routes) {
+    for (const s of r.stops) if (s.bin_id === binId) return { route: r, stop: s };
+  }
+  return null;
+}
+
+function binPopup(f) {
+  const p = f.properties;
+  const lines = [
+    el("div", {}, el("b", {}, p.external_id), " · ", t(`fraction.${p.fraction}`)),
+    el("div", { class: "muted" }, t("disp.popup.type", { type: p.container_type, volume: num(p.volume_l, 0) })),
+    el("div", {}, t("disp.popup.fill", { value: percent(p.fill_level) })),
+    el("div", {}, t("disp.popup.forecast", { value: percent(p.forecast_fill_24h) })),
+    el("div", {}, t("disp.popup.threshold", { value: hoursText(p.hours_to_threshold) })),
+  ];
+  if (p.measured_at) lines.push(el("div", { class: "muted" }, t("disp.popup.measured", { value: dateTime(p.measured_at) })));
+  if (p.battery_pct != null) lines.push(el("div", { class: "muted" }, t("disp.popup.battery", { value: num(p.battery_pct, 0) })));
+  const tags = [
+    ...p.alerts.map((a) => el("span", { class: `tag ${a}` }, t(`alert.${a}`))),
+    ...p.sensor_health.map((h) => el("span", { class: "tag stale" }, t(`health.${h}`))),
+  ];
+  if (tags.length) lines.push(el("div", {}, ...tags));
+  const onRoute = stopOfBin(f.id);
+  if (onRoute) {
+    lines.push(
+      el("div", {}, t("disp.popup.stop", {
+        vehicle: onRoute.route.vehicle_name,
+        seq: onRoute.stop.seq,
+        eta: clock(onRoute.stop.eta),
+        status: t(`status.${onRoute.stop.status}`),
+      })),
+    );
+  }
+  return el("div", { class: "popup" }, ...lines);
+}
+
+function renderBins() {
+  if (!view.map || !view.bins) return;
+  view.layers.bins.clearLayers();
+  view.markers.clear();
+  for (const f of view.bins.features) {
+    const [lon, lat] = f.geometry.coordinates;
+    const m = L.circleMarker([lat, lon], binStyle(f));
+    m.bindPopup(() => binPopup(f));
+    m.addTo(view.layers.bins);
+    view.markers.set(f.id, m);
+  }
+  if (!view.fitted && view.bins.features.length) {
+    const bounds = L.latLngBounds(view.bins.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]));
+    view.map.fitBounds(bounds.pad(0.08));
+    view.fitted = true;
+  }
+}
+
+function symbol(kind, text, colour, status) {
+  const node = el("div", { class: `sym ${kind}${status ? " " + status : ""}` }, text);
+  if (colour) node.style.setProperty("--route", colour);
+  return node;
+}
+
+function renderRoutesOnMap() {
+  if (!view.map) return;
+  view.layers.routes.clearLayers();
+  view.layers.places.clearLayers();
+  if (!view.plan) return;
+  const places = new Map();
+  view.plan.routes.forEach((r, i) => {
+    const colour = PALETTE[i % PALETTE.length];
+    const located = r.stops.filter((s) => s.lon != null && s.lat != null);
+    const dim = view.focusRoute != null && view.focusRoute !== r.id;
+    L.polyline(located.map((s) => [s.lat, s.lon]), {
+      renderer: view.layers.svg,
+      color: colour,
+      weight: dim ? 2 : 4,
+      opacity: dim ? 0.25 : 0.85,
+      className: "route-line",
+    }).addTo(view.layers.routes);
+    if (dim) return;
+    for (const s of located) {
+      if (s.kind === "stop") {
+        const status = s.status === "emptied" ? "emptied" : PROBLEMS.has(s.status) ? "problem" : "";
+        // a numbered badge beside the bin (up and right), so the bin's fill colour stays visible
+        const icon = L.divIcon({ html: symbol("stop", String(s.seq), colour, status), className: "", iconSize: [18, 18], iconAnchor: [-3, 21] });
+        const marker = L.marker([s.lat, s.lon], { icon, keyboard: false, title: `${r.vehicle_name} ${s.seq} ${s.bin_external_id || ""}` });
+        const feature = view.bins && view.bins.features.find((f) => f.id === s.bin_id);
+        if (feature) marker.bindPopup(() => binPopup(feature));
+        marker.addTo(view.layers.routes);
+      } else if (s.kind === "facility" || s.kind === "start" || s.kind === "end") {
+        const kind = s.kind === "facility" ? "facility" : "depot";
+        const key = `${kind}:${s.lat.toFixed(5)}:${s.lon.toFixed(5)}`;
+        if (!places.has(key)) places.set(key, { kind, lat: s.lat, lon: s.lon, name: s.facility_name || t("disp.depot") });
+      }
+    }
+  });
+  if (!view.routesFitted && view.plan.routes.length) {
+    const pts = view.plan.routes.flatMap((r) => r.stops.filter((s) => s.lat != null).map((s) => [s.lat, s.lon]));
+    if (view.bins) pts.push(...view.bins.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]));
+    if (pts.length) view.map.fitBounds(L.latLngBounds(pts).pad(0.06));
+    view.routesFitted = true;
+  }
+  for (const p of places.values()) {
+    const icon = L.divIcon({ html: symbol(p.kind, p.kind === "facility" ? "E" : "B"), className: "", iconSize: [24, 24] });
+    L.marker([p.lat, p.lon], { icon, title: p.name, zIndexOffset: 500 }).bindTooltip(p.name).addTo(view.layers.places);
+  }
+}
+
+function flyTo(lat, lon, binId) {
+  if (!view.map || lat == null || lon == null) return;
+  view.map.flyTo([lat, lon], Math.max(view.map.getZoom(), 16), { duration: 0.6 });
+  const m = binId != null ? view.markers.get(binId) : null;
+  if (m) setTimeout(() => m.openPopup(), 650);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// bins, alerts, sensor health
+
+async function loadBins() {
+  const q = new URLSearchParams({ fraction: view.fraction });
+  if (view.state) q.set("state", view.state);
+  view.bins = await api.getAllPages(`/api/v1/bins?${q}`);
+  view.loadedAt = new Date().toISOString();
+  renderUpdated();
+  renderBins();
+  renderKpis();
+  renderHealth();
+}
+
+function renderUpdated() {
+  $("updated").textContent = view.loadedAt ? t("common.updated", { time: clock(view.loadedAt) }) : "";
+}
+
+function renderKpis() {
+  const feats = view.bins ? view.bins.features : [];
+  $("kpi-bins").textContent = num(view.bins ? view.bins.total : 0, 0);
+  $("kpi-soon").textContent = num(feats.filter((f) => f.properties.state === "must_go_soon").length, 0);
+  $("kpi-alerts").textContent = num(view.alerts.length, 0);
+  $("kpi-sensors").textContent = num(feats.filter((f) => f.properties.sensor_health.length > 0).length, 0);
+}
+
+function renderHealth() {
+  const counts = {};
+  for (const f of view.bins ? view.bins.features : []) {
+    for (const h of f.properties.sensor_health) counts[h] = (counts[h] || 0) + 1;
+  }
+  const parts = Object.entries(counts).map(([h, n]) => `${n} × ${t(`health.${h}`)}`);
+  $("health").textContent = parts.length ? t("disp.alerts.health", { text: parts.join(", ") }) : t("disp.alerts.healthy");
+}
+
+async function loadAlerts() {
+  const page = await api.getAllPages("/api/v1/alerts");
+  // every open alert of the city, whatever fraction is on the map: a fire is urgent in any container
+  view.alerts = page.items.sort((a, b) => ALERT_ORDER.indexOf(a.kind) - ALERT_ORDER.indexOf(b.kind));
+  renderAlerts();
+  renderKpis();
+}
+
+function renderAlerts() {
+  const list = $("alerts");
+  $("alerts-count").textContent = view.alerts.length ? `(${view.alerts.length})` : "";
+  if (!view.alerts.length) {
+    list.replaceChildren(el("li", { class: "muted" }, t("disp.alerts.none")));
+    return;
+  }
+  list.replaceChildren(
+    ...view.alerts.map((a) =>
+      el(
+        "li",
+        { class: "clickable", onclick: () => flyTo(a.lat, a.lon, a.bin_id) },
+        el("span", { class: `tag ${a.kind}` }, t(`alert.${a.kind}`)),
+        el(
+          "div",
+          { class: "grow" },
+          el("div", {}, el("b", {}, a.bin_external_id || "–"), a.raised_at ? ` · ${dateTime(a.raised_at)}` : ""),
+          el("div", { class: "why" }, a.detail),
+        ),
+        a.source === "stored" && a.id != null
+          ? el("button", { type: "button", onclick: (e) => clearAlert(e, a.id) }, t("disp.alerts.clear"))
+          : null,
+      ),
+    ),
+  );
+}
+
+async function clearAlert(event, id) {
+  event.stopPropagation();
+  try {
+    await api.post(`/api/v1/alerts/${id}/clear`);
+    await loadBins();
+    await loadAlerts();
+  } catch (err) {
+    handle(err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// plans: latest plan of the fraction, plan jobs with progress, live stop status
+
+async function loadPlans() {
+  const page = await api.get(`/api/v1/plans?fraction=${view.fraction}&limit=20`);
+  const active = page.items.find((p) => p.status === "queued" || p.status === "running");
+  const done = page.items.find((p) => p.status === "done");
+  if (done) await showPlan(done.id);
+  else {
+    view.plan = null;
+    renderPlan();
+  }
+  if (active && active.id !== view.jobId) trackJob(active);
+}
+
+async function showPlan(id) {
+  view.plan = await api.get(`/api/v1/plans/${id}`);
+  renderPlan();
+}
+
+async function refreshPlan() {
+  if (!view.plan || document.hidden) return;
+  try {
+    view.plan = await api.get(`/api/v1/plans/${view.plan.id}`);
+    renderRoutes();
+    renderRoutesOnMap();
+  } catch (err) {
+    handle(err);
+  }
+}
+
+async function startPlan() {
+  const body = { fraction: view.fraction, options: { time_limit_s: Number($("plan-time").value) || 20 } };
+  if ($("plan-date").value) body.service_date = $("plan-date").value;
+  $("plan-error").hidden = true;
+  $("plan-button").disabled = true;
+  try {
+    const job = await api.post("/api/v1/plans", body);
+    await trackJob(job);
+  } catch (err) {
+    $("plan-button").disabled = false;
+    $("plan-error").hidden = false;
+    $("plan-error").textContent = t("common.error", { message: err.message });
+    handle(err);
+  }
+}
+
+function showProgress(job) {
+  $("plan-progress").hidden = false;
+  $("plan-bar").style.width = `${Math.round(job.progress * 100)}%`;
+  $("plan-progress-text").textContent =
+    job.status === "queued" ? t("disp.plan.queued") : t("disp.plan.progress", { status: t(`job.${job.status}`), percent: Math.round(job.progress * 100) });
+}
+
+async function trackJob(job) {
+  view.jobId = job.id;
+  $("plan-button").disabled = true;
+  showProgress(job);
+  const fraction = job.fraction;
+  while (job.status === "queued" || job.status === "running") {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (view.jobId !== job.id) return;
+    job = await api.get(`/api/v1/plans/${job.id}/status`);
+    showProgress(job);
+  }
+  view.jobId = null;
+  $("plan-button").disabled = false;
+  if (job.status === "failed") {
+    $("plan-error").hidden = false;
+    $("plan-error").textContent = t("disp.plan.failed", { error: job.error || "?" });
+    return;
+  }
+  $("plan-progress").hidden = true;
+  if (fraction === view.fraction) {
+    view.focusRoute = null;
+    await showPlan(job.id);
+    await loadBins();
+  }
+}
+
+function renderPlan() {
+  const plan = view.plan;
+  $("plan-diagnosis").hidden = true;
+  if (!plan) {
+    $("plan-header").textContent = t("disp.plan.none", { fraction: t(`fraction.${view.fraction}`) });
+    $("plan-summary").textContent = "";
+    $("routes").replaceChildren();
+    $("leftout").replaceChildren();
+    $("leftout-count").textContent = "";
+    renderRoutesOnMap();
+    return;
+  }
+  $("plan-header").textContent = t("disp.plan.header", { id: plan.id, date: day(plan.service_date), fraction: t(`fraction.${plan.fraction}`) });
+  const km = plan.routes.reduce((a, r) => a + r.distance_km, 0);
+  const hours = plan.routes.reduce((a, r) => a + r.duration_h, 0);
+  const bins = plan.routes.reduce((a, r) => a + r.stops.filter((s) => s.kind === "stop").length, 0);
+  const routes = t(plan.routes.length === 1 ? "disp.plan.routes.one" : "disp.plan.routes.other", { count: plan.routes.length });
+  $("plan-summary").textContent = t("disp.plan.summary", { routes, km: num(km, 1), hours: num(hours, 1), bins });
+  if (plan.diagnosis) {
+    $("plan-diagnosis").hidden = false;
+    $("plan-diagnosis").replaceChildren(el("b", {}, t("disp.plan.diagnosis")), el("div", {}, plan.diagnosis));
+  }
+  renderRoutes();
+  renderLeftOut();
+  renderRoutesOnMap();
+}
+
+function renderRoutes() {
+  const plan = view.plan;
+  if (!plan) return;
+  if (!plan.routes.length) {
+    $("routes").replaceChildren(el("p", { class: "muted" }, t("disp.routes.none")));
+    return;
+  }
+  $("routes").replaceChildren(
+    ...plan.routes.map((r, i) => {
+      const stops = r.stops.filter((s) => s.kind === "stop");
+      const emptied = stops.filter((s) => s.status === "emptied").length;
+      const problems = stops.filter((s) => PROBLEMS.has(s.status));
+      const total = stops.length || 1;
+      const good = el("span");
+      good.style.width = `${(100 * emptied) / total}%`;
+      const bad = el("span", { class: "bad" });
+      bad.style.width = `${(100 * problems.length) / total}%`;
+      const facilities = new Map(r.stops.filter((s) => s.kind === "facility").map((s) => [s.facility_id, s.facility_name]));
+      const card = el(
+        "div",
+        {
+          class: `route${view.focusRoute === r.id ? " focus" : ""}`,
+          title: t("disp.route.show"),
+          dataset: { routeId: String(r.id) },
+          onclick: () => focusRoute(r.id),
+        },
+        el(
+          "div",
+          { class: "route-head" },
+          el("b", {}, r.vehicle_name),
+          el("span", { class: "route-figures" }, `${t("common.km", { value: num(r.distance_km, 1) })} · ${t("common.hours", { value: num(r.duration_h, 1) })} · ${t("disp.route.times", { start: clock(r.start_at), end: clock(r.end_at) })}`),
+        ),
+        el("div", { class: "progress" }, good, bad),
+        el(
+          "div",
+          { class: "route-status" },
+          el("span", { class: "route-done" }, t("disp.route.progress", { done: emptied + problems.length, total: stops.length })),
+          problems.length ? el("span", { class: "bad" }, t("disp.route.problems", { count: problems.length })) : el("span"),
+        ),
+        el(
+          "ul",
+          { class: "trips" },
+          ...r.trips.map((trip, n) =>
+            el(
+              "li",
+              {},
+              t("disp.route.trip", { n: n + 1, stops: trip.stops, volume: num(trip.volume_l / 1000, 1), mass: num(trip.mass_kg / 1000, 2) }),
+              trip.facility_id != null && facilities.get(trip.facility_id) ? " " + t("disp.route.tripTo", { facility: facilities.get(trip.facility_id) }) : "",
+            ),
+          ),
+        ),
+        problems.length
+          ? el("ul", { class: "problems" }, ...problems.map((s) => el("li", {}, `${t("drv.stop", { seq: s.seq })} · ${s.bin_external_id || ""}: ${t(`status.${s.status}`)}`)))
+          : null,
+      );
+      card.style.setProperty("--route", PALETTE[i % PALETTE.length]);
+      return card;
+    }),
+  );
+}
+
+function focusRoute(id) {
+  view.focusRoute = view.focusRoute === id ? null : id;
+  renderRoutes();
+  renderRoutesOnMap();
+  const r = view.plan && view.plan.routes.find((x) => x.id === id);
+  if (view.map && r && view.focusRoute != null) {
+    const pts = r.stops.filter((s) => s.lat != null).map((s) => [s.lat, s.lon]);
+    if (pts.length) view.map.fitBounds(L.latLngBounds(pts).pad(0.1));
+  }
+}
+
+function renderLeftOut() {
+  const left = view.plan ? view.plan.left_out : [];
+  $("leftout-count").textContent = left.length ? `(${left.length})` : "";
+  if (!left.length) {
+    $("leftout").replaceChildren(el("li", { class: "muted" }, t("disp.leftout.none")));
+    return;
+  }
+  const sorted = [...left].sort((a, b) => (a.category === b.category ? (b.forecast_fill || 0) - (a.forecast_fill || 0) : a.category === "must" ? -1 : 1));
+  $("leftout").replaceChildren(
+    ...sorted.map((b) => {
+      const feature = view.bins && view.bins.features.find((f) => f.id === b.bin_id);
+      return el(
+        "li",
+        {
+          class: feature ? "clickable" : "",
+          onclick: feature ? () => flyTo(feature.geometry.coordinates[1], feature.geometry.coordinates[0], b.bin_id) : null,
+        },
+        el("span", { class: `tag ${b.category}` }, b.category === "must" ? t("disp.leftout.must") : t("disp.leftout.may")),
+        el(
+          "div",
+          { class: "grow" },
+          el("div", {}, el("b", {}, b.bin_external_id || String(b.bin_id)), b.forecast_fill != null ? ` · ${t("disp.leftout.forecast", { percent: Math.round(b.forecast_fill * 100) })}` : ""),
+          el("div", { class: "why" }, b.reason),
+        ),
+      );
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// wiring
+
+function wire() {
+  $("lang").addEventListener("click", toggleLanguage);
+  $("logout").addEventListener("click", logout);
+  $("login-form").addEventListener("submit", login);
+  $("f-fraction").addEventListener("change", (e) => {
+    view.fraction = e.target.value;
+    view.plan = null;
+    view.focusRoute = null;
+    view.fitted = false;
+    view.routesFitted = false;
+    reloadAll();
+  });
+  $("f-state").addEventListener("change", (e) => {
+    view.state = e.target.value;
+    loadBins().then(loadAlerts).catch(handle);
+  });
+  $("f-colour").addEventListener("change", (e) => {
+    view.colour = e.target.value;
+    renderBins();
+    renderLegend();
+  });
+  $("plan-date").addEventListener("change", planButtonLabel);
+  $("plan-button").addEventListener("click", startPlan);
+  $("tiles-url").value = localStorage.getItem(TILES) || "";
+  $("tiles-save").addEventListener("click", () => {
+    const url = $("tiles-url").value.trim();
+    if (url) localStorage.setItem(TILES, url);
+    else localStorage.removeItem(TILES);
+    applyTiles(url);
+  });
+  onLanguageChange(() => {
+    fillSelects();
+    fillDays();
+    planButtonLabel();
+    renderLegend();
+    $("live-note").textContent = t("disp.live", { seconds: REFRESH_S });
+    if (!$("app").hidden) {
+      renderUpdated();
+      renderKpis();
+      renderHealth();
+      renderAlerts();
+      renderPlan();
+    }
+  });
+}
+
+applyTranslations();
+fillSelects();
+wire();
+fillDays();
+if (sessionStorage.getItem(KEY)) startApp();
+else showLogin("");

@@ -119,6 +119,31 @@ def test_rows_the_database_refuses_become_dead_letters_and_the_rest_is_stored() 
     assert writer.stats.dead_lettered == 2
 
 
+def test_a_database_that_refuses_even_dead_letters_is_retried_not_crashed_on() -> None:
+    class ReadOnly(FakeStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.read_only = 3
+
+        def write_and_commit(
+            self, readings: Sequence[ReadingRow], dead: Sequence[DeadLetterRow]
+        ) -> BatchOutcome:
+            if self.read_only > 0 and (readings or dead):  # a failover left the server read-only
+                self.calls += 1
+                if not readings:
+                    self.read_only -= 1
+                raise BatchRejected(
+                    "ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction"
+                )
+            return super().write_and_commit(readings, dead)
+
+    store = ReadOnly()
+    writer, acked = _run(store, 20, batch_size=100)
+    assert writer.failure is None and writer.stats.retries == 3
+    assert sorted(store.rows) == list(range(20)) and store.dead == []
+    assert acked == [i + 1 for i in range(20)]
+
+
 def test_a_resolver_bug_dead_letters_the_message_instead_of_stopping_ingest() -> None:
     store = FakeStore()
     inbox = Inbox(10)

@@ -180,7 +180,12 @@ class BatchWriter(threading.Thread):
         try:
             outcome = self.store.write_and_commit(readings, dead)
         except BatchRejected as exc:
-            outcome = self._isolate(readings, dead, str(exc))
+            try:
+                outcome = self._isolate(readings, dead, str(exc))
+            except BatchRejected as refused:
+                # even the dead letters were refused: the database itself is the problem (read-only
+                # after a failover, permissions), not the messages. Retry later; nothing is acked.
+                raise StorageUnavailable(f"the database refuses dead letters too: {refused}") from refused
         elapsed = time.perf_counter() - t0
         metrics.BATCH_SECONDS.observe(elapsed)
         for d in dead:

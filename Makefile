@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 .PHONY: install run smoke test lint format bench-routing bench-forecast bench-ingest system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml
-	@command -v mosquitto >/dev/null || $(MAKE) --no-print-directory system-deps
+	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -16,11 +16,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-# Optional system packages (the MQTT broker for tests); best effort, needs root and apt.
+# System packages the tests use: the MQTT broker and Debian's Chromium for the browser tests
+# (Playwright drives it; its own browser download is never used). Best effort: needs root and apt.
 system-deps:
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
-	else echo "note: install mosquitto for the broker tests (the demo falls back to a Python broker)"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			mosquitto mosquitto-clients chromium >/dev/null; \
+	else echo "note: install mosquitto and chromium for the broker and browser tests"; fi
 
 run: install
 	$(BIN)/wasteroute run

@@ -235,9 +235,9 @@ def _serve(
     base = f"http://{settings.api_host}:{port}"
     _say("")
     _say(f"wasteroute is running: {base}   (API docs: {base}/docs)")
-    _say(f"  dispatcher key: {keys['dispatcher']}")
+    _say(f"  dispatcher page: {base}/ui/dispatcher/   key: {keys['dispatcher']}")
     if "driver" in keys:
-        _say(f"  driver key:     {keys['driver']}")
+        _say(f"  driver page:     {base}/ui/driver/       key: {keys['driver']}")
     _say(f"  try: curl -H 'X-API-Key: {keys['dispatcher']}' '{base}/api/v1/plans/latest?fraction=residual'")
     _say(f"  summary: {json.dumps(totals)}")
     _say("Ctrl+C stops everything.")

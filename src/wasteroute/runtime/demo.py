@@ -22,7 +22,7 @@ from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
 from wasteroute.config import Settings
 from wasteroute.ingest.service import Ingestor
-from wasteroute.planning.calendar import CalendarRules, next_planning_day
+from wasteroute.planning.calendar import CalendarRules, closed_reason
 from wasteroute.planning.jobs import start_worker_process
 from wasteroute.runtime.ports import free_port
 from wasteroute.runtime.publish import Publisher
@@ -51,10 +51,9 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def service_day(today: date, region: str | None) -> date:
-    """Today when it is a planning day, else the next one (no collection on Sundays and holidays)."""
-    rules = CalendarRules(subdivision=region or "SH")
-    return next_planning_day(today - timedelta(days=1), rules)
+def closed_today(today: date, region: str | None) -> str | None:
+    """Why the city does not collect today (Sunday, public holiday), or None."""
+    return closed_reason(today, CalendarRules(subdivision=region or "SH"))
 
 
 def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> int:
@@ -110,7 +109,8 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
     with transaction(factory) as session:
         city = CityRepository(session).by_slug(doc.city.slug)
         assert city is not None
-        day = service_day(datetime.now(ZoneInfo(city.timezone)).date(), city.holiday_region)
+        day = datetime.now(ZoneInfo(city.timezone)).date()
+        closed = closed_today(day, city.holiday_region)
         fractions = sorted({v.fraction for v in CityRepository(session).vehicles(city.id)})
         plan_ids = [
             PlanRepository(session)
@@ -123,10 +123,11 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
             .id
             for f in fractions
         ]
-        keys = _issue_keys(session, settings, city.id)
+        city_id = city.id
     _say(
-        f"planning {', '.join(fractions)} for {day.isoformat()} (worker process, "
+        f"planning {', '.join(fractions)} for today, {day.isoformat()} (worker process, "
         f"{opts.time_limit_s:.0f} s per fraction)"
+        + (f"; today is a {closed}, the demo plans it anyway so every page has a tour" if closed else "")
     )
     proc, worker_stop = start_worker_process(settings, services.database_url)
     results = _wait_for_plans(factory, plan_ids, stop, timeout_s=len(plan_ids) * (opts.time_limit_s * 2 + 60))
@@ -146,6 +147,8 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
             + (f"; error: {r['error']}" if r.get("error") else "")
         )
     ok = all(r["status"] == "done" for r in results) and totals["routes"] >= 1
+    with transaction(factory) as session:
+        keys = _issue_keys(session, settings, city_id, plan_ids)
     try:
         if opts.smoke:
             _say(f"smoke finished in {time.monotonic() - t_start:.0f} s")
@@ -162,19 +165,19 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
         services.stop()
 
 
-def _issue_keys(session: Any, settings: Settings, city_id: int) -> dict[str, str]:
+def _issue_keys(session: Any, settings: Settings, city_id: int, plan_ids: list[int]) -> dict[str, str]:
+    """Keys for the demo: an admin, a dispatcher, and the driver of the first planned tour."""
     repo = PrincipalRepository(session, settings.secret_key.get_secret_value())
     keys = {
         "admin": repo.create(city_id=city_id, name="demo admin", role="admin").key,
         "dispatcher": repo.create(city_id=city_id, name="demo dispatcher", role="dispatcher").key,
     }
-    vehicles = CityRepository(session).vehicles(city_id)
-    if vehicles:
+    plans = PlanRepository(session)
+    routes = [r for plan_id in sorted(plan_ids, reverse=True) for r in plans.routes(plan_id)]
+    if routes:
+        vehicle = next(v for v in CityRepository(session).vehicles(city_id) if v.id == routes[0].vehicle_id)
         keys["driver"] = repo.create(
-            city_id=city_id,
-            name=f"driver of {vehicles[0].external_id}",
-            role="driver",
-            vehicle_id=vehicles[0].id,
+            city_id=city_id, name=f"driver of {vehicle.external_id}", role="driver", vehicle_id=vehicle.id
         ).key
     return keys
 

@@ -190,6 +190,8 @@ class BatchWriter(threading.Thread):
         metrics.BATCH_SECONDS.observe(elapsed)
         for d in dead:
             metrics.DEAD_LETTERED.labels(d.reason).inc()
+        if outcome.dead_lettered > len(dead):  # rows the database refused, isolated above
+            metrics.DEAD_LETTERED.labels("storage_rejected").inc(outcome.dead_lettered - len(dead))
         return outcome
 
     def _isolate(self, readings: list[ReadingRow], dead: list[DeadLetterRow], why: str) -> BatchOutcome:

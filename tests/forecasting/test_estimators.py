@@ -138,15 +138,26 @@ def test_report_without_readings_after_it_restarts_the_cycle() -> None:
     assert est.rate_per_h == pytest.approx(RATE, rel=0.15)  # the usual rate from the earlier cycle
 
 
-def test_single_low_last_reading_needs_a_report() -> None:
+def test_single_low_last_reading_at_night_needs_a_report() -> None:
     t, y = hourly(48, noise=0.005, start_fill=0.4)
-    y[-1] = 0.01
+    y[-1] = 0.01  # Wednesday 00:00 in Berlin: no truck collects then
     alone = estimate_fill(series(t, y), now=t[-1])
     assert alone.last_emptied_at_s is None
     assert alone.fill_now > 0.5  # one low value may be a lost echo: the container stays full
     reported = estimate_fill(series(t, y, [t[-1] - 0.3 * H]), now=t[-1])
     assert reported.last_emptied_at_s == pytest.approx(t[-1] - 0.3 * H)
     assert reported.fill_now < 0.1
+
+
+def test_single_low_reading_during_collection_hours_counts_as_emptying() -> None:
+    t, y = hourly(35, noise=0.005, start_fill=0.5)  # last reading Tuesday 10:00 UTC, 12:00 in Berlin
+    y[-1] = 0.02
+    est = estimate_fill(series(t, y), now=t[-1])
+    assert est.last_emptied_at_s is not None
+    assert est.fill_now < 0.1
+    strict = estimate_fill(series(t, y), now=t[-1], params=ForecastParams(single_reading_emptying=False))
+    assert strict.last_emptied_at_s is None
+    assert strict.fill_now > 0.5
 
 
 def test_future_readings_are_ignored() -> None:

@@ -254,7 +254,13 @@ def theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
 
 
 def _filter_level(
-    x: FloatArray, y: FloatArray, rate: float, q: float, noise_var: float, start: tuple[float, float, float]
+    x: FloatArray,
+    y: FloatArray,
+    rate: float,
+    q: float,
+    noise_var: float,
+    start: tuple[float, float, float],
+    saturation_level: float,
 ) -> tuple[float, float]:
     """Level at the last reading and its variance, by a local-level Kalman filter.
 
@@ -267,10 +273,15 @@ def _filter_level(
         dx = max(xi - xp, 0.0)
         level += rate * dx
         var += q * dx
+        xp = xi
+        if yi >= saturation_level:
+            # a saturated sensor only says "at least this full": keep the level at or just above it
+            level = min(max(level, yi), yi + 0.1)
+            var = noise_var
+            continue
         gain = var / (var + noise_var)
         level += gain * (yi - level)
         var *= 1.0 - gain
-        xp = xi
     return level, var
 
 
@@ -333,9 +344,9 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
-def _confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, float, bool]]:
+def _confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, float, bool, float]]:
     """Gaps where the robust level falls by at least ``min_drop``: (index i of the reading before the
-    gap, the fall, whether it still needs a driver report to count).
+    gap, the fall, whether it still needs more evidence to count, the level before).
 
     A drop needs ``k`` readings after it, or at least two that are all low; a drop followed by a
     single reading could be an outlier and counts only with a report.
@@ -350,12 +361,36 @@ def _confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, 
     confirmed = lasting & ((n_post >= k) | ((n_post >= 2) & (after_max <= pre - min_drop)))
     ok = (fall >= min_drop) & lasting & (confirmed | (n_post == 1))
     raw = y[:-1] - y[1:]
-    drops: list[tuple[int, float, bool]] = []
+    drops: list[tuple[int, float, bool, float]] = []
     for a, b in _runs(ok):
         score = fall[a:b] + raw[a:b]
         best = a + int(np.argmax(score))
-        drops.append((best, float(fall[best]), not bool(confirmed[best])))
+        drops.append((best, float(fall[best]), not bool(confirmed[best]), float(pre[best])))
     return drops
+
+
+def _looks_like_collection(
+    lo_s: float, hi_s: float, before: float, after: float, params: ForecastParams
+) -> bool:
+    """Whether a drop seen by one reading only is taken for an emptying without a driver report.
+
+    Only when ``params.single_reading_emptying`` is on, the container was worth emptying, the reading
+    is low (at least twice ``emptying_drop`` below), and the gap overlaps collection hours (Monday to
+    Saturday, local ``collection_hours``); a lost echo at night stays an outlier.
+    """
+    if not params.single_reading_emptying:
+        return False
+    if before < params.single_reading_min_before or after > params.single_reading_max_after:
+        return False
+    if before - after < 2.0 * params.emptying_drop:
+        return False
+    tz = zone(params.timezone)
+    first, last = params.collection_hours
+    for s in np.arange(lo_s, hi_s + 1.0, 1800.0).tolist():
+        local = from_epoch_s(s).astimezone(tz)
+        if local.weekday() < 6 and first <= local.hour < last:
+            return True
+    return False
 
 
 def _detect_emptyings(
@@ -368,10 +403,14 @@ def _detect_emptyings(
     events: list[_Event] = []
     partial: list[tuple[int, float]] = []
     used = np.zeros(reports.shape[0], dtype=bool)
-    for i, fall, needs_report in drops:
+    for i, fall, unconfirmed, before in drops:
         lo, hi = t[i], t[i + 1]
         near = np.flatnonzero(~used & (reports >= lo - match_s) & (reports <= hi + match_s))
-        if needs_report and near.shape[0] == 0:
+        if (
+            unconfirmed
+            and near.shape[0] == 0
+            and not _looks_like_collection(lo, hi, before, y[i + 1], params)
+        ):
             continue
         if fall < params.emptying_drop and near.shape[0] == 0:
             partial.append((i, fall))
@@ -803,7 +842,9 @@ class _Estimator:
                 start = (p.residual_fill, 0.05**2, float(eff(np.array([events[-1].at_s]))[0]))
             else:
                 start = (float(y[cur_idx[0]]), 1.0, float(x[cur_idx[0]]))
-            level_last, var_last = _filter_level(x[cur_idx], y[cur_idx], rate, q, noise_sd**2, start)
+            level_last, var_last = _filter_level(
+                x[cur_idx], y[cur_idx], rate, q, noise_sd**2, start, p.saturation_level
+            )
             lag = max(eff_now - float(x[cur_idx[-1]]), 0.0)
             level = level_last + rate * lag
             fill_sd = math.sqrt(var_last + (rate_sd * lag) ** 2 + q * lag)

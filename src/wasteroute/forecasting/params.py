@@ -37,6 +37,16 @@ class ForecastParams:
     series needs at least two readings after it (or a driver report) to count."""
     report_match_h: float = 6.0
     """A drop within this many hours of a driver report is that report's emptying."""
+    single_reading_emptying: bool = True
+    """Take a drop seen by one reading only (no report, no second reading yet) for an emptying when
+    it looks like one: from at least ``single_reading_min_before`` to at most
+    ``single_reading_max_after`` (a fall of at least twice ``emptying_drop``) during collection
+    hours. Off, such a drop waits for a second reading or a report: fewer containers wrongly taken
+    for empty (a lost echo), more visits to containers already emptied."""
+    single_reading_min_before: float = 0.5
+    single_reading_max_after: float = 0.35
+    collection_hours: tuple[int, int] = (5, 20)
+    """Local hours [first, last) in which trucks collect, Monday to Saturday."""
     partial_drop: float = 0.12
     """A confirmed fall between this and ``emptying_drop`` with no report is implausible."""
 
@@ -79,7 +89,7 @@ class ForecastParams:
     """Readings since the last emptying needed before the cycle's own slope is used."""
     min_cycle_span_h: float = 6.0
     """Hours those readings must span before the cycle's own slope is used."""
-    rate_half_life_days: float = 7.0
+    rate_half_life_days: float = 3.0
     """Earlier cycles' rates are weighted down with this half-life when they form the prior rate."""
     prior_rate_rel_sd: float = 0.15
     """Smallest relative spread assumed for the prior rate (cycle-to-cycle variation)."""
@@ -158,5 +168,16 @@ class ForecastParams:
             raise ValueError(f"stuck_min_readings must be at least 2, got {self.stuck_min_readings}")
         if self.default_rate_per_h is not None and not self.default_rate_per_h >= 0:
             raise ValueError(f"default_rate_per_h must be >= 0 or None, got {self.default_rate_per_h}")
+        first, last = self.collection_hours
+        if not 0 <= first < last <= 24:
+            raise ValueError(
+                "collection_hours must be local hours (first, last) with 0 <= first < last <= 24, "
+                f"got {self.collection_hours}"
+            )
+        if not 0 < self.single_reading_max_after < self.single_reading_min_before <= 1.5:
+            raise ValueError(
+                "single_reading_max_after must be > 0 and below single_reading_min_before, got "
+                f"{self.single_reading_max_after} and {self.single_reading_min_before}"
+            )
         if not 0 <= self.residual_fill < 1:
             raise ValueError(f"residual_fill must be in [0, 1), got {self.residual_fill}")

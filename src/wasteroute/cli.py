@@ -82,7 +82,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     ingestor = run_ingestor(
-        settings, services.database_url, services.mqtt_url, _stop_on_signals(), services.mqtt_protocol
+        settings,
+        services.database_url,
+        services.mqtt_url,
+        _stop_on_signals(),
+        services.mqtt_protocol,
+        metrics_port=args.metrics_port,
     )
     s = ingestor.writer.stats
     print(
@@ -96,6 +101,23 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     services.stop()
+    return 0
+
+
+def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from wasteroute.runtime.services import start_services
+    from wasteroute.storage.maintenance import run_maintenance
+
+    services = start_services(settings, need_broker=False)
+    try:
+        report = run_maintenance(
+            services.database_url, datetime.now(UTC), retention_days=settings.retention_days
+        )
+    finally:
+        services.stop()
+    print(json.dumps(report.__dict__, default=str))
     return 0
 
 
@@ -228,7 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("migrate", "migrate the database to the latest schema", cmd_migrate)
     sp = add("import-city", "import a city seed document (city.json)", cmd_import_city)
     sp.add_argument("file")
-    add("ingest", "run the MQTT ingestor until SIGTERM", cmd_ingest)
+    sp = add(
+        "ingest", "run the MQTT ingestor until SIGTERM (which flushes and acks what it holds)", cmd_ingest
+    )
+    sp.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    add(
+        "maintain",
+        "create partitions ahead, drop readings past retention, refresh daily rollups",
+        cmd_maintain,
+    )
     sp = add("serve", "serve the HTTP API", cmd_serve)
     sp.add_argument("--host")
     sp.add_argument("--port", type=int)

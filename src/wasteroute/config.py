@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     ingest_max_payload_bytes: int = Field(default=65_536, ge=256)
     ingest_future_tolerance_s: int = Field(default=300, ge=0)
     retention_days: int = Field(default=400, ge=1)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="Prometheus port of ingest")
+    maintenance_interval_s: int = Field(default=600, ge=10, description="partitions, retention, rollups")
 
     # planning
     fill_threshold: float = Field(default=0.8, gt=0, le=1.2)

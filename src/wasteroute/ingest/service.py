@@ -271,12 +271,11 @@ def run_ingestor(
 ) -> Ingestor:
     """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI); returns the stopped ingestor.
 
-    ``metrics_port``: serve Prometheus ``/metrics`` on that port (default: ``settings.metrics_port``
-    when the settings have it, else none).
+    ``metrics_port``: serve Prometheus ``/metrics`` on that port (default: ``settings.metrics_port``;
+    none when unset).
     """
     if metrics_port is None:
-        configured = getattr(settings, "metrics_port", None)
-        metrics_port = int(configured) if configured is not None else None
+        metrics_port = settings.metrics_port
     server = metrics.serve_metrics(metrics_port) if metrics_port is not None else None
     if server is not None:
         log.info("Prometheus metrics on port %s", metrics_port)

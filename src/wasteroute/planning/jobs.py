@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,12 +24,24 @@ log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, database_url: str, stop: threading.Event, poll_s: float = 1.0) -> int:
-    """Claim and execute queued jobs until ``stop`` is set; returns the number of jobs run."""
+    """Claim and execute queued jobs until ``stop`` is set; returns the number of jobs run.
+
+    Between jobs it also runs storage maintenance (partitions, retention, rollups) every
+    ``settings.maintenance_interval_s``; concurrent workers skip a run another one holds."""
+    from wasteroute.storage.maintenance import run_maintenance
+
     engine = make_engine(database_url, pool_size=2)
     factory = make_session_factory(engine)
     done = 0
+    next_maintenance = 0.0
     try:
         while not stop.is_set():
+            if time.monotonic() >= next_maintenance:
+                try:
+                    run_maintenance(database_url, datetime.now(UTC), retention_days=settings.retention_days)
+                except Exception:  # maintenance must never stop planning; it is retried next interval
+                    log.exception("maintenance failed")
+                next_maintenance = time.monotonic() + settings.maintenance_interval_s
             with transaction(factory) as session:
                 plan_id = PlanRepository(session).claim_next()
             if plan_id is None:

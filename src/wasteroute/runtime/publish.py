@@ -25,7 +25,9 @@ class Publisher:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=proto)
         if self.address.username:
             self.client.username_pw_set(self.address.username, self.address.password)
-        self.client.max_inflight_messages_set(min(window, 65_000))
+        # paho's own in-flight limit makes it scan every in-flight message on each ack; the window
+        # above already keeps the ids below 65,535, so paho's limit is off (0 = unlimited)
+        self.client.max_inflight_messages_set(0)
         self.client.max_queued_messages_set(0)
         self._cond = threading.Condition()
         self._in_flight = 0

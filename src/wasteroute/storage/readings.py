@@ -231,7 +231,16 @@ class BatchStore:
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.url, connect_timeout=5)
+            # keepalives: a silent network partition fails the commit in about 30 s instead of hanging
+            self._conn = psycopg.connect(
+                self.url,
+                connect_timeout=5,
+                keepalives=1,
+                keepalives_idle=10,
+                keepalives_interval=5,
+                keepalives_count=3,
+                tcp_user_timeout=30_000,
+            )
         return self._conn
 
     def _drop(self) -> None:
@@ -247,12 +256,14 @@ class BatchStore:
             with conn.transaction():
                 outcome = store_batch(conn, readings, dead)
             return outcome
-        except psycopg.OperationalError as exc:
-            self._drop()
-            raise StorageUnavailable(str(exc)) from exc
-        except psycopg.Error as exc:
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            # the content: a value out of a column's range, a constraint; isolate the rows
             self._drop()
             raise BatchRejected(f"{type(exc).__name__}: {exc}") from exc
+        except psycopg.Error as exc:
+            # the server: down, read-only after a failover, permissions, a timeout; retry later
+            self._drop()
+            raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     def sensors(self) -> dict[str, SensorInfo]:
         try:

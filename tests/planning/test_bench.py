@@ -84,9 +84,20 @@ def test_an_infeasible_plan_is_reported_and_fails_the_run(
     real = solver.plan_routes
 
     def lose_a_route(
-        problem: Problem, *, time_limit_s: float, seed: int = 0, engine: str = "auto"
+        problem: Problem,
+        *,
+        time_limit_s: float,
+        seed: int = 0,
+        engine: str = "auto",
+        deterministic: bool = True,
     ) -> RoutePlan:
-        plan = real(problem, time_limit_s=time_limit_s, seed=seed, engine=engine)  # type: ignore[arg-type]
+        plan = real(
+            problem,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            engine=engine,  # type: ignore[arg-type]
+            deterministic=deterministic,
+        )
         return dataclasses.replace(plan, routes=plan.routes[1:])
 
     monkeypatch.setattr(solver, "plan_routes", lose_a_route)

@@ -118,7 +118,7 @@ class CityRepository:
         )
         if fraction:
             q = q.where(Bin.fraction == fraction)
-        return [(b, t, s) for b, t, s in self.session.execute(q.order_by(Bin.id)).tuples()]
+        return [(b, t, s) for b, t, s in self.session.execute(q.order_by(Bin.id))]
 
     def count_bins(self, city_id: int) -> int:
         from sqlalchemy import func

@@ -48,6 +48,7 @@ from wasteroute.storage.readings import (
     load_sensor_directory,
     store_batch,
 )
+from wasteroute.storage.tours import TourAccess, TourRepository
 
 DATA = Path(__file__).parents[1] / "data"
 ROLES = ("admin", "dispatcher", "driver", "gateway")
@@ -83,6 +84,24 @@ class ConnectionStore:
         return load_sensor_directory(self._pg())
 
     def close(self) -> None:
+        pass
+
+
+class SessionTourStore:
+    """The tour hot path of tests: the same queries through the test's (rolled-back) sessions."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    async def access(self, key_prefix: str) -> TourAccess | None:
+        with self.factory() as s:
+            return TourRepository(s).tour_access(key_prefix)
+
+    async def route_json(self, route_id: int) -> str | None:
+        with self.factory() as s:
+            return TourRepository(s).route_json(route_id)
+
+    async def close(self) -> None:
         pass
 
 
@@ -393,6 +412,7 @@ def make_client(session: Session, settings: Settings = SETTINGS) -> tuple[FastAP
     factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
     app.state.session_factory = factory
     app.state.webhooks = WebhookIngest(StorePool(lambda: ConnectionStore(conn)), limits_from(settings))
+    app.state.tour_store = SessionTourStore(factory)
     return app, client, conn
 
 

@@ -144,3 +144,46 @@ def test_a_driver_without_a_tour_today_gets_404(world: World) -> None:
         "message": "no tour for you today",
         "details": None,
     }
+
+
+def test_tour_etag_answers_304_until_a_stop_event_changes_it(world: World) -> None:
+    h = world.key("driver")
+    first = world.client.get("/api/v1/driver/tour", headers=h)
+    etag = first.headers["ETag"]
+    same = world.client.get("/api/v1/driver/tour", headers={**h, "If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b"" and same.headers["ETag"] == etag
+    event = _event(world.a.stop_ids[0], "damaged")
+    assert world.client.post("/api/v1/driver/events", json=event, headers=h).status_code == 200
+    changed = world.client.get("/api/v1/driver/tour", headers={**h, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert next(s for s in changed.json()["stops"] if s["id"] == world.a.stop_ids[0])["status"] == "damaged"
+
+
+def test_tour_is_gzipped_when_the_tablet_accepts_it(world: World) -> None:
+    h = world.key("driver")
+    plain = world.client.get("/api/v1/driver/tour", headers={**h, "Accept-Encoding": "identity"})
+    zipped = world.client.get("/api/v1/driver/tour", headers={**h, "Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.json() == plain.json()  # the client inflates it
+    assert int(zipped.headers["Content-Length"]) < int(plain.headers["Content-Length"])
+
+
+def test_disabled_driver_key_and_wrong_role_get_the_usual_answers(world: World) -> None:
+    disabled = world.client.patch(
+        f"/api/v1/admin/principals/{world.a.principal_ids['driver']}",
+        json={"disabled": True},
+        headers=world.key("admin"),
+    )
+    assert disabled.status_code == 200
+    r = world.client.get("/api/v1/driver/tour", headers=world.key("driver"))
+    assert (
+        r.status_code == 401
+        and r.json()["error"]["message"] == "the API key is unknown, malformed or disabled"
+    )
+    bad_secret = world.key("dispatcher")["X-API-Key"][:-2] + "xx"
+    assert world.client.get("/api/v1/driver/tour", headers={"X-API-Key": bad_secret}).status_code == 401
+    r = world.client.get("/api/v1/driver/tour", headers=world.key("dispatcher"))
+    assert (
+        r.status_code == 403
+        and r.json()["error"]["message"] == "this needs one of the roles driver; you are dispatcher"
+    )

@@ -11,11 +11,12 @@ from wasteroute.api.errors import install_error_handlers
 from wasteroute.api.ingest import StorePool, WebhookIngest
 from wasteroute.api.limits import BodySizeLimit
 from wasteroute.api.routes import admin, bins, driver, health, imports, ingest, opendata, plans
-from wasteroute.api.tours import TourCache
+from wasteroute.api.tours import AccessCache, TourCache
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
 from wasteroute.storage.db import make_engine, make_session_factory
 from wasteroute.storage.readings import BatchStore
+from wasteroute.storage.tours import AsyncTourStore
 from wasteroute.web import routes as web_routes
 
 DESCRIPTION = """Fill-level driven waste collection: readings in, today's routes out.
@@ -44,7 +45,11 @@ def create_app(settings: Settings, database_url: str | None = None, *, pool_size
         pool = StorePool(lambda: BatchStore(url))
         app.state.webhooks = WebhookIngest(pool, limits_from(settings))
         app.state.tours = TourCache()
+        app.state.tour_access = AccessCache(ttl_s=1.0)
+        tour_store = AsyncTourStore(url, pool_size=pool_size)
+        app.state.tour_store = tour_store
         yield
+        await tour_store.close()
         pool.close()
         engine.dispose()
 

@@ -41,8 +41,8 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key issued by an admin")
-_bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key issued by an admin")
+bearer_header = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ class Caller:
 def get_caller(
     session: SessionDep,
     settings: SettingsDep,
-    api_key: Annotated[str | None, Depends(_api_key)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_header)],
 ) -> Caller:
     key = api_key or (bearer.credentials if bearer else None)
     if not key:
@@ -67,7 +67,11 @@ def get_caller(
     p = PrincipalRepository(session, settings.secret_key.get_secret_value()).authenticate(key)
     if p is None:
         raise Unauthorized("the API key is unknown, malformed or disabled")
-    return Caller(p.id, p.city_id, p.role, p.vehicle_id)
+    caller = Caller(p.id, p.city_id, p.role, p.vehicle_id)
+    # Give the connection back before the endpoint runs: FastAPI runs this dependency and the endpoint
+    # in two separate thread-pool calls, and a connection held between them can starve the pool.
+    session.commit()
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

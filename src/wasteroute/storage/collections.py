@@ -62,8 +62,9 @@ class CollectionRepository:
     def record(self, e: StopEvent) -> tuple[CollectionEvent, bool]:
         """Store ``e`` unless its client id is known; returns the stored row and whether it is new.
 
-        A new event sets the stop's status to the kind of its latest event (by ``occurred_at``) and,
-        for ``emptied``, moves ``bin_state.last_emptied_at`` forward. Runs in the caller's transaction.
+        A new event sets the stop's status to the kind of its latest event (by ``occurred_at``), bumps
+        the route's ``version`` (cached tours become stale) and, for ``emptied``, moves
+        ``bin_state.last_emptied_at`` forward. Runs in the caller's transaction.
         """
         stmt = (
             insert(CollectionEvent)
@@ -91,9 +92,11 @@ class CollectionRepository:
             return row, False
         self.session.execute(
             text(
-                "UPDATE route_stop SET status = (SELECT kind FROM collection_event WHERE route_stop_id = "
-                ":stop "
-                "AND kind = ANY(:kinds) ORDER BY occurred_at DESC, id DESC LIMIT 1) WHERE id = :stop"
+                "WITH s AS (UPDATE route_stop SET status = (SELECT kind FROM collection_event "
+                "WHERE route_stop_id = :stop AND kind = ANY(:kinds) "
+                "ORDER BY occurred_at DESC, id DESC LIMIT 1) "
+                "WHERE id = :stop RETURNING route_id) "
+                "UPDATE route SET version = version + 1 WHERE id IN (SELECT route_id FROM s)"
             ),
             {"stop": e.route_stop_id, "kinds": list(STOP_STATUSES)},
         )

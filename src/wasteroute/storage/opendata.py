@@ -59,8 +59,9 @@ class OpenDataRepository:
         return [(str(s), str(n), int(k)) for s, n, k in rows]
 
     def weekly(self, city_id: int, since: datetime) -> list[WeekFigures]:
-        """Weekly figures since ``since``; ``km_driven`` sums the routes of the latest finished plan per fraction and day (planned km),
-        ``overflows`` counts driver reports of overfilled containers and emptyings observed above 100 %."""
+        """Weekly figures since ``since``. ``km_driven`` sums the routes of the latest finished plan per
+        fraction and day (planned km); ``overflows`` counts driver reports of overfilled containers and
+        emptyings observed above 100 %."""
         rows = self.session.execute(
             text(
                 """

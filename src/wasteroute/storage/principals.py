@@ -46,6 +46,19 @@ class PrincipalRepository:
         self.session.flush()
         return IssuedKey(p.id, f"{KEY_PREFIX}_{prefix}_{secret}")
 
+    @staticmethod
+    def split_key(key: str) -> tuple[str, str] | None:
+        """(prefix, secret) of a well-formed key ``wr_<prefix>_<secret>``, else None."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+            return None
+        return parts[1], parts[2]
+
+    @staticmethod
+    def secret_matches(key_hash: str, secret: str, pepper: str) -> bool:
+        """Constant-time check of a key's secret against the stored digest."""
+        return hmac.compare_digest(key_hash, _digest(secret, pepper))
+
     def authenticate(self, key: str) -> Principal | None:
         """The enabled principal holding ``key``, or None (malformed, unknown, wrong or disabled)."""
         parts = key.split("_", 2)

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
+
+from wasteroute.config import normalise_database_url
 
 _UTC = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
 
@@ -18,8 +21,7 @@ WHERE r.vehicle_id = :vehicle AND r.city_id = :city AND p.service_date = :day AN
 ORDER BY p.finished_at DESC NULLS LAST, p.id DESC LIMIT 1
 """
 
-_TOUR_JSON = f"""
-WITH r AS ({_TOUR_ROUTE})
+_TOUR_BODY = f"""
 SELECT json_build_object(
     'route_id', rt.id, 'plan_id', rt.plan_id, 'service_date', p.service_date, 'fraction', p.fraction,
     'vehicle_id', v.id, 'vehicle_external_id', v.external_id, 'vehicle_name', v.name,
@@ -42,6 +44,34 @@ SELECT json_build_object(
 )::text
 FROM r JOIN route rt ON rt.id = r.id JOIN plan p ON p.id = rt.plan_id JOIN vehicle v ON v.id = rt.vehicle_id
 """
+_TOUR_JSON = f"WITH r AS ({_TOUR_ROUTE}) {_TOUR_BODY}"
+_ROUTE_JSON = f"WITH r AS (SELECT :route AS id) {_TOUR_BODY}"
+
+_TOUR_ACCESS = """
+SELECT p.id, p.city_id, p.role, p.vehicle_id, p.key_hash, p.disabled, t.id, t.version
+FROM principal p JOIN city c ON c.id = p.city_id
+LEFT JOIN LATERAL (
+    SELECT r.id, r.version FROM route r JOIN plan pl ON pl.id = r.plan_id
+    WHERE r.vehicle_id = p.vehicle_id AND r.city_id = p.city_id AND pl.status = 'done'
+      AND pl.service_date = (now() AT TIME ZONE c.timezone)::date
+    ORDER BY pl.finished_at DESC NULLS LAST, pl.id DESC LIMIT 1
+) t ON true
+WHERE p.key_prefix = :prefix
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TourAccess:
+    """A key's principal and, for a driver, the id and version of their vehicle's route of today."""
+
+    principal_id: int
+    city_id: int
+    role: str
+    vehicle_id: int | None
+    key_hash: str
+    disabled: bool
+    route_id: int | None
+    route_version: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +120,17 @@ class TourRepository:
         row = self.session.execute(
             text(_TOUR_JSON), {"city": city_id, "vehicle": vehicle_id, "day": day}
         ).first()
+        return str(row[0]) if row else None
+
+    def tour_access(self, key_prefix: str) -> TourAccess | None:
+        """The principal holding ``key_prefix`` and its vehicle's route of today in the city's time zone,
+        in one round trip (the tablet's hot path). The caller checks the key's digest."""
+        row = self.session.execute(text(_TOUR_ACCESS), {"prefix": key_prefix}).first()
+        return TourAccess(*row) if row else None
+
+    def route_json(self, route_id: int) -> str | None:
+        """One route with its stops as the driver's tour JSON text."""
+        row = self.session.execute(text(_ROUTE_JSON), {"route": route_id}).first()
         return str(row[0]) if row else None
 
     def tour_route_id(self, city_id: int, vehicle_id: int, day: date) -> int | None:
@@ -146,3 +187,33 @@ class TourRepository:
             {"id": stop_id, "city": city_id, "vehicle": vehicle_id},
         ).first()
         return (int(row[0]), int(row[1]) if row[1] is not None else None, str(row[2])) if row else None
+
+
+class AsyncTourStore:
+    """The tour hot path on an asyncio engine (served on the event loop, not in the thread pool)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        # single read-only statements: autocommit saves the BEGIN/ROLLBACK round trips; a connection
+        # the server dropped is replaced after the failing request (no ping before every checkout)
+        self.engine: AsyncEngine = create_async_engine(
+            normalise_database_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_recycle=1800,
+            isolation_level="AUTOCOMMIT",
+        )
+
+    async def access(self, key_prefix: str) -> TourAccess | None:
+        """:meth:`TourRepository.tour_access` in one round trip."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(text(_TOUR_ACCESS), {"prefix": key_prefix})).first()
+        return TourAccess(*row) if row else None
+
+    async def route_json(self, route_id: int) -> str | None:
+        """:meth:`TourRepository.route_json`."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(text(_ROUTE_JSON), {"route": route_id})).first()
+        return str(row[0]) if row else None
+
+    async def close(self) -> None:
+        await self.engine.dispose()

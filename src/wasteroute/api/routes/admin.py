@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
 from wasteroute.api.deps import Caller, PageDep, SessionDep, SettingsDep, require
@@ -382,7 +382,7 @@ def get_principal(principal_id: int, session: SessionDep, caller: Caller = ADMIN
     summary="Rename, disable or re-enable a key, or move a driver to another vehicle",
 )
 def update_principal(
-    principal_id: int, body: PrincipalUpdate, session: SessionDep, caller: Caller = ADMIN
+    request: Request, principal_id: int, body: PrincipalUpdate, session: SessionDep, caller: Caller = ADMIN
 ) -> PrincipalRead:
     p = _principal(session, caller, principal_id)
     values = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -391,6 +391,7 @@ def update_principal(
     if "vehicle_id" in values:
         _check_driver(CityObjects(session), caller.city_id, p.role, values["vehicle_id"])
     CityObjects(session).update(p, values)
+    request.app.state.tour_access.clear()  # a disabled driver key stops at once in this process
     return PrincipalRead.model_validate(p)
 
 
@@ -401,10 +402,13 @@ def update_principal(
     summary="Delete an API principal (its key stops working at once)",
     response_class=Response,
 )
-def delete_principal(principal_id: int, session: SessionDep, caller: Caller = ADMIN) -> Response:
+def delete_principal(
+    request: Request, principal_id: int, session: SessionDep, caller: Caller = ADMIN
+) -> Response:
     p = _principal(session, caller, principal_id)
     if p.id == caller.principal_id:
         raise Conflict("you cannot delete the key you are using; use another admin key")
     with refused_as_conflict(session):
         session.delete(p)
+    request.app.state.tour_access.clear()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

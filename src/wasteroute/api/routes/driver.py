@@ -5,18 +5,23 @@ A driver sees only their own vehicle's tour: any other stop answers 404 exactly 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 
-from wasteroute.api.deps import Caller, SessionDep, require
+from wasteroute.api.deps import Caller, SessionDep, api_key_header, bearer_header, require
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from wasteroute.api.schemas import StopEventCreate, StopEventRead, TourRead
-from wasteroute.errors import Conflict, NotFound
+from wasteroute.api.tours import AccessCache, TourCache, accepts_gzip, etag_matches
+from wasteroute.config import Settings
+from wasteroute.errors import Conflict, Forbidden, NotFound, Unauthorized
 from wasteroute.storage.collections import CollectionRepository, StopEvent, same_event
 from wasteroute.storage.models import City, CollectionEvent
-from wasteroute.storage.tours import TourRepository
+from wasteroute.storage.principals import PrincipalRepository
+from wasteroute.storage.tours import AsyncTourStore, TourAccess, TourRepository
 
 router = APIRouter(prefix="/api/v1/driver", tags=["driver"])
 DRIVER = require("driver")
@@ -31,18 +36,78 @@ def _today(session: SessionDep, caller: Caller) -> date:
     return datetime.now(ZoneInfo(city.timezone)).date()
 
 
+async def tour_access(
+    request: Request,
+    api_key: Annotated[str | None, Depends(api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_header)],
+) -> TourAccess:
+    """Authentication, role check and today's route in one query on the asyncio engine, with the
+    same answers as ``require("driver")``."""
+    key = api_key or (bearer.credentials if bearer else None)
+    if not key:
+        raise Unauthorized("send an API key in the X-API-Key header or as a bearer token")
+    settings: Settings = request.app.state.settings
+    parts = PrincipalRepository.split_key(key)
+    access: TourAccess | None = None
+    if parts is not None:
+        cache: AccessCache = request.app.state.tour_access
+        cached = cache.get(parts[0])
+        if isinstance(cached, TourAccess):
+            access = cached
+        else:
+            store: AsyncTourStore = request.app.state.tour_store
+            access = await store.access(parts[0])
+            if access is not None:
+                cache.put(parts[0], access)
+    if (
+        parts is None
+        or access is None
+        or access.disabled
+        or not PrincipalRepository.secret_matches(
+            access.key_hash, parts[1], settings.secret_key.get_secret_value()
+        )
+    ):
+        raise Unauthorized("the API key is unknown, malformed or disabled")
+    if access.role != "driver":
+        raise Forbidden(f"this needs one of the roles driver; you are {access.role}")
+    return access
+
+
+tour_access.roles = ("driver",)  # type: ignore[attr-defined]  # read by the tenant-isolation test
+
+
 @router.get(
     "/tour",
     response_model=TourRead,
-    responses=ERRORS,
+    responses={**ERRORS, 304: {"description": "the tour is unchanged since the ETag sent in If-None-Match"}},
     summary="Today's tour of your vehicle: stops in order with coordinates, ETA, facility and breaks",
 )
-def my_tour(session: SessionDep, caller: Caller = DRIVER) -> Response:
-    """Built by the database in one statement; stop ``id`` is what stop events refer to."""
-    body = TourRepository(session).tour_json(caller.city_id, caller.vehicle_id or 0, _today(session, caller))
-    if body is None:
+async def my_tour(
+    request: Request,
+    access: Annotated[TourAccess, Depends(tour_access)],
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Stop ``id`` is what stop events refer to. The answer carries an ``ETag``; send it back in
+    ``If-None-Match`` to get ``304`` while nothing changed (gzip when ``Accept-Encoding`` allows).
+    Served on the event loop: one query per fetch, the tour JSON is built once per route version."""
+    if access.route_id is None or access.route_version is None:
         raise NotFound(NO_TOUR)
-    return Response(content=body, media_type="application/json", headers={"Cache-Control": "no-store"})
+    cache: TourCache = request.app.state.tours
+    body = cache.get(access.route_id, access.route_version)
+    if body is None:
+        store: AsyncTourStore = request.app.state.tour_store
+        text = await store.route_json(access.route_id)
+        if text is None:
+            raise NotFound(NO_TOUR)
+        body = cache.put(access.route_id, access.route_version, text)
+    headers = {"ETag": body.etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if etag_matches(if_none_match, body.etag):
+        return Response(status_code=304, headers=headers)
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        return Response(
+            content=body.gzip, media_type="application/json", headers={**headers, "Content-Encoding": "gzip"}
+        )
+    return Response(content=body.json, media_type="application/json", headers=headers)
 
 
 @router.get(
@@ -115,7 +180,7 @@ def _read(row: CollectionEvent) -> StopEventRead:
     summary="Report a stop: emptied, not reachable, damaged or overfilled (idempotent)",
 )
 def stop_event(
-    body: StopEventCreate, response: Response, session: SessionDep, caller: Caller = DRIVER
+    request: Request, body: StopEventCreate, response: Response, session: SessionDep, caller: Caller = DRIVER
 ) -> StopEventRead:
     """Send again with the same ``client_event_id`` after a lost answer: the same event comes back
     (header ``Idempotent-Replayed: true``) and nothing is stored twice. The same id with another
@@ -143,6 +208,8 @@ def stop_event(
         created = False
     if not same_event(existing, event):
         raise Conflict("this client_event_id was already used for another event")
-    if not created:
+    if created:
+        request.app.state.tour_access.clear()  # this process serves the new stop status at once
+    else:
         response.headers["Idempotent-Replayed"] = "true"
     return _read(existing)

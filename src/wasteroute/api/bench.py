@@ -1,0 +1,458 @@
+"""``wasteroute bench api``: driver tour fetches against a real server, many tablets at once.
+
+Seeds a bench city (3,000 bins, 10 vehicles, a finished plan of today with 10 routes of 300 bin
+stops each plus start, facility, break and end stops, one driver key per vehicle), starts the API
+with uvicorn in a subprocess (``--workers`` processes), and lets ``--clients`` concurrent HTTP
+clients (httpx, asyncio, one connection each) fetch ``GET /api/v1/driver/tour`` in a closed loop for
+``--duration-s`` seconds after a warm-up. Every answer is checked (status 200 and the expected stop
+count); anything else counts as an error. The database is ``WASTEROUTE_DATABASE_URL`` or an embedded
+PostgreSQL in a temporary directory; the bench city is deleted afterwards (``--keep`` keeps it).
+
+The last line printed is one JSON object: ``requests``, ``rps``, ``p50_ms``, ``p99_ms``, ``errors``
+and the run's parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import numpy as np
+from fastapi import FastAPI
+
+from wasteroute.config import Settings
+from wasteroute.storage.cities import CityRepository
+from wasteroute.storage.db import make_engine, make_session_factory, migrate, transaction
+from wasteroute.storage.models import City, Route, RouteStop
+from wasteroute.storage.plans import PlanRepository
+from wasteroute.storage.principals import PrincipalRepository
+
+BINS = 3000
+ROUTES = 10
+
+
+def bench_app() -> FastAPI:
+    """The app a uvicorn worker builds (``--factory``): settings and database URL from the environment."""
+    from wasteroute.api.app import create_app
+
+    return create_app(Settings(), pool_size=int(os.environ.get("WASTEROUTE_BENCH_POOL", "10")))
+
+
+@dataclass(frozen=True)
+class Seeded:
+    city_id: int
+    slug: str
+    driver_keys: list[str]
+    stops_per_tour: int
+
+
+def seed(
+    database_url: str, settings: Settings, *, bins: int = BINS, routes: int = ROUTES, seed_: int = 0
+) -> Seeded:
+    """A bench city with ``bins`` bins and a finished plan of today with ``routes`` routes."""
+    rng = np.random.default_rng(seed_)
+    slug = f"bench-api-{secrets.token_hex(3)}"
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            repo = CityRepository(s)
+            city_id = repo.upsert_city(
+                {
+                    "slug": slug,
+                    "name": "API bench",
+                    "timezone": "Europe/Berlin",
+                    "center_lon": 10.69,
+                    "center_lat": 53.87,
+                    "fill_threshold": 0.8,
+                }
+            )
+            types = repo.upsert_container_types(
+                [
+                    {
+                        "city_id": city_id,
+                        "code": "wheelie-1100",
+                        "name": "1,100 L",
+                        "volume_l": 1100,
+                        "height_mm": 1150,
+                        "service_s": 60,
+                        "max_mass_kg": 440,
+                    }
+                ]
+            )
+            depots = repo.upsert_depots(
+                [{"city_id": city_id, "external_id": "depot", "name": "Hof", "lon": 10.7, "lat": 53.88}]
+            )
+            facilities = repo.upsert_facilities(
+                [
+                    {
+                        "city_id": city_id,
+                        "external_id": "mva",
+                        "name": "MVA",
+                        "lon": 10.64,
+                        "lat": 53.89,
+                        "fractions": ["residual"],
+                    }
+                ]
+            )
+            vehicles = repo.upsert_vehicles(
+                [
+                    {
+                        "city_id": city_id,
+                        "depot_id": depots["depot"],
+                        "external_id": f"V{i:02d}",
+                        "name": f"Truck {i}",
+                        "fraction": "residual",
+                        "volume_l": 20_000,
+                        "mass_kg": 9_000,
+                    }
+                    for i in range(routes)
+                ]
+            )
+            lon = 10.69 + rng.normal(0, 0.03, bins)
+            lat = 53.87 + rng.normal(0, 0.02, bins)
+            bin_ids = repo.upsert_bins(
+                [
+                    {
+                        "city_id": city_id,
+                        "external_id": f"B{i:05d}",
+                        "lon": float(lon[i]),
+                        "lat": float(lat[i]),
+                        "fraction": "residual",
+                        "container_type_id": types["wheelie-1100"],
+                    }
+                    for i in range(bins)
+                ]
+            )
+            tz = ZoneInfo("Europe/Berlin")
+            day = datetime.now(tz).date()
+            start = datetime.combine(day, dtime(6, 0), tz).astimezone(UTC)
+            plans = PlanRepository(s)
+            plan = plans.create(city_id=city_id, fraction="residual", service_date=day, options={})
+            ids = list(bin_ids.values())
+            per_route = len(ids) // routes
+            keys = []
+            principals = PrincipalRepository(s, settings.secret_key.get_secret_value())
+            for r, (ext, vehicle_id) in enumerate(sorted(vehicles.items())):
+                chunk = ids[r * per_route : (r + 1) * per_route]
+                stops = [
+                    RouteStop(
+                        city_id=city_id,
+                        seq=0,
+                        kind="start",
+                        depot_id=depots["depot"],
+                        lon=10.7,
+                        lat=53.88,
+                        eta=start,
+                        departure=start,
+                    )
+                ]
+                t = start
+                for k, bin_id in enumerate(chunk, start=1):
+                    t = t + timedelta(seconds=90)
+                    i = bin_id - ids[0]
+                    kind_extra: dict[str, Any] = {}
+                    stops.append(
+                        RouteStop(
+                            city_id=city_id,
+                            seq=len(stops),
+                            kind="stop",
+                            bin_id=bin_id,
+                            lon=float(lon[i]),
+                            lat=float(lat[i]),
+                            eta=t,
+                            departure=t + timedelta(seconds=60),
+                            load_volume_l=30.0 * k,
+                            load_mass_kg=12.0 * k,
+                            **kind_extra,
+                        )
+                    )
+                    if k == per_route // 2:
+                        stops.append(
+                            RouteStop(
+                                city_id=city_id,
+                                seq=len(stops),
+                                kind="break",
+                                eta=t,
+                                departure=t + timedelta(minutes=30),
+                            )
+                        )
+                        t = t + timedelta(minutes=30)
+                stops.append(
+                    RouteStop(
+                        city_id=city_id,
+                        seq=len(stops),
+                        kind="facility",
+                        facility_id=facilities["mva"],
+                        lon=10.64,
+                        lat=53.89,
+                        eta=t,
+                        departure=t + timedelta(minutes=15),
+                    )
+                )
+                stops.append(
+                    RouteStop(
+                        city_id=city_id,
+                        seq=len(stops),
+                        kind="end",
+                        depot_id=depots["depot"],
+                        lon=10.7,
+                        lat=53.88,
+                        eta=t + timedelta(minutes=40),
+                        departure=t + timedelta(minutes=40),
+                    )
+                )
+                plans.add_route(
+                    Route(
+                        plan_id=plan.id,
+                        city_id=city_id,
+                        vehicle_id=vehicle_id,
+                        distance_m=60_000,
+                        duration_s=int((t - start).total_seconds()) + 2400,
+                        start_at=start,
+                        end_at=t + timedelta(minutes=40),
+                        trips=[],
+                    ),
+                    stops,
+                )
+                keys.append(
+                    principals.create(
+                        city_id=city_id, name=f"driver {ext}", role="driver", vehicle_id=vehicle_id
+                    ).key
+                )
+            plans.finish(plan.id, summary={"bench": True}, diagnosis=None, finished_at=datetime.now(UTC))
+        return Seeded(city_id, slug, keys, per_route + 4)
+    finally:
+        engine.dispose()
+
+
+def drop_city(database_url: str, city_id: int) -> None:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            city = s.get(City, city_id)
+            if city is not None:
+                s.delete(city)
+    finally:
+        engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(database_url: str, port: int, workers: int, pool: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "WASTEROUTE_DATABASE_URL": database_url, "WASTEROUTE_BENCH_POOL": str(pool)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "wasteroute.api.bench:bench_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--backlog",
+        "2048",
+    ]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux ``/proc``), 0 when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds of the server process and its worker processes so far."""
+    total = _proc_cpu_s(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                total += _proc_cpu_s(int(entry.name))
+    return total
+
+
+def wait_ready(base: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API did not answer on {base} within {timeout_s:.0f} s")
+
+
+async def _load(
+    base: str,
+    keys: list[str],
+    clients: int,
+    warmup_s: float,
+    duration_s: float,
+    expect_stops: int,
+    server_pid: int | None = None,
+) -> tuple[list[float], int, int, float, float]:
+    """Closed loop: each client sends its next request when the previous answer is read."""
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    measuring = False
+    stop = False
+
+    async def one(i: int) -> None:
+        nonlocal errors, sent
+        headers = {"X-API-Key": keys[i % len(keys)]}
+        # one client per tablet: its own connection (a shared pool would measure httpx's pool instead)
+        async with httpx.AsyncClient(
+            base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=1)
+        ) as client:
+            while not stop:
+                counted = measuring  # only requests sent inside the measured window count
+                t0 = time.perf_counter()
+                ok = False
+                try:
+                    r = await client.get("/api/v1/driver/tour", headers=headers)
+                    ok = r.status_code == 200 and r.content.count(b'"seq"') == expect_stops
+                except httpx.HTTPError:
+                    ok = False
+                dt = time.perf_counter() - t0
+                if counted and measuring:
+                    sent += 1
+                    latencies.append(dt)
+                    errors += 0 if ok else 1
+
+    tasks = [asyncio.create_task(one(i)) for i in range(clients)]
+    await asyncio.sleep(warmup_s)
+    measuring = True
+    cpu0, server0 = time.process_time(), server_cpu_s(server_pid) if server_pid else 0.0
+    await asyncio.sleep(duration_s)
+    measuring = False
+    client_cpu = time.process_time() - cpu0
+    server_cpu = (server_cpu_s(server_pid) - server0) if server_pid else 0.0
+    stop = True
+    await asyncio.gather(*tasks)
+    return latencies, sent, errors, client_cpu, server_cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="wasteroute bench api", description=__doc__.split("\n\n")[0] if __doc__ else ""
+    )
+    ap.add_argument("--json", action="store_true", help="print only the JSON line")
+    ap.add_argument("--clients", type=int, default=100, help="concurrent clients (default 100)")
+    ap.add_argument("--duration-s", type=float, default=15.0, help="measured seconds (default 15)")
+    ap.add_argument("--warmup-s", type=float, default=3.0, help="unmeasured seconds first (default 3)")
+    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    ap.add_argument("--pool", type=int, default=10, help="database connections per worker (default 10)")
+    ap.add_argument("--bins", type=int, default=BINS)
+    ap.add_argument("--routes", type=int, default=ROUTES)
+    ap.add_argument("--keep", action="store_true", help="keep the bench city")
+    args = ap.parse_args(argv)
+    settings = Settings()
+
+    def say(msg: str) -> None:
+        if not args.json:
+            print(msg, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="wasteroute-bench-api-") as tmp:
+        pg = None
+        database_url = settings.database_url
+        if not database_url:
+            from wasteroute.runtime.postgres import EmbeddedPostgres
+
+            pg = EmbeddedPostgres(Path(tmp) / "postgres")
+            pg.start()
+            database_url = pg.create_database("wasteroute_bench")
+        server: subprocess.Popen[bytes] | None = None
+        seeded: Seeded | None = None
+        try:
+            migrate(database_url)
+            say(f"seeding {args.bins} bins and {args.routes} routes ...")
+            seeded = seed(database_url, settings, bins=args.bins, routes=args.routes)
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            server = start_server(database_url, port, args.workers, args.pool)
+            wait_ready(base)
+            say(
+                f"{args.clients} clients fetch tours for {args.duration_s:.0f} s ({args.workers} workers) ..."
+            )
+            lat, sent, errors, client_cpu, srv_cpu = asyncio.run(
+                _load(
+                    base,
+                    seeded.driver_keys,
+                    args.clients,
+                    args.warmup_s,
+                    args.duration_s,
+                    seeded.stops_per_tour,
+                    server.pid,
+                )
+            )
+            ms = np.asarray(lat, dtype=np.float64) * 1000 if lat else np.zeros(1)
+            result = {
+                "requests": sent,
+                "rps": round(sent / args.duration_s, 1),
+                "p50_ms": round(float(np.percentile(ms, 50)), 1),
+                "p99_ms": round(float(np.percentile(ms, 99)), 1),
+                "errors": errors,
+                "server_cpu_ms_per_request": round(srv_cpu * 1000 / max(sent, 1), 2),
+                "client_cpu_ms_per_request": round(client_cpu * 1000 / max(sent, 1), 2),
+                "load_avg_1m": round(os.getloadavg()[0], 2),
+                "clients": args.clients,
+                "workers": args.workers,
+                "duration_s": args.duration_s,
+                "stops_per_tour": seeded.stops_per_tour,
+                "bins": args.bins,
+                "routes": args.routes,
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+            }
+        finally:
+            if server is not None:
+                server.terminate()
+                try:
+                    server.wait(15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+            if seeded is not None and not args.keep:
+                drop_city(database_url, seeded.city_id)
+            if pg is not None:
+                pg.stop()
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -18,6 +18,7 @@ Encoding:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import warnings
@@ -26,16 +27,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyvrp
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from wasteroute.planning.compiled import ARC_UNITS_PER_M, CompiledProblem, NodeKind, break_allowance_s
 
 __all__ = ["SeedResult", "solve_with_pyvrp"]
 
 _FORBIDDEN = 1 << 31
-# Deterministic work limit: PyVRP iterations per second x stops, a conservative figure (measured
-# 12,000-38,000 on city days of 40-1,000 stops on a shared 2-core VM; CVRP instances run faster).
-_ITERATION_WORK_PER_S = 3_000.0
+# Reproducible mode: a probe of this many iterations x stops measures the problem's own iteration
+# rate (about 0.5-3 s on a shared 2-core VM: 14,000-60,000 iterations x stops per second measured
+# on city days and Kim instances).
+_PROBE_WORK = 30_000
+_PROBE_SHARE = 0.3
+"""At most this share of the budget goes to the probe (its result is where the search goes on from)."""
+_CALIBRATED: dict[tuple[bytes, int], int] = {}
+"""Iteration budgets already measured in this process, per problem fingerprint and budget (ms)."""
 
 
 @dataclass
@@ -63,18 +69,159 @@ class SeedResult:
         return out
 
 
-def _iterations(cp: CompiledProblem, seconds: float) -> int:
-    n = max(20, len(cp.stop_nodes()))
-    return max(50, int(seconds * _ITERATION_WORK_PER_S / n))
+def snap_iterations(estimate: float) -> int:
+    """Round an iteration estimate down to the grid ``round(2 ** (k / 2))`` (1, 2, 3, 4, 6, 8, 11, ...).
+
+    The coarse grid is what makes a timed calibration reproducible: two measurements of the same
+    problem on the same machine give the same grid value unless they straddle a step, and the
+    search uses 71-100 % (85 % on average) of the estimated iterations.
+    """
+    if not estimate >= 1:
+        return 1
+    k = math.floor(2 * math.log2(estimate) + 1e-9)
+    value = round(2 ** (k / 2))
+    return value if value <= estimate else round(2 ** ((k - 1) / 2))
+
+
+def _fingerprint(data: pyvrp.ProblemData, seconds: float) -> tuple[bytes, int]:
+    digest = hashlib.blake2b(digest_size=16)
+    for matrix in data.distance_matrices():
+        digest.update(np.asarray(matrix).tobytes())
+    for matrix in data.duration_matrices():
+        digest.update(np.asarray(matrix).tobytes())
+    for client in data.clients():
+        digest.update(
+            repr((client.pickup, client.service_duration, client.tw_early, client.tw_late)).encode()
+        )
+    for vt in data.vehicle_types():
+        digest.update(repr((vt.num_available, vt.capacity, vt.shift_duration, vt.max_reloads)).encode())
+    return digest.digest(), round(seconds * 1000)
+
+
+class _Clock(pyvrp.IteratedLocalSearchCallbacks):
+    """Times the search loop itself: when it starts (after set-up) and when each iteration ends."""
+
+    def __init__(self) -> None:
+        self.started = math.nan
+        self.ends: list[float] = []
+
+    def on_start(self, ils: object) -> None:
+        self.started = time.monotonic()
+
+    def on_iteration(self, current: object, candidate: object, best: object, cost_evaluator: object) -> None:
+        self.ends.append(time.monotonic())
+
+    def rate(self) -> float:
+        """Iterations per second over the last quarter of the run (the first iterations, which find
+        new best solutions and search them exhaustively, are slower than the search goes on)."""
+        first = (3 * len(self.ends)) // 4
+        if first < 1 or first >= len(self.ends):
+            return 0.0
+        seconds = self.ends[-1] - self.ends[first - 1]
+        return (len(self.ends) - first) / seconds if seconds > 0 else 0.0
+
+
+def _run(
+    data: pyvrp.ProblemData,
+    criteria: list[StoppingCriterion],
+    seed: int,
+    initial: pyvrp.Solution | None,
+    clock: _Clock | None = None,
+) -> pyvrp.Result:
+    params = pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(callbacks=clock or _Clock()))
+    with warnings.catch_warnings():
+        # An over-full day makes PyVRP warn about its penalties; the diagnosis explains it better.
+        warnings.simplefilter("ignore")
+        return pyvrp.solve(
+            data,
+            stop=MultipleCriteria(criteria),
+            seed=seed,
+            collect_stats=False,
+            params=params,
+            initial_solution=initial,
+        )
+
+
+def _search(
+    data: pyvrp.ProblemData,
+    n_stops: int,
+    *,
+    time_limit_s: float,
+    seed: int,
+    deterministic: bool,
+    iterations: int | None,
+) -> tuple[pyvrp.Result, dict[str, float]]:
+    """PyVRP on the clock, or (``deterministic``) on an iteration budget calibrated by a probe.
+
+    Reproducible mode: a probe of a fixed number of iterations (:data:`_PROBE_WORK` / stops) is
+    timed; the rate it shows times the whole budget, rounded down by :func:`snap_iterations`, is
+    the number of iterations searched in all, the rest continuing from the probe's best solution.
+    Both parts stop on iterations, so the plan depends only on the problem, the seed and the grid
+    value. The value is kept for the process (the same problem and budget reuse it) and reported
+    in the stats (``pyvrp_iteration_limit``; pass it as ``iterations`` to replay a plan exactly on
+    another machine or process).
+    """
+    t0 = time.monotonic()
+    if not deterministic:
+        result = _run(data, [MaxRuntime(time_limit_s)], seed, None)
+        return result, {
+            "pyvrp_s": time.monotonic() - t0,
+            "pyvrp_iterations": float(result.num_iterations),
+            "pyvrp_stopped_by_clock": 0.0,
+        }
+    key = _fingerprint(data, time_limit_s)
+    probe_iters = max(10, math.ceil(_PROBE_WORK / max(1, n_stops)))
+    if iterations is None:
+        iterations = _CALIBRATED.get(key)
+    if iterations is not None:
+        probe_iters = min(probe_iters, iterations)
+    clock = _Clock()
+    probe = _run(
+        data, [MaxIterations(probe_iters), MaxRuntime(_PROBE_SHARE * time_limit_s)], seed, None, clock
+    )
+    probe_s = time.monotonic() - t0
+    clocked = probe.num_iterations < probe_iters
+    if iterations is None:
+        # Steady-state rate of the search loop (set-up and the initial solution excluded); the
+        # continuation pays the set-up again.
+        setup_s = clock.started - t0
+        ahead_s = max(0.0, time_limit_s - probe_s - setup_s)
+        iterations = probe_iters + snap_iterations(clock.rate() * ahead_s)
+        if not clocked:
+            _CALIBRATED[key] = iterations
+    rest = iterations - probe_iters
+    result = probe
+    searched = probe.num_iterations
+    if rest > 0 and not clocked:
+        more = _run(
+            data, [MaxIterations(rest), MaxRuntime(max(0.01, time_limit_s - probe_s))], seed, probe.best
+        )
+        searched += more.num_iterations
+        clocked = more.num_iterations < rest
+        if more.best.is_feasible() or not probe.best.is_feasible():
+            result = more
+    stats = {
+        "pyvrp_s": time.monotonic() - t0,
+        "pyvrp_probe_s": probe_s,
+        "pyvrp_iterations": float(searched),
+        "pyvrp_iteration_limit": float(iterations),
+        "pyvrp_stopped_by_clock": float(clocked),
+    }
+    return result, stats
 
 
 def solve_with_pyvrp(
-    cp: CompiledProblem, *, time_limit_s: float, seed: int, deterministic: bool = True
+    cp: CompiledProblem,
+    *,
+    time_limit_s: float,
+    seed: int,
+    deterministic: bool = True,
+    iterations: int | None = None,
 ) -> SeedResult:
     """Search with PyVRP for at most ``time_limit_s`` seconds.
 
-    With ``deterministic`` the search stops after an iteration budget derived from the time limit
-    (conservatively, so usually before the clock); otherwise it uses the whole time.
+    With ``deterministic`` the search stops after an iteration budget calibrated on this problem
+    (see :func:`_search`; ``iterations`` imposes one instead); otherwise it uses the whole time.
     """
     problem = cp.problem
     vehicles = problem.vehicles
@@ -261,22 +408,16 @@ def solve_with_pyvrp(
         dist_profiles,  # type: ignore[arg-type]
         [dur] * len(dist_profiles),  # type: ignore[list-item]
     )
-    iterations = _iterations(cp, time_limit_s) if deterministic else 1 << 62
-    t0 = time.monotonic()
-    criterion = MultipleCriteria([MaxIterations(iterations), MaxRuntime(time_limit_s)])
-    with warnings.catch_warnings():
-        # An over-full day makes PyVRP warn about its penalties; the diagnosis explains it better.
-        warnings.simplefilter("ignore")
-        result = pyvrp.solve(data, stop=criterion, seed=seed, collect_stats=False)
-    elapsed = time.monotonic() - t0
-    stats = {
-        "pyvrp_s": elapsed,
-        "pyvrp_iterations": float(result.num_iterations),
-        "pyvrp_iteration_limit": float(iterations),
-        "pyvrp_feasible": float(result.best.is_feasible()),
-        "pyvrp_cost": float(result.cost()) if result.best.is_feasible() else math.inf,
-        "pyvrp_stopped_by_clock": float(deterministic and result.num_iterations < iterations),
-    }
+    result, stats = _search(
+        data,
+        len(stop_nodes),
+        time_limit_s=time_limit_s,
+        seed=seed,
+        deterministic=deterministic,
+        iterations=iterations,
+    )
+    stats["pyvrp_feasible"] = float(result.best.is_feasible())
+    stats["pyvrp_cost"] = float(result.cost()) if result.best.is_feasible() else math.inf
 
     routes: list[list[tuple[NodeKind, int]]] = [[] for _ in vehicles]
     uses = [0] * n_fac

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from wasteroute.planning.compiled import ARC_UNITS_PER_M, CompiledProblem, NodeKind, compile_problem
-from wasteroute.planning.problem import BreakKind, Problem
+from wasteroute.planning.problem import BreakKind, BreakRule, Problem
 from wasteroute.planning.result import DroppedStop, DropReason, Route, RoutePlan, Visit, VisitKind
 
 __all__ = ["Engine", "plan_routes"]
@@ -54,8 +54,23 @@ _ORTOOLS_WORK_PER_S = 50_000.0
 # RoutingModel.status() values (routing_enums_pb2.RoutingSearchStatus).
 _STATUS_TIMEOUT_WITH_SOLUTION = 2
 _STATUS_FAIL_TIMEOUT = 4
-# Above this many nodes, OR-Tools local search with breaks is too slow to finish deterministically.
+# Above this many nodes, OR-Tools local search with breaks is too slow to be worth its time.
 _SLOW_NODES = 300
+# Reproducible mode: OR-Tools runs greedy descent from the PyVRP routes, which needs little time.
+_DETERMINISTIC_ORTOOLS_SHARE = 0.05
+# Seconds per node to validate routes one by one in a model with breaks (measured 0.0007 on a
+# 2-core VM under load; twice that is kept back), and to compile a problem before the search.
+_VALIDATE_S_PER_NODE = 0.0015
+_COMPILE_S_PER_NODE = 0.0005
+
+
+def _validation_reserve_s(cp: CompiledProblem) -> float:
+    """Time kept back from the search for loading its routes into the OR-Tools model."""
+    return _VALIDATE_S_PER_NODE * cp.num_nodes
+
+
+def _compile_estimate_s(cp: CompiledProblem) -> float:
+    return _COMPILE_S_PER_NODE * cp.num_nodes
 
 
 @dataclass
@@ -282,6 +297,16 @@ def _read_routes(model: _Model, routes: Sequence[Sequence[int]]) -> Any:
 
 def _route_fits(cp: CompiledProblem, v: int, route: Sequence[int]) -> bool:
     """Does the full model accept ``route`` for vehicle ``v``? Checked on a one-vehicle sub-model."""
+    return _route_alone(cp, v, route) is not None
+
+
+def _route_alone(cp: CompiledProblem, v: int, route: Sequence[int]) -> tuple[_Model, Any] | None:
+    """``route`` of vehicle ``v`` loaded into a one-vehicle model of the same rules (None if rejected).
+
+    Every rule of the model is a rule of one route (the only link between routes, each stop at most
+    once, holds by construction), so a plan whose routes all pass here is a plan the full model
+    accepts, at a fraction of the cost of loading it into the full model.
+    """
     problem = cp.problem
     stop_indices = [cp.node_ref[n] for n in route if cp.node_kind[n] is NodeKind.STOP]
     uses = [0] * len(problem.facilities)
@@ -299,7 +324,7 @@ def _route_fits(cp: CompiledProblem, v: int, route: Sequence[int]) -> bool:
     )
     sub_cp = compile_problem(sub, min_copies=uses)
     if len(sub_cp.stop_nodes()) != len(stop_indices):
-        return False
+        return None
     sub_stop_node = {sub_cp.node_ref[n]: n for n in sub_cp.stop_nodes()}
     next_copy = [0] * len(problem.facilities)
     sub_route = []
@@ -314,7 +339,27 @@ def _route_fits(cp: CompiledProblem, v: int, route: Sequence[int]) -> bool:
             next_copy[fi] += 1
     model = _build(sub_cp)
     model.routing.CloseModelWithParameters(_search_parameters(1.0, 1))
-    return _read_routes(model, [sub_route]) is not None
+    assignment = _read_routes(model, [sub_route])
+    return None if assignment is None else (model, assignment)
+
+
+def _validate_alone(
+    cp: CompiledProblem, routes: Sequence[Sequence[int]], stats: dict[str, float]
+) -> tuple[list[Route], set[str]] | None:
+    """Load every route into its own one-vehicle model (see :func:`_route_alone`); the routes with
+    their timing, or None as soon as one is rejected."""
+    out: list[Route] = []
+    served: set[str] = set()
+    for v, route in enumerate(routes):
+        if not route:
+            continue
+        loaded = _route_alone(cp, v, route)
+        if loaded is None:
+            return None
+        sub_routes, sub_served = _extract_routes(loaded[0], loaded[1], stats)
+        out.extend(sub_routes)
+        served |= sub_served
+    return out, served
 
 
 def _repair(model: _Model, routes: list[list[int]]) -> tuple[Any, int]:
@@ -374,6 +419,7 @@ def plan_routes(
     engine: Engine = "auto",
     deterministic: bool = True,
     ortools_share: float = 0.15,
+    iterations: int | None = None,
 ) -> RoutePlan:
     """Plan the routes of one day.
 
@@ -419,15 +465,35 @@ def plan_routes(
             if engine == "hybrid":
                 raise
             use_pyvrp = False
+    # Large models with breaks: OR-Tools moves are slow (about one solution per second at 1,000
+    # stops), so PyVRP gets the whole budget and its routes are validated one by one.
+    slow = any(v.break_rule is not None for v in problem.vehicles) and cp.num_nodes > _SLOW_NODES
     if use_pyvrp:
+        reserve_s = _validation_reserve_s(cp) if slow else 0.0
+        share = 0.0 if slow else (_DETERMINISTIC_ORTOOLS_SHARE if deterministic else ortools_share)
+        # Reproducible mode: the search's share must not depend on how long compiling took (its
+        # budget keys the calibration), so an estimate stands for the time already spent.
+        spent_s = _compile_estimate_s(cp) if deterministic else time.monotonic() - started
+        pyvrp_s = max(0.1 * time_limit_s, (time_limit_s - spent_s - reserve_s) - share * time_limit_s)
         seeded = seeding.solve_with_pyvrp(
-            cp, time_limit_s=time_limit_s * (1.0 - ortools_share), seed=seed, deterministic=deterministic
+            cp, time_limit_s=pyvrp_s, seed=seed, deterministic=deterministic, iterations=iterations
         )
         stats.update(seeded.stats)
+        stats["validation_reserve_s"] = reserve_s
         if seeded.routes is not None:
             if any(u > len(c) for u, c in zip(seeded.facility_uses, cp.facility_copies, strict=True)):
                 cp = compile_problem(problem, min_copies=[u + 1 for u in seeded.facility_uses])
             seed_routes = seeded.assign_copies(cp)
+        if seed_routes is not None and slow:
+            t_read = time.monotonic()
+            alone = _validate_alone(cp, seed_routes, stats)
+            stats["validate_s"] = time.monotonic() - t_read
+            if alone is not None:
+                stats["ortools_skipped"] = 1.0
+                stats["seed_stops_removed"] = 0.0
+                stats["stopped_by_clock"] = float(deterministic and stats["pyvrp_stopped_by_clock"] > 0)
+                elapsed = time.monotonic() - started
+                return _finish(cp, alone[0], alone[1], "pyvrp+ortools", elapsed, seed, stats)
     remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
 
     t_build = time.monotonic()
@@ -451,11 +517,8 @@ def plan_routes(
             stats["seed_objective"] = float(initial.ObjectiveValue())
             remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
             engine_used = "pyvrp+ortools"
-            # With breaks every OR-Tools move is slow on large models (about one solution per
-            # second at 1,000 stops): a deterministic solve keeps the validated seed unless stops
-            # must be reinserted after a repair.
-            slow = any(v.break_rule is not None for v in problem.vehicles) and cp.num_nodes > _SLOW_NODES
-            if deterministic and slow and removed == 0:
+            # A slow model only gets here when a route was rejected: OR-Tools reinserts the stops cut.
+            if slow and removed == 0:
                 solution = initial
                 stats["ortools_skipped"] = 1.0
             else:
@@ -519,13 +582,20 @@ def _empty_plan(
 def _extract(
     model: _Model, solution: Any, engine: str, elapsed: float, seed: int, stats: dict[str, float]
 ) -> RoutePlan:
+    routes, served = _extract_routes(model, solution, stats)
+    return _finish(model.cp, routes, served, engine, elapsed, seed, stats)
+
+
+def _extract_routes(model: _Model, solution: Any, stats: dict[str, float]) -> tuple[list[Route], set[str]]:
+    """The used vehicles' routes with a compact timing (see :func:`_compact_schedule`), and the
+    ids of the stops they serve."""
     cp = model.cp
     problem = cp.problem
     routing, manager, time_dim = model.routing, model.manager, model.time_dim
     dur = problem.duration_s
     dist = problem.distance_m
     routes: list[Route] = []
-    served: set[int] = set()
+    served: set[str] = set()
     container = solution.IntervalVarContainer()
     break_values: dict[str, tuple[int, int, int]] = {}
     for k in range(container.Size()):
@@ -548,6 +618,13 @@ def _extract(
             if performed and name.startswith(f"break {v} ")
         ]
         brks.sort()
+        compact = _compact_schedule(cp, v, nodes)
+        if compact is not None and compact.duration_s <= starts[-1] - starts[0]:
+            stats["schedule_idle_removed_s"] = stats.get("schedule_idle_removed_s", 0.0) + float(
+                starts[-1] - starts[0] - compact.duration_s
+            )
+            starts = compact.starts
+            brks = sorted(compact.breaks)
         visits: list[Visit] = []
         load_l = 0.0
         load_kg = 0.0
@@ -596,7 +673,7 @@ def _extract(
                 end_s = start_s
             elif kind is NodeKind.STOP:
                 stop = cp.stop_of(node)
-                served.add(node)
+                served.add(stop.id)
                 load_l += stop.volume_l
                 load_kg += stop.mass_kg
                 collected_l += stop.volume_l
@@ -631,7 +708,20 @@ def _extract(
             )
         )
 
-    unserved = [n for n in cp.stop_nodes() if n not in served]
+    return routes, served
+
+
+def _finish(
+    cp: CompiledProblem,
+    routes: list[Route],
+    served: set[str],
+    engine: str,
+    elapsed: float,
+    seed: int,
+    stats: dict[str, float],
+) -> RoutePlan:
+    problem = cp.problem
+    unserved = [n for n in cp.stop_nodes() if cp.stop_of(n).id not in served]
     shortfall = _volume_shortfall(cp, unserved, routes)
     dropped = list(cp.excluded)
     for node in unserved:
@@ -782,3 +872,148 @@ def _diagnose(
             "lengthen the shifts"
         )
     return tuple(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Compact schedules: no pointless waiting in a route's hours
+
+
+_Windows = tuple[tuple[int, int], ...]
+
+
+def _earliest_in(windows: _Windows, t: int) -> int | None:
+    """Earliest time >= ``t`` inside one of the sorted ``windows`` (None if none)."""
+    for start_s, end_s in windows:
+        if t <= end_s:
+            return max(start_s, t)
+    return None
+
+
+def _latest_in(windows: _Windows, t: int) -> int | None:
+    """Latest time <= ``t`` inside one of the sorted ``windows`` (None if none)."""
+    for start_s, end_s in reversed(windows):
+        if t >= start_s:
+            return min(end_s, t)
+    return None
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    starts: list[int]
+    arrivals: list[int]
+    breaks: list[tuple[int, int]]
+    duration_s: int
+
+
+def _compact_schedule(cp: CompiledProblem, v: int, nodes: Sequence[int]) -> _Schedule | None:
+    """The shortest-duration timing of a fixed route (start depot, visits..., end depot).
+
+    Waiting only where a window forces it: the truck leaves as late as its windows allow and, from
+    there, serves everything as early as possible, so the route's duration (what drivers are paid
+    for and dispatchers read) holds no idle time that a later start or an earlier return would
+    remove. A lunch break is tried in every gap between two visits (on the road or while waiting),
+    before the start and after the end (taken at the depot); the shortest resulting day wins,
+    ties going to a break outside the route, then to the earlier return.
+
+    Handles vehicles without a break and with a lunch break; returns None for statutory breaks
+    (their chained rule stays with the OR-Tools schedule) or when no timing fits (the caller keeps
+    the model's own schedule then).
+    """
+    problem = cp.problem
+    veh = problem.vehicles[v]
+    rule = veh.break_rule
+    if rule is not None and rule.kind is not BreakKind.LUNCH:
+        return None
+    last = len(nodes) - 1
+    dur = problem.duration_s
+    locs = [int(cp.node_location[n]) for n in nodes]
+    travel = [int(dur[a, b]) for a, b in pairwise(locs)]
+    service = [cp.node_service_s[n] if 0 < k < last else 0 for k, n in enumerate(nodes)]
+    windows: list[_Windows] = []
+    for k, n in enumerate(nodes):
+        if k == 0:
+            windows.append((cp.vehicle_start_window[v],))
+        elif k == last:
+            windows.append((cp.vehicle_end_window[v],))
+        elif cp.node_kind[n] is NodeKind.STOP:
+            windows.append(cp.stop_of(n).time_windows or ((0, cp.horizon_s),))
+        else:
+            windows.append((cp.facility_of(n).window,))
+    options: list[int | str | None] = [None] if rule is None else ["after", "before", *range(last)]
+    best: _Schedule | None = None
+    best_key: tuple[int, int, int] | None = None
+    for option in options:
+        sched = _timing(travel, service, windows, rule, option)
+        if sched is None or sched.duration_s > cp.vehicle_max_duration_s[v]:
+            continue
+        key = (sched.duration_s, 0 if option in ("after", "before", None) else 1, sched.starts[-1])
+        if best_key is None or key < best_key:
+            best, best_key = sched, key
+    return best
+
+
+def _timing(
+    travel: Sequence[int],
+    service: Sequence[int],
+    windows: Sequence[_Windows],
+    rule: BreakRule | None,
+    option: int | str | None,
+) -> _Schedule | None:
+    """Latest departure, then earliest service everywhere, with the lunch at ``option``.
+
+    ``option``: None (no break), ``"before"`` (at the depot before leaving), ``"after"`` (at the
+    depot after returning) or ``k`` (between the end of visit ``k`` and the start of visit ``k + 1``).
+    In gap ``k`` with travel ``t`` and a break of ``d`` starting in ``[lo, hi]``, service ``k`` must end by
+    ``hi`` and visit ``k + 1`` starts no earlier than ``max(end_k + t + d, lo + d)``.
+    """
+    last = len(windows) - 1
+    lo = hi = length = 0
+    if rule is not None:
+        assert rule.earliest_start_s is not None and rule.latest_start_s is not None
+        lo, hi, length = rule.earliest_start_s, rule.latest_start_s, rule.duration_s
+    # Backward: latest start of each visit so that every later window still holds.
+    latest: list[int] = [0] * (last + 1)
+    bound = windows[last][-1][1]
+    if option == "after":
+        bound = min(bound, hi)
+    t = _latest_in(windows[last], bound)
+    if t is None:
+        return None
+    latest[last] = t
+    for k in range(last - 1, -1, -1):
+        t = latest[k + 1] - travel[k] - service[k]
+        if option == k:
+            t = min(t - length, hi - service[k])
+        found = _latest_in(windows[k], t)
+        if found is None:
+            return None
+        latest[k] = found
+    # Forward from the latest departure: earliest service everywhere.
+    starts = [latest[0]]
+    arrivals = [starts[0]]
+    breaks: list[tuple[int, int]] = []
+    if option == "before":
+        begin = min(hi, starts[0] - length)
+        if begin < lo:
+            return None
+        breaks.append((begin, length))
+    for k in range(last):
+        end_k = starts[k] + service[k]
+        arrive = end_k + travel[k]
+        if option == k:
+            begin = max(end_k, lo)
+            if begin > hi:
+                return None
+            breaks.append((begin, length))
+            arrive = max(arrive + length, begin + length)
+        start = _earliest_in(windows[k + 1], arrive)
+        if start is None or start > latest[k + 1]:
+            return None
+        arrivals.append(arrive)
+        starts.append(start)
+    if option == "after":
+        begin = max(starts[last], lo)
+        if begin > hi:
+            return None
+        breaks.append((begin, length))
+    return _Schedule(starts, arrivals, breaks, starts[last] - starts[0])

@@ -266,7 +266,7 @@ def _vrplib_case(path: Path, inst: VrplibInstance, fleet: int | None) -> BenchCa
     )
 
 
-KIM_VEHICLE_FIXED_COST = 528.0
+KIM_VEHICLE_FIXED_COST = 5280.0
 """Cost of using one more truck on the Kim instances, in the router's money unit (1 per 1,000 feet):
 528 = 100 miles. The published results minimise vehicles as well as miles; without a price on a
 vehicle the router trades a truck for a few miles."""

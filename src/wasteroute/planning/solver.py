@@ -59,8 +59,8 @@ _SLOW_NODES = 300
 # Reproducible mode: OR-Tools runs greedy descent from the PyVRP routes, which needs little time.
 _DETERMINISTIC_ORTOOLS_SHARE = 0.05
 # Seconds per node to validate routes one by one in a model with breaks (measured 0.0007 on a
-# 2-core VM under load; twice that is kept back), and to compile a problem before the search.
-_VALIDATE_S_PER_NODE = 0.0015
+# 2-core VM under load; four times that is kept back), and to compile a problem before the search.
+_VALIDATE_S_PER_NODE = 0.003
 _COMPILE_S_PER_NODE = 0.0005
 
 

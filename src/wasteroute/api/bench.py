@@ -2,11 +2,24 @@
 
 Seeds a bench city (3,000 bins, 10 vehicles, a finished plan of today with 10 routes of 300 bin
 stops each plus start, facility, break and end stops, one driver key per vehicle), starts the API
-with uvicorn in a subprocess (``--workers`` processes), and lets ``--clients`` concurrent HTTP
-clients (httpx, asyncio, one connection each) fetch ``GET /api/v1/driver/tour`` in a closed loop for
-``--duration-s`` seconds after a warm-up. Every answer is checked (status 200 and the expected stop
-count); anything else counts as an error. The database is ``WASTEROUTE_DATABASE_URL`` or an embedded
-PostgreSQL in a temporary directory; the bench city is deleted afterwards (``--keep`` keeps it).
+with uvicorn in a subprocess (``--workers`` processes) and lets ``--clients`` concurrent clients
+(httpx, asyncio, one client and connection each, accepting gzip like a browser) fetch
+``GET /api/v1/driver/tour`` for ``--duration-s`` seconds after a warm-up.
+
+Two load models:
+
+- open loop (default, ``--rate 500``): the clients together send ``rate`` requests per second on a
+  fixed schedule (100 tablets x 5 fetches/s); latency counts from each request's scheduled time, so
+  a server that falls behind shows its queue (no coordinated omission) and ``rps`` drops below the
+  rate. This is the model of the target: at least 500 requests/s with p99 under 100 ms.
+- closed loop (``--rate 0``): each client sends its next request as soon as the answer is read: the
+  saturation throughput; latency is then about clients / throughput (Little's law).
+
+Every answer is checked (status 200 and the expected stop count); anything else counts as an
+error. ``server_cpu_ms_per_request`` and ``client_cpu_ms_per_request`` are CPU time per request of
+the server processes and of the load generator: they do not depend on what else runs on the
+machine, unlike ``rps`` and the latencies. The database is ``WASTEROUTE_DATABASE_URL`` or an
+embedded PostgreSQL in a temporary directory; the bench city is deleted afterwards (``--keep``).
 
 The last line printed is one JSON object: ``requests``, ``rps``, ``p50_ms``, ``p99_ms``, ``errors``
 and the run's parameters.
@@ -17,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import secrets
@@ -324,46 +338,59 @@ async def _load(
     duration_s: float,
     expect_stops: int,
     server_pid: int | None = None,
+    rate: float = 0.0,
 ) -> tuple[list[float], int, int, float, float]:
-    """Closed loop: each client sends its next request when the previous answer is read."""
+    """Closed loop (``rate`` 0): each client sends its next request when the previous answer is read.
+    Open loop (``rate`` > 0 requests/s in total): each client sends on a fixed schedule and latency
+    counts from the scheduled time, so a slow server cannot hide its queue (no coordinated omission)."""
     latencies: list[float] = []
     errors = 0
     sent = 0
-    measuring = False
+    window = (math.inf, math.inf)  # (start, end) of the measured window, perf_counter seconds
     stop = False
+    # one client per tablet, each with its own connection (a shared pool would measure httpx's pool);
+    # built before the clock starts, since building one takes milliseconds
+    pool = [
+        httpx.AsyncClient(base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=1))
+        for _ in range(clients)
+    ]
+    begin = time.perf_counter()
 
-    async def one(i: int) -> None:
+    async def one(i: int, client: httpx.AsyncClient) -> None:
         nonlocal errors, sent
         headers = {"X-API-Key": keys[i % len(keys)]}
-        # one client per tablet: its own connection (a shared pool would measure httpx's pool instead)
-        async with httpx.AsyncClient(
-            base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=1)
-        ) as client:
-            while not stop:
-                counted = measuring  # only requests sent inside the measured window count
+        interval = clients / rate if rate > 0 else 0.0
+        due = begin + interval * i / clients
+        while not stop:
+            if interval:  # open loop: send on schedule, latency counted from the due time
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                t0 = due
+                due += interval
+            else:  # closed loop: the next request as soon as the answer is read
                 t0 = time.perf_counter()
+            ok = False
+            try:
+                r = await client.get("/api/v1/driver/tour", headers=headers)
+                ok = r.status_code == 200 and r.content.count(b'"seq"') == expect_stops
+            except httpx.HTTPError:
                 ok = False
-                try:
-                    r = await client.get("/api/v1/driver/tour", headers=headers)
-                    ok = r.status_code == 200 and r.content.count(b'"seq"') == expect_stops
-                except httpx.HTTPError:
-                    ok = False
-                dt = time.perf_counter() - t0
-                if counted and measuring:
-                    sent += 1
-                    latencies.append(dt)
-                    errors += 0 if ok else 1
+            t1 = time.perf_counter()
+            if window[0] <= t0 and t1 <= window[1]:  # sent and answered inside the window
+                sent += 1
+                latencies.append(t1 - t0)
+                errors += 0 if ok else 1
 
-    tasks = [asyncio.create_task(one(i)) for i in range(clients)]
+    tasks = [asyncio.create_task(one(i, c)) for i, c in enumerate(pool)]
     await asyncio.sleep(warmup_s)
-    measuring = True
     cpu0, server0 = time.process_time(), server_cpu_s(server_pid) if server_pid else 0.0
+    window = (time.perf_counter(), time.perf_counter() + duration_s)
     await asyncio.sleep(duration_s)
-    measuring = False
     client_cpu = time.process_time() - cpu0
     server_cpu = (server_cpu_s(server_pid) - server0) if server_pid else 0.0
     stop = True
     await asyncio.gather(*tasks)
+    for c in pool:
+        await c.aclose()
     return latencies, sent, errors, client_cpu, server_cpu
 
 
@@ -375,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=100, help="concurrent clients (default 100)")
     ap.add_argument("--duration-s", type=float, default=15.0, help="measured seconds (default 15)")
     ap.add_argument("--warmup-s", type=float, default=3.0, help="unmeasured seconds first (default 3)")
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=500.0,
+        help="open loop: requests/s over all clients (default 500); 0: closed loop, as fast as answered",
+    )
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     ap.add_argument("--pool", type=int, default=10, help="database connections per worker (default 10)")
     ap.add_argument("--bins", type=int, default=BINS)
@@ -418,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.duration_s,
                     seeded.stops_per_tour,
                     server.pid,
+                    args.rate,
                 )
             )
             ms = np.asarray(lat, dtype=np.float64) * 1000 if lat else np.zeros(1)
@@ -431,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                 "client_cpu_ms_per_request": round(client_cpu * 1000 / max(sent, 1), 2),
                 "load_avg_1m": round(os.getloadavg()[0], 2),
                 "clients": args.clients,
+                "mode": f"open loop at {args.rate:g}/s" if args.rate > 0 else "closed loop",
                 "workers": args.workers,
                 "duration_s": args.duration_s,
                 "stops_per_tour": seeded.stops_per_tour,

@@ -218,6 +218,8 @@ class Route(Base):
     start_at: Mapped[datetime] = mapped_column(TZ)
     end_at: Mapped[datetime] = mapped_column(TZ)
     trips: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Grows by one whenever a stop of the route changes (tour caches and ETags follow it)."""
 
 
 class RouteStop(Base):

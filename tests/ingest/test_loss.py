@@ -324,7 +324,9 @@ def _sample(name: str) -> float:
 @pytest.mark.slow
 def test_database_unreachable_for_10_s_mid_stream_loses_nothing(broker: BrokerHandle, city: City) -> None:
     proxy, dsn = _proxied_url(city.url)
-    settings = Settings(mqtt_client_id="loss-db-outage", ingest_batch_size=500, ingest_queue_size=3_000)
+    # queue (1,000) + the batch held in retry (500) < the broker's in-flight window (Receive Maximum
+    # 2,000), so during the outage it is our bounded queue, not the broker's window, that fills
+    settings = Settings(mqtt_client_id="loss-db-outage", ingest_batch_size=500, ingest_queue_size=1_000)
     ingestor = Ingestor(settings, dsn, broker.url("wasteroute-ingest"))
     ingestor.writer.max_backoff_s = 2.0
     retries0, full0 = (

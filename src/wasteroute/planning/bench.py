@@ -54,7 +54,7 @@ lunch rule of Buhrkal et al. (only right after a service). The figure is plausib
 instance's geography: of 99 customers, 51 lie within 5 miles of the depot (the near facility is
 3 miles out), 7 at 5-11 miles, and two remote groups (20 stops 15-19 miles out, 178 yd3; 20 stops
 32-35 miles out, 158 yd3) each fit one truckload, so each is reached once; our three routes are
-about 19, 48 and 86 miles.
+about 18, 48-51 and 85 miles.
 No published route lists exist to compare against; a rule the papers apply and the public
 description does not state (e.g. a different travel-time matrix: the authors used GIS shortest
 paths internally) would explain the gap, but we found none in the text.

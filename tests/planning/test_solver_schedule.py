@@ -167,3 +167,17 @@ def test_replaying_the_reported_iteration_budget_gives_the_same_plan() -> None:
     assert second.stats["pyvrp_iteration_limit"] == budget
     assert [r.visits for r in first.routes] == [r.visits for r in second.routes]
     assert first.dropped == second.dropped
+
+
+def test_route_start_and_end_are_the_depot_times_even_with_a_break_at_the_depot() -> None:
+    from wasteroute.planning.result import Route, Visit, VisitKind
+
+    visits = (
+        Visit(VisitKind.START, "d", 0, 21_600, 21_600, 21_600, 0.0, 0.0),
+        Visit(VisitKind.STOP, "s1", 1, 22_000, 22_000, 22_060, 100.0, 10.0),
+        Visit(VisitKind.FACILITY, "f", 2, 23_000, 23_000, 23_900, 0.0, 0.0),
+        Visit(VisitKind.END, "d", 0, 25_000, 25_000, 25_000, 0.0, 0.0),
+        Visit(VisitKind.BREAK, "break", 0, 39_600, 39_600, 43_200, 0.0, 0.0),
+    )
+    route = Route("v1", visits, 10_000, 3_400, 100.0, 10.0, 1, 10.0)
+    assert (route.start_s, route.end_s) == (21_600, 25_000)

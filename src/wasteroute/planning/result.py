@@ -92,11 +92,13 @@ class Route:
 
     @property
     def start_s(self) -> int:
-        return self.visits[0].start_s
+        """When the truck leaves its depot (a break taken at the depot before that is not counted)."""
+        return next(v.start_s for v in self.visits if v.kind is VisitKind.START)
 
     @property
     def end_s(self) -> int:
-        return self.visits[-1].arrival_s
+        """When the truck is back at its depot (a break taken there afterwards is not counted)."""
+        return next(v.arrival_s for v in reversed(self.visits) if v.kind is VisitKind.END)
 
 
 @dataclass(frozen=True, slots=True)

@@ -329,6 +329,8 @@ def store_plan(
         "feasible": result.feasible,
         "engine": result.engine,
         "solve_time_s": round(result.solve_time_s, 2),
+        "iterations": int(result.stats.get("pyvrp_iteration_limit", 0)) or None,
+        "stopped_by_clock": bool(result.stats.get("stopped_by_clock", 0.0)),
         **extra,
     }
     repo.finish(plan_id, summary=summary, diagnosis=" ".join(result.diagnosis) or None, finished_at=now)
@@ -392,7 +394,14 @@ def execute_plan(
             raise LookupError(f"no active vehicle collects {inputs.fraction} in {inputs.slug}")
         problem, bin_of_stop = build_problem(inputs, chosen, settings)
         time_limit = float(options.get("time_limit_s", settings.plan_time_limit_s))
-        result = plan_routes(problem, time_limit_s=time_limit, seed=int(options.get("seed", 0)))
+        # "iterations" (from an earlier plan's summary) replays that plan's search exactly
+        replay = options.get("iterations")
+        result = plan_routes(
+            problem,
+            time_limit_s=time_limit,
+            seed=int(options.get("seed", 0)),
+            iterations=int(replay) if replay is not None else None,
+        )
         with transaction(factory) as session:
             summary = store_plan(
                 session,

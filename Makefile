@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run smoke test lint format bench-routing bench-forecast bench-ingest system-deps clean
+.PHONY: install run smoke test lint format bench-routing bench-cityday bench-api bench-forecast bench-ingest system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
@@ -44,6 +44,12 @@ format: install
 
 bench-routing: install
 	$(BIN)/wasteroute bench routing --all ../shared/benchmarks --time-limit 30 --json
+
+bench-cityday: install
+	$(BIN)/wasteroute bench cityday --stops 1000 --time-limit 40 --runs 2 --json
+
+bench-api: install
+	$(BIN)/wasteroute bench api --json
 
 bench-forecast: install
 	$(BIN)/wasteroute bench forecast --json

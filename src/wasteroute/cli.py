@@ -210,6 +210,7 @@ def cmd_create_key(args: argparse.Namespace, settings: Settings) -> int:
 BENCHMARKS = {
     "routing": ("wasteroute.planning.bench", "main"),
     "distances": ("wasteroute.planning.bench", "main_distances"),
+    "cityday": ("wasteroute.planning.demo", "main"),
     "forecast": ("wasteroute.forecasting.bench", "main"),
     "ingest": ("wasteroute.ingest.bench", "main"),
     "api": ("wasteroute.api.bench", "main"),

@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     from wasteroute.planning.solver import plan_routes
 
     parser = argparse.ArgumentParser(prog="python -m wasteroute.planning.demo")
+    parser.add_argument(
+        "--json", action="store_true", help="accepted like every benchmark; the last line is JSON"
+    )
     parser.add_argument("--stops", type=int, default=1000)
     parser.add_argument("--time-limit", type=float, default=50.0, help="search budget, seconds")
     parser.add_argument("--seed", type=int, default=0)

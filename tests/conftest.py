@@ -107,6 +107,26 @@ def fresh_database_url(db_server: DatabaseServer) -> str:
 
 
 @pytest.fixture
+def mini_city_url(fresh_database_url: str) -> str:
+    """A database of its own, migrated, with the tiny city of tests/data/city-mini.json committed."""
+    import json
+
+    from wasteroute.admin.schemas import CitySeedDocument
+    from wasteroute.admin.service import import_city_seed
+    from wasteroute.storage.db import make_session_factory, transaction
+
+    migrate(fresh_database_url)
+    eng = make_engine(fresh_database_url)
+    try:
+        with transaction(make_session_factory(eng)) as s:
+            doc = CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text()))
+            import_city_seed(s, doc)
+    finally:
+        eng.dispose()
+    return fresh_database_url
+
+
+@pytest.fixture
 def broker(tmp_path: Path) -> Iterator[BrokerHandle]:
     """A real broker: ``WASTEROUTE_TEST_MQTT_URL`` or mosquitto with deploy/mosquitto.conf."""
     url = os.environ.get("WASTEROUTE_TEST_MQTT_URL")

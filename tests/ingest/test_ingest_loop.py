@@ -8,17 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import psycopg
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.conftest import DATA
-from wasteroute.admin.schemas import CitySeedDocument
-from wasteroute.admin.service import import_city_seed
 from wasteroute.config import Settings
 from wasteroute.ingest.schemas import native_topic
 from wasteroute.ingest.service import Ingestor
 from wasteroute.runtime.broker import BrokerHandle
-from wasteroute.storage.db import make_engine, make_session_factory, migrate, transaction
 
 
 def _publisher(broker: BrokerHandle) -> mqtt.Client:
@@ -36,23 +31,11 @@ def _count(url: str, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
-@pytest.fixture
-def city_db(fresh_database_url: str) -> str:
-    migrate(fresh_database_url)
-    engine = make_engine(fresh_database_url)
-    with transaction(make_session_factory(engine)) as s:
-        import_city_seed(
-            s, CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text()))
-        )
-    engine.dispose()
-    return fresh_database_url
-
-
 def test_readings_and_bad_messages_flow_through_broker_into_postgres(
-    broker: BrokerHandle, city_db: str
+    broker: BrokerHandle, mini_city_url: str
 ) -> None:
     settings = Settings(mqtt_client_id="test-ingest-loop", ingest_batch_size=200, ingest_batch_age_ms=50)
-    ingestor = Ingestor(settings, city_db, broker.url("wasteroute-ingest"))
+    ingestor = Ingestor(settings, mini_city_url, broker.url("wasteroute-ingest"))
     ingestor.start()
     assert ingestor.edge.wait_connected(10)
     time.sleep(0.3)  # SUBACK
@@ -98,12 +81,12 @@ def test_readings_and_bad_messages_flow_through_broker_into_postgres(
     ingestor.stop()
     pub.loop_stop()
     pub.disconnect()
-    assert _count(city_db, "SELECT count(*) FROM sensor_reading") == n_good
+    assert _count(mini_city_url, "SELECT count(*) FROM sensor_reading") == n_good
     # the topic "wasteroute/testhafen/sensors/x" matches no subscription: the broker never delivers it
-    reasons = {r for r in _reasons(city_db)}
+    reasons = {r for r in _reasons(mini_city_url)}
     assert reasons == {"invalid_json", "unknown_device", "wrong_city"}
     fill = _count(
-        city_db,
+        mini_city_url,
         "SELECT round(fill_level * 1000) FROM bin_state b JOIN sensor s ON s.bin_id = b.bin_id "
         "WHERE s.device_id = '70b3d57ed0000001'",
     )

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from tests.conftest import DATA
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
-from wasteroute.storage.db import make_session_factory, transaction
 from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow, load_sensor_directory
 
 
@@ -38,20 +37,6 @@ def _row(sensor_id: int, bin_id: int, city_id: int, at: datetime, fill: float, *
     return ReadingRow(**base)
 
 
-@pytest.fixture
-def seeded(fresh_database_url: str) -> str:
-    from wasteroute.storage.db import make_engine, migrate
-
-    migrate(fresh_database_url)
-    engine = make_engine(fresh_database_url)
-    with transaction(make_session_factory(engine)) as s:
-        import_city_seed(
-            s, CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text()))
-        )
-    engine.dispose()
-    return fresh_database_url
-
-
 def test_import_is_idempotent(session: Session) -> None:
     doc = CitySeedDocument.model_validate(json.loads((DATA / "city-mini.json").read_text()))
     first = import_city_seed(session, doc)
@@ -63,8 +48,8 @@ def test_import_is_idempotent(session: Session) -> None:
     assert CityRepository(session).count_bins(first.city_id) == 24
 
 
-def test_batches_are_idempotent_and_keep_the_latest_state(seeded: str) -> None:
-    store = BatchStore(seeded)
+def test_batches_are_idempotent_and_keep_the_latest_state(mini_city_url: str) -> None:
+    store = BatchStore(mini_city_url)
     sensors = store.sensors()
     info = sensors["70b3d57ed0000001"]
     assert info.bin_id is not None and info.height_mm == 1150
@@ -80,7 +65,7 @@ def test_batches_are_idempotent_and_keep_the_latest_state(seeded: str) -> None:
     assert (first.stored, first.duplicates) == (5, 0)
     assert (again.stored, again.duplicates) == (0, 4)
     assert older.stored == 1
-    with psycopg.connect(seeded.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(mini_city_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         n = conn.execute(
             "SELECT count(*) FROM sensor_reading WHERE sensor_id = %s", (info.sensor_id,)
         ).fetchone()
@@ -92,8 +77,8 @@ def test_batches_are_idempotent_and_keep_the_latest_state(seeded: str) -> None:
     store.close()
 
 
-def test_fire_and_tilt_raise_one_open_alert_each(seeded: str) -> None:
-    store = BatchStore(seeded)
+def test_fire_and_tilt_raise_one_open_alert_each(mini_city_url: str) -> None:
+    store = BatchStore(mini_city_url)
     info = store.sensors()["70b3d57ed0000002"]
     assert info.bin_id is not None
     t0 = datetime(2026, 11, 21, 9, tzinfo=UTC)
@@ -111,7 +96,7 @@ def test_fire_and_tilt_raise_one_open_alert_each(seeded: str) -> None:
     ]
     store.write_and_commit(hot[:2], [])
     store.write_and_commit(hot[2:], [])
-    with psycopg.connect(seeded.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(mini_city_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         kinds = conn.execute(
             "SELECT kind FROM alert WHERE bin_id = %s AND cleared_at IS NULL ORDER BY kind", (info.bin_id,)
         ).fetchall()
@@ -119,21 +104,21 @@ def test_fire_and_tilt_raise_one_open_alert_each(seeded: str) -> None:
     store.close()
 
 
-def test_dead_letters_keep_raw_bytes_and_reason(seeded: str) -> None:
-    store = BatchStore(seeded)
+def test_dead_letters_keep_raw_bytes_and_reason(mini_city_url: str) -> None:
+    store = BatchStore(mini_city_url)
     raw = b"\xff\x00not json"
     out = store.write_and_commit(
         [], [DeadLetterRow("mqtt", "wasteroute/x/sensors/y/up", raw, "invalid_json", "bad")]
     )
     assert out.dead_lettered == 1
-    with psycopg.connect(seeded.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(mini_city_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         row = conn.execute("SELECT payload, reason, topic FROM dead_letter").fetchone()
     assert row == (raw, "invalid_json", "wasteroute/x/sensors/y/up")
     store.close()
 
 
-def test_sensor_directory_knows_city_and_geometry(seeded: str) -> None:
-    with psycopg.connect(seeded.replace("postgresql+psycopg://", "postgresql://")) as conn:
+def test_sensor_directory_knows_city_and_geometry(mini_city_url: str) -> None:
+    with psycopg.connect(mini_city_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         directory = load_sensor_directory(conn)
     assert len(directory) == 24
     assert {i.city_slug for i in directory.values()} == {"testhafen"}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from wasteroute.admin.schemas import CitySeedDocument
+from wasteroute.admin.schemas import BinFeature, CitySeedDocument
 from wasteroute.storage.cities import CityRepository
 
 
@@ -20,6 +21,38 @@ class ImportSummary:
     vehicles: int
     bins: int
     sensors: int
+
+
+def upsert_bin_features(
+    repo: CityRepository, city_id: int, type_ids: dict[str, int], features: Sequence[BinFeature]
+) -> tuple[dict[str, int], int]:
+    """Create or update the bins of ``features`` and their sensors; returns external id -> bin id and
+    the number of sensors written. ``type_ids`` maps container type codes to their ids."""
+    rows = []
+    for f in features:
+        p = f.properties
+        start, end = p.window()
+        rows.append(
+            {
+                "city_id": city_id,
+                "external_id": p.external_id,
+                "site_id": p.site_id,
+                "lon": f.geometry.coordinates[0],
+                "lat": f.geometry.coordinates[1],
+                "fraction": p.fraction,
+                "container_type_id": type_ids[p.container_type],
+                "access_class": p.access_class,
+                "collection_start": start,
+                "collection_end": end,
+            }
+        )
+    bins = repo.upsert_bins(rows)
+    sensors = [
+        {"city_id": city_id, "bin_id": bins[f.properties.external_id], **f.properties.sensor.model_dump()}
+        for f in features
+        if f.properties.sensor is not None
+    ]
+    return bins, repo.upsert_sensors(sensors)
 
 
 def import_city_seed(session: Session, doc: CitySeedDocument) -> ImportSummary:
@@ -46,31 +79,7 @@ def import_city_seed(session: Session, doc: CitySeedDocument) -> ImportSummary:
             for v in doc.vehicles
         ]
     )
-    bin_rows = []
-    for f in doc.bins.features:
-        p = f.properties
-        start, end = p.window()
-        bin_rows.append(
-            {
-                "city_id": city_id,
-                "external_id": p.external_id,
-                "site_id": p.site_id,
-                "lon": f.geometry.coordinates[0],
-                "lat": f.geometry.coordinates[1],
-                "fraction": p.fraction,
-                "container_type_id": types[p.container_type],
-                "access_class": p.access_class,
-                "collection_start": start,
-                "collection_end": end,
-            }
-        )
-    bins = repo.upsert_bins(bin_rows)
-    sensors = [
-        {"city_id": city_id, "bin_id": bins[f.properties.external_id], **f.properties.sensor.model_dump()}
-        for f in doc.bins.features
-        if f.properties.sensor is not None
-    ]
-    repo.upsert_sensors(sensors)
+    bins, sensors = upsert_bin_features(repo, city_id, types, doc.bins.features)
     return ImportSummary(
-        city_id, c.slug, len(types), len(depots), len(facilities), len(vehicles), len(bins), len(sensors)
+        city_id, c.slug, len(types), len(depots), len(facilities), len(vehicles), len(bins), sensors
     )

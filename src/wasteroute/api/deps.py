@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wasteroute.config import Settings
 from wasteroute.errors import Forbidden, Unauthorized
+from wasteroute.storage.db import transaction
 from wasteroute.storage.principals import PrincipalRepository
 
 ROLES = ("admin", "dispatcher", "driver", "gateway")
@@ -25,17 +26,10 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """Commit when the endpoint returns, roll back when it raises."""
+    """Commit when the endpoint returns, roll back when it raises (the request owns the transaction)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
+    with transaction(factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field, ValidationError
 
 from wasteroute.admin.schemas import BinFeature
+from wasteroute.admin.service import upsert_bin_features
 from wasteroute.api.deps import Caller, SessionDep, require
 from wasteroute.api.errors import AUTH_ERRORS
 from wasteroute.api.schemas import ImportReport, RowError
@@ -101,35 +102,7 @@ def _import(session: SessionDep, caller: Caller, features: list[Any], dry_run: b
     sensors = 0
     if not dry_run and good:
         with refused_as_conflict(session):
-            rows = []
-            for _, f in good:
-                p = f.properties
-                start, end = p.window()
-                rows.append(
-                    {
-                        "city_id": caller.city_id,
-                        "external_id": p.external_id,
-                        "site_id": p.site_id,
-                        "lon": f.geometry.coordinates[0],
-                        "lat": f.geometry.coordinates[1],
-                        "fraction": p.fraction,
-                        "container_type_id": types[p.container_type],
-                        "access_class": p.access_class,
-                        "collection_start": start,
-                        "collection_end": end,
-                    }
-                )
-            ids = repo.upsert_bins(rows)
-            sensor_rows = [
-                {
-                    "city_id": caller.city_id,
-                    "bin_id": ids[f.properties.external_id],
-                    **f.properties.sensor.model_dump(),
-                }
-                for _, f in good
-                if f.properties.sensor is not None
-            ]
-            sensors = repo.upsert_sensors(sensor_rows)
+            _, sensors = upsert_bin_features(repo, caller.city_id, types, [f for _, f in good])
     errors.sort(key=lambda e: e.row)
     return ImportReport(
         dry_run=dry_run,

@@ -135,7 +135,7 @@ def score_forecasts(
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print a short summary and, as the last line, the JSON result."""
     ap = argparse.ArgumentParser(prog="wasteroute bench forecast", description=__doc__)
-    ap.add_argument("--json", action="store_true", help="accepted like every benchmark; the last line is JSON")
+    ap.add_argument("--json", action="store_true", help="the last line is JSON in any case")
     ap.add_argument("--series", type=int, default=300, help="number of synthetic containers (default 300)")
     ap.add_argument("--days", type=float, default=42.0, help="days of history per container (default 42)")
     ap.add_argument("--fault-share", type=float, default=0.15, help="share of faulty sensors (default 0.15)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,27 @@ def test_plan_refuses_an_unknown_fraction(capsys: pytest.CaptureFixture[str]) ->
         build_parser().parse_args(["plan", "--city", "luebeck", "--fraction", "metal"])
     assert exc.value.code == 2
     assert "invalid choice: 'metal'" in capsys.readouterr().err
+
+
+def test_import_plan_and_key_through_the_command_line(fresh_database_url: str, tmp_path: Path) -> None:
+    import json
+    import os
+
+    from tests.conftest import DATA
+
+    env = {**os.environ, "WASTEROUTE_DATABASE_URL": fresh_database_url, "WASTEROUTE_DATA_DIR": str(tmp_path)}
+
+    def run(*args: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "wasteroute", *args], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout.strip().splitlines()[-1]
+
+    imported = json.loads(run("import-city", str(DATA / "city-mini.json")))
+    assert (imported["slug"], imported["bins"], imported["sensors"]) == ("testhafen", 24, 24)
+    plan = json.loads(run("plan", "--city", "testhafen", "--fraction", "residual", "--time-limit", "2"))
+    assert plan["status"] == "done"
+    assert plan["bins_considered"] == 18  # the residual bins of the mini city
+    key = run("create-key", "--city", "testhafen", "--role", "driver", "--vehicle", "TH-101")
+    assert key.startswith("wr_") and len(key) > 30

@@ -3,8 +3,10 @@
 Seeds a bench city (3,000 bins, 10 vehicles, a finished plan of today with 10 routes of 300 bin
 stops each plus start, facility, break and end stops, one driver key per vehicle), starts the API
 with uvicorn in a subprocess (``--workers`` processes) and lets ``--clients`` concurrent clients
-(httpx, asyncio, one client and connection each, accepting gzip like a browser) fetch
-``GET /api/v1/driver/tour`` for ``--duration-s`` seconds after a warm-up.
+(a lean HTTP/1.1 client on asyncio streams, one keep-alive connection each, accepting gzip like a
+browser) fetch ``GET /api/v1/driver/tour`` for ``--duration-s`` seconds after a warm-up. The client
+is lean on purpose: it shares the cores with the server, and a heavy one (httpx spends about three
+times the server's CPU per request) would make its own scheduling delays part of the tail.
 
 Two load models:
 
@@ -15,11 +17,13 @@ Two load models:
 - closed loop (``--rate 0``): each client sends its next request as soon as the answer is read: the
   saturation throughput; latency is then about clients / throughput (Little's law).
 
-Every answer is checked (status 200 and the expected stop count); anything else counts as an
-error. ``server_cpu_ms_per_request`` and ``client_cpu_ms_per_request`` are CPU time per request of
-the server processes and of the load generator: they do not depend on what else runs on the
-machine, unlike ``rps`` and the latencies. The database is ``WASTEROUTE_DATABASE_URL`` or an
-embedded PostgreSQL in a temporary directory; the bench city is deleted afterwards (``--keep``).
+Every answer is checked (status 200, a body of its ``Content-Length``, the expected stop count
+after gunzip; the first answer on each connection is also parsed as JSON and its ``stops``
+counted); anything else counts as an error. ``server_cpu_ms_per_request`` and
+``client_cpu_ms_per_request`` are CPU time per request of the server processes and of the load
+generator: they do not depend on what else runs on the machine, unlike ``rps`` and the latencies.
+The database is ``WASTEROUTE_DATABASE_URL`` or an embedded PostgreSQL in a temporary directory;
+the bench city is deleted afterwards (``--keep``).
 
 The last line printed is one JSON object: ``requests``, ``rps``, ``p50_ms``, ``p99_ms``, ``errors``
 and the run's parameters.
@@ -39,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -330,6 +335,137 @@ def wait_ready(base: str, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"the API did not answer on {base} within {timeout_s:.0f} s")
 
 
+class HttpError(Exception):
+    """A malformed or cut-off answer."""
+
+
+TOUR_PATH = "/api/v1/driver/tour"
+# what the httpx client of earlier versions sent: with gzip accepted the server sends its cached
+# gzip form of the tour, so the server does the same work as before
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+def tour_request(host: str, port: int, key: str) -> bytes:
+    """The bytes of one ``GET /api/v1/driver/tour`` with a driver key, HTTP/1.1 keep-alive."""
+    return (
+        f"GET {TOUR_PATH} HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\n"
+        "Accept: */*\r\n"
+        f"Accept-Encoding: {ACCEPT_ENCODING}\r\n"
+        "Connection: keep-alive\r\n"
+        "User-Agent: wasteroute-bench\r\n"
+        f"X-API-Key: {key}\r\n"
+        "\r\n"
+    ).encode("ascii")
+
+
+def decode_body(body: bytes, encoding: str) -> bytes:
+    """The body without its ``Content-Encoding`` (gzip or deflate)."""
+    if encoding in ("", "identity"):
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompress(body, 31)
+    if encoding == "deflate":
+        try:
+            return zlib.decompress(body)
+        except zlib.error:
+            return zlib.decompress(body, -15)
+    raise HttpError(f"unexpected Content-Encoding {encoding!r}")
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams, one request at a time.
+
+    Reads the status line, the headers and a ``Content-Length`` body (or a chunked one, or one up to
+    the close); reconnects for the next request when the server answered ``Connection: close``, or
+    after an error."""
+
+    def __init__(self, host: str, port: int, request: bytes) -> None:
+        self.host, self.port, self.request = host, port, request
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def get(self) -> tuple[int, str, bytes]:
+        """Send the request and read the answer: status, ``Content-Encoding``, body as sent."""
+        try:
+            return await self._exchange()
+        except BaseException:
+            self.close()
+            raise
+
+    async def _exchange(self) -> tuple[int, str, bytes]:
+        if self.writer is None:
+            await self.open()
+        reader, writer = self.reader, self.writer
+        assert reader is not None and writer is not None
+        writer.write(self.request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head[:-4].decode("latin-1").split("\r\n")
+        version, _, rest = lines[0].partition(" ")
+        if not version.startswith("HTTP/1."):
+            raise HttpError(f"bad status line {lines[0]!r}")
+        status = int(rest[:3])
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise HttpError(f"bad header line {line!r}")
+            headers[name.strip().lower()] = value.strip()
+        conn = headers.get("connection", "").lower()
+        close = "close" in conn or (version == "HTTP/1.0" and "keep-alive" not in conn)
+        if status in (204, 304) or 100 <= status < 200:
+            body = b""
+        elif "content-length" in headers:
+            body = await reader.readexactly(int(headers["content-length"]))
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            body = await self._chunked(reader)
+        else:  # delimited by the close
+            body = await reader.read()
+            close = True
+        if close:
+            self.close()
+        return status, headers.get("content-encoding", "").lower(), body
+
+    @staticmethod
+    async def _chunked(reader: asyncio.StreamReader) -> bytes:
+        parts: list[bytes] = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                    pass
+                return b"".join(parts)
+            parts.append(await reader.readexactly(size))
+            if await reader.readexactly(2) != b"\r\n":
+                raise HttpError("bad chunk end")
+
+
+def tour_ok(status: int, encoding: str, body: bytes, expect_stops: int, parse: bool = False) -> bool:
+    """A complete tour answer: 200 and ``expect_stops`` stops (``parse``: also as parsed JSON)."""
+    if status != 200:
+        return False
+    try:
+        raw = decode_body(body, encoding)
+        if parse:
+            stops = json.loads(raw)["stops"]
+            if not (isinstance(stops, list) and len(stops) == expect_stops):
+                return False
+        return raw.count(b'"seq"') == expect_stops
+    except (HttpError, zlib.error, ValueError, KeyError, TypeError):
+        return False
+
+
 async def _load(
     base: str,
     keys: list[str],
@@ -348,19 +484,18 @@ async def _load(
     sent = 0
     window = (math.inf, math.inf)  # (start, end) of the measured window, perf_counter seconds
     stop = False
-    # one client per tablet, each with its own connection (a shared pool would measure httpx's pool);
-    # built before the clock starts, since building one takes milliseconds
-    pool = [
-        httpx.AsyncClient(base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=1))
-        for _ in range(clients)
-    ]
+    url = httpx.URL(base)
+    host, port = url.host, url.port or 80
+    # one connection per tablet, opened before the clock starts (reopened when closed)
+    pool = [Connection(host, port, tour_request(host, port, keys[i % len(keys)])) for i in range(clients)]
+    await asyncio.gather(*(c.open() for c in pool))
     begin = time.perf_counter()
 
-    async def one(i: int, client: httpx.AsyncClient) -> None:
+    async def one(i: int, conn: Connection) -> None:
         nonlocal errors, sent
-        headers = {"X-API-Key": keys[i % len(keys)]}
         interval = clients / rate if rate > 0 else 0.0
         due = begin + interval * i / clients
+        checked = False  # the first answer of each client is also parsed as JSON
         while not stop:
             if interval:  # open loop: send on schedule, latency counted from the due time
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -368,13 +503,23 @@ async def _load(
                 due += interval
             else:  # closed loop: the next request as soon as the answer is read
                 t0 = time.perf_counter()
-            ok = False
             try:
-                r = await client.get("/api/v1/driver/tour", headers=headers)
-                ok = r.status_code == 200 and r.content.count(b'"seq"') == expect_stops
-            except httpx.HTTPError:
+                async with asyncio.timeout(30.0):
+                    status, encoding, body = await conn.get()
+                t1 = time.perf_counter()
+                ok = tour_ok(status, encoding, body, expect_stops, parse=not checked)
+                checked = True
+            except (
+                OSError,
+                EOFError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                TimeoutError,
+                HttpError,
+                ValueError,
+            ):
+                t1 = time.perf_counter()
                 ok = False
-            t1 = time.perf_counter()
             if window[0] <= t0 and t1 <= window[1]:  # sent and answered inside the window
                 sent += 1
                 latencies.append(t1 - t0)
@@ -390,7 +535,7 @@ async def _load(
     stop = True
     await asyncio.gather(*tasks)
     for c in pool:
-        await c.aclose()
+        c.close()
     return latencies, sent, errors, client_cpu, server_cpu
 
 

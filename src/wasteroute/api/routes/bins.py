@@ -147,17 +147,9 @@ def bin_feature(bin_id: int, session: SessionDep, caller: Caller = DISPATCH) -> 
     )
 
 
-@router.get(
-    "/alerts",
-    response_model=AlertList,
-    responses=AUTH_ERRORS,
-    summary="Open alerts: fire, tilt, battery (stored) and stale sensors, overflow forecasts (computed)",
-)
-def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> AlertList:
-    city = _city(session, caller)
-    now = datetime.now(UTC)
-    repo = AlertRepository(session)
-    items = [
+def _stored_alerts(repo: AlertRepository, city_id: int) -> list[AlertRead]:
+    """The city's open alerts as stored (fire, tilt, battery)."""
+    return [
         AlertRead(
             id=a.id,
             kind=a.kind,  # type: ignore[arg-type]
@@ -170,8 +162,21 @@ def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> Ale
             lon=a.lon,
             lat=a.lat,
         )
-        for a in repo.open_alerts(caller.city_id)
+        for a in repo.open_alerts(city_id)
     ]
+
+
+@router.get(
+    "/alerts",
+    response_model=AlertList,
+    responses=AUTH_ERRORS,
+    summary="Open alerts: fire, tilt, battery (stored) and stale sensors, overflow forecasts (computed)",
+)
+def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> AlertList:
+    city = _city(session, caller)
+    now = datetime.now(UTC)
+    repo = AlertRepository(session)
+    items = _stored_alerts(repo, caller.city_id)
     for s in repo.stale_sensors(caller.city_id, now - timedelta(hours=STALE_AFTER_H)):
         detail = (
             f"sensor {s.device_id}: no reading since {s.last_reading_at.isoformat()}"
@@ -233,20 +238,5 @@ def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> Ale
 def clear_alert(alert_id: int, session: SessionDep, caller: Caller = DISPATCH) -> AlertList:
     if not AlertRepository(session).clear(alert_id, caller.city_id, datetime.now(UTC)):
         raise NotFound(f"alert {alert_id} not found")
-    rest = AlertRepository(session).open_alerts(caller.city_id)
-    items = [
-        AlertRead(
-            id=a.id,
-            kind=a.kind,  # type: ignore[arg-type]
-            source="stored",
-            bin_id=a.bin_id,
-            bin_external_id=a.bin_external_id,
-            sensor_id=a.sensor_id,
-            raised_at=a.raised_at,
-            detail=a.detail,
-            lon=a.lon,
-            lat=a.lat,
-        )
-        for a in rest
-    ]
+    items = _stored_alerts(AlertRepository(session), caller.city_id)
     return AlertList(items=items, total=len(items), limit=len(items), offset=0)

@@ -78,34 +78,6 @@ def start_worker_process(
     return proc, stop
 
 
-def enqueue_plan(
-    settings: Settings,
-    database_url: str,
-    *,
-    city: str,
-    fraction: str,
-    service_date: date | None,
-    time_limit_s: float | None,
-    seed: int,
-) -> int:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            c = CityRepository(session).by_slug(city)
-            if c is None:
-                raise LookupError(f"no city {city!r}; import one with `wasteroute import-city`")
-            day = service_date or datetime.now(ZoneInfo(c.timezone)).date()
-            plan = PlanRepository(session).create(
-                city_id=c.id,
-                fraction=fraction,
-                service_date=day,
-                options={"time_limit_s": time_limit_s or settings.plan_time_limit_s, "seed": seed},
-            )
-            return plan.id
-    finally:
-        engine.dispose()
-
-
 def plan_now(
     settings: Settings,
     database_url: str,
@@ -116,21 +88,25 @@ def plan_now(
     time_limit_s: float | None,
     seed: int,
 ) -> dict[str, Any]:
-    """Create a job and run it here, in this (CLI) process; returns the plan's summary."""
-    plan_id = enqueue_plan(
-        settings,
-        database_url,
-        city=city,
-        fraction=fraction,
-        service_date=service_date,
-        time_limit_s=time_limit_s,
-        seed=seed,
-    )
+    """Create a job and run it here, in this (CLI) process; returns the plan's summary.
+
+    The job is created already claimed (one transaction), so a worker polling the queue never
+    takes it as well."""
     engine = make_engine(database_url, pool_size=2)
     factory = make_session_factory(engine)
     try:
         with transaction(factory) as session:
-            PlanRepository(session).claim(plan_id)
+            c = CityRepository(session).by_slug(city)
+            if c is None:
+                raise LookupError(f"no city {city!r}; import one with `wasteroute import-city`")
+            plans = PlanRepository(session)
+            plan_id = plans.create(
+                city_id=c.id,
+                fraction=fraction,
+                service_date=service_date or datetime.now(ZoneInfo(c.timezone)).date(),
+                options={"time_limit_s": time_limit_s or settings.plan_time_limit_s, "seed": seed},
+            ).id
+            plans.claim(plan_id)
         return execute_plan(factory, settings, plan_id, lambda: datetime.now(UTC))
     finally:
         engine.dispose()

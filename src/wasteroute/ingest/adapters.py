@@ -103,7 +103,23 @@ class TopicMatch:
 
 
 def match_topic(topic: str) -> TopicMatch:
-    """Which adapter handles ``topic``. Raises :class:`Rejected` for unknown or malformed topics."""
+    """Which adapter handles ``topic``. Raises :class:`Rejected` for unknown or malformed topics.
+
+    Topics repeat (one per device): matches are remembered, up to ``_TOPIC_CACHE_SIZE`` of them."""
+    match = _topic_cache.get(topic)
+    if match is None:
+        match = _match_topic(topic)
+        if len(_topic_cache) >= _TOPIC_CACHE_SIZE:
+            _topic_cache.clear()
+        _topic_cache[topic] = match
+    return match
+
+
+_TOPIC_CACHE_SIZE = 100_000
+_topic_cache: dict[str, TopicMatch] = {}
+
+
+def _match_topic(topic: str) -> TopicMatch:
     parts = topic.split("/")
     if len(parts) == 5 and parts[0] == "wasteroute" and parts[2] == "sensors" and parts[4] == "up":
         city = parts[1]

@@ -163,6 +163,12 @@ def _no_constants(name: str) -> object:
     raise _JsonRefusal(RejectReason.NON_FINITE, f"{name} is not a number; expected a finite number")
 
 
+_STRICT_JSON = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates, parse_float=_finite_float, parse_constant=_no_constants
+)
+"""One decoder for every payload (``json.loads`` with hooks builds a new decoder per call)."""
+
+
 def load_json_object(payload: bytes, limits: IngestLimits) -> JsonObject:
     """Parse ``payload`` as one JSON object.
 
@@ -173,12 +179,9 @@ def load_json_object(payload: bytes, limits: IngestLimits) -> JsonObject:
     check_payload_size(payload, limits)
     text = decode_utf8(payload)
     try:
-        value: object = json.loads(
-            text,
-            object_pairs_hook=_object_without_duplicates,
-            parse_float=_finite_float,
-            parse_constant=_no_constants,
-        )
+        if text.startswith("\ufeff"):  # as json.loads: a byte order mark is not JSON
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value: object = _STRICT_JSON.decode(text)
     except _JsonRefusal as exc:
         reject(exc.reason, exc.detail)
     except json.JSONDecodeError as exc:
@@ -372,6 +375,14 @@ _VALUE_BOUNDS: tuple[tuple[str, float, float, str], ...] = (
     ("rssi_dbm", -200.0, 20.0, "dBm"),
     ("snr_db", -50.0, 50.0, "dB"),
 )
+assert [b[0] for b in _VALUE_BOUNDS] == [
+    "battery_pct",
+    "battery_v",
+    "temperature_c",
+    "tilt_deg",
+    "rssi_dbm",
+    "snr_db",
+]
 
 
 def check_reading(reading: CanonicalReading, *, now: datetime, limits: IngestLimits) -> CanonicalReading:
@@ -380,6 +391,39 @@ def check_reading(reading: CanonicalReading, *, now: datetime, limits: IngestLim
     A reading needs a distance or a fill level; all numbers must be finite and in range; the
     measurement time must lie in the accepted window.
     """
+    if not _plausible(reading, limits):
+        _explain_implausible(reading, limits)
+    check_time_window(reading.measured_at, now=now, limits=limits)
+    return reading
+
+
+def _plausible(r: CanonicalReading, limits: IngestLimits) -> bool:
+    """True when a level is present and every value lies in its bounds (NaN and infinities fail
+    every comparison with finite bounds, so they are out too); the common case, checked cheaply."""
+    distance, fill = r.distance_mm, r.fill_level
+    if distance is None:
+        if fill is None:
+            return False
+    elif not 0.0 <= distance <= limits.max_distance_mm:
+        return False
+    if fill is not None and not 0.0 <= fill <= limits.max_fill_level:
+        return False
+    values = (
+        r.battery_pct,
+        r.battery_v,
+        r.temperature_c,
+        r.tilt_deg,
+        r.rssi_dbm,
+        r.snr_db,
+    )  # _VALUE_BOUNDS order
+    for value, (_, low, high, _) in zip(values, _VALUE_BOUNDS, strict=True):
+        if value is not None and not low <= value <= high:
+            return False
+    return True
+
+
+def _explain_implausible(reading: CanonicalReading, limits: IngestLimits) -> None:
+    """Raise :class:`Rejected` with the first reason :func:`_plausible` said no."""
     if reading.distance_mm is None and reading.fill_level is None:
         reject(RejectReason.NO_MEASUREMENT, "the uplink carries neither a distance nor a fill level")
     for name in ("distance_mm", "fill_level", *(b[0] for b in _VALUE_BOUNDS)):
@@ -403,5 +447,4 @@ def check_reading(reading: CanonicalReading, *, now: datetime, limits: IngestLim
             reject(
                 RejectReason.VALUE_OUT_OF_RANGE, f"{name} {value:g} lies outside [{low:g}, {high:g}] {unit}"
             )
-    check_time_window(reading.measured_at, now=now, limits=limits)
-    return reading
+    raise AssertionError(f"no reason found for refusing {reading!r}")  # pragma: no cover

@@ -198,3 +198,20 @@ def test_inbox_blocks_the_producer_while_full_and_resumes_when_space_frees() -> 
         inbox.get_nowait()
     with pytest.raises(ValueError, match="capacity"):
         Inbox(0)
+
+
+def test_a_blocked_producer_resumes_only_once_a_quarter_of_the_inbox_is_free() -> None:
+    inbox = Inbox(100)
+    for i in range(100):
+        assert inbox.put(_msg(i))
+    result: list[bool] = []
+    producer = threading.Thread(target=lambda: result.append(inbox.put(_msg(100))))
+    producer.start()
+    for _ in range(24):
+        inbox.get_nowait()
+    time.sleep(0.2)  # four of its 50 ms polls: still above the low watermark of 75
+    assert producer.is_alive() and inbox.qsize() == 76
+    inbox.get(timeout=1)
+    producer.join(2)
+    assert result == [False] and inbox.qsize() == 76
+    assert [inbox.get_nowait().mid for _ in range(76)] == list(range(26, 102))

@@ -226,20 +226,23 @@ def _parse_native(
         native = NativeReading.model_validate_json(payload, strict=True)
     except ValidationError as exc:
         raise _rejected_from_validation(exc) from None
-    except OverflowError:  # the schema's UTC conversion of year 1 or 9999 shifted by its offset
+    try:
+        measured_at = native.measured_at.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted by its offset
         reject(RejectReason.TIMESTAMP_INVALID, "measured_at lies outside the representable years")
+    device_id = native.device_id.lower()
     topic_device = match.device.lower()
-    if native.device_id != topic_device:
+    if device_id != topic_device:
         reject(
             RejectReason.TOPIC_DEVICE_MISMATCH,
-            f"the topic names device {topic_device!r}, the payload {native.device_id!r}",
+            f"the topic names device {topic_device!r}, the payload {device_id!r}",
         )
     extra: dict[str, object] = {"topic_city": match.city}
     if native.seq is not None:
         extra["seq"] = native.seq
     reading = CanonicalReading(
-        device_id=native.device_id,
-        measured_at=native.measured_at,
+        device_id=device_id,
+        measured_at=measured_at,
         source="native",
         distance_mm=native.distance_mm,
         fill_level=native.fill_level,
@@ -272,8 +275,16 @@ def _rejected_from_validation(exc: ValidationError) -> Rejected:
         return Rejected(RejectReason.NOT_AN_OBJECT, "expected one JSON object")
     if kind == "finite_number":
         return Rejected(RejectReason.NON_FINITE, f"{where} must be a finite number")
-    if name == "device_id" and kind == "value_error":
-        return Rejected(RejectReason.DEVICE_ID_MALFORMED, f"device_id: {message}")
+    if name == "device_id" and kind in ("value_error", "string_pattern_mismatch"):
+        return Rejected(
+            RejectReason.DEVICE_ID_MALFORMED,
+            "device_id: device_id must be 1-64 characters of letters, digits, '_', '.', ':' or '-'",
+        )
+    if name == "measured_at" and kind == "timezone_aware":
+        return Rejected(
+            RejectReason.TIMESTAMP_INVALID,
+            "measured_at: measured_at needs a time zone (for example 2026-11-22T10:00:00Z)",
+        )
     if name == "measured_at" and not kind.endswith("_type"):
         return Rejected(RejectReason.TIMESTAMP_INVALID, f"measured_at: {message}")
     if kind in _RANGE_ERRORS:

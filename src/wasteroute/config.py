@@ -18,6 +18,12 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+DEFAULT_INGEST_BATCH_SIZE = 5_000
+"""Readings per transaction at most. At a steady rate the batch age closes batches first (100 ms is
+1,500 readings at 15,000/s); a backlog after an outage drains in full batches, where a commit and
+its statements cost about 10 ms whatever the size (bench ingest: 15-17k msgs/s at 1,000, 21k at 5,000)."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service. Unset URLs mean: start the embedded services (development)."""
 
@@ -43,7 +49,12 @@ class Settings(BaseSettings):
     mqtt_shared_group: str | None = Field(
         default=None, description="join $share/<group>/… with other ingestors"
     )
-    ingest_batch_size: int = Field(default=1000, ge=1, le=20_000)
+    ingest_batch_size: int = Field(
+        default=DEFAULT_INGEST_BATCH_SIZE,
+        ge=1,
+        le=20_000,
+        description="largest batch; reached only while a backlog drains (the age closes batches before)",
+    )
     ingest_batch_age_ms: int = Field(default=100, ge=1, le=60_000)
     ingest_queue_size: int = Field(default=20_000, ge=1)
     ingest_max_payload_bytes: int = Field(default=65_536, ge=256)

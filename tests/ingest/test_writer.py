@@ -215,3 +215,65 @@ def test_a_blocked_producer_resumes_only_once_a_quarter_of_the_inbox_is_free() -
     producer.join(2)
     assert result == [False] and inbox.qsize() == 76
     assert [inbox.get_nowait().mid for _ in range(76)] == list(range(26, 102))
+
+
+class SlowStore(FakeStore):
+    """Each commit takes ``seconds`` (a database round trip); records when each one ran."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.spans: list[tuple[float, float]] = []
+
+    def write_and_commit(self, readings: Sequence[ReadingRow], dead: Sequence[DeadLetterRow]) -> BatchOutcome:
+        t0 = time.monotonic()
+        time.sleep(self.seconds)
+        out = super().write_and_commit(readings, dead)
+        self.spans.append((t0, time.monotonic()))
+        return out
+
+
+def test_the_next_batch_is_resolved_while_the_previous_one_is_committed() -> None:
+    store = SlowStore(0.2)
+    resolved_at: dict[int, float] = {}
+
+    def resolve(m: InboundMessage) -> list[Resolved]:
+        resolved_at[m.mid] = time.monotonic()
+        return _row(m)
+
+    inbox = Inbox(1_000)
+    acked: list[int] = []
+    writer = BatchWriter(
+        inbox, store, resolve, lambda b: acked.extend(m.mid for m in b), batch_size=10, batch_age_s=0.01
+    )
+    for i in range(40):
+        inbox.put(_msg(i))
+    writer.start()
+    deadline = time.monotonic() + 10
+    while writer.stats.acked < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.stop()
+    writer.join(5)
+    assert not writer.is_alive() and writer.failure is None
+    assert acked == list(range(1, 41)) and store.rows == list(range(40))
+    first_end = store.spans[0][1]
+    # batches 2 and 3 are resolved while the first is being committed, not after it
+    assert max(resolved_at[mid] for mid in range(11, 31)) < first_end
+    # and no further: batch 3 waits for the committer, so batch 4 is taken only after commit 1
+    assert min(resolved_at[mid] for mid in range(31, 41)) >= first_end
+    assert writer.stats.batches == 4
+
+
+def test_a_committer_failure_stops_the_writer_and_is_reported() -> None:
+    inbox = Inbox(100)
+
+    def broken_ack(batch: Sequence[InboundMessage]) -> None:
+        raise RuntimeError("ack channel broken")
+
+    writer = BatchWriter(inbox, FakeStore(), _row, broken_ack, batch_size=5, batch_age_s=0.01)
+    for i in range(20):
+        inbox.put(_msg(i))
+    writer.start()
+    writer.join(5)
+    assert not writer.is_alive()
+    assert isinstance(writer.failure, RuntimeError) and writer.stats.acked == 0

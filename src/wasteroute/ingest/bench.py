@@ -45,7 +45,7 @@ from paho.mqtt.properties import Properties
 
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
-from wasteroute.config import Settings
+from wasteroute.config import DEFAULT_INGEST_BATCH_SIZE, Settings
 from wasteroute.ingest.edge import BrokerAddress, InboundMessage
 from wasteroute.ingest.schemas import native_topic
 from wasteroute.ingest.service import Ingestor
@@ -268,7 +268,7 @@ class BenchOptions:
     latency_rate: float = 1_000.0
     latency_s: float = 5.0
     sensors: int = 1_000
-    batch_size: int = 1_000
+    batch_size: int = DEFAULT_INGEST_BATCH_SIZE
     batch_age_ms: int = 100
     keep: bool = False
     protocol: str = "5"
@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt-url", help="use this broker (user must read and, without --publish-url, write)")
     p.add_argument("--publish-url", help="broker URL for the publisher (default: --mqtt-url)")
     p.add_argument("--sensors", type=int, default=1_000, help="sensors of the bench city")
-    p.add_argument("--batch-size", type=int, default=1_000)
+    p.add_argument("--batch-size", type=int, default=DEFAULT_INGEST_BATCH_SIZE, help="largest ingest batch")
     p.add_argument("--batch-age-ms", type=int, default=100)
     p.add_argument("--latency-rate", type=float, default=1_000.0, help="msgs/s of the steady phase")
     p.add_argument("--latency-seconds", type=float, default=5.0, help="length of the steady phase, s")

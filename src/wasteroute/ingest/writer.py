@@ -1,4 +1,9 @@
-"""The writer thread: batch by size and age, write idempotently, commit, then ack in arrival order.
+"""The writer: batch by size and age, write idempotently, commit, then ack in arrival order.
+
+Two threads in a pipeline: the writer thread takes a batch and resolves it (parsing, CPU) while its
+committer thread writes and commits the previous one (mostly waiting on the database, which
+releases the GIL). At most one resolved batch waits between them; batches are committed and acked
+in the order they were taken.
 
 Database down: retry the same batch with backoff and ack nothing (the broker keeps the messages).
 A batch the database refuses for its content is split until the offending messages are isolated;
@@ -29,6 +34,7 @@ from wasteroute.storage.readings import (
 log = logging.getLogger(__name__)
 
 Resolved = ReadingRow | DeadLetterRow
+_Handover = tuple[list[InboundMessage], list[Resolved]]
 
 
 class BatchSink(Protocol):
@@ -88,6 +94,9 @@ def take_batch(inbox: Inbox, max_size: int, max_age_s: float, stop: threading.Ev
 class BatchWriter(threading.Thread):
     """Consumes ``inbox``; ``resolve`` turns a message into reading rows and/or dead letters.
 
+    The thread resolves; a committer thread it owns writes, commits and acks (see the module
+    docstring). ``join`` returns once both are done; ``failure`` holds an error of either.
+
     ``ack`` is called once per batch with its messages in arrival order, after the batch is committed.
     ``batch_size`` (messages, default 1000) and ``batch_age_s`` (default 0.1 s) close a batch,
     whichever comes first; ``max_backoff_s`` caps the wait between retries while the database is down.
@@ -117,27 +126,55 @@ class BatchWriter(threading.Thread):
         self.stop_event = threading.Event()
         self.stats = WriterStats()
         self.failure: BaseException | None = None
+        self._handover: queue.Queue[_Handover | None] = queue.Queue(maxsize=1)
 
     def stop(self) -> None:
         """Finish the batch in flight (write, commit, ack) and everything already queued, then exit."""
         self.stop_event.set()
 
     def run(self) -> None:
+        committer = threading.Thread(target=self._commit_loop, name="ingest-committer", daemon=True)
+        committer.start()
         try:
-            while True:
+            while self.failure is None:
                 batch = take_batch(self.inbox, self.batch_size, self.batch_age_s, self.stop_event)
                 metrics.QUEUE_DEPTH.set(self.inbox.qsize())
                 if not batch:
-                    return
-                self._handle(batch)
+                    break
+                self.stats.received += len(batch)
+                metrics.RECEIVED.labels("mqtt").inc(len(batch))
+                resolved = [r for m in batch for r in self._safe_resolve(m)]
+                if not self._hand_over((batch, resolved), committer):
+                    break
         except BaseException as exc:  # pragma: no cover - logged, surfaced through .failure
             self.failure = exc
             log.exception("ingest writer stopped by an unexpected error")
+        finally:
+            self._hand_over(None, committer)  # the committer finishes what it holds, then leaves
+            committer.join()
 
-    def _handle(self, batch: list[InboundMessage]) -> None:
-        self.stats.received += len(batch)
-        metrics.RECEIVED.labels("mqtt").inc(len(batch))
-        resolved = [r for m in batch for r in self._safe_resolve(m)]
+    def _hand_over(self, item: _Handover | None, committer: threading.Thread) -> bool:
+        """Queue ``item`` for the committer (waits while it is busy); False once it has stopped."""
+        while committer.is_alive():
+            try:
+                self._handover.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _commit_loop(self) -> None:
+        try:
+            while True:
+                item = self._handover.get()
+                if item is None:
+                    return
+                self._commit(*item)
+        except BaseException as exc:  # pragma: no cover - logged, surfaced through .failure
+            self.failure = exc
+            log.exception("ingest committer stopped by an unexpected error")
+
+    def _commit(self, batch: list[InboundMessage], resolved: list[Resolved]) -> None:
         outcome = self._write_with_retry(resolved)
         metrics.COMMIT_DELAY_SECONDS.observe((datetime.now(UTC) - batch[0].received_at).total_seconds())
         self.ack(batch)  # arrival order, only after the commit

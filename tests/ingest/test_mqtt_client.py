@@ -84,9 +84,9 @@ def test_decode_publish_refuses_malformed_packets(body: bytes, qos: int, v5: boo
         decode_publish(body, qos, v5=v5)
 
 
-def test_decode_publish_refuses_a_topic_that_is_not_utf8() -> None:
-    with pytest.raises(ValueError):
-        decode_publish(_publish_body(b"a/\xff/b", 7, b"\x00", b"{}"), 1, v5=True)
+def test_a_topic_that_is_not_utf8_is_decoded_with_replacement_characters() -> None:
+    topic, mid, payload = decode_publish(_publish_body(b"a/\xff/b", 7, b"\x00", b"{}"), 1, v5=True)
+    assert (topic, mid, payload) == ("a/\ufffd/b", 7, b"{}")
 
 
 def test_decode_publish_accepts_an_empty_v5_topic_for_a_topic_alias() -> None:

@@ -218,14 +218,17 @@ class IngestClient(mqtt.Client):
 def decode_publish(packet: bytes | bytearray, qos: int, *, v5: bool) -> tuple[str, int, bytes]:
     """``(topic, packet id, payload)`` of the variable header and payload of a PUBLISH packet
     (everything after the fixed header); the packet id is 0 for QoS 0. Raises ``ValueError`` when
-    the packet is truncated or its topic is empty (3.1.1) or not UTF-8."""
+    the packet is truncated or its topic is empty (3.1.1): paho then drops the connection, as for any
+    malformed packet. A topic that is not UTF-8 (brokers refuse those) is decoded with U+FFFD in
+    place of the bad bytes, so the message is dead-lettered for its topic instead of being
+    redelivered for ever."""
     n = len(packet)
     if n < 2:
         raise ValueError("PUBLISH packet shorter than its topic length")
     end = 2 + ((packet[0] << 8) | packet[1])
     if end > n:
         raise ValueError("PUBLISH topic runs past the end of the packet")
-    topic = packet[2:end].decode("utf-8")
+    topic = packet[2:end].decode("utf-8", errors="replace")
     if not topic and not v5:
         raise ValueError("empty PUBLISH topic")
     mid = 0

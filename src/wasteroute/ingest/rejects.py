@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -375,14 +376,8 @@ _VALUE_BOUNDS: tuple[tuple[str, float, float, str], ...] = (
     ("rssi_dbm", -200.0, 20.0, "dBm"),
     ("snr_db", -50.0, 50.0, "dB"),
 )
-assert [b[0] for b in _VALUE_BOUNDS] == [
-    "battery_pct",
-    "battery_v",
-    "temperature_c",
-    "tilt_deg",
-    "rssi_dbm",
-    "snr_db",
-]
+_BOUNDED_VALUES = operator.attrgetter(*(b[0] for b in _VALUE_BOUNDS))
+"""The values of :data:`_VALUE_BOUNDS` of a reading, as a tuple in that order."""
 
 
 def check_reading(reading: CanonicalReading, *, now: datetime, limits: IngestLimits) -> CanonicalReading:
@@ -408,15 +403,7 @@ def _plausible(r: CanonicalReading, limits: IngestLimits) -> bool:
         return False
     if fill is not None and not 0.0 <= fill <= limits.max_fill_level:
         return False
-    values = (
-        r.battery_pct,
-        r.battery_v,
-        r.temperature_c,
-        r.tilt_deg,
-        r.rssi_dbm,
-        r.snr_db,
-    )  # _VALUE_BOUNDS order
-    for value, (_, low, high, _) in zip(values, _VALUE_BOUNDS, strict=True):
+    for value, (_, low, high, _) in zip(_BOUNDED_VALUES(r), _VALUE_BOUNDS, strict=True):
         if value is not None and not low <= value <= high:
             return False
     return True

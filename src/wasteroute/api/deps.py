@@ -32,6 +32,14 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def commit_and_forget_tour_access(request: Request, session: Session) -> None:
+    """Commit the request's transaction now, then drop this process's cached tour access answers
+    (a stop's new status, a disabled key). In this order: cleared before the commit, a tour fetch in
+    between would read the old state and cache it again."""
+    session.commit()
+    request.app.state.tour_access.clear()
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -63,6 +63,10 @@ class AccessCache:
     Saves the database round trip when a tablet polls; the price is that, in *other* API processes,
     a disabled key or a new stop status shows up to ``ttl_s`` later. The process that records a stop
     event clears the cache at once.
+
+    A reader takes :attr:`generation` before its database read and hands it to :meth:`put`: an
+    answer read before a ``clear`` is not stored after it (a tour fetch that started before a stop
+    event committed would otherwise bring the old version back for ``ttl_s``).
     """
 
     def __init__(self, ttl_s: float = 1.0, size: int = 10_000) -> None:
@@ -72,6 +76,7 @@ class AccessCache:
         self._size = size
         self._items: dict[str, tuple[object, float]] = {}
         self._lock = threading.Lock()
+        self.generation = 0
 
     def get(self, prefix: str) -> object | None:
         hit = self._items.get(prefix)
@@ -79,14 +84,20 @@ class AccessCache:
             return None
         return hit[0]
 
-    def put(self, prefix: str, access: object) -> None:
+    def put(self, prefix: str, access: object, generation: int) -> bool:
+        """Store ``access``, read from the database after :attr:`generation` was ``generation``;
+        refused (False) when the cache was cleared since."""
         with self._lock:
+            if generation != self.generation:
+                return False
             if len(self._items) >= self._size:
                 self._items.clear()
             self._items[prefix] = (access, time.monotonic())
+            return True
 
     def clear(self) -> None:
         with self._lock:
+            self.generation += 1
             self._items.clear()
 
 

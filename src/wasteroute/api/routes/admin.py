@@ -11,7 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
-from wasteroute.api.deps import Caller, PageDep, SessionDep, SettingsDep, require
+from wasteroute.api.deps import (
+    Caller,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+    commit_and_forget_tour_access,
+    require,
+)
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from wasteroute.api.schemas import (
     BinCreate,
@@ -391,7 +398,7 @@ def update_principal(
     if "vehicle_id" in values:
         _check_driver(CityObjects(session), caller.city_id, p.role, values["vehicle_id"])
     CityObjects(session).update(p, values)
-    request.app.state.tour_access.clear()  # a disabled driver key stops at once in this process
+    commit_and_forget_tour_access(request, session)  # a disabled driver key stops at once here
     return PrincipalRead.model_validate(p)
 
 
@@ -410,5 +417,5 @@ def delete_principal(
         raise Conflict("you cannot delete the key you are using; use another admin key")
     with refused_as_conflict(session):
         session.delete(p)
-    request.app.state.tour_access.clear()
+    commit_and_forget_tour_access(request, session)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from wasteroute.api.deps import Caller, SessionDep, api_key_header, bearer_header, require
+from wasteroute.api.deps import (
+    Caller,
+    SessionDep,
+    api_key_header,
+    bearer_header,
+    commit_and_forget_tour_access,
+    require,
+)
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from wasteroute.api.schemas import StopEventCreate, StopEventRead, TourRead
 from wasteroute.api.tours import AccessCache, TourCache, accepts_gzip, etag_matches
@@ -56,9 +63,10 @@ async def tour_access(
             access = cached
         else:
             store: AsyncTourStore = request.app.state.tour_store
+            generation = cache.generation
             access = await store.access(parts[0])
             if access is not None:
-                cache.put(parts[0], access)
+                cache.put(parts[0], access, generation)
     if (
         parts is None
         or access is None
@@ -209,7 +217,7 @@ def stop_event(
     if not same_event(existing, event):
         raise Conflict("this client_event_id was already used for another event")
     if created:
-        request.app.state.tour_access.clear()  # this process serves the new stop status at once
+        commit_and_forget_tour_access(request, session)  # this process serves the new status at once
     else:
         response.headers["Idempotent-Replayed"] = "true"
     return _read(existing)

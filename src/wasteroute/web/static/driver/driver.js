@@ -194,6 +194,15 @@ function report(kind, observedFill) {
   flush();
 }
 
+// The server has the report: its status goes onto the local tour (and the cached copy) at once, so the
+// stop does not show as open again between leaving the outbox and the refreshed tour's arrival.
+function markReported(e) {
+  const stop = view.tour && view.tour.stops.find((s) => s.id === e.stop_id);
+  if (!stop) return;
+  stop.status = e.kind;
+  save(TOUR, { tour: view.tour, at: view.tourAt });
+}
+
 function body(e) {
   const b = { client_event_id: e.client_event_id, stop_id: e.stop_id, kind: e.kind, occurred_at: e.occurred_at };
   if (e.observed_fill != null) b.observed_fill = e.observed_fill;
@@ -212,6 +221,7 @@ async function flush() {
       renderQueue(true);
       try {
         await api.post("/api/v1/driver/events", body(next));
+        markReported(next);
       } catch (err) {
         const permanent = err instanceof ApiError && [400, 404, 409, 422].includes(err.status);
         if (!permanent) break; // offline, server busy or key problem: keep it and retry later

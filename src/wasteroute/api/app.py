@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from wasteroute.api.errors import install_error_handlers
 from wasteroute.api.ingest import StorePool, WebhookIngest
 from wasteroute.api.limits import BodySizeLimit
-from wasteroute.api.routes import admin, bins, driver, health, imports, ingest, opendata, plans
+from wasteroute.api.routes import admin, bins, dispatch, driver, health, imports, ingest, opendata, plans
 from wasteroute.api.tours import AccessCache, TourCache
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
@@ -29,7 +29,7 @@ Another city's object answers 404 exactly like a missing one. Errors always have
 `offset`. The `open` endpoints need no key.
 """
 
-ROUTERS = (health, plans, bins, driver, admin, imports, ingest, opendata)
+ROUTERS = (health, plans, bins, driver, admin, imports, ingest, opendata, dispatch)
 
 
 def create_app(settings: Settings, database_url: str | None = None, *, pool_size: int = 10) -> FastAPI:

@@ -239,6 +239,8 @@ class RouteStop(Base):
     load_volume_l: Mapped[float] = mapped_column(Float, default=0.0)
     load_mass_kg: Mapped[float] = mapped_column(Float, default=0.0)
     status: Mapped[str] = mapped_column(Text, default="planned")
+    locked: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    """Pinned to its route by a dispatcher: not moved to another tour until unlocked."""
 
 
 class PlanBin(Base):

@@ -28,6 +28,7 @@ from wasteroute.api.schemas import (
 )
 from wasteroute.errors import NotFound
 from wasteroute.storage.cities import CityRepository
+from wasteroute.storage.dispatch_edits import DispatchEditRepository
 from wasteroute.storage.models import Bin, Plan
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.tours import StopDetail, TourRepository
@@ -52,7 +53,7 @@ def _job(p: Plan) -> PlanJobRead:
     )
 
 
-def _stop(s: StopDetail) -> StopRead:
+def _stop(s: StopDetail, locked: set[int] | None = None) -> StopRead:
     return StopRead(
         id=s.id,
         seq=s.seq,
@@ -69,6 +70,7 @@ def _stop(s: StopDetail) -> StopRead:
         load_volume_l=s.load_volume_l,
         load_mass_kg=s.load_mass_kg,
         status=s.status,  # type: ignore[arg-type]
+        locked=s.id in (locked or ()),
     )
 
 
@@ -77,6 +79,7 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
     names = {v.id: v.name for v in CityRepository(session).vehicles(p.city_id)}
     routes = list(repo.routes(p.id))
     stops = TourRepository(session).stops([r.id for r in routes])
+    locked = DispatchEditRepository(session).locked_stops([r.id for r in routes])
     out = [
         RouteRead(
             id=r.id,
@@ -87,7 +90,7 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
             start_at=r.start_at,
             end_at=r.end_at,
             trips=[TripRead.model_validate(t) for t in r.trips or []],
-            stops=[_stop(s) for s in stops[r.id]],
+            stops=[_stop(s, locked) for s in stops[r.id]],
         )
         for r in routes
     ]

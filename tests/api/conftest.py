@@ -128,6 +128,8 @@ class CityWorld:
     other_vehicle_stop_id: int
     alert_id: int
     spare: dict[str, int] = field(default_factory=dict)
+    other_route_id: int = 0
+    """The route of ``other_vehicle_id`` in ``plan_id``."""
 
 
 def _today(tz: str) -> Any:
@@ -243,7 +245,7 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
         stops,
     )
     other_stops = stops_for(residual[3:5])
-    plans.add_route(
+    other_route = plans.add_route(
         Route(
             plan_id=plan.id,
             city_id=city_id,
@@ -357,6 +359,7 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
             "sensors": spare_sensor.id,
             "principals": spare_principal.id,
         },
+        other_route_id=other_route.id,
     )
 
 

@@ -42,7 +42,9 @@ class Missing:
 
     slug = "no-such-city"
     prefix = "NONE"
-    id = plan_id = route_id = alert_id = depot_id = facility_id = container_type_id = vehicle_id = MISSING
+    id = plan_id = route_id = other_route_id = alert_id = depot_id = facility_id = container_type_id = (
+        vehicle_id
+    ) = MISSING
 
     def __init__(self) -> None:
         self.bin_ids = self.stop_ids = self.sensor_ids = [MISSING]
@@ -199,6 +201,27 @@ def _expectations() -> dict[str, Expect]:
         "GET /api/v1/alerts": Expect(DISPATCH, 200),
         "POST /api/v1/alerts/{alert_id}/clear": Expect(
             DISPATCH, 200, lambda m, t: Req(path={"alert_id": t.alert_id}), targeted=True
+        ),
+        "GET /api/v1/days/{service_date}/plans": Expect(
+            DISPATCH, 200, lambda m, t: Req(path={"service_date": datetime.now(UTC).date().isoformat()})
+        ),
+        "GET /api/v1/plans/{plan_id}/unplanned": Expect(
+            DISPATCH, 200, lambda m, t: Req(path={"plan_id": t.plan_id}), targeted=True
+        ),
+        "GET /api/v1/bins/{bin_id}/readings": Expect(
+            DISPATCH, 200, lambda m, t: Req(path={"bin_id": t.bin_ids[0]}), targeted=True
+        ),
+        "POST /api/v1/stops/{stop_id}/move": Expect(
+            DISPATCH,
+            200,
+            lambda m, t: Req(path={"stop_id": t.stop_ids[0]}, json={"route_id": t.other_route_id}),
+            targeted=True,
+        ),
+        "POST /api/v1/stops/{stop_id}/lock": Expect(
+            DISPATCH,
+            200,
+            lambda m, t: Req(path={"stop_id": t.stop_ids[0]}, json={"locked": True}),
+            targeted=True,
         ),
         "GET /api/v1/driver/tour": Expect(DRIVER, 200),
         "GET /api/v1/driver/tour.gpx": Expect(DRIVER, 200),

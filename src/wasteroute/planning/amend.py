@@ -193,13 +193,15 @@ def check(schedule: Schedule, limits: TruckLimits) -> Refusal | None:
 
 
 def best_insertion(items: Sequence[Item], new: Item, travel: Travel) -> list[Item]:
-    """``items`` with ``new`` at the position that adds the fewest metres (after the start, before the
-    end; never between a break and the stop it follows, which keeps breaks where they were)."""
+    """``items`` with ``new`` at the position that adds the fewest metres: after the start, before the
+    end, and before the last facility visit when there is one (a tour that unloads ends empty)."""
     if new.point is None:
         raise ValueError("only an item with a point can be inserted")
+    facilities = [i for i, it in enumerate(items) if it.kind == "facility"]
+    last = facilities[-1] if facilities else len(items) - 1
     best: tuple[float, int] | None = None
     last_point = items[0].point
-    for pos in range(1, len(items)):
+    for pos in range(1, last + 1):
         nxt = items[pos]
         prev_point = last_point
         if nxt.point is None:

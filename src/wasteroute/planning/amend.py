@@ -96,11 +96,15 @@ class Schedule:
 
     @property
     def start_s(self) -> int:
-        return self.departure_s[0]
+        """When the truck leaves its depot (a break taken there before is not counted)."""
+        return next(self.departure_s[i] for i, it in enumerate(self.items) if it.kind == "start")
 
     @property
     def end_s(self) -> int:
-        return self.arrival_s[-1]
+        """When the truck is back at its depot (a break taken there afterwards is not counted)."""
+        return next(
+            self.arrival_s[i] for i in reversed(range(len(self.items))) if self.items[i].kind == "end"
+        )
 
     @property
     def duration_s(self) -> int:
@@ -117,8 +121,9 @@ class Refusal:
 
 def reschedule(items: Sequence[Item], start_s: int, travel: Travel) -> Schedule:
     """Time ``items`` from a departure at ``start_s``: drive, wait for a window to open, work."""
-    if len(items) < 2 or items[0].kind != "start" or items[-1].kind != "end":
-        raise ValueError("a tour runs from a start to an end item")
+    kinds = [it.kind for it in items]
+    if "start" not in kinds or "end" not in kinds or kinds.index("start") > kinds.index("end"):
+        raise ValueError(f"a tour runs from a start to an end item, got {kinds}")
     arrival = [start_s]
     departure = [start_s + items[0].busy_s]
     vol = [0.0]
@@ -128,10 +133,11 @@ def reschedule(items: Sequence[Item], start_s: int, travel: Travel) -> Schedule:
     here = items[0].point
     for i, it in enumerate(items[1:], start=1):
         t = departure[-1]
-        if it.point is not None and here is not None:
-            metres, seconds = travel(here, it.point)
-            distance += metres
-            t += round(seconds)
+        if it.point is not None:
+            if here is not None:
+                metres, seconds = travel(here, it.point)
+                distance += metres
+                t += round(seconds)
             here = it.point
         begin = t
         if it.window is not None:
@@ -197,16 +203,17 @@ def best_insertion(items: Sequence[Item], new: Item, travel: Travel) -> list[Ite
     end, and before the last facility visit when there is one (a tour that unloads ends empty)."""
     if new.point is None:
         raise ValueError("only an item with a point can be inserted")
-    facilities = [i for i, it in enumerate(items) if it.kind == "facility"]
-    last = facilities[-1] if facilities else len(items) - 1
+    kinds = [it.kind for it in items]
+    first = kinds.index("start")
+    facilities = [i for i, k in enumerate(kinds) if k == "facility"]
+    last = facilities[-1] if facilities else kinds.index("end")
     best: tuple[float, int] | None = None
-    last_point = items[0].point
-    for pos in range(1, last + 1):
+    last_point = items[first].point
+    for pos in range(first + 1, last + 1):
         nxt = items[pos]
         prev_point = last_point
-        if nxt.point is None:
+        if nxt.point is None or prev_point is None:
             continue  # a break: insert after it instead, where the truck stands again
-        assert prev_point is not None
         added = (
             travel(prev_point, new.point)[0]
             + travel(new.point, nxt.point)[0]

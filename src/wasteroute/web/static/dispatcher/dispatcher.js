@@ -35,6 +35,9 @@ const view = {
   routesFitted: false,
   focusRoute: null,
   timers: [],
+  dayPlans: [],
+  chosenPlan: null,
+  unplanned: [],
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -52,11 +55,11 @@ function fillDays() {
   // today and the next six days, named in the page's language (a date input would follow the browser's)
   const keep = $("plan-date").value || todayIso();
   const options = [];
-  for (let i = 0; i < 7; i++) {
+  for (let i = -3; i < 7; i++) {
     const d = new Date();
     d.setDate(d.getDate() + i);
     const iso = isoDay(d);
-    const name = i === 0 ? t("disp.plan.today") : i === 1 ? t("disp.plan.tomorrow") : "";
+    const name = i === 0 ? t("disp.plan.today") : i === 1 ? t("disp.plan.tomorrow") : i === -1 ? t("disp.day.yesterday") : "";
     options.push(el("option", { value: iso }, name ? `${name} · ${day(iso)}` : day(iso)));
   }
   $("plan-date").replaceChildren(...options);
@@ -284,7 +287,100 @@ function binPopup(f) {
       })),
     );
   }
+  if (onRoute) lines.push(editControls(onRoute.route, onRoute.stop));
+  const chart = el("div", { class: "history", dataset: { binId: String(f.id) } }, t("disp.history.loading"));
+  lines.push(el("div", { class: "muted small" }, t("disp.history.title")), chart);
+  loadHistory(f.id, chart);
   return el("div", { class: "popup" }, ...lines);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// fill history (plain SVG, last 7 days)
+
+async function loadHistory(binId, box) {
+  try {
+    const h = await api.get(`/api/v1/bins/${binId}/readings`);
+    box.replaceChildren(historyChart(h));
+  } catch (err) {
+    box.textContent = t("disp.history.none");
+    handle(err);
+  }
+}
+
+function historyChart(h) {
+  const pts = h.readings.filter((r) => r.fill_level != null);
+  if (!pts.length) return el("span", { class: "muted" }, t("disp.history.none"));
+  const W = 220, H = 70, t0 = Date.parse(h.since), t1 = Date.parse(h.until);
+  const x = (iso) => ((Date.parse(iso) - t0) / (t1 - t0)) * W;
+  const y = (v) => H - Math.min(1.2, Math.max(0, v)) / 1.2 * H;
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("width", W);
+  svg.setAttribute("height", H);
+  svg.setAttribute("class", "history-chart");
+  const add = (tag, attrs) => {
+    const n = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    svg.append(n);
+    return n;
+  };
+  add("rect", { x: 0, y: 0, width: W, height: H, class: "bg" });
+  add("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "full" });
+  for (const e of h.emptied_at) add("line", { x1: x(e), x2: x(e), y1: 0, y2: H, class: "emptied" });
+  add("polyline", { points: pts.map((r) => `${x(r.measured_at).toFixed(1)},${y(r.fill_level).toFixed(1)}`).join(" "), class: "fill" });
+  const last = pts[pts.length - 1];
+  const label = add("text", { x: W - 2, y: 11, "text-anchor": "end" });
+  label.textContent = percent(last.fill_level);
+  svg.dataset.points = String(pts.length);
+  return svg;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// moving and locking a stop (the server checks capacity, windows and shift and says why not)
+
+function refusalText(err) {
+  const params = (err && err.details && err.details.params) || {};
+  const key = `disp.refuse.${err.code}`;
+  const text = t(key, params);
+  return text === key ? t("disp.refuse.other", { code: err.code }) : text;
+}
+
+function editNote(text, bad) {
+  $("edit-note").hidden = false;
+  $("edit-note").className = bad ? "notice error" : "notice";
+  $("edit-note").textContent = text;
+}
+
+async function editStop(path, body) {
+  try {
+    view.plan = await api.post(path, body);
+    editNote(t("disp.edit.done"), false);
+    if (view.map) view.map.closePopup();
+    renderPlan();
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 409 || err.status === 422)) editNote(refusalText(err), true);
+    else handle(err);
+  }
+}
+
+function editControls(route, stop) {
+  const others = view.plan.routes.filter((r) => r.id !== route.id);
+  const box = el("div", { class: "edit" });
+  if (others.length) {
+    const select = el("select", { class: "move-target", "aria-label": t("disp.edit.move") },
+      ...others.map((r) => el("option", { value: String(r.id) }, r.vehicle_name)));
+    box.append(
+      el("label", { class: "small" }, t("disp.edit.move")),
+      el("div", { class: "edit-row" }, select,
+        el("button", { type: "button", class: "move-button", onclick: () => editStop(`/api/v1/stops/${stop.id}/move`, { route_id: Number(select.value) }) }, t("disp.edit.moveButton"))),
+    );
+  }
+  box.append(
+    el("button", { type: "button", class: "lock-button", onclick: () => editStop(`/api/v1/stops/${stop.id}/lock`, { locked: !stop.locked }) },
+      stop.locked ? t("disp.edit.unlock") : t("disp.edit.lock")),
+  );
+  return box;
 }
 
 function renderBins() {
@@ -331,7 +427,7 @@ function renderRoutesOnMap() {
     if (dim) return;
     for (const s of located) {
       if (s.kind === "stop") {
-        const status = s.status === "emptied" ? "emptied" : PROBLEMS.has(s.status) ? "problem" : "";
+        const status = (s.status === "emptied" ? "emptied" : PROBLEMS.has(s.status) ? "problem" : "") + (s.locked ? " locked" : "");
         // a numbered badge beside the bin (up and right), so the bin's fill colour stays visible
         const icon = L.divIcon({ html: symbol("stop", String(s.seq), colour, status), className: "", iconSize: [18, 18], iconAnchor: [-3, 21] });
         const marker = L.marker([s.lat, s.lon], { icon, keyboard: false, title: `${r.vehicle_name} ${s.seq} ${s.bin_external_id || ""}` });
@@ -347,7 +443,6 @@ function renderRoutesOnMap() {
   });
   if (!view.routesFitted && view.plan.routes.length) {
     const pts = view.plan.routes.flatMap((r) => r.stops.filter((s) => s.lat != null).map((s) => [s.lat, s.lon]));
-    if (view.bins) pts.push(...view.bins.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]));
     if (pts.length) view.map.fitBounds(L.latLngBounds(pts).pad(0.06));
     view.routesFitted = true;
   }
@@ -418,20 +513,63 @@ function renderAlerts() {
     ...view.alerts.map((a) =>
       el(
         "li",
-        { class: "clickable", onclick: () => flyTo(a.lat, a.lon, a.bin_id) },
+        { class: "clickable", dataset: { binId: String(a.bin_id || "") }, onclick: () => openBin(a.bin_id, a.lat, a.lon) },
         el("span", { class: `tag ${a.kind}` }, t(`alert.${a.kind}`)),
         el(
           "div",
           { class: "grow" },
-          el("div", {}, el("b", {}, a.bin_external_id || "–"), a.raised_at ? ` · ${dateTime(a.raised_at)}` : ""),
+          el("div", {}, el("b", {}, a.bin_external_id || "–"), a.raised_at ? ` · ${dateTime(a.raised_at)}` : "",
+            a.raised_at ? el("span", { class: "age" }, ` · ${t("disp.alerts.age", { age: ageText(a.raised_at) })}`) : ""),
           el("div", { class: "why" }, a.detail),
         ),
         a.source === "stored" && a.id != null
-          ? el("button", { type: "button", onclick: (e) => clearAlert(e, a.id) }, t("disp.alerts.clear"))
+          ? el("button", { type: "button", class: "clear-alert", onclick: (e) => (a.kind === "fire" ? confirmClear(e, a.id) : clearAlert(e, a.id)) }, t("disp.alerts.clear"))
           : null,
       ),
     ),
   );
+}
+
+function ageText(iso) {
+  const minutes = Math.max(0, (Date.now() - Date.parse(iso)) / 60000);
+  if (minutes < 90) return t("disp.age.minutes", { n: num(minutes, 0) });
+  if (minutes < 48 * 60) return t("disp.age.hours", { n: num(minutes / 60, 0) });
+  return t("disp.age.days", { n: num(minutes / 1440, 0) });
+}
+
+function confirmClear(event, id) {
+  // a fire alert is closed only after a second, explicit yes
+  event.stopPropagation();
+  const button = event.currentTarget;
+  const box = el("div", { class: "confirm", onclick: (e) => e.stopPropagation() },
+    el("div", { class: "small" }, t("disp.alerts.confirm")),
+    el("button", { type: "button", class: "danger confirm-yes", onclick: (e) => clearAlert(e, id) }, t("disp.alerts.confirmYes")),
+    el("button", { type: "button", class: "confirm-no", onclick: (e) => { e.stopPropagation(); box.replaceWith(button); } }, t("disp.alerts.confirmNo")),
+  );
+  button.replaceWith(box);
+}
+
+async function openBin(binId, lat, lon) {
+  // an alert of another fraction (or hidden by the state filter): show that fraction first
+  if (binId != null && !view.markers.has(binId)) {
+    try {
+      const f = await api.get(`/api/v1/bins/${binId}`);
+      view.fraction = f.properties.fraction;
+      view.state = "";
+      $("f-fraction").value = view.fraction;
+      $("f-state").value = "";
+      view.plan = null;
+      view.chosenPlan = null;
+      view.focusRoute = null;
+      view.fitted = true;
+      view.routesFitted = true;
+      await reloadAll();
+    } catch (err) {
+      handle(err);
+      return;
+    }
+  }
+  flyTo(lat, lon, binId);
 }
 
 async function clearAlert(event, id) {
@@ -449,20 +587,86 @@ async function clearAlert(event, id) {
 // plans: latest plan of the fraction, plan jobs with progress, live stop status
 
 async function loadPlans() {
-  const page = await api.get(`/api/v1/plans?fraction=${view.fraction}&limit=20`);
-  const active = page.items.find((p) => p.status === "queued" || p.status === "running");
-  const done = page.items.find((p) => p.status === "done");
-  if (done) await showPlan(done.id);
+  // the plans of the chosen service day (today by default), never a newer plan of another day
+  const dayIso = $("plan-date").value || todayIso();
+  const day = await api.get(`/api/v1/days/${dayIso}/plans?fraction=${view.fraction}`);
+  view.dayPlans = day.items;
+  const active = day.items.find((p) => p.status === "queued" || p.status === "running");
+  const chosen = view.chosenPlan && day.items.find((p) => p.id === view.chosenPlan && p.status === "done");
+  const id = chosen ? chosen.id : day.current_plan_id;
+  if (id != null) await showPlan(id);
   else {
     view.plan = null;
+    view.unplanned = [];
     renderPlan();
   }
+  renderDayPlans();
   if (active && active.id !== view.jobId) trackJob(active);
 }
 
+function renderDayPlans() {
+  const list = $("day-plans");
+  if (!view.dayPlans.length) {
+    list.replaceChildren(el("li", { class: "muted" }, t("disp.day.none")));
+    return;
+  }
+  list.replaceChildren(
+    ...view.dayPlans.map((p) => {
+      const shown = view.plan && view.plan.id === p.id;
+      return el(
+        "li",
+        {
+          class: `day-plan${p.status === "done" ? " clickable" : ""}${shown ? " shown" : ""}`,
+          dataset: { planId: String(p.id) },
+          onclick: p.status === "done" ? () => { view.chosenPlan = p.id; view.focusRoute = null; showPlan(p.id).then(renderDayPlans).catch(handle); } : null,
+        },
+        el("div", { class: "grow" }, t("disp.day.item", { id: p.id, who: p.created_by || t("disp.day.unknown"), time: dateTime(p.created_at), status: t(`job.${p.status}`) })),
+        shown ? el("span", { class: "tag" }, t("disp.day.shown")) : null,
+      );
+    }),
+  );
+}
+
 async function showPlan(id) {
+  const changed = !view.plan || view.plan.id !== id;
   view.plan = await api.get(`/api/v1/plans/${id}`);
+  if (changed) view.routesFitted = false; // the map re-fits to the plan now shown
+  try {
+    view.unplanned = (await api.get(`/api/v1/plans/${id}/unplanned`)).items;
+  } catch (err) {
+    view.unplanned = [];
+    handle(err);
+  }
   renderPlan();
+}
+
+function renderUnplanned() {
+  const items = view.plan ? view.unplanned : [];
+  $("unplanned-count").textContent = items.length ? `(${items.length})` : "";
+  if (!items.length) {
+    $("unplanned").replaceChildren(el("li", { class: "muted" }, t("disp.unplanned.none")));
+    return;
+  }
+  const nextDay = (p) => (p.next_day ? day(p.next_day) : "–");
+  $("unplanned").replaceChildren(
+    ...items.map((u) =>
+      el(
+        "li",
+        { class: "clickable", dataset: { binId: String(u.bin_id), code: u.code }, onclick: () => openBin(u.bin_id, u.lat, u.lon) },
+        u.must_go_soon ? el("span", { class: "tag must" }, t("disp.unplanned.soon")) : el("span", { class: "tag" }, t(u.params.category === "must" ? "disp.leftout.must" : "disp.leftout.may")),
+        el(
+          "div",
+          { class: "grow" },
+          el("div", {}, el("b", {}, u.bin_external_id)),
+          el("div", { class: "why" }, t(`disp.unplanned.${u.code}`, {
+            forecast: u.params.forecast_pct != null ? num(u.params.forecast_pct, 0) : "–",
+            threshold: num(u.params.threshold_pct, 0),
+            next: nextDay(u.params),
+          })),
+        ),
+      ),
+    ),
+  );
 }
 
 async function refreshPlan() {
@@ -520,7 +724,8 @@ async function trackJob(job) {
   $("plan-progress").hidden = true;
   if (fraction === view.fraction) {
     view.focusRoute = null;
-    await showPlan(job.id);
+    if (job.service_date === ($("plan-date").value || todayIso())) view.chosenPlan = job.id;
+    await loadPlans();
     await loadBins();
   }
 }
@@ -534,6 +739,7 @@ function renderPlan() {
     $("routes").replaceChildren();
     $("leftout").replaceChildren();
     $("leftout-count").textContent = "";
+    renderUnplanned();
     renderRoutesOnMap();
     return;
   }
@@ -549,6 +755,7 @@ function renderPlan() {
   }
   renderRoutes();
   renderLeftOut();
+  renderUnplanned();
   renderRoutesOnMap();
 }
 
@@ -613,6 +820,67 @@ function renderRoutes() {
   );
 }
 
+function printRoutes() {
+  // one page per truck: a drawn map of the tour (SVG, no tiles needed) and its stop list
+  const plan = view.plan;
+  if (!plan) return;
+  const NS = "http://www.w3.org/2000/svg";
+  const pages = plan.routes.map((r, i) => {
+    const located = r.stops.filter((s) => s.lat != null && s.lon != null);
+    const lats = located.map((s) => s.lat), lons = located.map((s) => s.lon);
+    const minLat = Math.min(...lats), maxLat = Math.max(...lats), minLon = Math.min(...lons), maxLon = Math.max(...lons);
+    const kx = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
+    const spanX = Math.max((maxLon - minLon) * kx, 1e-4), spanY = Math.max(maxLat - minLat, 1e-4);
+    const W = 680, H = 360, scale = Math.min((W - 40) / spanX, (H - 40) / spanY);
+    const px = (s) => [20 + (s.lon - minLon) * kx * scale, H - 20 - (s.lat - minLat) * scale];
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.setAttribute("class", "print-map");
+    const line = document.createElementNS(NS, "polyline");
+    line.setAttribute("points", located.map((s) => px(s).map((v) => v.toFixed(1)).join(",")).join(" "));
+    line.setAttribute("stroke", PALETTE[i % PALETTE.length]);
+    svg.append(line);
+    for (const s of located) {
+      const [x, y] = px(s);
+      const c = document.createElementNS(NS, s.kind === "stop" ? "circle" : "rect");
+      if (s.kind === "stop") { c.setAttribute("cx", x); c.setAttribute("cy", y); c.setAttribute("r", 8); }
+      else { c.setAttribute("x", x - 8); c.setAttribute("y", y - 8); c.setAttribute("width", 16); c.setAttribute("height", 16); }
+      c.setAttribute("class", s.kind);
+      svg.append(c);
+      if (s.kind === "stop") {
+        const label = document.createElementNS(NS, "text");
+        label.setAttribute("x", x);
+        label.setAttribute("y", y + 3.5);
+        label.setAttribute("text-anchor", "middle");
+        label.textContent = String(s.seq);
+        svg.append(label);
+      }
+    }
+    const rows = r.stops.map((s) =>
+      el("tr", {},
+        el("td", {}, String(s.seq)),
+        el("td", {}, clock(s.eta)),
+        el("td", {}, t(`disp.print.kind.${s.kind}`)),
+        el("td", {}, s.bin_external_id || s.facility_name || ""),
+        el("td", {}, s.container_type || ""),
+        el("td", { class: "num" }, num(s.load_volume_l / 1000, 1)),
+        el("td", {}, "☐"),
+      ),
+    );
+    return el("section", { class: "print-page", dataset: { routeId: String(r.id) } },
+      el("h1", {}, t("disp.print.title", { vehicle: r.vehicle_name, date: day(plan.service_date) })),
+      el("p", {}, `${t("fraction." + plan.fraction)} · ${t("common.km", { value: num(r.distance_km, 1) })} · ${t("disp.route.times", { start: clock(r.start_at), end: clock(r.end_at) })}`),
+      svg,
+      el("table", {},
+        el("thead", {}, el("tr", {}, ...[t("disp.print.seq"), t("disp.print.eta"), t("disp.print.what"), t("disp.print.container"), "", t("disp.print.load"), ""].map((k) => el("th", {}, k)))),
+        el("tbody", {}, ...rows),
+      ),
+    );
+  });
+  $("print-area").replaceChildren(...pages);
+  window.print();
+}
+
 function focusRoute(id) {
   view.focusRoute = view.focusRoute === id ? null : id;
   renderRoutes();
@@ -663,6 +931,7 @@ function wire() {
   $("f-fraction").addEventListener("change", (e) => {
     view.fraction = e.target.value;
     view.plan = null;
+    view.chosenPlan = null;
     view.focusRoute = null;
     view.fitted = false;
     view.routesFitted = false;
@@ -677,7 +946,13 @@ function wire() {
     renderBins();
     renderLegend();
   });
-  $("plan-date").addEventListener("change", planButtonLabel);
+  $("plan-date").addEventListener("change", () => {
+    planButtonLabel();
+    view.chosenPlan = null;
+    view.focusRoute = null;
+    loadPlans().catch(handle);
+  });
+  $("print-button").addEventListener("click", printRoutes);
   $("plan-button").addEventListener("click", startPlan);
   $("tiles-url").value = localStorage.getItem(TILES) || "";
   $("tiles-save").addEventListener("click", () => {
@@ -698,6 +973,7 @@ function wire() {
       renderHealth();
       renderAlerts();
       renderPlan();
+      renderDayPlans();
     }
   });
 }

@@ -3,10 +3,11 @@
 // NetworkError (status 0), so callers can tell "try again later" from "the server said no".
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -56,16 +57,18 @@ export class Api {
     if (!response.ok) {
       let code = "http_" + response.status;
       let message = response.statusText || code;
+      let details = null;
       try {
         const env = await response.json();
         if (env && env.error) {
           code = env.error.code || code;
           message = env.error.message || message;
+          details = env.error.details ?? null;
         }
       } catch (ignored) {
         // not the envelope (a proxy's page): keep the status text
       }
-      throw new ApiError(response.status, code, message);
+      throw new ApiError(response.status, code, message, details);
     }
     if (accept === "application/json") return response.json();
     return response.text();

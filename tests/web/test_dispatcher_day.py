@@ -14,8 +14,14 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.web.conftest import SCREENSHOTS, ConsoleLog, tablet, wait_idle
-from tests.web.test_dispatcher import _login, _sql
 from tests.web.live import LiveCity
+from tests.web.test_dispatcher import _login, _sql
+
+STOPS_OF_PLAN = (
+    "SELECT s.id, s.route_id FROM route_stop s JOIN route r ON r.id = s.route_id "
+    "WHERE r.plan_id = %s AND s.kind = 'stop'"
+)
+BIN_OF_STOP = "SELECT b.external_id FROM route_stop s JOIN bin b ON b.id = s.bin_id WHERE s.id = %s"
 
 
 def _exec(live: LiveCity, query: str, *args: Any) -> None:
@@ -112,8 +118,9 @@ def test_every_container_full_soon_says_why_and_shows_its_history(browser: Any, 
     # the popup of a container on a tour: its fill history as a small chart
     ext = _sql(
         live,
-        "SELECT b.external_id FROM route_stop s JOIN route r ON r.id = s.route_id JOIN bin b ON b.id = s.bin_id "
-        "WHERE r.plan_id = %s AND EXISTS (SELECT 1 FROM sensor_reading x WHERE x.bin_id = b.id) ORDER BY s.id LIMIT 1",
+        "SELECT b.external_id FROM route_stop s JOIN route r ON r.id = s.route_id "
+        "JOIN bin b ON b.id = s.bin_id WHERE r.plan_id = %s "
+        "AND EXISTS (SELECT 1 FROM sensor_reading x WHERE x.bin_id = b.id) ORDER BY s.id LIMIT 1",
         first,
     )[0][0]
     page.locator(f".leaflet-marker-icon[title$=' {ext}']").first.click()
@@ -173,7 +180,7 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
     before = dict(
         _sql(
             live,
-            "SELECT s.id, s.route_id FROM route_stop s JOIN route r ON r.id = s.route_id WHERE r.plan_id = %s AND s.kind = 'stop'",
+            STOPS_OF_PLAN,
             first,
         )
     )
@@ -182,7 +189,7 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
     after = dict(
         _sql(
             live,
-            "SELECT s.id, s.route_id FROM route_stop s JOIN route r ON r.id = s.route_id WHERE r.plan_id = %s AND s.kind = 'stop'",
+            STOPS_OF_PLAN,
             first,
         )
     )
@@ -192,9 +199,7 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
     assert len(moved) == 1 and set(before) == set(after)
     # lock it on its new tour: the server stores it, the map marks it
     wait_idle(page)
-    marker = page.locator(
-        f".leaflet-marker-icon[title*=' {_sql(live, 'SELECT b.external_id FROM route_stop s JOIN bin b ON b.id = s.bin_id WHERE s.id = %s', moved[0])[0][0]}']"
-    )
+    marker = page.locator(f".leaflet-marker-icon[title*=' {_sql(live, BIN_OF_STOP, moved[0])[0][0]}']")
     marker.first.click()
     page.wait_for_selector(".leaflet-popup .lock-button")
     page.click(".leaflet-popup .lock-button")
@@ -215,7 +220,8 @@ def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
     )[0]
     _exec(
         live,
-        "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail) VALUES (%s, %s, 'tilt', %s, 'tilt 60°')",
+        "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail) "
+        "VALUES (%s, %s, 'tilt', %s, 'tilt 60°')",
         live.city_id,
         paper[0],
         datetime.now(UTC) - timedelta(hours=3),
@@ -251,7 +257,9 @@ def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
     assert log.errors == []
 
 
-def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(browser: Any, live: LiveCity) -> None:
+def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
+    browser: Any, live: LiveCity, tmp_path: Any
+) -> None:
     log = ConsoleLog()
     context = tablet(browser, 1280, 800)
     page = context.new_page()
@@ -267,7 +275,8 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(browser: Any
     assert page.evaluate("window.__printed") == 1
     routes = _sql(
         live,
-        "SELECT r.id, v.name, count(s.id) FROM route r JOIN vehicle v ON v.id = r.vehicle_id JOIN route_stop s ON s.route_id = r.id WHERE r.plan_id = %s GROUP BY r.id, v.name ORDER BY r.id",
+        "SELECT r.id, v.name, count(s.id) FROM route r JOIN vehicle v ON v.id = r.vehicle_id "
+        "JOIN route_stop s ON s.route_id = r.id WHERE r.plan_id = %s GROUP BY r.id, v.name ORDER BY r.id",
         first,
     )
     pages = page.locator("#print-area .print-page")
@@ -289,6 +298,7 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(browser: Any
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     pages.first.screenshot(path=str(SCREENSHOTS / "tour-print.png"))
-    page.pdf(path=str(SCREENSHOTS / "tours.pdf"), format="A4")
+    pdf = page.pdf(path=str(tmp_path / "tours.pdf"), format="A4")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == len(routes)
     context.close()
     assert log.errors == []

@@ -30,8 +30,12 @@ run: install
 smoke: install
 	$(BIN)/wasteroute smoke
 
+# The storage tests also run on a throw-away TimescaleDB cluster; this build folder (with an install
+# script) provides the extension when PostgreSQL 15 lacks it.
+TIMESCALEDB_BUILD ?= $(abspath ../shared/timescaledb-pg15)
+
 test: install
-	$(BIN)/pytest
+	WASTEROUTE_TEST_TIMESCALEDB="$${WASTEROUTE_TEST_TIMESCALEDB:-$(TIMESCALEDB_BUILD)}" $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check src sensors_sim tests migrations

@@ -109,6 +109,10 @@ def fresh_database_url(db_server: DatabaseServer) -> str:
 @pytest.fixture
 def mini_city_url(fresh_database_url: str) -> str:
     """A database of its own, migrated, with the tiny city of tests/data/city-mini.json committed."""
+    return _with_mini_city(fresh_database_url)
+
+
+def _with_mini_city(fresh_database_url: str) -> str:
     import json
 
     from wasteroute.admin.schemas import CitySeedDocument
@@ -147,3 +151,52 @@ def broker(tmp_path: Path) -> Iterator[BrokerHandle]:
     handle = start_mosquitto(tmp_path / "mqtt")
     yield handle
     handle.stop()
+
+
+# ---- both storage backends: plain PostgreSQL and a throw-away TimescaleDB cluster -------------------
+# Tests that take ``backend_*`` fixtures run once per backend. The TimescaleDB cluster is started on
+# first use (see tests/timescale_cluster.py); without the extension its tests fail when ``CI`` is set
+# and are skipped with the reason otherwise.
+
+
+@pytest.fixture(scope="session")
+def timescale_server() -> Iterator[DatabaseServer]:
+    from tests.timescale_cluster import TimescaleUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except TimescaleUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI needs the TimescaleDB backend: {exc}")
+        pytest.skip(f"TimescaleDB backend not available: {exc}")
+    yield DatabaseServer(cluster.url)
+    cluster.stop()
+
+
+@pytest.fixture(scope="session", params=("postgres", "timescale"))
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of this run of the test: "postgres" or "timescale"."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def backend_server(backend: str, request: pytest.FixtureRequest) -> DatabaseServer:
+    name = "db_server" if backend == "postgres" else "timescale_server"
+    server: DatabaseServer = request.getfixturevalue(name)
+    with psycopg.connect(_plain(server.admin_url)) as conn:
+        preload = str(conn.execute("SHOW shared_preload_libraries").fetchone())
+    if (backend == "timescale") != ("timescaledb" in preload):
+        pytest.fail(f"expected a {backend} server at {server.admin_url}, got preload {preload}")
+    return server
+
+
+@pytest.fixture
+def backend_fresh_url(backend_server: DatabaseServer) -> str:
+    """An empty database of its own on the backend of this run."""
+    return backend_server.create("wasteroute_fresh")
+
+
+@pytest.fixture
+def backend_mini_city_url(backend_fresh_url: str) -> str:
+    """Like ``mini_city_url``, on the backend of this run."""
+    return _with_mini_city(backend_fresh_url)

@@ -290,7 +290,7 @@ def upgrade() -> None:
     conn = op.get_bind()
     if timescale.timescale_available(conn):
         op.execute(f"CREATE TABLE sensor_reading ({READING_COLUMNS})")
-        timescale.make_hypertable(conn, RETENTION_DAYS)
+        timescale.make_hypertable(conn, timescale.configured_retention_days(RETENTION_DAYS))
     else:
         op.execute(f"CREATE TABLE sensor_reading ({READING_COLUMNS}) PARTITION BY RANGE (measured_at)")
         op.execute("CREATE TABLE sensor_reading_default PARTITION OF sensor_reading DEFAULT")
@@ -305,10 +305,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     conn = op.get_bind()
-    if conn.exec_driver_sql("SELECT 1 FROM pg_matviews WHERE matviewname = 'bin_daily'").first():
-        op.execute("DROP MATERIALIZED VIEW bin_daily CASCADE")
-    else:
+    kind = conn.exec_driver_sql(
+        "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relname = 'bin_daily'"
+    ).scalar()
+    if kind in ("r", "p"):
         op.execute("DROP TABLE bin_daily")
+    elif kind is not None:  # a TimescaleDB continuous aggregate (a view) or a materialized view
+        op.execute("DROP MATERIALIZED VIEW bin_daily CASCADE")
     op.execute("DROP TABLE sensor_reading CASCADE")
     for table in (
         "alert",

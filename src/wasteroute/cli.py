@@ -117,7 +117,7 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         services.stop()
-    print(json.dumps(report.__dict__, default=str))
+    print(json.dumps(report.as_dict(), default=str))
     return 0
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import psycopg
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from wasteroute.config import Settings
@@ -29,6 +30,12 @@ def _count(url: str, sql: str) -> int:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         row = conn.execute(sql).fetchone()
     return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def mini_city_url(backend_mini_city_url: str) -> str:
+    """The ingest loop runs on both backends: plain PostgreSQL and TimescaleDB."""
+    return backend_mini_city_url
 
 
 def test_readings_and_bad_messages_flow_through_broker_into_postgres(

@@ -1,4 +1,5 @@
-"""Storage maintenance on the plain-PostgreSQL path (native monthly partitions, ``bin_daily`` table)."""
+"""Storage maintenance: native monthly partitions and the ``bin_daily`` table on plain PostgreSQL; the
+retention policy and the continuous aggregate on TimescaleDB; locking and checks on both."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from tests.conftest import DatabaseServer
 from wasteroute.storage.db import migrate
 from wasteroute.storage.maintenance import LOCK_KEY, run_maintenance
 
@@ -53,8 +55,24 @@ def _month(d: date, add: int) -> date:
 
 @pytest.fixture
 def db(fresh_database_url: str) -> str:
+    """Plain PostgreSQL: readings natively partitioned, ``bin_daily`` a table."""
     migrate(fresh_database_url)
     return fresh_database_url
+
+
+@pytest.fixture
+def any_db(backend_fresh_url: str) -> str:
+    """Each backend in turn: plain PostgreSQL, then TimescaleDB."""
+    migrate(backend_fresh_url)
+    return backend_fresh_url
+
+
+@pytest.fixture
+def tsdb(timescale_server: DatabaseServer) -> str:
+    """TimescaleDB: readings a hypertable, ``bin_daily`` a continuous aggregate."""
+    url = timescale_server.create("wasteroute_fresh")
+    migrate(url)
+    return url
 
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -154,15 +172,71 @@ def test_bin_daily_rollup_recomputes_the_last_days_idempotently(db: str) -> None
     assert len(_q(db, "SELECT 1 FROM bin_daily")) == len(expected)
 
 
-def test_a_second_concurrent_run_is_skipped(db: str) -> None:
-    with psycopg.connect(_plain(db)) as holder:
+def test_a_second_concurrent_run_is_skipped(any_db: str) -> None:
+    with psycopg.connect(_plain(any_db)) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-        report = run_maintenance(db, NOW)
+        report = run_maintenance(any_db, NOW)
         holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     assert report.skipped
-    assert not run_maintenance(db, NOW).skipped
+    assert not run_maintenance(any_db, NOW).skipped
 
 
-def test_now_must_be_timezone_aware(db: str) -> None:
+def test_now_must_be_timezone_aware(any_db: str) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        run_maintenance(db, datetime(2026, 11, 22, 12, 0))
+        run_maintenance(any_db, datetime(2026, 11, 22, 12, 0))
+
+
+def test_each_backend_reports_its_own_kind_of_maintenance(backend: str, any_db: str) -> None:
+    report = run_maintenance(any_db, NOW, retention_days=400)
+    assert not report.skipped
+    if backend == "postgres":
+        assert (report.backend, report.rollup, report.retention_policy_days) == ("partitioned", "table", None)
+    else:
+        assert (report.backend, report.rollup) == ("timescale", "continuous_aggregate")
+        assert report.partitions_created == () and report.retention_policy_days == 400
+    assert report.as_dict()["backend"] == report.backend
+
+
+def _retention_job(url: str) -> tuple[int, str]:
+    ((job, drop_after),) = _q(
+        url,
+        "SELECT job_id, config->>'drop_after' FROM timescaledb_information.jobs "
+        "WHERE proc_name = 'policy_retention' AND hypertable_name = 'sensor_reading'",
+    )
+    return int(job), str(drop_after)
+
+
+def test_timescale_retention_follows_the_configured_days(tsdb: str) -> None:
+    assert _retention_job(tsdb)[1] == "400 days"  # the migration's default
+    first = run_maintenance(tsdb, NOW, retention_days=30)
+    assert first.retention_policy_days == 30 and first.retention_policy_changed
+    job, drop_after = _retention_job(tsdb)
+    assert drop_after == "30 days"
+    again = run_maintenance(tsdb, NOW, retention_days=30)
+    assert again.retention_policy_days == 30 and not again.retention_policy_changed
+    assert _retention_job(tsdb)[0] == job  # unchanged policy: the same job
+    # the policy really drops what is older than 30 days (chunks of 7 days: well past the cutoff)
+    _insert(tsdb, [(1, NOW - timedelta(days=60), 0.2), (1, NOW - timedelta(days=2), 0.4)])
+    _q(tsdb, f"CALL run_job({job})")
+    assert _q(tsdb, "SELECT fill_level FROM sensor_reading") == [(pytest.approx(0.4),)]
+
+
+def test_timescale_bin_daily_means_what_the_plain_rollup_means(tsdb: str) -> None:
+    rows: list[tuple[int, datetime, float | None]] = []
+    for sensor in (7, 8):
+        for h in range(2, 24 * 6, 5):
+            at = NOW - timedelta(hours=h)
+            rows.append((sensor, at, round(0.05 + (h % 17) / 20, 3)))
+    _insert(tsdb, rows)
+    report = run_maintenance(tsdb, NOW)
+    assert report.rollup == "continuous_aggregate" and report.rollup_rows == 0  # TimescaleDB refreshes it
+    with psycopg.connect(_plain(tsdb), autocommit=True) as conn:
+        conn.execute("CALL refresh_continuous_aggregate('bin_daily', NULL, NULL)")
+    expected = _expected_daily(rows, date(2000, 1, 1))
+    got = {
+        (s, d.astimezone(BERLIN).date()): (round(mn, 3), round(mx, 3), round(last, 3), n)
+        for s, d, mn, mx, last, n in _q(
+            tsdb, "SELECT sensor_id, day, min_fill, max_fill, last_fill, n FROM bin_daily"
+        )
+    }
+    assert got == {k: (round(a, 3), round(b, 3), round(c, 3), n) for k, (a, b, c, n) in expected.items()}

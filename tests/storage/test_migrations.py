@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import psycopg
+from typing import Any
 
+import psycopg
+import pytest
+
+from tests.conftest import DatabaseServer
 from wasteroute.storage.db import downgrade, migrate
 
 EXPECTED = {
@@ -29,28 +33,54 @@ EXPECTED = {
 
 
 def _tables(url: str) -> set[str]:
+    """Tables, partitioned tables and views of the public schema (a TimescaleDB continuous aggregate
+    is a view), without the partitions."""
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         rows = conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition"
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm', 'v') AND NOT c.relispartition"
         ).fetchall()
     return {r[0] for r in rows}
 
 
-def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
-    migrate(fresh_database_url)
-    assert _tables(fresh_database_url) >= EXPECTED
-    downgrade(fresh_database_url, "base")
-    assert _tables(fresh_database_url) == {"alembic_version"}
-    migrate(fresh_database_url)
-    assert _tables(fresh_database_url) >= EXPECTED
+def _q(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+
+def _timescale_jobs(url: str) -> set[str]:
+    if not _q(url, "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"):
+        return set()
+    return {
+        r[0]
+        for r in _q(
+            url,
+            "SELECT proc_name FROM timescaledb_information.jobs WHERE proc_name IN "
+            "('policy_retention', 'policy_compression', 'policy_refresh_continuous_aggregate')",
+        )
+    }
+
+
+POLICIES = {"policy_retention", "policy_compression", "policy_refresh_continuous_aggregate"}
+
+
+def test_upgrade_downgrade_upgrade(backend: str, backend_fresh_url: str) -> None:
+    url = backend_fresh_url
+    migrate(url)
+    assert _tables(url) >= EXPECTED
+    assert _timescale_jobs(url) == (POLICIES if backend == "timescale" else set())
+    downgrade(url, "base")
+    assert _tables(url) == {"alembic_version"}
+    assert _timescale_jobs(url) == set()  # the policies went with their tables
+    migrate(url)
+    assert _tables(url) >= EXPECTED
+    assert _timescale_jobs(url) == (POLICIES if backend == "timescale" else set())
 
 
 def test_readings_are_partitioned_by_time_with_a_default_partition(database_url: str) -> None:
     url = database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url) as conn:
         kind = conn.execute("SELECT relkind FROM pg_class WHERE relname = 'sensor_reading'").fetchone()
-        ts = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
         parts = conn.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'sensor_reading'"
@@ -58,9 +88,36 @@ def test_readings_are_partitioned_by_time_with_a_default_partition(database_url:
         brin = conn.execute(
             "SELECT 1 FROM pg_indexes WHERE tablename = 'sensor_reading' AND indexdef ILIKE '%USING brin%'"
         ).fetchone()
-    if ts is None:  # the plain PostgreSQL path
-        assert kind == ("p",)
-        names = {p[0] for p in parts}
-        assert "sensor_reading_default" in names
-        assert len(names) >= 17  # 13 months back, this month, 3 ahead, default
-        assert brin is not None
+        daily = conn.execute("SELECT relkind FROM pg_class WHERE relname = 'bin_daily'").fetchone()
+    assert kind == ("p",)
+    names = {p[0] for p in parts}
+    assert "sensor_reading_default" in names
+    assert len(names) >= 17  # 13 months back, this month, 3 ahead, default
+    assert brin is not None
+    assert daily == ("r",)
+
+
+def test_readings_are_a_compressed_hypertable_with_policies_on_timescale(
+    timescale_server: DatabaseServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = timescale_server.create()
+    monkeypatch.setenv("WASTEROUTE_RETENTION_DAYS", "90")
+    migrate(url)
+    assert _q(
+        url, "SELECT hypertable_name, compression_enabled FROM timescaledb_information.hypertables"
+    ) == [("sensor_reading", True)]
+    dims = _q(
+        url,
+        "SELECT column_name FROM timescaledb_information.dimensions WHERE hypertable_name = 'sensor_reading'",
+    )
+    assert dims == [("measured_at",)]
+    assert _q(url, "SELECT view_name FROM timescaledb_information.continuous_aggregates") == [("bin_daily",)]
+    policies = dict(
+        _q(
+            url,
+            "SELECT proc_name, config::text FROM timescaledb_information.jobs "
+            "WHERE hypertable_name = 'sensor_reading'",
+        )
+    )
+    assert '"drop_after": "90 days"' in policies["policy_retention"]  # WASTEROUTE_RETENTION_DAYS
+    assert '"compress_after": "14 days"' in policies["policy_compression"]

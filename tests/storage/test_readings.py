@@ -16,6 +16,12 @@ from wasteroute.admin.service import import_city_seed
 from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow, load_sensor_directory
 
 
+@pytest.fixture
+def mini_city_url(backend_mini_city_url: str) -> str:
+    """The batch write path runs on both backends: plain PostgreSQL and TimescaleDB."""
+    return backend_mini_city_url
+
+
 def _row(sensor_id: int, bin_id: int, city_id: int, at: datetime, fill: float, **kw: Any) -> ReadingRow:
     base: dict[str, Any] = dict(
         sensor_id=sensor_id,

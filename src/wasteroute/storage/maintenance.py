@@ -8,7 +8,8 @@ of its range), drops partitions wholly older than the retention window, and refr
 TimescaleDB's continuous aggregate policy).
 
 With TimescaleDB the licence's policies do retention and the rollup (``bin_daily`` is then a
-continuous aggregate and is left alone); on an Apache-only build the job drops expired chunks itself.
+continuous aggregate and is left alone); each run sets the retention policy to the configured window
+(``WASTEROUTE_RETENTION_DAYS``). On an Apache-only build the job drops expired chunks itself.
 
 Call :func:`run_maintenance` from the worker every few minutes; concurrent runs are serialised by an
 advisory lock (a second caller returns at once with ``skipped=True``).
@@ -17,8 +18,9 @@ advisory lock (a second caller returns at once with ``skipped=True``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -55,6 +57,12 @@ class MaintenanceReport:
     chunks_dropped: int = 0
     rollup: str = "none"
     rollup_rows: int = 0
+    retention_policy_days: int | None = None
+    retention_policy_changed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data (tuples become lists)."""
+        return asdict(self)
 
 
 def _month_start(d: date, add: int = 0) -> date:
@@ -224,6 +232,8 @@ def _run(
     created: list[str] = []
     dropped: list[str] = []
     moved = expired = left = chunks = 0
+    policy_days: int | None = None
+    policy_changed = False
     if partitions.is_partitioned(conn):
         backend = "partitioned"
         conn.execute(text(f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}'"))
@@ -233,7 +243,13 @@ def _run(
         conn.commit()
     elif timescale.timescale_installed(conn):
         backend = "timescale"
-        if not timescale.has_continuous_aggregates(conn):  # Apache-only build: no retention policy
+        if timescale.has_continuous_aggregates(conn):  # the licence's policy drops expired chunks
+            policy_changed = timescale.set_retention_days(conn, retention_days)
+            policy_days = retention_days
+            conn.commit()
+            if policy_changed:
+                log.info("TimescaleDB retention policy set to %d days", retention_days)
+        else:  # Apache-only build: no retention policy, drop expired chunks here
             cutoff = now - timedelta(days=retention_days)
             chunks = len(
                 conn.execute(
@@ -265,6 +281,8 @@ def _run(
         chunks_dropped=chunks,
         rollup=kind if kind != "missing" else "none",
         rollup_rows=rollup_rows,
+        retention_policy_days=policy_days,
+        retention_policy_changed=policy_changed,
     )
     if left:
         log.warning("%d readings sit in the default partition (outside every monthly partition)", left)

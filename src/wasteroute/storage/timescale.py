@@ -7,6 +7,8 @@ with Timescale, a table refreshed by an app job otherwise).
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import Connection, text
 
 CHUNK_INTERVAL = "7 days"
@@ -51,9 +53,49 @@ def make_hypertable(conn: Connection, retention_days: int) -> None:
         )
     )
     conn.execute(text(f"SELECT add_compression_policy('sensor_reading', INTERVAL '{COMPRESS_AFTER}')"))
+    set_retention_days(conn, retention_days)
+
+
+def configured_retention_days(default: int) -> int:
+    """``WASTEROUTE_RETENTION_DAYS`` when set (a whole number of days >= 1), else ``default``."""
+    raw = os.environ.get("WASTEROUTE_RETENTION_DAYS", "").strip()
+    if not raw:
+        return default
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValueError(f"WASTEROUTE_RETENTION_DAYS: expected a whole number of days, got {raw!r}") from None
+    if days < 1:
+        raise ValueError(f"WASTEROUTE_RETENTION_DAYS: expected at least 1 day, got {days}")
+    return days
+
+
+def retention_days(conn: Connection) -> int | None:
+    """Days after which the retention policy drops ``sensor_reading`` chunks (None: no policy)."""
+    row = conn.execute(
+        text(
+            "SELECT extract(epoch FROM CAST(config->>'drop_after' AS interval)) / 86400 "
+            "FROM timescaledb_information.jobs "
+            "WHERE proc_name = 'policy_retention' AND hypertable_name = 'sensor_reading'"
+        )
+    ).first()
+    return None if row is None else round(float(row[0]))
+
+
+def set_retention_days(conn: Connection, days: int) -> bool:
+    """Make the retention policy of ``sensor_reading`` drop chunks older than ``days`` (replacing a
+    policy with another window); returns True when the policy was created or changed."""
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"retention days must be a whole number >= 1, got {days!r}")
+    current = retention_days(conn)
+    if current == days:
+        return False
+    if current is not None:
+        conn.execute(text("SELECT remove_retention_policy('sensor_reading')"))
     conn.execute(
-        text(f"SELECT add_retention_policy('sensor_reading', INTERVAL '{int(retention_days)} days')")
+        text("SELECT add_retention_policy('sensor_reading', make_interval(days => :d))"), {"d": days}
     )
+    return True
 
 
 def create_daily_aggregate(conn: Connection) -> None:

@@ -66,8 +66,19 @@ class Settings(BaseSettings):
     # planning
     fill_threshold: float = Field(default=0.8, gt=0, le=1.2)
     plan_time_limit_s: float = Field(default=20.0, gt=0, le=3_600)
-    osrm_url: str | None = None
+    osrm_url: str | None = Field(default=None, description="OSRM base URL; unset: great-circle x detour")
+    osrm_profile: str = "driving"
+    osrm_timeout_s: float = Field(default=10.0, gt=0, le=300)
     road_detour_factor: float = Field(default=1.3, ge=1.0, le=3.0)
+
+    # plan jobs (see planning/jobs.py)
+    plan_max_time_limit_s: float = Field(default=120.0, gt=0, le=3_600, description="refused above")
+    plan_days_back: int = Field(default=1, ge=0, le=31, description="oldest service date: today - N")
+    plan_days_ahead: int = Field(default=14, ge=0, le=366, description="latest service date: today + N")
+    plan_queue_per_city: int = Field(default=10, ge=1, description="queued + running jobs of a city")
+    plan_lease_s: float = Field(default=60.0, ge=1, le=3_600, description="renewed every third of it")
+    plan_max_attempts: int = Field(default=3, ge=1, le=20)
+    worker_poll_s: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod

@@ -393,6 +393,8 @@ class PlanJobRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    attempts: int = Field(default=0, description="times a worker took the job (a crashed worker's counts)")
+    trigger: Literal["manual", "scheduled"] = "manual"
 
 
 class StopRead(BaseModel):

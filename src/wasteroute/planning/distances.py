@@ -207,3 +207,25 @@ class GreatCircleProvider:
                 )
             pace[i] = 3.6 / speed
         return pace
+
+
+def point_set_key(points: Sequence[Point], provider: str) -> tuple[str, NDArray[np.int64]]:
+    """A cache key for a set of points and the order that puts ``points`` into the key's order.
+
+    Points are rounded to 6 decimals (about 0.1 m) and sorted, so the same bins, depots and
+    facilities give the same key whatever order a plan lists them in. Returns ``(key, order)``:
+    ``points[order[k]]`` is the ``k``-th point of the canonical order."""
+    import hashlib
+
+    array = np.round(as_point_array(points), 6)
+    order = np.lexsort((array[:, 1], array[:, 0])) if len(array) else np.zeros(0, dtype=np.int64)
+    digest = hashlib.sha256(provider.encode())
+    digest.update(np.ascontiguousarray(array[order]).tobytes())
+    return digest.hexdigest(), order.astype(np.int64)
+
+
+def reorder(matrix: IntMatrix, order: NDArray[np.int64]) -> IntMatrix:
+    """Turn a matrix in canonical order (see :func:`point_set_key`) into the caller's order."""
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return np.ascontiguousarray(matrix[np.ix_(inverse, inverse)])

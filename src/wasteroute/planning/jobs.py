@@ -1,39 +1,125 @@
 """Plan jobs from the PostgreSQL queue (``plan`` rows with status ``queued``).
 
-Any number of workers may run: each claims a job with ``FOR UPDATE SKIP LOCKED``. CPU-heavy
-solving happens in the worker process, never in the API process.
+Any number of workers may run, on any number of machines. Each claims a job with ``FOR UPDATE SKIP
+LOCKED`` in a fair order between cities (``storage/jobs.py``), holds it by a lease that a heartbeat
+thread renews every third of ``settings.plan_lease_s``, and stores the result only while its attempt
+still holds the job. A worker that dies (SIGKILL, power cut) stops renewing; once its lease has passed
+another worker takes the job over as the next attempt. After ``settings.plan_max_attempts`` the job
+fails with the reason kept. Between jobs every worker also creates the scheduled morning plans that
+are due (``planning/schedule.py``). CPU-heavy solving happens in the worker process, never in the API.
+
+Why a queue of our own and not a job library: a plan job *is* its ``plan`` row (status, progress,
+attempts and error are what the API shows), the fair order between cities is one ``ORDER BY``, and
+the once-a-day scheduled plan is a unique index on that same table, all in one transaction with the
+result. A library would keep a second job table beside it and still need the fairness and the
+result guard written here.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import socket
 import threading
 import time
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from wasteroute.config import Settings
+from wasteroute.errors import WasterouteError
+from wasteroute.planning.admission import check_service_date, check_time_limit, local_today
+from wasteroute.planning.schedule import enqueue_due
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
+from wasteroute.storage.jobs import Claim, JobQueue
 from wasteroute.storage.plans import PlanRepository
 
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, database_url: str, stop: threading.Event, poll_s: float = 1.0) -> int:
+def worker_name() -> str:
+    """``host:pid``: who holds a job (shown in the plan row, used to find a worker that died)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Heartbeat:
+    """Renews one claim's lease from a thread until stopped; ``lost`` is set if another took over."""
+
+    def __init__(self, factory: sessionmaker[Session], claim: Claim, lease_s: float) -> None:
+        self.factory = factory
+        self.claim = claim
+        self.lease_s = lease_s
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{claim.plan_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                with transaction(self.factory) as session:
+                    held = JobQueue(session).renew(self.claim, self.lease_s)
+            except Exception:  # a database hiccup: the next beat tries again within the lease
+                log.exception("plan %s: lease renewal failed", self.claim.plan_id)
+                continue
+            if not held:
+                log.warning("plan %s: attempt %s was taken over", self.claim.plan_id, self.claim.attempt)
+                self.lost.set()
+                return
+
+
+def run_claimed(factory: sessionmaker[Session], settings: Settings, claim: Claim) -> dict[str, Any]:
+    """Execute a claimed job while a heartbeat holds its lease."""
+    with Heartbeat(factory, claim, settings.plan_lease_s):
+        return execute_plan(factory, settings, claim.plan_id, lambda: datetime.now(UTC), claim)
+
+
+def work_once(factory: sessionmaker[Session], settings: Settings, worker: str) -> dict[str, Any] | None:
+    """One turn of a worker: create due scheduled plans, then claim and run one job (None: idle)."""
+    enqueue_due(factory, datetime.now(UTC))
+    with transaction(factory) as session:
+        queue = JobQueue(session)
+        for plan_id in queue.fail_abandoned(max_attempts=settings.plan_max_attempts):
+            log.warning("plan %s: failed, its last worker stopped without finishing", plan_id)
+        claim = queue.claim_next(
+            worker=worker, lease_s=settings.plan_lease_s, max_attempts=settings.plan_max_attempts
+        )
+    if claim is None:
+        return None
+    log.info("plan %s: started (attempt %s, city %s)", claim.plan_id, claim.attempt, claim.city_id)
+    result = run_claimed(factory, settings, claim)
+    log.info("plan %s: %s", claim.plan_id, result.get("status"))
+    return result
+
+
+def run_worker(
+    settings: Settings, database_url: str, stop: threading.Event, poll_s: float | None = None
+) -> int:
     """Claim and execute queued jobs until ``stop`` is set; returns the number of jobs run.
 
     Between jobs it also runs storage maintenance (partitions, retention, rollups) every
-    ``settings.maintenance_interval_s``; concurrent workers skip a run another one holds."""
+    ``settings.maintenance_interval_s``; concurrent workers skip a run another one holds. An error
+    of the database (down, restarting) is logged and retried after ``poll_s``, never fatal."""
     from wasteroute.storage.maintenance import run_maintenance
 
+    poll = settings.worker_poll_s if poll_s is None else poll_s
     engine = make_engine(database_url, pool_size=2)
     factory = make_session_factory(engine)
+    worker = worker_name()
     done = 0
     next_maintenance = 0.0
+    log.info("worker %s: polling every %.1f s", worker, poll)
     try:
         while not stop.is_set():
             if time.monotonic() >= next_maintenance:
@@ -42,14 +128,15 @@ def run_worker(settings: Settings, database_url: str, stop: threading.Event, pol
                 except Exception:  # maintenance must never stop planning; it is retried next interval
                     log.exception("maintenance failed")
                 next_maintenance = time.monotonic() + settings.maintenance_interval_s
-            with transaction(factory) as session:
-                plan_id = PlanRepository(session).claim_next()
-            if plan_id is None:
-                stop.wait(poll_s)
+            try:
+                result = work_once(factory, settings, worker)
+            except Exception:
+                log.exception("worker %s: queue unavailable, retrying in %.1f s", worker, poll)
+                stop.wait(poll)
                 continue
-            log.info("plan %s: started", plan_id)
-            result = execute_plan(factory, settings, plan_id)
-            log.info("plan %s: %s", plan_id, result.get("status"))
+            if result is None:
+                stop.wait(poll)
+                continue
             done += 1
     finally:
         engine.dispose()
@@ -90,23 +177,46 @@ def plan_now(
 ) -> dict[str, Any]:
     """Create a job and run it here, in this (CLI) process; returns the plan's summary.
 
-    The job is created already claimed (one transaction), so a worker polling the queue never
-    takes it as well."""
-    engine = make_engine(database_url, pool_size=2)
+    The job is created already claimed with a lease (one transaction), so a worker polling the
+    queue never takes it as well, unless this process dies; the bounds of the API apply."""
+    engine = make_engine(database_url, pool_size=3)
     factory = make_session_factory(engine)
     try:
         with transaction(factory) as session:
             c = CityRepository(session).by_slug(city)
             if c is None:
                 raise LookupError(f"no city {city!r}; import one with `wasteroute import-city`")
-            plans = PlanRepository(session)
-            plan_id = plans.create(
-                city_id=c.id,
-                fraction=fraction,
-                service_date=service_date or datetime.now(ZoneInfo(c.timezone)).date(),
-                options={"time_limit_s": time_limit_s or settings.plan_time_limit_s, "seed": seed},
-            ).id
-            plans.claim(plan_id)
-        return execute_plan(factory, settings, plan_id, lambda: datetime.now(UTC))
+            today = local_today(c.timezone, datetime.now(UTC))
+            try:
+                day = check_service_date(
+                    service_date or today,
+                    today,
+                    days_back=settings.plan_days_back,
+                    days_ahead=settings.plan_days_ahead,
+                )
+                limit = check_time_limit(
+                    time_limit_s or settings.plan_time_limit_s, cap_s=settings.plan_max_time_limit_s
+                )
+            except WasterouteError as exc:
+                return {"status": "refused", "error": exc.message}
+            plan_id = (
+                PlanRepository(session)
+                .create(
+                    city_id=c.id,
+                    fraction=fraction,
+                    service_date=day,
+                    options={"time_limit_s": limit, "seed": seed},
+                )
+                .id
+            )
+            claim = JobQueue(session).claim_next(
+                worker=worker_name(),
+                lease_s=settings.plan_lease_s,
+                max_attempts=settings.plan_max_attempts,
+                plan_id=plan_id,
+            )
+        if claim is None:
+            raise RuntimeError(f"plan {plan_id} was created but could not be claimed")
+        return run_claimed(factory, settings, claim)
     finally:
         engine.dispose()

@@ -18,17 +18,21 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from wasteroute.config import Settings
+from wasteroute.errors import WasterouteError
 from wasteroute.forecasting.estimators import FillEstimate, estimate_fill
 from wasteroute.forecasting.series import ReadingSeries
+from wasteroute.planning.admission import check_service_date, check_time_limit, local_today
 from wasteroute.planning.calendar import CalendarRules, local_time, next_planning_day
-from wasteroute.planning.distances import GreatCircleProvider
+from wasteroute.planning.distances import DistanceProvider, GreatCircleProvider
 from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
 from wasteroute.planning.result import RoutePlan, VisitKind
+from wasteroute.planning.roads import PlanDistances
 from wasteroute.planning.selection import SelectionInput, SelectionParams, SelectionStatus, select_bins
 from wasteroute.planning.solver import plan_routes
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import transaction
 from wasteroute.storage.history import bin_histories
+from wasteroute.storage.jobs import Claim, JobQueue
 from wasteroute.storage.models import Bin, ContainerType, PlanBin, Route, RouteStop
 from wasteroute.storage.plans import PlanRepository
 
@@ -148,7 +152,10 @@ def forecast_all(inputs: PlanInputs, now: datetime) -> dict[int, FillEstimate]:
 
 
 def build_problem(
-    inputs: PlanInputs, chosen: list[tuple[Bin, ContainerType, float, bool, float]], settings: Settings
+    inputs: PlanInputs,
+    chosen: list[tuple[Bin, ContainerType, float, bool, float]],
+    settings: Settings,
+    provider: DistanceProvider | None = None,
 ) -> tuple[Problem, dict[str, int]]:
     """Routing problem over depots, facilities and the chosen bins (bin, type, fill, required, prize)."""
     locations: list[Location] = []
@@ -209,7 +216,7 @@ def build_problem(
         )
         for v in inputs.vehicles
     ]
-    provider = GreatCircleProvider(detour_factor=settings.road_detour_factor)
+    provider = provider or GreatCircleProvider(detour_factor=settings.road_detour_factor)
     distance_m, duration_s = provider.matrices(points)
     problem = Problem(
         locations=tuple(locations),
@@ -342,8 +349,12 @@ def execute_plan(
     settings: Settings,
     plan_id: int,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    claim: Claim | None = None,
 ) -> dict[str, Any]:
-    """Run one claimed plan job to the end; failures are stored on the plan, never raised."""
+    """Run one claimed plan job to the end; failures are stored on the plan, never raised.
+
+    With a ``claim`` (a worker's job, see ``planning/jobs.py``) the result is stored only while that
+    attempt still holds the job, and a failure is retried up to ``settings.plan_max_attempts``."""
     started = clock.perf_counter()
     try:
         with transaction(factory) as session:
@@ -352,6 +363,13 @@ def execute_plan(
                 raise LookupError(f"plan {plan_id} not found")
             options = dict(plan.options or {})
             inputs = load_inputs(session, plan.city_id, plan.fraction, plan.service_date, now())
+            # the API's bounds, a week wider for jobs that waited: no job plans year 1 or 9999
+            check_service_date(
+                plan.service_date,
+                local_today(inputs.timezone, now()),
+                days_back=settings.plan_days_back + 7,
+                days_ahead=settings.plan_days_ahead + 7,
+            )
             PlanRepository(session).set_progress(plan_id, 0.1)
         t_now = now()
         rules = CalendarRules(timezone=inputs.timezone, subdivision=inputs.holiday_region or "SH")
@@ -392,8 +410,12 @@ def execute_plan(
                 chosen.append((b, t, d.fill_at_visit, d.status is SelectionStatus.MUST_GO, d.prize))
         if not inputs.vehicles:
             raise LookupError(f"no active vehicle collects {inputs.fraction} in {inputs.slug}")
-        problem, bin_of_stop = build_problem(inputs, chosen, settings)
-        time_limit = float(options.get("time_limit_s", settings.plan_time_limit_s))
+        distances = PlanDistances(settings, factory, inputs.city_id)
+        problem, bin_of_stop = build_problem(inputs, chosen, settings, distances)
+        time_limit = check_time_limit(
+            float(options.get("time_limit_s", settings.plan_time_limit_s)),
+            cap_s=settings.plan_max_time_limit_s,
+        )
         # "iterations" (from an earlier plan's summary) replays that plan's search exactly
         replay = options.get("iterations")
         result = plan_routes(
@@ -403,6 +425,9 @@ def execute_plan(
             iterations=int(replay) if replay is not None else None,
         )
         with transaction(factory) as session:
+            if claim is not None and not JobQueue(session).hold(claim):
+                log.warning("plan %s: attempt %s lost its lease, result not stored", plan_id, claim.attempt)
+                return {"plan_id": plan_id, "status": "superseded", "attempt": claim.attempt}
             summary = store_plan(
                 session,
                 plan_id,
@@ -413,12 +438,23 @@ def execute_plan(
                 {
                     "next_planning_day": next_day.isoformat(),
                     "job_seconds": round(clock.perf_counter() - started, 2),
+                    "distances": distances.source,
+                    "warnings": distances.warnings,
+                    **({"attempt": claim.attempt} if claim is not None else {}),
                 },
                 now(),
             )
         return {"plan_id": plan_id, "status": "done", **summary}
     except Exception as exc:
         log.exception("plan %s failed", plan_id)
+        error = f"{type(exc).__name__}: {exc}"
         with transaction(factory) as session:
-            PlanRepository(session).fail(plan_id, f"{type(exc).__name__}: {exc}", now())
-        return {"plan_id": plan_id, "status": "failed", "error": str(exc)}
+            if claim is None:
+                PlanRepository(session).fail(plan_id, error, now())
+                return {"plan_id": plan_id, "status": "failed", "error": str(exc)}
+            # bad input repeats on every attempt; anything else (database, memory) may not
+            retry = not isinstance(exc, (LookupError, ValueError, WasterouteError))
+            status = JobQueue(session).retry_or_fail(
+                claim, error, max_attempts=settings.plan_max_attempts, retry=retry
+            )
+        return {"plan_id": plan_id, "status": status, "error": str(exc)}

@@ -205,6 +205,10 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(TZ, server_default="now()")
     started_at: Mapped[datetime | None] = mapped_column(TZ)
     finished_at: Mapped[datetime | None] = mapped_column(TZ)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    lease_until: Mapped[datetime | None] = mapped_column(TZ)
+    worker: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(Text, server_default="manual")
 
 
 class Route(Base):
@@ -275,3 +279,18 @@ class Alert(Base):
     raised_at: Mapped[datetime] = mapped_column(TZ)
     cleared_at: Mapped[datetime | None] = mapped_column(TZ)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlanSchedule(Base):
+    """The morning plan of one city and fraction: local time and service days (Monday = 0)."""
+
+    __tablename__ = "plan_schedule"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    fraction: Mapped[str] = mapped_column(Text)
+    local_time: Mapped[time] = mapped_column(Time)
+    weekdays: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=lambda: [0, 1, 2, 3, 4, 5])
+    on_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
+    time_limit_s: Mapped[float] = mapped_column(Float, default=20.0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default="now()")

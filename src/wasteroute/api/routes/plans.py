@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, status
 
-from wasteroute.api.deps import Caller, PageDep, SessionDep, require
-from wasteroute.api.errors import AUTH_ERRORS, NOT_FOUND
+from wasteroute.api.deps import Caller, PageDep, SessionDep, SettingsDep, require
+from wasteroute.api.errors import AUTH_ERRORS, NOT_FOUND, ErrorEnvelope
 from wasteroute.api.schemas import (
     Fraction,
     LeftOut,
@@ -27,8 +27,10 @@ from wasteroute.api.schemas import (
     TripRead,
 )
 from wasteroute.errors import NotFound
+from wasteroute.planning.admission import check_queue, check_service_date, check_time_limit
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.dispatch_edits import DispatchEditRepository
+from wasteroute.storage.jobs import JobQueue
 from wasteroute.storage.models import Bin, Plan
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.tours import StopDetail, TourRepository
@@ -50,6 +52,8 @@ def _job(p: Plan) -> PlanJobRead:
         started_at=p.started_at,
         finished_at=p.finished_at,
         error=p.error,
+        attempts=p.attempts,
+        trigger=p.trigger,  # type: ignore[arg-type]
     )
 
 
@@ -127,14 +131,24 @@ def _plan(session: SessionDep, caller: Caller, plan_id: int) -> Plan:
     "/plans",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PlanJobRead,
-    responses=ERRORS,
+    responses={**ERRORS, 429: {"model": ErrorEnvelope, "description": "your city's plan queue is full"}},
     summary="Queue a plan job for your city (a worker runs it)",
 )
-def create_plan(body: PlanCreate, session: SessionDep, caller: Caller = DISPATCH) -> PlanJobRead:
+def create_plan(
+    body: PlanCreate, session: SessionDep, settings: SettingsDep, caller: Caller = DISPATCH
+) -> PlanJobRead:
     city = CityRepository(session).get(caller.city_id)
     if city is None:
         raise NotFound("your city no longer exists")
-    day = body.service_date or datetime.now(ZoneInfo(city.timezone)).date()
+    today = datetime.now(ZoneInfo(city.timezone)).date()
+    day = check_service_date(
+        body.service_date or today,
+        today,
+        days_back=settings.plan_days_back,
+        days_ahead=settings.plan_days_ahead,
+    )
+    check_time_limit(body.options.time_limit_s, cap_s=settings.plan_max_time_limit_s)
+    check_queue(JobQueue(session).active_jobs(city.id), cap=settings.plan_queue_per_city)
     plan = PlanRepository(session).create(
         city_id=city.id,
         fraction=body.fraction,

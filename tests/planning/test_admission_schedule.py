@@ -1,0 +1,94 @@
+"""Pure rules of plan jobs: the admission bounds, the morning schedule, the matrix cache key."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import numpy as np
+import pytest
+
+from wasteroute.errors import InvalidInput
+from wasteroute.planning.admission import QueueFull, check_queue, check_service_date, check_time_limit
+from wasteroute.planning.distances import GreatCircleProvider, point_set_key, reorder
+from wasteroute.planning.schedule import MorningRule, parse_weekdays
+
+MON_SAT = frozenset(range(6))
+
+
+def _rule(**kw: object) -> MorningRule:
+    args: dict[str, object] = {
+        "local_time": time(5, 30),
+        "weekdays": MON_SAT,
+        "on_holidays": False,
+        "timezone": "Europe/Berlin",
+        "subdivision": "MV",
+    }
+    args.update(kw)
+    return MorningRule(**args)  # type: ignore[arg-type]
+
+
+def test_service_date_window_and_time_limit_cap() -> None:
+    today = date(2026, 12, 6)
+    assert check_service_date(date(2026, 12, 20), today, days_back=1, days_ahead=14) == date(2026, 12, 20)
+    with pytest.raises(InvalidInput, match="between 2026-12-05 and 2026-12-20 .* got 2026-12-21"):
+        check_service_date(date(2026, 12, 21), today, days_back=1, days_ahead=14)
+    with pytest.raises(InvalidInput, match="got 0001-01-01"):
+        check_service_date(date(1, 1, 1), today, days_back=1, days_ahead=14)
+    assert check_time_limit(120, cap_s=120) == 120
+    for bad in (539.0, 0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(InvalidInput, match="at most 120 seconds"):
+            check_time_limit(bad, cap_s=120)
+    check_queue(9, cap=10)
+    with pytest.raises(QueueFull, match="10 plan jobs queued or running, at most 10") as exc:
+        check_queue(10, cap=10)
+    assert exc.value.status == 429
+
+
+def test_morning_plan_is_due_from_its_local_time_on_service_days_only() -> None:
+    rule = _rule()
+    # Tuesday 2026-12-08: 04:29 UTC is 05:29 in Berlin (winter time), 04:30 UTC is 05:30
+    assert rule.due(datetime(2026, 12, 8, 4, 29, tzinfo=UTC)) is None
+    assert rule.due(datetime(2026, 12, 8, 4, 30, tzinfo=UTC)) == date(2026, 12, 8)
+    assert rule.due(datetime(2026, 12, 8, 22, 59, tzinfo=UTC)) == date(2026, 12, 8)
+    assert rule.due(datetime(2026, 12, 8, 23, 0, tzinfo=UTC)) is None  # Wednesday 00:00 local
+    # summer time: 05:30 in Berlin is 03:30 UTC
+    assert rule.due(datetime(2026, 7, 7, 3, 30, tzinfo=UTC)) == date(2026, 7, 7)
+    assert rule.skip_reason(date(2026, 12, 6)) == "sun is not a service day"
+    assert rule.due(datetime(2026, 12, 6, 10, 0, tzinfo=UTC)) is None
+
+
+def test_public_holidays_of_the_citys_state_are_skipped_unless_configured() -> None:
+    mv, sh = _rule(subdivision="MV"), _rule(subdivision="SH")
+    assert mv.skip_reason(date(2026, 12, 25)) == "public holiday (Christmas Day)"
+    assert mv.skip_reason(date(2026, 10, 31)) is not None  # Reformation Day: MV, Saturday
+    assert sh.skip_reason(date(2026, 10, 31)) is not None  # a holiday in SH too since 2018
+    assert mv.skip_reason(date(2026, 3, 8)) is not None  # Sunday (Women's Day is Berlin and MV)
+    assert mv.skip_reason(date(2027, 3, 8)) == "public holiday (Women's Day)"
+    assert sh.skip_reason(date(2027, 3, 8)) is None  # not a holiday in Schleswig-Holstein
+    assert _rule(on_holidays=True).skip_reason(date(2026, 12, 25)) is None
+    with_sunday = _rule(weekdays=frozenset(range(7)), on_holidays=True)
+    assert with_sunday.due(datetime(2026, 12, 6, 10, 0, tzinfo=UTC)) == date(2026, 12, 6)
+
+
+def test_weekday_specs() -> None:
+    assert parse_weekdays("mon-sat") == MON_SAT
+    assert parse_weekdays("Mon, Wed,fri") == {0, 2, 4}
+    assert parse_weekdays("mon-fri,sun") == {0, 1, 2, 3, 4, 6}
+    for bad in ("sat-mon", "monday", "mon-tue-wed", ""):
+        with pytest.raises(ValueError, match="mon"):
+            parse_weekdays(bad)
+    with pytest.raises(ValueError, match="non-empty set"):
+        _rule(weekdays=frozenset())
+
+
+def test_the_matrix_key_is_the_set_of_points_and_reorder_restores_any_order() -> None:
+    points = [(54.09, 12.1), (54.08, 12.14), (54.1, 12.12), (54.07, 12.11)]
+    shuffled = [points[i] for i in (2, 0, 3, 1)]
+    key, order = point_set_key(points, "osrm x")
+    key2, order2 = point_set_key(shuffled, "osrm x")
+    assert key == key2 and key != point_set_key(points, "osrm y")[0]
+    assert key != point_set_key(points[:3], "osrm x")[0]
+    gc = GreatCircleProvider()
+    canonical = gc.matrices([points[int(i)] for i in order])[0]
+    assert np.array_equal(reorder(canonical, order), gc.matrices(points)[0])
+    assert np.array_equal(reorder(canonical, order2), gc.matrices(shuffled)[0])

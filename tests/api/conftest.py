@@ -25,6 +25,7 @@ from wasteroute.api.ingest import StorePool, WebhookIngest
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
 from wasteroute.storage.cities import CityRepository
+from wasteroute.storage.integrations import Integration, IntegrationInfo, load_integrations
 from wasteroute.storage.models import (
     Alert,
     Bin,
@@ -82,6 +83,9 @@ class ConnectionStore:
 
     def sensors(self) -> dict[str, SensorInfo]:
         return load_sensor_directory(self._pg())
+
+    def integrations(self) -> list[IntegrationInfo]:
+        return load_integrations(self._pg())
 
     def close(self) -> None:
         pass
@@ -328,7 +332,14 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
         key_prefix=f"{prefix.lower()}spare",
         key_hash="0" * 64,
     )
-    session.add_all([spare_sensor, spare_principal])
+    spare_integration = Integration(
+        city_id=city_id,
+        kind="native",
+        application_id=f"{prefix.lower()}-spare-gw",
+        topic_prefix=f"wasteroute/{slug}",
+        broker_user=f"native-{slug}-spare",
+    )
+    session.add_all([spare_sensor, spare_principal, spare_integration])
     session.flush()
     write_readings(session, city_id, sensors[:6], datetime.now(UTC))
     return CityWorld(
@@ -358,6 +369,7 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
             "bins": spare_bin.id,
             "sensors": spare_sensor.id,
             "principals": spare_principal.id,
+            "integrations": spare_integration.id,
         },
         other_route_id=other_route.id,
     )

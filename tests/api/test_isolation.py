@@ -136,6 +136,7 @@ CREATE_BODIES: dict[str, Callable[[CityWorld, Target], dict[str, Any]]] = {
         "container_type_id": t.container_type_id,
     },
     "sensors": lambda m, t: {"device_id": "a1b2c3d4e5f60718", "bin_id": t.spare["bins"], "model": "native"},
+    "integrations": lambda m, t: {"kind": "tts", "application_id": "new-bins", "tenant_id": "ttn"},
 }
 UPDATE_BODIES: dict[str, dict[str, Any]] = {
     "container-types": {"name": "renamed"},
@@ -144,6 +145,7 @@ UPDATE_BODIES: dict[str, dict[str, Any]] = {
     "vehicles": {"name": "renamed"},
     "bins": {"site_id": "S-9"},
     "sensors": {"mount_offset_mm": 40},
+    "integrations": {"enabled": False},
 }
 REFERENCING = {"vehicles", "bins", "sensors"}
 
@@ -297,7 +299,16 @@ def _expectations() -> dict[str, Expect]:
             None, 200, lambda m, t: Req(path={"slug": t.slug}), targeted=True, other=200
         ),
     }
-    for name in ("container-types", "depots", "facilities", "vehicles", "bins", "sensors", "principals"):
+    for name in (
+        "container-types",
+        "depots",
+        "facilities",
+        "vehicles",
+        "bins",
+        "sensors",
+        "principals",
+        "integrations",
+    ):
         e.update(_crud_expectations(name))
     return e
 

@@ -11,11 +11,13 @@ import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from wasteroute.ingest.adapters import WebhookKind, parse_webhook
+from wasteroute.ingest.integrations import IntegrationDirectory
 from wasteroute.ingest.rejects import IngestLimits
 from wasteroute.ingest.service import Resolver, SensorDirectory
+from wasteroute.storage.integrations import IntegrationInfo
 from wasteroute.storage.readings import (
     BatchOutcome,
     BatchRejected,
@@ -24,6 +26,8 @@ from wasteroute.storage.readings import (
     SensorInfo,
     StorageUnavailable,
 )
+
+T = TypeVar("T")
 
 
 class ReadingStore(Protocol):
@@ -34,6 +38,8 @@ class ReadingStore(Protocol):
     ) -> BatchOutcome: ...
 
     def sensors(self) -> dict[str, SensorInfo]: ...
+
+    def integrations(self) -> list[IntegrationInfo]: ...
 
     def close(self) -> None: ...
 
@@ -56,9 +62,7 @@ class StorePool:
         self._slots = queue.Queue[None](maxsize=size)
         self._all: list[ReadingStore] = []
 
-    def run(
-        self, fn: Callable[[ReadingStore], BatchOutcome | dict[str, SensorInfo]]
-    ) -> BatchOutcome | dict[str, SensorInfo]:
+    def run(self, fn: Callable[[ReadingStore], T]) -> T:
         self._slots.put(None)
         try:
             try:
@@ -85,12 +89,14 @@ class WebhookIngest:
         self.pool = pool
         self.limits = limits
         self.directory = SensorDirectory(self._load)
-        self.resolver = Resolver(self.directory, limits, channel="webhook")
+        self.integrations = IntegrationDirectory(self._load_integrations)
+        self.resolver = Resolver(self.directory, limits, channel="webhook", integrations=self.integrations)
 
     def _load(self) -> dict[str, SensorInfo]:
-        out = self.pool.run(lambda s: s.sensors())
-        assert isinstance(out, dict)
-        return out
+        return self.pool.run(lambda s: s.sensors())
+
+    def _load_integrations(self) -> list[IntegrationInfo]:
+        return self.pool.run(lambda s: s.integrations())
 
     def handle(
         self, kind: WebhookKind, body: bytes, city_id: int, now: datetime | None = None
@@ -110,6 +116,7 @@ class WebhookIngest:
                 limits=self.limits,
                 model_hint=self.directory.model_of,
             ),
+            caller_city_id=city_id,
         )
         rows: list[ReadingRow] = []
         dead: list[DeadLetterRow] = []
@@ -147,9 +154,7 @@ class WebhookIngest:
             ]
             refused.append(("refused_by_database", "the database refused a value of this message"))
             out = self.pool.run(lambda s: s.write_and_commit([], dead))
-            assert isinstance(out, BatchOutcome)
             return WebhookOutcome(0, 0, out.dead_lettered, refused)
-        assert isinstance(out, BatchOutcome)
         return WebhookOutcome(out.stored, out.duplicates, out.dead_lettered, refused)
 
 

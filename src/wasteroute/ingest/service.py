@@ -14,6 +14,7 @@ from wasteroute.ingest import metrics
 from wasteroute.ingest.adapters import parse_uplink
 from wasteroute.ingest.edge import InboundMessage, Inbox, MqttEdge
 from wasteroute.ingest.geometry import ContainerGeometry, estimate_fill
+from wasteroute.ingest.integrations import SOURCE_KIND, IntegrationDirectory, check_integration
 from wasteroute.ingest.rejects import IngestLimits, Rejected
 from wasteroute.ingest.schemas import (
     CHIRPSTACK_TOPIC_FILTER,
@@ -22,6 +23,7 @@ from wasteroute.ingest.schemas import (
     CanonicalReading,
 )
 from wasteroute.ingest.writer import BatchWriter, Resolved
+from wasteroute.storage.integrations import IntegrationInfo, fetch_integrations
 from wasteroute.storage.readings import (
     BatchOutcome,
     BatchStore,
@@ -103,13 +105,16 @@ def _utc_now() -> datetime:
 class Resolver:
     """Message -> reading rows or dead letters, for MQTT and webhooks alike.
 
-    ``clock`` is the ingest clock for the time-window checks (wall clock, UTC, by default).
+    ``clock`` is the ingest clock for the time-window checks (wall clock, UTC, by default);
+    ``integrations`` the registry of network-server integrations (see
+    :mod:`wasteroute.ingest.integrations`; ``None`` checks nothing but native topics' cities).
     """
 
     directory: SensorDirectory
     limits: IngestLimits
     channel: str = "mqtt"
     clock: Callable[[], datetime] = _utc_now
+    integrations: IntegrationDirectory | None = None
 
     _geometries: dict[tuple[float, float], ContainerGeometry] = field(default_factory=dict, repr=False)
 
@@ -119,15 +124,26 @@ class Resolver:
         payload: bytes,
         received_at: datetime,
         parse: Callable[[], list[CanonicalReading]],
+        *,
+        caller_city_id: int | None = None,
     ) -> list[Resolved]:
-        """Rows for one message whose readings ``parse`` returns (or a dead letter if it refuses)."""
+        """Rows for one message whose readings ``parse`` returns (or a dead letter if it refuses).
+
+        ``caller_city_id``: the city of the webhook's API key, which may deliver only through its
+        own city's integrations."""
         try:
             readings = parse()
         except Rejected as r:
             return [DeadLetterRow(self.channel, topic, payload, r.reason.value, r.detail)]
-        return self._rows(topic, payload, readings)
+        return self._rows(topic, payload, readings, caller_city_id)
 
-    def _rows(self, topic: str | None, payload: bytes, readings: list[CanonicalReading]) -> list[Resolved]:
+    def _rows(
+        self,
+        topic: str | None,
+        payload: bytes,
+        readings: list[CanonicalReading],
+        caller_city_id: int | None = None,
+    ) -> list[Resolved]:
         if not readings:
             return [
                 DeadLetterRow(self.channel, topic, payload, "no_reading", "the message held no measurement")
@@ -159,6 +175,11 @@ class Resolver:
                     )
                 )
                 continue
+            if self.integrations is not None and c.source in SOURCE_KIND:
+                refused = self._integration_refusal(c, info, caller_city_id)
+                if refused is not None:
+                    out.append(DeadLetterRow(self.channel, topic, payload, *refused))
+                    continue
             geometry = None
             if info.height_mm:
                 key = (info.height_mm, info.mount_offset_mm)
@@ -167,6 +188,28 @@ class Resolver:
                     geometry = self._geometries[key] = ContainerGeometry(*key)
             out.append(to_row(c, info, payload, geometry))
         return out
+
+    def _integration_refusal(
+        self, c: CanonicalReading, info: SensorInfo, caller_city_id: int | None
+    ) -> tuple[str, str, int] | None:
+        assert self.integrations is not None
+        kind = SOURCE_KIND[c.source]
+        app = c.extra.get("application_id")
+        application = app if isinstance(app, str) else None
+        tenant_value = c.extra.get("tenant_id")
+        tenant = tenant_value if isinstance(tenant_value, str) else None
+        if c.source == "tts" and tenant is None:
+            tenant = ""  # the topic named no tenant (The Things Stack Open Source)
+        refusal = check_integration(
+            self.integrations.current(kind, application),
+            source=c.source,
+            application_id=application,
+            tenant_id=tenant,
+            device_id=c.device_id,
+            device_city_id=info.city_id,
+            caller_city_id=caller_city_id,
+        )
+        return None if refusal is None else (refusal.reason, refusal.detail, refusal.city_id)
 
     def __call__(self, m: InboundMessage) -> list[Resolved]:
         try:
@@ -211,7 +254,8 @@ class Ingestor:
         self.inbox = Inbox(settings.ingest_queue_size)
         self.store = BatchStore(database_url)
         self.directory = SensorDirectory(self._load_sensors)
-        self.resolver = Resolver(self.directory, limits_from(settings))
+        self.integrations = IntegrationDirectory(self._load_integrations)
+        self.resolver = Resolver(self.directory, limits_from(settings), integrations=self.integrations)
         self.edge = MqttEdge(
             mqtt_url,
             client_id=settings.mqtt_client_id,
@@ -238,6 +282,13 @@ class Ingestor:
         except StorageUnavailable:
             log.warning("could not load the sensor directory; keeping the previous one")
             return dict(self.directory._by_device)
+
+    def _load_integrations(self) -> list[IntegrationInfo]:
+        try:
+            return fetch_integrations(self.store.url)
+        except StorageUnavailable as exc:
+            log.warning("could not load the integrations (%s); keeping the previous ones", exc)
+            return list(self.integrations.registry.items)
 
     def start(self) -> None:
         self.writer.start()

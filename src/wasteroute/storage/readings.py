@@ -11,9 +11,12 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+
+if TYPE_CHECKING:
+    from wasteroute.storage.integrations import IntegrationInfo
 
 FIRE_TEMPERATURE_C = 65.0
 TILT_ALERT_DEG = 45.0
@@ -273,6 +276,18 @@ class BatchStore:
             conn = self._connection()
             with conn.transaction():
                 return load_sensor_directory(conn)
+        except psycopg.Error as exc:
+            self._drop()
+            raise StorageUnavailable(str(exc)) from exc
+
+    def integrations(self) -> list[IntegrationInfo]:
+        """The registered network-server integrations (see :mod:`wasteroute.storage.integrations`)."""
+        from wasteroute.storage.integrations import load_integrations
+
+        try:
+            conn = self._connection()
+            with conn.transaction():
+                return load_integrations(conn)
         except psycopg.Error as exc:
             self._drop()
             raise StorageUnavailable(str(exc)) from exc

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
+from wasteroute.admin.integrations import IntegrationCreate, IntegrationRead, IntegrationUpdate, complete
 from wasteroute.api.deps import (
     Caller,
     PageDep,
@@ -51,6 +52,7 @@ from wasteroute.api.schemas import (
 )
 from wasteroute.errors import Conflict, InvalidInput, NotFound
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
+from wasteroute.storage.integrations import Integration
 from wasteroute.storage.models import (
     Base,
     Bin,
@@ -183,6 +185,15 @@ def _sensor_check(objects: CityObjects, city_id: int, values: dict[str, Any]) ->
             raise Conflict("an object with this identifier already exists")
 
 
+def _integration_check(objects: CityObjects, city_id: int, values: dict[str, Any]) -> None:
+    if "kind" in values:  # a new integration: its topic prefix and default broker user
+        city = objects.city(city_id)
+        assert city is not None
+        values.update(complete(values, city.slug))
+    elif values.get("broker_user") is None:
+        values.pop("broker_user", None)
+
+
 RESOURCES = [
     Resource(
         "container-types",
@@ -198,6 +209,15 @@ RESOURCES = [
     Resource("bins", "bin", Bin, BinCreate, BinUpdate, BinRead, {"container_type_id": ContainerType}),
     Resource(
         "sensors", "sensor", Sensor, SensorCreate, SensorUpdate, SensorRead, {"bin_id": Bin}, _sensor_check
+    ),
+    Resource(
+        "integrations",
+        "integration",
+        Integration,
+        IntegrationCreate,
+        IntegrationUpdate,
+        IntegrationRead,
+        check=_integration_check,
     ),
 ]
 

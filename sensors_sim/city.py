@@ -172,6 +172,30 @@ def _site_containers(rng: random.Random, kind: str) -> list[tuple[str, str]]:
     return [(f, ctype) for f in chosen]
 
 
+_STREETS = (
+    "Hafenstraße",
+    "Lindenallee",
+    "Am Markt",
+    "Mühlenweg",
+    "Schulstraße",
+    "Kirchplatz",
+    "Bahnhofstraße",
+    "Wallstraße",
+    "Fischergrube",
+    "Rosenweg",
+    "Am Stadtpark",
+    "Seestraße",
+)
+"""Street names of the simulated sites (the simulated streets are random walks without names)."""
+
+
+def _address(site_no: int, district: str) -> str:
+    """A made-up but stable street address of site ``site_no`` (drawn without the random generator, so
+    adding it changes no other property of the city)."""
+    street = _STREETS[(site_no * 7 + len(district)) % len(_STREETS)]
+    return f"{street} {1 + (site_no * 13) % 97}, {district}"
+
+
 def _collection_hours(ctype: str, access: str) -> str:
     if ctype == "glass-bank-2500":
         return "07:00-19:00"
@@ -263,6 +287,7 @@ def _bins(spec: CitySpec, n_bins: int, rng: random.Random) -> list[dict[str, Any
                 props = {
                     "external_id": f"{spec.plate}-{len(features) + 1:06d}",
                     "site_id": site_id,
+                    "address": _address(site_no, district.name),
                     "fraction": fraction,
                     "container_type": ctype,
                     "access_class": access,

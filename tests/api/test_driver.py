@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -93,7 +93,7 @@ def test_latest_event_sets_the_stop_status(world: World) -> None:
     stop = world.a.stop_ids[1]
     later = _event(stop, "not_reachable")
     earlier = _event(stop, "emptied")
-    earlier["occurred_at"] = datetime(2020, 1, 1, tzinfo=UTC).isoformat()
+    earlier["occurred_at"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     for body in (later, earlier):
         assert (
             world.client.post("/api/v1/driver/events", json=body, headers=world.key("driver")).status_code

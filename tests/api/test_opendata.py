@@ -28,11 +28,13 @@ def test_figures_count_collections_fill_km_and_overflows(world: World) -> None:
     r = world.client.get("/api/v1/open/cities/testhafen/figures", params={"weeks": 4})
     assert r.status_code == 200
     f = r.json()
-    # the seed's emptying (0.7, a day ago) and two reported now (0.5, 1.2)
-    assert f["collections"] == 3 and f["overflows"] == 2
+    # the seed's emptying (0.7, a day ago), two reported now (0.5, 1.2) and the overfilled one, which
+    # was emptied too (no fill given)
+    assert f["collections"] == 4 and f["overflows"] == 2
     assert abs(f["avg_fill_at_emptying"] - round((0.7 + 0.5 + 1.2) / 3, 3)) < 0.002
-    assert f["km_driven"] == 21.3  # both routes of the finished plan: 12.345 + 9.0 km
-    assert f["collections_per_week"] == 0.8
+    # only the route that was driven (stops reported): 12.345 km; the other truck's 9 km never left
+    assert f["km_driven"] == 12.3
+    assert f["collections_per_week"] == 1.0
     text = r.text
     assert "driver" not in text and "principal" not in text and "vehicle" not in text
 

@@ -81,6 +81,7 @@ class SensorSeed(_Strict):
 class BinProperties(_Strict):
     external_id: str = Field(min_length=1)
     site_id: str | None = None
+    address: str | None = Field(default=None, max_length=200, description="street address shown to drivers")
     fraction: Fraction
     container_type: str
     access_class: AccessClass = "standard"

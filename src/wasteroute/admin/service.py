@@ -37,6 +37,7 @@ def upsert_bin_features(
                 "city_id": city_id,
                 "external_id": p.external_id,
                 "site_id": p.site_id,
+                "address": p.address,
                 "lon": f.geometry.coordinates[0],
                 "lat": f.geometry.coordinates[1],
                 "fraction": p.fraction,

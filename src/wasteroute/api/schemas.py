@@ -590,6 +590,7 @@ class TourStop(BaseModel):
     status: StopStatus
     bin_id: int | None
     bin_external_id: str | None
+    address: str | None = Field(default=None, description="the container's street address, when known")
     container_type: str | None
     facility_id: int | None
     facility_name: str | None
@@ -643,6 +644,9 @@ class StopEventRead(BaseModel):
     occurred_at: datetime
     lon: float | None
     lat: float | None
+    withdrawn_at: datetime | None = Field(
+        default=None, description="when the driver took the report back (undo); it then counts nothing"
+    )
 
 
 # --------------------------------------------------------------------------------------------------

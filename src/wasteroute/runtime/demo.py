@@ -26,6 +26,7 @@ from wasteroute.planning.calendar import CalendarRules, closed_reason
 from wasteroute.planning.jobs import start_worker_process
 from wasteroute.runtime.ports import free_port
 from wasteroute.runtime.publish import Publisher
+from wasteroute.runtime.service_day import demo_service_day
 from wasteroute.runtime.services import Services, start_services
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
@@ -109,9 +110,14 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
     with transaction(factory) as session:
         city = CityRepository(session).by_slug(doc.city.slug)
         assert city is not None
-        day = datetime.now(ZoneInfo(city.timezone)).date()
-        closed = closed_today(day, city.holiday_region)
-        fractions = sorted({v.fraction for v in CityRepository(session).vehicles(city.id)})
+        vehicles = CityRepository(session).vehicles(city.id)
+        day, later = demo_service_day(
+            datetime.now(ZoneInfo(city.timezone)),
+            [v.shift_end for v in vehicles],
+            lambda d: closed_today(d, city.holiday_region),
+        )
+        closed = None if later else closed_today(day, city.holiday_region)
+        fractions = sorted({v.fraction for v in vehicles})
         plan_ids = [
             PlanRepository(session)
             .create(
@@ -125,10 +131,13 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
         ]
         city_id = city.id
     _say(
-        f"planning {', '.join(fractions)} for today, {day.isoformat()} (worker process, "
+        f"planning {', '.join(fractions)} for {f'the next service day ({later})' if later else 'today'}, "
+        f"{day.isoformat()} (worker process, "
         f"{opts.time_limit_s:.0f} s per fraction)"
         + (f"; today is a {closed}, the demo plans it anyway so every page has a tour" if closed else "")
     )
+    if later:
+        _say(f"  the driver page shows these tours on {day.isoformat()}; the dispatcher page has them now")
     proc, worker_stop = start_worker_process(settings, services.database_url)
     results = _wait_for_plans(factory, plan_ids, stop, timeout_s=len(plan_ids) * (opts.time_limit_s * 2 + 60))
     totals = {

@@ -14,6 +14,19 @@ from sqlalchemy.orm import Session
 from wasteroute.storage.models import CollectionEvent
 
 STOP_STATUSES = ("emptied", "not_reachable", "damaged", "overfilled")
+EMPTYING_KINDS = ("emptied", "overfilled", "detected_drop")
+"""Events after which a container is empty: an overfilled container is emptied too (and reported as
+overfilled, which the public overflow figures count)."""
+DRIVER_EMPTYINGS = ("emptied", "overfilled")
+
+_STOP_STATUS = (
+    "WITH s AS (UPDATE route_stop SET status = coalesce((SELECT kind FROM collection_event "
+    "WHERE route_stop_id = :stop AND kind = ANY(:kinds) AND withdrawn_at IS NULL "
+    "ORDER BY occurred_at DESC, id DESC LIMIT 1), 'planned') "
+    "WHERE id = :stop RETURNING route_id) "
+    "UPDATE route SET version = version + 1 WHERE id IN (SELECT route_id FROM s)"
+)
+"""A stop's status is the kind of its latest report still standing (``planned`` when none is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +76,8 @@ class CollectionRepository:
         """Store ``e`` unless its client id is known; returns the stored row and whether it is new.
 
         A new event sets the stop's status to the kind of its latest event (by ``occurred_at``), bumps
-        the route's ``version`` (cached tours become stale) and, for ``emptied``, moves
-        ``bin_state.last_emptied_at`` forward. Runs in the caller's transaction.
+        the route's ``version`` (cached tours become stale) and, for ``emptied`` and ``overfilled``,
+        moves ``bin_state.last_emptied_at`` forward. Runs in the caller's transaction.
         """
         stmt = (
             insert(CollectionEvent)
@@ -90,17 +103,8 @@ class CollectionRepository:
             raise RuntimeError("collection event vanished after insert")
         if new_id is None:
             return row, False
-        self.session.execute(
-            text(
-                "WITH s AS (UPDATE route_stop SET status = (SELECT kind FROM collection_event "
-                "WHERE route_stop_id = :stop AND kind = ANY(:kinds) "
-                "ORDER BY occurred_at DESC, id DESC LIMIT 1) "
-                "WHERE id = :stop RETURNING route_id) "
-                "UPDATE route SET version = version + 1 WHERE id IN (SELECT route_id FROM s)"
-            ),
-            {"stop": e.route_stop_id, "kinds": list(STOP_STATUSES)},
-        )
-        if e.kind == "emptied":
+        self.session.execute(text(_STOP_STATUS), {"stop": e.route_stop_id, "kinds": list(STOP_STATUSES)})
+        if e.kind in DRIVER_EMPTYINGS:
             self.session.execute(
                 text(
                     "INSERT INTO bin_state (bin_id, city_id, measured_at, last_emptied_at, updated_at) "
@@ -112,12 +116,51 @@ class CollectionRepository:
             )
         return row, True
 
+    def withdraw(
+        self, client_event_id: uuid.UUID, city_id: int, vehicle_id: int, at: datetime
+    ) -> tuple[CollectionEvent, bool] | None:
+        """Take back the vehicle's report ``client_event_id`` (the driver's undo); returns the row and
+        whether it was withdrawn now (False: it already was), or None when the vehicle has no such
+        report. The stop's status falls back to the latest report still standing (or ``planned``), the
+        route's version moves, and an emptying no longer counts as the container's last one. The row
+        stays stored with ``withdrawn_at``. Runs in the caller's transaction."""
+        row = self.session.scalars(
+            select(CollectionEvent)
+            .where(
+                CollectionEvent.client_event_id == client_event_id,
+                CollectionEvent.city_id == city_id,
+                CollectionEvent.vehicle_id == vehicle_id,
+            )
+            .with_for_update()
+        ).first()
+        if row is None:
+            return None
+        if row.withdrawn_at is not None:
+            return row, False
+        row.withdrawn_at = at
+        self.session.flush()
+        if row.route_stop_id is not None:
+            self.session.execute(
+                text(_STOP_STATUS), {"stop": row.route_stop_id, "kinds": list(STOP_STATUSES)}
+            )
+        if row.kind in DRIVER_EMPTYINGS:
+            self.session.execute(
+                text(
+                    "UPDATE bin_state SET last_emptied_at = (SELECT max(occurred_at) FROM collection_event "
+                    "WHERE bin_id = :bin AND kind = ANY(:kinds) AND withdrawn_at IS NULL), "
+                    "updated_at = now() WHERE bin_id = :bin"
+                ),
+                {"bin": row.bin_id, "kinds": list(EMPTYING_KINDS)},
+            )
+        return row, True
+
     def emptied_since(self, city_id: int, since: datetime, limit: int) -> list[tuple[str, datetime]]:
         """(bin external id, time) of the city's emptyings at or after ``since``, oldest first."""
         rows = self.session.execute(
             text(
                 "SELECT b.external_id, e.occurred_at FROM collection_event e JOIN bin b ON b.id = e.bin_id "
-                "WHERE e.city_id = :city AND e.kind = 'emptied' AND e.occurred_at >= :since "
+                "WHERE e.city_id = :city AND e.kind IN ('emptied', 'overfilled') AND e.withdrawn_at IS NULL "
+                "AND e.occurred_at >= :since "
                 "ORDER BY e.occurred_at, e.id LIMIT :limit"
             ),
             {"city": city_id, "since": since, "limit": limit},

@@ -34,7 +34,8 @@ class MapBin:
 _BINS = """
 SELECT b.id, b.external_id, b.lon, b.lat, b.fraction, t.code, t.volume_l, b.site_id,
        (SELECT s.device_id FROM sensor s WHERE s.bin_id = b.id ORDER BY s.id LIMIT 1),
-       st.fill_level, CASE WHEN st.sensor_id IS NULL THEN NULL ELSE st.measured_at END,
+       CASE WHEN st.last_emptied_at > coalesce(st.measured_at, '-infinity') THEN 0.0 ELSE st.fill_level END,
+       CASE WHEN st.sensor_id IS NULL THEN NULL ELSE st.measured_at END,
        st.battery_pct, st.last_emptied_at,
        coalesce((SELECT array_agg(a.kind ORDER BY a.kind) FROM alert a
                  WHERE a.bin_id = b.id AND a.cleared_at IS NULL), '{}')
@@ -50,6 +51,8 @@ class DispatchRepository:
         self.session = session
 
     def bins(self, city_id: int, fraction: str | None) -> list[MapBin]:
+        """The city's active bins for the map. A container emptied (a driver's report) after its last
+        reading shows fill 0 at once, without waiting for the sensor's next reading."""
         rows = self.session.execute(text(_BINS), {"city": city_id, "fraction": fraction})
         return [MapBin(*[*r[:13], tuple(r[13])]) for r in rows]
 
@@ -86,7 +89,8 @@ class DispatchRepository:
         rows = self.session.execute(
             text(
                 "SELECT bin_id, extract(epoch FROM occurred_at) FROM collection_event WHERE city_id = :city "
-                "AND bin_id = ANY(:ids) AND kind IN ('emptied', 'detected_drop') AND occurred_at >= :since"
+                "AND bin_id = ANY(:ids) AND kind IN ('emptied', 'overfilled', 'detected_drop') "
+                "AND withdrawn_at IS NULL AND occurred_at >= :since"
             ),
             {"city": city_id, "ids": bin_ids, "since": since},
         )

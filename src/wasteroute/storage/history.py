@@ -38,7 +38,8 @@ def bin_histories(session: Session, city_id: int, fraction: str, since: datetime
         text(
             "SELECT e.bin_id, extract(epoch FROM e.occurred_at) FROM collection_event e "
             "JOIN bin b ON b.id = e.bin_id WHERE e.city_id = :city AND b.fraction = :fraction "
-            "AND e.kind IN ('emptied', 'detected_drop') AND e.occurred_at >= :since ORDER BY e.occurred_at"
+            "AND e.kind IN ('emptied', 'overfilled', 'detected_drop') AND e.withdrawn_at IS NULL "
+            "AND e.occurred_at >= :since ORDER BY e.occurred_at"
         ),
         {"city": city_id, "fraction": fraction, "since": since},
     )

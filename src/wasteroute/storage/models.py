@@ -102,6 +102,7 @@ class Bin(Base):
     city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
     external_id: Mapped[str] = mapped_column(Text)
     site_id: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     fraction: Mapped[str] = mapped_column(Text)
@@ -174,6 +175,7 @@ class CollectionEvent(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(Text, default="driver")
     created_at: Mapped[datetime] = mapped_column(TZ, server_default="now()")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class Principal(Base):

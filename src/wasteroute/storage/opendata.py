@@ -59,27 +59,30 @@ class OpenDataRepository:
         return [(str(s), str(n), int(k)) for s, n, k in rows]
 
     def weekly(self, city_id: int, since: datetime) -> list[WeekFigures]:
-        """Weekly figures since ``since``. ``km_driven`` sums the routes of the latest finished plan per
-        fraction and day (planned km); ``overflows`` counts driver reports of overfilled containers and
-        emptyings observed above 100 %."""
+        """Weekly figures since ``since``. ``km_driven`` sums the planned km of the routes that were
+        driven (a finished plan's route with at least one stop reported; plans that no truck drove,
+        such as a plan for a later day or one replaced before the shift, count nothing). Emptyings are
+        the reports ``emptied`` and ``overfilled`` (an overfilled container is emptied too);
+        ``overflows`` counts overfilled reports and emptyings observed above 100 %. Reports the
+        driver took back count nothing."""
         rows = self.session.execute(
             text(
                 """
                 WITH ev AS (
                     SELECT date_trunc('week', occurred_at AT TIME ZONE 'UTC') AS wk, kind, observed_fill
-                    FROM collection_event WHERE city_id = :city AND occurred_at >= :since
-                ), latest AS (
-                    SELECT DISTINCT ON (fraction, service_date) id, service_date FROM plan
-                    WHERE city_id = :city AND status = 'done' AND service_date >= CAST(:since AS date)
-                    ORDER BY fraction, service_date, finished_at DESC NULLS LAST, id DESC
+                    FROM collection_event
+                    WHERE city_id = :city AND occurred_at >= :since AND withdrawn_at IS NULL
                 ), km AS (
                     SELECT date_trunc('week', p.service_date::timestamp) AS wk,
                            sum(r.distance_m) / 1000.0 AS km
-                    FROM route r JOIN latest p ON p.id = r.plan_id
+                    FROM route r JOIN plan p ON p.id = r.plan_id
+                    WHERE p.city_id = :city AND p.status = 'done' AND p.service_date >= CAST(:since AS date)
+                      AND EXISTS (SELECT 1 FROM route_stop s
+                                  WHERE s.route_id = r.id AND s.status <> 'planned')
                     GROUP BY 1
                 ), e AS (
-                    SELECT wk, count(*) FILTER (WHERE kind = 'emptied') AS n,
-                           avg(observed_fill) FILTER (WHERE kind = 'emptied') AS avg_fill,
+                    SELECT wk, count(*) FILTER (WHERE kind IN ('emptied', 'overfilled')) AS n,
+                           avg(observed_fill) FILTER (WHERE kind IN ('emptied', 'overfilled')) AS avg_fill,
                            count(*) FILTER (WHERE kind = 'overfilled'
                                             OR (kind = 'emptied' AND observed_fill > 1.0)) AS overflows
                     FROM ev GROUP BY wk

@@ -31,7 +31,7 @@ SELECT json_build_object(
         SELECT coalesce(json_agg(json_build_object(
             'id', s.id, 'seq', s.seq, 'kind', s.kind, 'lon', s.lon, 'lat', s.lat,
             'eta', {_UTC.format(col="s.eta")}, 'departure', {_UTC.format(col="s.departure")},
-            'status', s.status, 'bin_id', s.bin_id, 'bin_external_id', b.external_id,
+            'status', s.status, 'bin_id', s.bin_id, 'bin_external_id', b.external_id, 'address', b.address,
             'container_type', t.code, 'facility_id', s.facility_id, 'facility_name', f.name,
             'load_volume_l', s.load_volume_l, 'load_mass_kg', s.load_mass_kg
         ) ORDER BY s.seq), '[]'::json)

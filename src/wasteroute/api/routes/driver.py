@@ -4,7 +4,8 @@ A driver sees only their own vehicle's tour: any other stop answers 404 exactly 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from wasteroute.api.schemas import StopEventCreate, StopEventRead, TourRead
 from wasteroute.api.tours import AccessCache, TourCache, accepts_gzip, etag_matches
 from wasteroute.config import Settings
-from wasteroute.errors import Conflict, Forbidden, NotFound, Unauthorized
+from wasteroute.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from wasteroute.storage.collections import CollectionRepository, StopEvent, same_event
 from wasteroute.storage.models import City, CollectionEvent
 from wasteroute.storage.principals import PrincipalRepository
@@ -34,6 +35,28 @@ router = APIRouter(prefix="/api/v1/driver", tags=["driver"])
 DRIVER = require("driver")
 ERRORS = {**AUTH_ERRORS, **NOT_FOUND}
 NO_TOUR = "no tour for you today"
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the server's clock a tablet's report may lie (tablet clocks drift)."""
+MAX_REPORT_AGE = timedelta(hours=48)
+"""How old a new report may be: a tablet offline over a night still delivers the day's reports."""
+
+
+def event_time_problem(occurred_at: datetime, now: datetime) -> str | None:
+    """Why a new report's time cannot be right (in the future beyond :data:`CLOCK_SKEW`, or older than
+    :data:`MAX_REPORT_AGE`), or None when it is plausible. Both times timezone-aware."""
+    if occurred_at > now + CLOCK_SKEW:
+        return (
+            f"occurred_at {occurred_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} lies in the future; expected "
+            f"no later than the server's time {now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} plus "
+            f"{CLOCK_SKEW.seconds // 60} min (check the tablet's clock)"
+        )
+    if occurred_at < now - MAX_REPORT_AGE:
+        return (
+            f"occurred_at {occurred_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} is older than "
+            f"{MAX_REPORT_AGE.days * 24 + MAX_REPORT_AGE.seconds // 3600} h; expected a report of the "
+            "current tour (check the tablet's clock)"
+        )
+    return None
 
 
 def _today(session: SessionDep, caller: Caller) -> date:
@@ -178,13 +201,14 @@ def _read(row: CollectionEvent) -> StopEventRead:
         occurred_at=row.occurred_at,
         lon=row.lon,
         lat=row.lat,
+        withdrawn_at=row.withdrawn_at,
     )
 
 
 @router.post(
     "/events",
     response_model=StopEventRead,
-    responses={**ERRORS, **CONFLICT},
+    responses={**ERRORS, **CONFLICT, 422: {"description": "the report's time is in the future or too old"}},
     summary="Report a stop: emptied, not reachable, damaged or overfilled (idempotent)",
 )
 def stop_event(
@@ -192,7 +216,9 @@ def stop_event(
 ) -> StopEventRead:
     """Send again with the same ``client_event_id`` after a lost answer: the same event comes back
     (header ``Idempotent-Replayed: true``) and nothing is stored twice. The same id with another
-    stop or kind answers 409."""
+    stop or kind answers 409. ``overfilled`` means the container was overfilled *and emptied*: it
+    counts as an emptying (the container leaves must-go) and as an overflow in the public figures.
+    A new report dated more than 5 min ahead of the server's clock or older than 48 h answers 422."""
     repo = CollectionRepository(session)
     existing = repo.by_client_id(body.client_event_id)
     stop = TourRepository(session).driver_stop(body.stop_id, caller.city_id, caller.vehicle_id or 0)
@@ -211,6 +237,9 @@ def stop_event(
         lat=body.lat,
     )
     if existing is None:
+        problem = event_time_problem(event.occurred_at, datetime.now(UTC))
+        if problem is not None:
+            raise InvalidInput(problem)
         existing, created = repo.record(event)
     else:
         created = False
@@ -221,3 +250,34 @@ def stop_event(
     else:
         response.headers["Idempotent-Replayed"] = "true"
     return _read(existing)
+
+
+@router.post(
+    "/events/{client_event_id}/withdraw",
+    response_model=StopEventRead,
+    responses=ERRORS,
+    summary="Take back one of your reports (undo): the stop is open again (idempotent)",
+)
+def withdraw_event(
+    request: Request,
+    client_event_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    caller: Caller = DRIVER,
+) -> StopEventRead:
+    """The report stays stored with ``withdrawn_at`` and counts nothing any more: the stop's status
+    falls back to the latest report still standing (``planned`` when none is), and a withdrawn
+    emptying is no longer the container's last one. To correct a report, withdraw it and report the
+    stop again. Withdrawing again answers the same event (header ``Idempotent-Replayed: true``);
+    another vehicle's report answers 404."""
+    done = CollectionRepository(session).withdraw(
+        client_event_id, caller.city_id, caller.vehicle_id or 0, datetime.now(UTC)
+    )
+    if done is None:
+        raise NotFound(f"report {client_event_id} not found")
+    row, withdrawn = done
+    if withdrawn:
+        commit_and_forget_tour_access(request, session)
+    else:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _read(row)

@@ -11,6 +11,9 @@ const TOUR = "wasteroute.driver.tour";
 const GPX = "wasteroute.driver.gpx";
 const OUTBOX = "wasteroute.driver.outbox";
 const REJECTED = "wasteroute.driver.rejected";
+const LAST = "wasteroute.driver.last";
+const TOUR_CACHE = "wasteroute-driver-tour"; // the service worker's copy of the tour (sw.js)
+const DOUBLE_TAP_MS = 700; // a second tap this soon after a report is the same finger, not a new report
 const RETRY_S = 5;
 const REFRESH_S = 30;
 const PROBLEMS = new Set(["not_reachable", "damaged", "overfilled"]);
@@ -19,7 +22,7 @@ const FILLS = [0.25, 0.5, 0.75, 1.0];
 // The key stays on the device (a cab tablet restarts and loses tabs; queued reports must still go out).
 const api = new Api(() => localStorage.getItem(KEY));
 const $ = (id) => document.getElementById(id);
-const view = { tour: null, tourAt: null, selected: null, fill: null, flushing: false, position: null, timers: [] };
+const view = { tour: null, tourAt: null, selected: null, fill: null, flushing: false, position: null, timers: [], reportedAt: 0 };
 
 const load = (name, fallback) => {
   try {
@@ -81,6 +84,8 @@ function logout() {
   localStorage.removeItem(TOUR);
   localStorage.removeItem(GPX);
   localStorage.removeItem(REJECTED);
+  localStorage.removeItem(LAST);
+  if (window.caches) caches.delete(TOUR_CACHE);
   view.tour = null;
   view.selected = null;
   showLogin("");
@@ -154,7 +159,7 @@ function effectiveStatus(stop) {
   let pending = false;
   for (const e of outbox()) {
     if (e.stop_id === stop.id) {
-      status = e.kind;
+      status = e.op === "withdraw" ? "planned" : e.kind;
       pending = true;
     }
   }
@@ -175,7 +180,8 @@ function currentStop() {
 
 function report(kind, observedFill) {
   const stop = currentStop();
-  if (!stop) return;
+  if (!stop || Date.now() - view.reportedAt < DOUBLE_TAP_MS) return;
+  view.reportedAt = Date.now();
   const event = {
     client_event_id: newUuid(),
     stop_id: stop.id,
@@ -187,9 +193,30 @@ function report(kind, observedFill) {
   };
   if (view.position) Object.assign(event, view.position);
   save(OUTBOX, [...outbox(), event]);
+  save(LAST, { client_event_id: event.client_event_id, stop_id: stop.id, seq: stop.seq, kind });
   view.selected = null;
   view.fill = null;
   $("overfill").hidden = true;
+  render();
+  flush();
+}
+
+// Undo the last report: still on the device, it is simply dropped; already sent, a withdrawal goes
+// through the outbox like a report (the server keeps the report, marked withdrawn, and the stop is
+// open again). Either way the stop is the current one again, ready to be reported as it really was.
+function undoLast() {
+  const last = load(LAST, null);
+  if (!last) return;
+  const queued = outbox();
+  if (queued.some((e) => e.client_event_id === last.client_event_id && e.op !== "withdraw")) {
+    save(OUTBOX, queued.filter((e) => e.client_event_id !== last.client_event_id));
+  } else {
+    save(OUTBOX, [...queued, { op: "withdraw", client_event_id: last.client_event_id, stop_id: last.stop_id, seq: last.seq, kind: last.kind, occurred_at: new Date().toISOString() }]);
+  }
+  localStorage.removeItem(LAST);
+  view.selected = last.stop_id;
+  view.reportedAt = 0; // an undo is deliberate: the corrected report may follow at once
+  showNotice(t("drv.undo.done", { seq: last.seq }), "info", "undo");
   render();
   flush();
 }
@@ -199,7 +226,7 @@ function report(kind, observedFill) {
 function markReported(e) {
   const stop = view.tour && view.tour.stops.find((s) => s.id === e.stop_id);
   if (!stop) return;
-  stop.status = e.kind;
+  stop.status = e.op === "withdraw" ? "planned" : e.kind;
   save(TOUR, { tour: view.tour, at: view.tourAt });
 }
 
@@ -220,14 +247,15 @@ async function flush() {
       if (!next) break;
       renderQueue(true);
       try {
-        await api.post("/api/v1/driver/events", body(next));
+        if (next.op === "withdraw") await api.post(`/api/v1/driver/events/${next.client_event_id}/withdraw`);
+        else await api.post("/api/v1/driver/events", body(next));
         markReported(next);
       } catch (err) {
         const permanent = err instanceof ApiError && [400, 404, 409, 422].includes(err.status);
         if (!permanent) break; // offline, server busy or key problem: keep it and retry later
         save(REJECTED, [...rejected(), { ...next, reason: err.message }]);
       }
-      save(OUTBOX, outbox().filter((e) => e.client_event_id !== next.client_event_id));
+      save(OUTBOX, outbox().filter((e) => !(e.client_event_id === next.client_event_id && e.op === next.op)));
       sent += 1;
     }
   } finally {
@@ -247,7 +275,7 @@ async function flush() {
 // rendering
 
 function showNotice(text, kind = "", tag = "") {
-  $("notice").className = `notice ${kind}`;
+  $("notice").className = `notice toast ${kind}`;
   $("notice").dataset.tag = tag;
   $("notice").textContent = text;
   $("notice").hidden = false;
@@ -263,13 +291,23 @@ function renderNet() {
   $("net-text").textContent = online ? t("common.online") : t("common.offline");
 }
 
+function queueLabel(e) {
+  if (e.op === "withdraw") return t("drv.undo", { seq: e.seq, kind: t(`status.${e.kind}`) });
+  return t("drv.queue.item", { seq: e.seq, kind: t(`status.${e.kind}`), time: clock(e.occurred_at) }) + (e.bin ? ` · ${e.bin}` : "");
+}
+
+// Everything in the status slot keeps its size: texts change, the slot's height never does.
 function renderQueue(sending = false) {
   const items = outbox();
   $("queue").hidden = items.length === 0;
-  $("queue-text").textContent = sending && navigator.onLine ? t("drv.queue.sending") : t("drv.queue.pending", { count: items.length });
-  $("queue-list").replaceChildren(
-    ...items.map((e) => el("li", {}, t("drv.queue.item", { seq: e.seq, kind: t(`status.${e.kind}`), time: clock(e.occurred_at) }) + (e.bin ? ` · ${e.bin}` : ""))),
-  );
+  $("sent-ok").hidden = items.length > 0;
+  $("queue-text").textContent = sending && navigator.onLine ? t("drv.queue.sending") : t("drv.queue.short", { count: items.length });
+  $("queue-box").hidden = items.length === 0;
+  $("queue-list").replaceChildren(...items.map((e) => el("li", {}, queueLabel(e))));
+  const last = load(LAST, null);
+  const lastStop = last && view.tour && view.tour.stops.find((s) => s.id === last.stop_id);
+  $("undo").hidden = !lastStop;
+  if (lastStop) $("undo").textContent = t("drv.undo", { seq: last.seq, kind: t(`status.${last.kind}`) });
   const bad = rejected();
   $("rejected").hidden = bad.length === 0;
   $("rejected-text").textContent = t("drv.queue.rejected", { count: bad.length });
@@ -285,16 +323,39 @@ function stopTitle(s) {
   return s.kind === "start" ? t("drv.start") : t("drv.end");
 }
 
-function geoUri(s) {
+// Navigation that opens the phone's own maps app: geo: on Android, Apple Maps on iPhone and iPad
+// (iPadOS reports itself as a Mac with touch), a Google Maps directions link everywhere else.
+export function navigationUrl(s, userAgent = navigator.userAgent, touchPoints = navigator.maxTouchPoints || 0) {
+  const at = `${s.lat},${s.lon}`;
   const label = encodeURIComponent(stopTitle(s));
-  return `geo:${s.lat},${s.lon}?q=${s.lat},${s.lon}(${label})`;
+  if (/Android/i.test(userAgent)) return `geo:${at}?q=${at}(${label})`;
+  if (/iPhone|iPad|iPod/i.test(userAgent) || (/Macintosh/i.test(userAgent) && touchPoints > 1)) {
+    return `https://maps.apple.com/?daddr=${at}&dirflg=d&q=${label}`;
+  }
+  return `https://www.google.com/maps/dir/?api=1&destination=${at}&travelmode=driving`;
+}
+
+// The break due before ``stop`` (after the last stop already reported), if any.
+function breakBefore(stop) {
+  if (!view.tour) return null;
+  let due = null;
+  for (const s of view.tour.stops) {
+    if (s.seq >= stop.seq) break;
+    if (s.kind === "break") due = s;
+    else if (s.kind === "stop" && effectiveStatus(s).status !== "planned") due = null;
+  }
+  return due;
 }
 
 function renderNext(stop) {
   $("next-card").hidden = !stop;
   if (!stop) return;
   const first = binStops().find((s) => effectiveStatus(s).status === "planned");
-  $("next-label").textContent = first && first.id !== stop.id ? t("drv.selected") : t("drv.next");
+  const pause = breakBefore(stop);
+  $("next-label").textContent = first && first.id !== stop.id ? t("drv.selected")
+    : pause ? t("drv.breakFirst", { from: clock(pause.eta), to: clock(pause.departure) })
+    : t("drv.next");
+  $("next-address").textContent = stop.address || t("drv.noAddress");
   $("next-seq").textContent = String(stop.seq);
   $("next-bin").textContent = stop.bin_external_id || `#${stop.bin_id}`;
   $("next-sub").textContent = [t("drv.eta", { time: clock(stop.eta) }), stop.container_type ? t("drv.type", { type: stop.container_type }) : ""]
@@ -319,7 +380,7 @@ function renderNext(stop) {
   );
   const nav = $("nav-link");
   if (stop.lat != null && stop.lon != null) {
-    nav.href = geoUri(stop);
+    nav.href = navigationUrl(stop);
     nav.hidden = false;
   } else nav.hidden = true;
 }
@@ -338,7 +399,12 @@ function renderStops(current) {
       if (current && s.id === current.id) cls.push("current");
       const sub = [clock(s.eta)];
       if (isBin && s.container_type) sub.push(s.container_type);
-      if (s.kind === "break") sub.push(`${Math.round((new Date(s.departure) - new Date(s.eta)) / 60000)} min`);
+      if (isBin && s.address) sub.push(s.address);
+      if (s.kind === "break") {
+        sub.length = 0;
+        sub.push(t("drv.breakRow", { from: clock(s.eta), to: clock(s.departure), minutes: Math.round((new Date(s.departure) - new Date(s.eta)) / 60000) }));
+        cls.push("break");
+      }
       return el(
         "li",
         {
@@ -415,6 +481,7 @@ function wire() {
     b.addEventListener("click", () => report("overfilled", Number(b.dataset.fill)));
   }
   $("overfill-cancel").addEventListener("click", () => { $("overfill").hidden = true; });
+  $("undo").addEventListener("click", undoLast);
   $("gpx").addEventListener("click", downloadGpx);
   $("rejected-dismiss").addEventListener("click", () => {
     localStorage.removeItem(REJECTED);
@@ -427,5 +494,10 @@ function wire() {
 
 applyTranslations();
 wire();
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("sw.js").catch(() => {
+    // without a service worker (plain http on a private network) the page still works online
+  });
+}
 if (localStorage.getItem(KEY)) startApp();
 else showLogin("");

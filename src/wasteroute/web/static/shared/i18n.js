@@ -220,6 +220,18 @@ export const STRINGS = {
     "drv.logout.blocked": "Abmelden ist erst möglich, wenn alle Meldungen gesendet sind.",
     "drv.select": "Diesen Halt wählen",
     "drv.unsent": "nicht gesendet",
+    // driver page: offline app, stable layout, undo, what a report means (issue 14)
+    "drv.queue.allSent": "Alle Meldungen gesendet",
+    "drv.queue.title": "Noch nicht gesendet",
+    "drv.queue.short": "{count} Meldung(en) warten auf Netz",
+    "drv.note.not_reachable": "nicht geleert, neu planen",
+    "drv.note.damaged": "nicht geleert, an Disposition",
+    "drv.note.overfilled": "geleert, als überfüllt gemeldet",
+    "drv.undo": "Rückgängig: Halt {seq} {kind}",
+    "drv.undo.done": "Meldung zu Halt {seq} zurückgenommen – bitte neu melden.",
+    "drv.breakFirst": "Zuerst Pause {from}–{to} Uhr, dann:",
+    "drv.breakRow": "Pause {from}–{to} ({minutes} min)",
+    "drv.noAddress": "keine Adresse hinterlegt",
   },
   en: {
     "lang.switch": "Deutsch",
@@ -438,6 +450,18 @@ export const STRINGS = {
     "drv.logout.blocked": "You can log out once every report has been sent.",
     "drv.select": "Choose this stop",
     "drv.unsent": "not sent",
+    // driver page: offline app, stable layout, undo, what a report means (issue 14)
+    "drv.queue.allSent": "All reports sent",
+    "drv.queue.title": "Not sent yet",
+    "drv.queue.short": "{count} report(s) waiting for network",
+    "drv.note.not_reachable": "not emptied, plan again",
+    "drv.note.damaged": "not emptied, to dispatch",
+    "drv.note.overfilled": "emptied, reported overfilled",
+    "drv.undo": "Undo: stop {seq} {kind}",
+    "drv.undo.done": "Report for stop {seq} taken back – please report it again.",
+    "drv.breakFirst": "Break {from}–{to} first, then:",
+    "drv.breakRow": "Break {from}–{to} ({minutes} min)",
+    "drv.noAddress": "no address on file",
   },
 };
 

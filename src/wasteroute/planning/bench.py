@@ -497,9 +497,17 @@ def _human(record: dict[str, object]) -> str:
     gap = record["gap_pct"]
     gap_text = f", ref {record['reference']}, gap {gap:+.2f} %" if isinstance(gap, float) else ""
     state = "feasible" if record["feasible"] else f"INFEASIBLE {record.get('violations')}"
+    plain = record.get("plain_pyvrp")
+    plain_text = ""
+    if isinstance(plain, dict):
+        plain_gap = plain["gap_pct"]
+        plain_text = f"; plain PyVRP: cost {plain['cost']}" + (
+            f", gap {plain_gap:+.2f} %" if isinstance(plain_gap, float) else ""
+        )
+        plain_text += f", {plain['vehicles']} vehicles, {'feasible' if plain['feasible'] else 'INFEASIBLE'}"
     return (
         f"{record['instance']} [{record['kind']}/{record['convention']}]: cost {record['cost']}{gap_text}, "
-        f"{record['vehicles']} vehicles, {state}, {record['seconds']} s"
+        f"{record['vehicles']} vehicles, {state}, {record['seconds']} s{plain_text}"
     )
 
 
@@ -516,6 +524,47 @@ def _summary(records: Sequence[dict[str, object]], seconds: float) -> dict[str, 
         "mean_gap_pct": {k: round(sum(v) / len(v), 3) for k, v in sorted(gaps.items())},
         "gap_count": {k: len(v) for k, v in sorted(gaps.items())},
         "seconds": round(seconds, 1),
+    }
+
+
+def _add_plain_pyvrp(record: dict[str, object], case: BenchCase, *, time_limit_s: float, seed: int) -> None:
+    """Run plain PyVRP on ``case`` right after the router and put both gaps on ``record``."""
+    if case.kind is InstanceKind.KIM:
+        record["plain_pyvrp"] = None  # disposal trips, lunch and daily limits: not plain PyVRP's model
+        return
+    from wasteroute.planning.benchbaseline import run_plain_pyvrp
+
+    plain = run_plain_pyvrp(case, time_limit_s=time_limit_s, seed=seed)
+    record["plain_pyvrp"] = plain
+    record["plain_gap_pct"] = plain["gap_pct"]
+    ours, theirs = record.get("gap_pct"), plain["gap_pct"]
+    both = record.get("feasible") and plain["feasible"]
+    if both and isinstance(ours, float) and isinstance(theirs, float):
+        record["gap_diff_pct"] = round(ours - theirs, 3)
+
+
+def _versus_summary(records: Sequence[dict[str, object]]) -> dict[str, object]:
+    """Router against plain PyVRP over the instances where both have a gap (both feasible)."""
+    paired = [r for r in records if isinstance(r.get("gap_diff_pct"), float)]
+    plains = [r["plain_pyvrp"] for r in records if isinstance(r.get("plain_pyvrp"), dict)]
+    compared = [r for r in records if isinstance(r.get("plain_pyvrp"), dict)]
+    ours = [float(r["gap_pct"]) for r in paired]  # type: ignore[arg-type]
+    theirs = [float(r["plain_gap_pct"]) for r in paired]  # type: ignore[arg-type]
+    diffs = [float(r["gap_diff_pct"]) for r in paired]  # type: ignore[arg-type]
+    worst = max(paired, key=lambda r: float(r["gap_diff_pct"]), default=None)  # type: ignore[arg-type]
+    return {
+        "versus_pyvrp": True,
+        "paired": len(paired),
+        "mean_gap_pct_ours": round(sum(ours) / len(ours), 3) if ours else None,
+        "mean_gap_pct_plain_pyvrp": round(sum(theirs) / len(theirs), 3) if theirs else None,
+        "mean_gap_diff_pct": round(sum(diffs) / len(diffs), 3) if diffs else None,
+        "worst_gap_diff_pct": worst["gap_diff_pct"] if worst else None,
+        "worst_instance": worst["instance"] if worst else None,
+        "feasible_ours": sum(1 for r in compared if r.get("feasible")),
+        "feasible_plain_pyvrp": sum(1 for p in plains if p.get("feasible")),  # type: ignore[union-attr]
+        "dropped_required_ours": sum(int(r.get("dropped_required", 0)) for r in compared),  # type: ignore[call-overload]
+        "infeasible_plain_pyvrp": [r["instance"] for r in compared if not r["plain_pyvrp"]["feasible"]],  # type: ignore[index]
+        "infeasible_ours": [r["instance"] for r in compared if not r.get("feasible")],
     }
 
 
@@ -539,6 +588,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--fleet", type=int, metavar="K", help="vehicles given to the router (default per kind)"
+    )
+    parser.add_argument(
+        "--against-pyvrp",
+        action="store_true",
+        help="after each instance, run plain PyVRP (default parameters, same seed and time limit) on it "
+        "and report both gaps on the instance's line; the summary compares the two",
     )
     parser.add_argument("--json", action="store_true", help="print JSON lines (the last one is the result)")
     return parser
@@ -582,10 +637,14 @@ def main(argv: list[str] | None = None) -> int:
             emit(record)
             continue
         record = run_case(case, time_limit_s=args.time_limit, seed=args.seed, engine=args.engine)
+        if args.against_pyvrp:
+            _add_plain_pyvrp(record, case, time_limit_s=args.time_limit, seed=args.seed)
         records.append(record)
         emit(record)
-    if args.all is not None:
+    if args.all is not None or args.against_pyvrp:
         summary = _summary(records, time.perf_counter() - started)
+        if args.against_pyvrp:
+            summary |= _versus_summary(records)
         print(json.dumps(summary) if args.json else f"summary: {summary}", flush=True)
     if any("error" in r for r in records):
         return 2

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from wasteroute.forecasting.estimators import estimate_fill
+from wasteroute.forecasting.calibration import ReliabilityBin, reliability
+from wasteroute.forecasting.fleet import OVERFLOW_LEVEL, forecast_fleet
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.profile import DAY_S, HOUR_S
 from wasteroute.forecasting.synthetic import SyntheticContainer, generate_containers
@@ -31,7 +32,7 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class ForecastScore:
-    """Accuracy of the estimators on a set of synthetic containers."""
+    """Accuracy of the fleet forecast on a set of synthetic containers."""
 
     series: int
     forecasts: int
@@ -45,6 +46,16 @@ class ForecastScore:
     cost several hundredths)."""
     unseen_emptying_share: float
     band_coverage_95: float
+    """Share of 24-hour forecasts whose calibrated 95 % band holds the true fill."""
+    band_coverage_95_model: float
+    """The same for the uncalibrated normal band (mean +- 1.96 model sd)."""
+    band_coverage_95_48h: float
+    """Calibrated 95 % band at 48 hours (forecasts with no emptying in the 48 hours)."""
+    calibration_errors: int
+    """Standardized errors the calibration drew on (summed over the forecast times)."""
+    reliability_24h: tuple[ReliabilityBin, ...]
+    """Overflow probability (fill >= 1 in 24 h) against the observed frequency."""
+    reliability_48h: tuple[ReliabilityBin, ...]
     flag_precision: float
     flag_recall: float
     false_emptying_share: float
@@ -62,40 +73,52 @@ def score_forecasts(
     min_history_days: float = 14.0,
     seed: int = 0,
 ) -> ForecastScore:
-    """Score 24-hour-ahead forecasts and health flags against the synthetic truth.
+    """Score the fleet forecast (:func:`forecast_fleet`, as the plan job runs it) against the truth.
 
-    Forecast points are drawn (seeded) after ``min_history_days`` of history on healthy containers,
-    where no emptying happens in the next 24 hours (the forecast assumes none). Flags are judged at
-    the end of every series: any flag on a faulty container is a hit, any flag on a healthy one a
-    false alarm.
+    ``points_per_series`` forecast times are drawn (seeded) after ``min_history_days`` of history;
+    at each the whole fleet is forecast at once and every healthy container with no emptying in the
+    next 24 hours (the forecast assumes none) is scored. Overflow probabilities are judged at 24 and
+    48 hours (``fill >= 1``). Flags are judged at the end of the series: any flag on a faulty
+    container is a hit, any flag on a healthy one a false alarm.
     """
+    p = params if params is not None else ForecastParams()
     rng = np.random.default_rng(seed)
     errors: list[float] = []
     errors_all: list[float] = []
     inside: list[bool] = []
+    inside_model: list[bool] = []
+    inside_48: list[bool] = []
+    probs: dict[float, list[float]] = {24.0: [], 48.0: []}
+    hits: dict[float, list[bool]] = {24.0: [], 48.0: []}
+    n_cal = 0
     tp = fp = fn = 0
     false_empty = missed_empty = 0
-    for c in containers:
-        end_s = c.end_s
-        if c.fault == "none":
-            lo, hi = float(c.truth_t_s[0]) + min_history_days * DAY_S, end_s - HORIZON_H * HOUR_S
-            picked = 0
-            for now_s in rng.uniform(lo, hi, 4 * points_per_series):
-                if picked >= points_per_series:
-                    break
-                target_s = float(now_s) + HORIZON_H * HOUR_S
-                if c.emptied_between(float(now_s), target_s):
+    series = {i: c.series for i, c in enumerate(containers)}
+    if containers and points_per_series > 0:
+        start_s = min(float(c.truth_t_s[0]) for c in containers) + min_history_days * DAY_S
+        end_s = min(c.end_s for c in containers) - 48.0 * HOUR_S
+        nows = np.sort(rng.uniform(start_s, end_s, points_per_series)) if end_s > start_s else []
+        for now_s in (float(v) for v in nows):
+            fleet = forecast_fleet(series, now=now_s, params=p, horizons_h=(HORIZON_H, 48.0))
+            n_cal += next(iter(fleet.values())).estimate.calibration.n if fleet else 0
+            for i, c in enumerate(containers):
+                f = fleet[i]
+                est = f.estimate
+                if c.fault != "none" or not est.healthy:
                     continue
-                est = estimate_fill(c.series, now=float(now_s), params=params)
-                mean, sd = est.at(target_s)
-                error = abs(mean - c.true_fill_at(target_s))
+                target_s = now_s + HORIZON_H * HOUR_S
+                if c.emptied_between(now_s, target_s):
+                    continue
+                h24 = f.horizon(HORIZON_H)
+                truth = c.true_fill_at(target_s)
+                error = abs(h24.fill - truth)
                 errors_all.append(error)
                 # emptied after the last reading with no report since: nothing could have told
                 last_info = max(
                     float(est.last_reading_at_s or -np.inf), float(est.last_emptied_at_s or -np.inf)
                 )
                 reported = c.series.emptied_at_s
-                if c.emptied_between(last_info, float(now_s)) and not np.any(
+                if c.emptied_between(last_info, now_s) and not np.any(
                     (reported > last_info) & (reported <= now_s)
                 ):
                     continue
@@ -108,15 +131,32 @@ def score_forecasts(
                 if real.shape[0] and seen < real[-1] - 12 * HOUR_S:
                     missed_empty += 1
                 errors.append(error)
-                inside.append(error <= 1.96 * sd)
-                picked += 1
-        flagged = bool(estimate_fill(c.series, now=end_s, params=params).flags)
-        if c.fault != "none":
-            tp += flagged
-            fn += not flagged
-        else:
-            fp += flagged
+                inside.append(h24.low <= truth <= h24.high)
+                inside_model.append(error <= 1.96 * h24.fill_sd)
+                probs[24.0].append(h24.overflow_probability)
+                hits[24.0].append(truth >= OVERFLOW_LEVEL)
+                target48_s = now_s + 48.0 * HOUR_S
+                if not c.emptied_between(now_s, target48_s):
+                    h48 = f.horizon(48.0)
+                    truth48 = c.true_fill_at(target48_s)
+                    inside_48.append(h48.low <= truth48 <= h48.high)
+                    probs[48.0].append(h48.overflow_probability)
+                    hits[48.0].append(truth48 >= OVERFLOW_LEVEL)
+    if containers:
+        end = min(c.end_s for c in containers)
+        final = forecast_fleet(series, now=end, params=p, horizons_h=(), calibrate=False)
+        for i, c in enumerate(containers):
+            flagged = bool(final[i].estimate.flags)
+            if c.fault != "none":
+                tp += flagged
+                fn += not flagged
+            else:
+                fp += flagged
     err: FloatArray = np.array(errors) if errors else np.zeros(1)
+
+    def table(h: float) -> tuple[ReliabilityBin, ...]:
+        return tuple(reliability(np.array(probs[h]), np.array(hits[h], dtype=bool)))
+
     return ForecastScore(
         series=len(containers),
         forecasts=len(errors),
@@ -125,11 +165,29 @@ def score_forecasts(
         mae_24h_all=float(np.mean(errors_all)) if errors_all else 0.0,
         unseen_emptying_share=1.0 - len(errors) / len(errors_all) if errors_all else 0.0,
         band_coverage_95=float(np.mean(inside)) if inside else 0.0,
+        band_coverage_95_model=float(np.mean(inside_model)) if inside_model else 0.0,
+        band_coverage_95_48h=float(np.mean(inside_48)) if inside_48 else 0.0,
+        calibration_errors=n_cal,
+        reliability_24h=table(24.0),
+        reliability_48h=table(48.0),
         flag_precision=tp / (tp + fp) if tp + fp else 1.0,
         flag_recall=tp / (tp + fn) if tp + fn else 1.0,
         false_emptying_share=false_empty / len(errors) if errors else 0.0,
         missed_emptying_share=missed_empty / len(errors) if errors else 0.0,
     )
+
+
+def _table_json(rows: Sequence[ReliabilityBin]) -> list[dict[str, float]]:
+    return [
+        {
+            "p_low": r.low,
+            "p_high": r.high,
+            "count": r.count,
+            "mean_p": round(r.mean_probability, 4),
+            "observed": round(r.observed_frequency, 4),
+        }
+        for r in rows
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         "mae_24h_all": round(score.mae_24h_all, 4),
         "unseen_emptying_share": round(score.unseen_emptying_share, 4),
         "band_coverage_95": round(score.band_coverage_95, 3),
+        "band_coverage_95_model": round(score.band_coverage_95_model, 3),
+        "band_coverage_95_48h": round(score.band_coverage_95_48h, 3),
+        "calibration_errors": score.calibration_errors,
+        "reliability_overflow_24h": _table_json(score.reliability_24h),
+        "reliability_overflow_48h": _table_json(score.reliability_48h),
         "flag_precision": round(score.flag_precision, 3),
         "flag_recall": round(score.flag_recall, 3),
         "false_emptying_share": round(score.false_emptying_share, 4),
@@ -169,9 +232,17 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{score.series} containers, {score.forecasts} forecasts: 24 h MAE {score.mae_24h:.3f} "
         f"(p90 {score.mae_24h_p90:.3f}; {score.mae_24h_all:.3f} counting emptyings not yet seen), "
-        f"95% band holds {100 * score.band_coverage_95:.0f}%, "
+        f"95% band holds {100 * score.band_coverage_95:.1f}% "
+        f"(uncalibrated normal band {100 * score.band_coverage_95_model:.1f}%), "
         f"flags precision {score.flag_precision:.2f} recall {score.flag_recall:.2f}"
     )
+    for h, rows in ((24, score.reliability_24h), (48, score.reliability_48h)):
+        print(f"overflow within {h} h: predicted probability vs observed frequency")
+        for r in rows:
+            print(
+                f"  p in [{r.low:.2f}, {r.high:.2f}): {r.count:5d} forecasts, "
+                f"mean p {r.mean_probability:.3f}, observed {r.observed_frequency:.3f}"
+            )
     print(json.dumps(result))
     return 0
 

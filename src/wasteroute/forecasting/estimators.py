@@ -32,6 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
+from wasteroute.forecasting.calibration import NORMAL, Calibration
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.profile import (
     DAY_S,
@@ -125,6 +126,9 @@ class FillEstimate:
     notes: tuple[str, ...] = ()
     fraction: str = "residual"
     container_type: str = "unknown"
+    calibration: Calibration = NORMAL
+    """Distribution of the standardized error ``(truth - mean) / sd`` used for probabilities and
+    bands; the plain normal model unless the fleet's recent errors calibrated it."""
 
     def __post_init__(self) -> None:
         for name in ("now_s", "fill_now", "fill_now_sd", "rate_per_h", "rate_sd_per_h", "process_var_per_h"):
@@ -170,11 +174,17 @@ class FillEstimate:
         return float(mean), float(math.sqrt(var))
 
     def probability_at_least(self, t: datetime | float, level: float) -> float:
-        """Probability (normal approximation) that the fill at ``t`` is at least ``level``."""
+        """Probability that the fill at ``t`` is at least ``level`` (by ``calibration``)."""
         mean, sd = self.at(t)
         if sd <= 0:
             return 1.0 if mean >= level else 0.0
-        return 0.5 * math.erfc((level - mean) / (sd * math.sqrt(2.0)))
+        return self.calibration.survival((level - mean) / sd)
+
+    def band(self, t: datetime | float, coverage: float = 0.95) -> tuple[float, float]:
+        """Central band (low, high) of the fill at ``t`` that holds the truth with ``coverage``."""
+        mean, sd = self.at(t)
+        lo, hi = self.calibration.interval(coverage)
+        return mean + lo * sd, mean + hi * sd
 
 
 def time_to_threshold(estimate: FillEstimate, threshold: float, *, max_horizon_h: float = 24.0 * 60) -> float:

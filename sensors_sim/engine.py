@@ -18,7 +18,7 @@ import math
 import random
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from sensors_sim.city import MEDIAN_FILL_PER_DAY, centre_factor
-from sensors_sim.dynamics import OVERFILL_CAP, BinSite, FillModel
+from sensors_sim.dynamics import OVERFILL_CAP, BinSite, FillModel, FloatArray
 from sensors_sim.envelopes import (
     FORMATS,
     Gateway,
@@ -128,6 +128,11 @@ class SimStats:
     dead_sensors: int = 0
     died_at: dict[str, datetime] = field(default_factory=dict)
     """Device id -> simulated time its battery died (it sends nothing afterwards)."""
+    on_hour: Callable[[datetime, FloatArray], None] | None = None
+    """Called at the end of every simulated hour with that instant (UTC) and every container's true
+    fill level (simulator order, capped at ``OVERFILL_CAP``): the truth a closed-loop study measures."""
+    on_collect: Callable[[int, datetime, float], None] | None = None
+    """Called at every emptying with the container's index, the instant and its true fill before."""
 
     def summary(self) -> dict[str, Any]:
         """The run summary (what the CLI prints on its last line, without the wall time)."""
@@ -224,6 +229,7 @@ class _Simulation:
         stats: SimStats,
         tts_app: str | None,
         tts_tenant: str,
+        baseline_days: float | None = None,
     ) -> None:
         if fmt not in (*FORMATS, "mixed"):
             raise ValueError(f"fmt must be one of {[*FORMATS, 'mixed']}, got {fmt!r}")
@@ -320,6 +326,7 @@ class _Simulation:
         self.anchor_fill[:] = np.clip(init_rng.uniform(0.0, 0.85, self.n), 0.0, 1.0)
         self.anchor_t = np.zeros(self.n)
         self.baseline: BaselineSchedule | None = None
+        self.baseline_end_s = math.inf if baseline_days is None else baseline_days * 86_400.0
         if baseline:
             self.baseline = self._baseline(feats, setup_seed=int(s_round.generate_state(2, np.uint64)[0]))
         self.index_of = {e: i for i, e in enumerate(self.ext_ids)}
@@ -370,7 +377,8 @@ class _Simulation:
             heapq.heappush(heap, (first, 1, b))
             if self.baseline is not None:
                 nxt = self._seconds(self.baseline.next_after(b, self.start))
-                heapq.heappush(heap, (nxt, 0, b))
+                if nxt < self.baseline_end_s:
+                    heapq.heappush(heap, (nxt, 0, b))
         n_hours = math.ceil(self.horizon_s / 3600.0)
         last_poll: datetime | None = None
         for hour in range(n_hours):
@@ -385,9 +393,10 @@ class _Simulation:
                 t, kind, b = heapq.heappop(heap)
                 if kind == 0:
                     self._collect(b, t, rate_l[b])
-                    if self.baseline is not None:
+                    if self.baseline is not None and t < self.baseline_end_s:
                         nxt = self._seconds(self.baseline.next_after(b, self._at(t)))
-                        heapq.heappush(heap, (nxt, 0, b))
+                        if nxt < self.baseline_end_s:  # the fixed rounds end with the warm-up
+                            heapq.heappush(heap, (nxt, 0, b))
                     continue
                 fill = min(
                     OVERFILL_CAP, float(self.anchor_fill[b]) + (t - float(self.anchor_t[b])) * rate_l[b]
@@ -398,6 +407,8 @@ class _Simulation:
                     heapq.heappush(heap, (t + self.interval_s * (1.0 + jitter), 1, b))
             self.anchor_fill = np.minimum(OVERFILL_CAP, self.anchor_fill + (h1 - self.anchor_t) * rate)
             self.anchor_t[:] = h1
+            if self.stats.on_hour is not None:
+                self.stats.on_hour(self._at(h1), self.anchor_fill)
 
     def _poll(self, heap: list[tuple[float, int, int]], since: datetime, now_s: float) -> None:
         assert self.feed is not None
@@ -421,6 +432,8 @@ class _Simulation:
     def _collect(self, b: int, t: float, rate: float) -> None:
         fill = min(OVERFILL_CAP, float(self.anchor_fill[b]) + (t - float(self.anchor_t[b])) * rate)
         self.stats.collections += 1
+        if self.stats.on_collect is not None:
+            self.stats.on_collect(b, self._at(t), fill)
         self.stats.fill_at_collection_sum += min(fill, 1.0)
         if fill >= 1.0:
             self.stats.overflowing_at_collection += 1
@@ -668,6 +681,7 @@ def simulate(
     stats: SimStats | None = None,
     tts_app: str | None = None,
     tts_tenant: str = "ttn",
+    baseline_days: float | None = None,
 ) -> Iterator[Message]:
     """Simulate ``days`` days of the city's sensors and yield their MQTT messages in time order.
 
@@ -683,6 +697,8 @@ def simulate(
         interval_h: sensor report interval, hours (each report is jittered by +-10 %).
         feed: closed loop: containers are emptied when the feed reports a collection.
         baseline: fixed rounds on/off; default: on when there is no feed.
+        baseline_days: the fixed rounds stop after this many days (a warm-up before a closed loop
+            takes over through ``feed``); ``None``: they run to the end.
         stats: a ``SimStats`` to fill while running.
         tts_app, tts_tenant: The Things Stack application id (default ``{city}-bins``) and tenant.
     """
@@ -700,5 +716,6 @@ def simulate(
         stats if stats is not None else SimStats(),
         tts_app,
         tts_tenant,
+        baseline_days,
     )
     return sim.run()

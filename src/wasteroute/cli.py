@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from wasteroute.config import Settings
+from wasteroute.simulation.command import register as register_simulate
 
 log = logging.getLogger("wasteroute")
 
@@ -281,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("bench", "benchmarks, each printing JSON on its last line: " + ", ".join(BENCHMARKS), cmd_bench)
     sp.add_argument("what", choices=list(BENCHMARKS))
     sp.add_argument("rest", nargs=argparse.REMAINDER)
+    register_simulate(sub)
     return p
 
 

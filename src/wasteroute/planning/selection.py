@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -234,3 +234,191 @@ def _decide(
         prize=prize,
         flags=est.flags,
     )
+
+
+POLICIES = ("dynamic", "threshold", "fixed")
+"""Collection policies a plan can follow (``options["policy"]`` of a plan job)."""
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """How a plan chooses its containers; read from a plan job's options.
+
+    * ``dynamic`` (default): the look-ahead policy of :func:`select_dynamic`;
+    * ``threshold``: empty exactly the containers forecast at or above their threshold at the visit
+      (the "select the fullest, then route" baseline);
+    * ``fixed``: empty exactly ``due`` (container ids due on their fixed round today).
+
+    ``risk`` is the overflow probability before the next planning day's latest visit from which a
+    container must go under ``dynamic``; ``visit_value`` is what a collection saved later is worth in
+    the routing cost unit (about what a truck spends to reach one container on its own).
+    """
+
+    policy: str = "dynamic"
+    due: frozenset[str] = frozenset()
+    risk: float = 0.01
+    visit_value: float = 12.0
+    late_visit_h: float = 4.5
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
+        if not 0 < self.risk < 1:
+            raise ValueError(f"risk must be between 0 and 1, got {self.risk}")
+        if not (math.isfinite(self.visit_value) and self.visit_value >= 0):
+            raise ValueError(f"visit_value must be a finite cost >= 0, got {self.visit_value}")
+        if not 0 <= self.late_visit_h <= 24:
+            raise ValueError(f"late_visit_h must be 0..24 hours, got {self.late_visit_h}")
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, object]) -> PolicyOptions:
+        """From a plan job's options (``policy``, ``due``, ``risk``, ``visit_value``); defaults otherwise."""
+        due = options.get("due") or []
+        if not isinstance(due, list | tuple):
+            raise ValueError(f"due must be a list of container ids, got {type(due).__name__}")
+        return cls(
+            policy=str(options.get("policy", "dynamic")),
+            due=frozenset(str(x) for x in due),
+            risk=float(options.get("risk", cls.risk)),  # type: ignore[arg-type]
+            visit_value=float(options.get("visit_value", cls.visit_value)),  # type: ignore[arg-type]
+        )
+
+
+def select_for_policy(
+    bins: Iterable[SelectionInput],
+    *,
+    visit_at: datetime,
+    next_visit_at: datetime,
+    after_next_visit_at: datetime,
+    params: SelectionParams,
+    policy: PolicyOptions,
+) -> list[BinSelection]:
+    """The decisions of a plan job under its policy (see :class:`PolicyOptions`), in input order."""
+    items = list(bins)
+    if policy.policy == "dynamic":
+        return select_dynamic(
+            items,
+            visit_at=visit_at,
+            next_visit_at=next_visit_at,
+            after_next_visit_at=after_next_visit_at,
+            params=params,
+            policy=policy,
+        )
+    base = select_bins(items, visit_at=visit_at, next_visit_at=next_visit_at, params=params)
+    out = []
+    for d in base:
+        if policy.policy == "fixed":
+            go = d.bin_id in policy.due
+            reason = "Must go: due on its fixed round today." if go else "Skip: not due on its fixed round."
+        else:
+            go = d.fill_at_visit >= d.threshold
+            reason = (
+                f"Must go: forecast {_pct(d.fill_at_visit)} reaches the {_pct(d.threshold)} threshold."
+                if go
+                else f"Skip: forecast {_pct(d.fill_at_visit)}, below the {_pct(d.threshold)} threshold."
+            )
+        status = SelectionStatus.MUST_GO if go else SelectionStatus.SKIP
+        out.append(
+            BinSelection(
+                bin_id=d.bin_id,
+                status=status,
+                reason=reason,
+                threshold=d.threshold,
+                fill_at_visit=d.fill_at_visit,
+                fill_at_visit_sd=d.fill_at_visit_sd,
+                fill_at_next_visit=d.fill_at_next_visit,
+                overflow_probability=d.overflow_probability,
+                prize=d.prize,
+                flags=d.flags,
+            )
+        )
+    return out
+
+
+def select_dynamic(
+    bins: Iterable[SelectionInput],
+    *,
+    visit_at: datetime,
+    next_visit_at: datetime,
+    after_next_visit_at: datetime,
+    params: SelectionParams,
+    policy: PolicyOptions | None = None,
+) -> list[BinSelection]:
+    """Look-ahead selection: postpone what can safely wait, pull forward what is due soon anyway.
+
+    A container **must go** when skipping it would give it at least ``policy.risk`` probability of
+    overflowing before the latest visit of the next planning day (the last ``late_visit_h`` hours
+    of that shift count too). It **may go** when it would be due on the next planning day (at
+    least ``risk`` of overflowing before the planning day after), or when its fill at the visit
+    reaches its threshold: its prize is ``visit_value`` times the fill at the visit relative to the
+    threshold (capped at 1), plus the expected overflow cost it avoids: the router takes it
+    when the truck passes close enough, and no truck drives out for containers that can wait.
+    Everything else is skipped. A container whose fill is unknown (no readings, no similar
+    containers) may go.
+    """
+    pol = policy if policy is not None else PolicyOptions()
+    _aware("visit_at", visit_at)
+    _aware("next_visit_at", next_visit_at)
+    _aware("after_next_visit_at", after_next_visit_at)
+    if not visit_at < next_visit_at < after_next_visit_at:
+        raise ValueError(
+            "expected visit_at < next_visit_at < after_next_visit_at, got "
+            f"{visit_at.isoformat()}, {next_visit_at.isoformat()}, {after_next_visit_at.isoformat()}"
+        )
+    zone = ZoneInfo(params.timezone)
+    late = timedelta(hours=pol.late_visit_h)
+    next_latest, after_latest = next_visit_at + late, after_next_visit_at + late
+    next_text = next_visit_at.astimezone(zone).strftime("%a %d.%m.")
+    after_text = after_next_visit_at.astimezone(zone).strftime("%a %d.%m.")
+    out: list[BinSelection] = []
+    seen: set[str] = set()
+    for item in bins:
+        if item.bin_id in seen:
+            raise ValueError(f"bin_id {item.bin_id!r} appears twice")
+        seen.add(item.bin_id)
+        est = item.estimate
+        at = _aware("visit_at", item.visit_at) if item.visit_at is not None else visit_at
+        threshold = params.threshold_for(item.city, item.fraction)
+        mean_v, sd_v = est.at(at)
+        mean_n, _ = est.at(next_latest)
+        p_next = est.probability_at_least(next_latest, params.overflow_level)
+        p_after = est.probability_at_least(after_latest, params.overflow_level)
+        unknown = HealthFlag.NO_DATA in est.flags and est.rate_source is RateSource.NONE
+        forecast = f"forecast {_pct(mean_v)} now"
+        pull = min(1.0, max(mean_v, 0.0) / threshold)
+        prize = pol.visit_value * max(pull, p_after) + params.overflow_cost * p_next
+        if mean_v >= params.overflow_level or p_next >= pol.risk:
+            status = SelectionStatus.MUST_GO
+            reason = (
+                f"Must go: {forecast}; waiting until {next_text} would risk an overflow "
+                f"({_pct(p_next)}, limit {pol.risk:.1%})."
+            )
+        elif unknown:
+            status = SelectionStatus.MAY_GO
+            reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
+        elif p_after >= pol.risk or mean_v >= threshold:
+            status = SelectionStatus.MAY_GO
+            reason = (
+                f"May go: {forecast}, due by {after_text} ({_pct(p_after)} overflow risk if it waits that "
+                f"long); worth {prize:.0f} if a truck passes nearby."
+            )
+        else:
+            status = SelectionStatus.SKIP
+            prize = 0.0
+            reason = f"Skip: {forecast}, can wait ({_pct(p_after)} overflow risk by {after_text})."
+        reason += _sensor_text(est)
+        out.append(
+            BinSelection(
+                bin_id=item.bin_id,
+                status=status,
+                reason=reason,
+                threshold=threshold,
+                fill_at_visit=mean_v,
+                fill_at_visit_sd=sd_v,
+                fill_at_next_visit=mean_n,
+                overflow_probability=p_next,
+                prize=prize,
+                flags=est.flags,
+            )
+        )
+    return out

@@ -27,7 +27,14 @@ from wasteroute.planning.distances import DistanceProvider, GreatCircleProvider
 from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
 from wasteroute.planning.result import RoutePlan, VisitKind
 from wasteroute.planning.roads import PlanDistances
-from wasteroute.planning.selection import SelectionInput, SelectionParams, SelectionStatus, select_bins
+from wasteroute.planning.selection import (
+    BinSelection,
+    PolicyOptions,
+    SelectionInput,
+    SelectionParams,
+    SelectionStatus,
+    select_for_policy,
+)
 from wasteroute.planning.solver import plan_routes
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import transaction
@@ -350,11 +357,15 @@ def execute_plan(
     plan_id: int,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     claim: Claim | None = None,
+    on_decisions: Callable[[list[BinSelection]], None] | None = None,
 ) -> dict[str, Any]:
     """Run one claimed plan job to the end; failures are stored on the plan, never raised.
 
     With a ``claim`` (a worker's job, see ``planning/jobs.py``) the result is stored only while that
-    attempt still holds the job, and a failure is retried up to ``settings.plan_max_attempts``."""
+    attempt still holds the job, and a failure is retried up to ``settings.plan_max_attempts``.
+    ``options["policy"]`` picks the selection policy (see ``selection.PolicyOptions``);
+    ``on_decisions`` (optional) sees the selection before routing (the simulator's reliability check).
+    """
     started = clock.perf_counter()
     try:
         with transaction(factory) as session:
@@ -382,13 +393,18 @@ def execute_plan(
             timezone=inputs.timezone,
             fill_value=FILL_VALUE,
             overflow_cost=OVERFLOW_COST,
+            thresholds={(inputs.slug, k): float(v) for k, v in dict(options.get("thresholds") or {}).items()},
         )
-        decisions = select_bins(
+        decisions = select_for_policy(
             [SelectionInput(str(b.id), inputs.slug, b.fraction, estimates[b.id]) for b, _, _ in inputs.bins],
             visit_at=visit_at,
             next_visit_at=next_visit_at,
+            after_next_visit_at=local_time(next_planning_day(next_day, rules), VISIT_TIME, rules),
             params=params,
+            policy=PolicyOptions.from_options(options),
         )
+        if on_decisions is not None:
+            on_decisions(decisions)
         with transaction(factory) as session:
             PlanRepository(session).set_progress(plan_id, 0.3)
         by_id = {b.id: (b, t) for b, t, _ in inputs.bins}

@@ -1,0 +1,92 @@
+"""``wasteroute simulate``: parse the flags, run the policies, print one JSON line per policy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from wasteroute.config import Settings
+from wasteroute.planning.selection import POLICIES
+
+
+def _thresholds(text: str) -> dict[str, float]:
+    """``residual=0.7,glass=0.85`` -> {"residual": 0.7, "glass": 0.85}."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected fraction=threshold pairs like residual=0.7, got {part!r}"
+            ) from None
+        if not sep or not 0 < out[name.strip()] <= 1:
+            raise argparse.ArgumentTypeError(f"expected fraction=threshold with 0 < threshold <= 1, got {part!r}")
+    return out
+
+
+def _policies(text: str) -> list[str]:
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in names if p not in POLICIES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"expected policies from {', '.join(POLICIES)}, got {text!r}")
+    return names
+
+
+def register(sub: Any) -> None:
+    """Add the ``simulate`` subcommand to the CLI's subparsers."""
+    sp = sub.add_parser(
+        "simulate",
+        help="closed-loop simulation of collection policies over many days; a report and JSON lines",
+        description="Simulated sensors and drivers around the real plan job, one database per policy.",
+    )
+    sp.set_defaults(fn=cmd_simulate)
+    sp.add_argument("--city", default="luebeck", help="generated city (luebeck, rostock, stralsund, wismar)")
+    sp.add_argument("--city-file", type=Path, default=None, help="a city seed document instead")
+    sp.add_argument("--bins", type=int, default=None, help="containers of the generated city")
+    sp.add_argument("--days", type=int, default=28)
+    sp.add_argument("--warmup-days", type=int, default=14)
+    sp.add_argument("--policy", type=_policies, default=list(POLICIES), help="comma-separated, default all")
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--plan-time-limit", type=float, default=2.0, help="routing time per fraction and day, s")
+    sp.add_argument("--sensor-coverage", type=float, default=1.0, help="share of containers with a sensor")
+    sp.add_argument("--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85")
+    sp.add_argument("--one-truck-fewer", action="store_true", help="one truck fewer in every fraction")
+    sp.add_argument("--holiday-week", action="store_true", help="measure over Christmas and New Year")
+    sp.add_argument("--report-interval", type=float, default=2.0, help="sensor report interval, hours")
+    sp.add_argument("--out", type=Path, default=Path("simulation-report"))
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from sensors_sim.city import generate_city
+    from wasteroute.runtime.services import start_services
+    from wasteroute.simulation.loop import SimulationConfig
+    from wasteroute.simulation.measures import json_line
+    from wasteroute.simulation.report import simulate_policies
+
+    if args.city_file is not None:
+        doc = json.loads(args.city_file.read_text())
+    else:
+        doc = generate_city(args.city, args.bins, args.seed)
+    cfg = SimulationConfig(
+        days=args.days,
+        warmup_days=args.warmup_days,
+        seed=args.seed,
+        plan_time_limit_s=args.plan_time_limit,
+        sensor_coverage=args.sensor_coverage,
+        thresholds=args.threshold,
+        one_truck_fewer=args.one_truck_fewer,
+        holiday_week=args.holiday_week,
+        report_interval_h=args.report_interval,
+    )
+    services = start_services(settings, need_broker=False, migrate_db=False)
+    try:
+        results = simulate_policies(doc, cfg, args.policy, services.database_url, settings, args.out, progress=True)
+    finally:
+        services.stop()
+    print(f"report: {args.out / 'report.md'}", flush=True)
+    for r in results:
+        print(json.dumps(json_line(r)), flush=True)
+    return 0

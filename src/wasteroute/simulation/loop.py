@@ -1,0 +1,408 @@
+"""The closed loop: one city, one policy, many days, in a database of its own.
+
+Every simulated hour the sensors' messages go through ingest's own write path (parse, resolve,
+``BatchStore``), faults and dead letters included. On each planning day at 05:00 local time the
+plan job (``planning.service.execute_plan``: forecast, selection, router, stored plan) plans every
+fraction with its trucks; simulated drivers then report each stop through the driver API's code
+(``emptied``, now and then ``not_reachable``), which empties the container in the simulation when
+the truck gets there and feeds the next forecast. The first ``warmup_days`` run on the city's old
+fixed rounds (the history every policy starts from); measures count the days after.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import random
+import time as clock
+import uuid
+from bisect import bisect_left
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from wasteroute.admin.schemas import CitySeedDocument
+from wasteroute.admin.service import import_city_seed
+from wasteroute.config import Settings
+from wasteroute.ingest.edge import InboundMessage
+from wasteroute.ingest.service import Resolver, SensorDirectory, limits_from
+from wasteroute.planning.calendar import CITY_SUBDIVISIONS, CalendarRules, closed_reason, next_planning_day
+from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
+from wasteroute.planning.service import VISIT_TIME, execute_plan
+from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_today
+from wasteroute.simulation.truth import Truth
+from wasteroute.storage.cities import CityRepository
+from wasteroute.storage.collections import CollectionRepository, StopEvent
+from wasteroute.storage.db import make_engine, make_session_factory, transaction
+from wasteroute.storage.plans import PlanRepository
+from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow
+from wasteroute.storage.tours import TourRepository
+
+log = logging.getLogger(__name__)
+
+PLAN_HOUR = 5
+"""Local hour at which the day's plans are made (before the 06:00 shifts)."""
+DEFAULT_MEASURED_START = date(2026, 9, 21)
+"""First measured day by default (a Monday of an ordinary autumn month)."""
+HOLIDAY_MEASURED_START = date(2026, 12, 21)
+"""First measured day with ``holiday_week``: Christmas and New Year fall in the measured period."""
+WRITE_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One run. Durations in days, times in seconds, shares as fractions 0..1."""
+
+    policy: str = "dynamic"
+    days: int = 28
+    warmup_days: int = 14
+    seed: int = 1
+    plan_time_limit_s: float = 2.0
+    sensor_coverage: float = 1.0
+    """Share of containers with a sensor; the others are planned from their peers and history."""
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    """Fill threshold per fraction (the city's default elsewhere)."""
+    one_truck_fewer: bool = False
+    """Take one truck away from every fraction that has more than one."""
+    holiday_week: bool = False
+    report_interval_h: float = 2.0
+    not_reachable: float = 0.01
+    """Share of stops a driver reports as not reachable (the container stays full)."""
+    faults: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
+        if self.days < 1 or self.warmup_days < 1:
+            raise ValueError(f"days and warmup_days must be >= 1, got {self.days} and {self.warmup_days}")
+        if not 0 < self.sensor_coverage <= 1:
+            raise ValueError(f"sensor_coverage must be in (0, 1], got {self.sensor_coverage}")
+        if not 0 <= self.not_reachable < 1:
+            raise ValueError(f"not_reachable must be in [0, 1), got {self.not_reachable}")
+        if self.plan_time_limit_s <= 0:
+            raise ValueError(f"plan_time_limit_s must be > 0, got {self.plan_time_limit_s}")
+        for k, v in self.thresholds.items():
+            if not 0 < v <= 1:
+                raise ValueError(f"threshold for {k} must be in (0, 1], got {v}")
+
+    @property
+    def measured_start(self) -> date:
+        return HOLIDAY_MEASURED_START if self.holiday_week else DEFAULT_MEASURED_START
+
+
+@dataclass
+class DayRecord:
+    day: date
+    km: float = 0.0
+    hours: float = 0.0
+    tours: int = 0
+    stops: int = 0
+    not_reachable: int = 0
+    planning_s: float = 0.0
+    failed_plans: int = 0
+
+
+@dataclass
+class PolicyRun:
+    """The outcome of one run: the simulation's truth and what the trucks drove."""
+
+    config: SimulationConfig
+    containers: int
+    truth: Truth
+    days: list[DayRecord]
+    seconds: float
+    readings_stored: int
+    dead_letters: int
+    rhythms: dict[str, int] = field(default_factory=dict)
+
+
+class _Feed:
+    """Collections the simulated drivers perform, for the simulator (a ``CollectionFeed``)."""
+
+    def __init__(self) -> None:
+        self._events: list[tuple[datetime, str]] = []
+
+    def add(self, ext_id: str, at: datetime) -> None:
+        self._events.append((at, ext_id))
+        self._events.sort()
+
+    def collections_since(self, t: datetime) -> list[tuple[str, datetime]]:
+        i = bisect_left(self._events, (t, ""))
+        return [(e, at) for at, e in self._events[i:]]
+
+
+class _Writer:
+    """Sensor messages -> ingest's resolver -> ``BatchStore``: the MQTT ingest path without the socket."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.store = BatchStore(url)
+        self.now = datetime(1970, 1, 1, tzinfo=UTC)
+        self.resolver = Resolver(
+            SensorDirectory(self.store.sensors, refresh_s=3600.0), limits_from(settings), clock=self._clock
+        )
+        self.readings: list[ReadingRow] = []
+        self.dead: list[DeadLetterRow] = []
+        self.stored = 0
+        self.dead_letters = 0
+        self._mid = 0
+
+    def _clock(self) -> datetime:
+        return self.now
+
+    def add(self, topic: str, payload: bytes, at: datetime) -> None:
+        self.now = at
+        self._mid += 1
+        for row in self.resolver(InboundMessage(self._mid % 65_535 + 1, 1, topic, payload, at)):
+            if isinstance(row, ReadingRow):
+                self.readings.append(row)
+            else:
+                self.dead.append(row)
+        if len(self.readings) + len(self.dead) >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.readings and not self.dead:
+            return
+        outcome = self.store.write_and_commit(self.readings, self.dead)
+        self.stored += outcome.stored
+        self.dead_letters += len(self.dead)
+        self.readings, self.dead = [], []
+
+    def close(self) -> None:
+        self.flush()
+        self.store.close()
+
+
+def prepare_city(doc: dict[str, Any], cfg: SimulationConfig) -> tuple[dict[str, Any], set[str]]:
+    """The document to import (holiday region, what-if changes) and the device ids with a sensor."""
+    out = copy.deepcopy(doc)
+    slug = out["city"]["slug"]
+    out["city"].setdefault("holiday_region", CITY_SUBDIVISIONS.get(slug, "SH"))
+    if cfg.one_truck_fewer:
+        kept: list[dict[str, Any]] = []
+        by_fraction: dict[str, list[dict[str, Any]]] = {}
+        for v in out["vehicles"]:
+            by_fraction.setdefault(v["fraction"], []).append(v)
+        for trucks in by_fraction.values():
+            if len(trucks) > 1:
+                standard = [t for t in trucks if t["access_class"] == "standard"]
+                drop = (standard or trucks)[-1]
+                trucks = [t for t in trucks if t is not drop]
+            kept.extend(trucks)
+        out["vehicles"] = kept
+    features = out["bins"]["features"]
+    rng = random.Random(f"wasteroute-sim-coverage:{cfg.seed}")
+    n_covered = round(cfg.sensor_coverage * len(features))
+    covered_idx = set(rng.sample(range(len(features)), n_covered))
+    covered: set[str] = set()
+    for i, f in enumerate(features):
+        sensor = f["properties"].get("sensor")
+        if sensor is None:
+            continue
+        if i in covered_idx:
+            covered.add(str(sensor["device_id"]).lower())
+        else:
+            f["properties"]["sensor"] = None
+    return out, covered
+
+
+def _local(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(hour), zone).astimezone(UTC)
+
+
+def report_stop(
+    session: Session, city_id: int, vehicle_id: int, stop_id: int, kind: str, at: datetime, event_id: uuid.UUID
+) -> tuple[int, bool]:
+    """A driver's stop report, the way ``POST /driver/events`` stores it; (bin id, stored anew)."""
+    stop = TourRepository(session).driver_stop(stop_id, city_id, vehicle_id)
+    if stop is None or stop[1] is None or stop[2] != "stop":
+        raise LookupError(f"stop {stop_id} not found on vehicle {vehicle_id}")
+    _, created = CollectionRepository(session).record(
+        StopEvent(
+            client_event_id=event_id,
+            city_id=city_id,
+            vehicle_id=vehicle_id,
+            route_stop_id=stop[0],
+            bin_id=stop[1],
+            kind=kind,
+            observed_fill=None,
+            occurred_at=at,
+            lon=None,
+            lat=None,
+        )
+    )
+    return stop[1], created
+
+
+def run_policy(
+    city_doc: dict[str, Any],
+    cfg: SimulationConfig,
+    database_url: str,
+    settings: Settings,
+    *,
+    progress: bool = False,
+) -> PolicyRun:
+    """Run ``cfg.policy`` on ``city_doc`` in the (migrated, empty) database at ``database_url``."""
+    from sensors_sim.engine import SimStats, simulate
+
+    started = clock.perf_counter()
+    import_doc, covered = prepare_city(city_doc, cfg)
+    engine = make_engine(database_url, pool_size=2)
+    factory: sessionmaker[Session] = make_session_factory(engine)
+    try:
+        with transaction(factory) as session:
+            summary = import_city_seed(session, CitySeedDocument.model_validate(import_doc))
+        city_id = summary.city_id
+        with transaction(factory) as session:
+            city = CityRepository(session).get(city_id)
+            assert city is not None
+            tz, region = city.timezone, city.holiday_region
+            bins = list(CityRepository(session).bins_with_state(city_id))
+            fractions = sorted({v.fraction for v in CityRepository(session).vehicles(city_id)})
+        zone = ZoneInfo(tz)
+        ext_of = {b.id: b.external_id for b, _, _ in bins}
+        feats = city_doc["bins"]["features"]
+        index_of = {f["properties"]["external_id"]: i for i, f in enumerate(feats)}
+        rounds_key = {
+            f["properties"]["external_id"]: f"{f['properties'].get('district', '')}:{f['properties']['fraction']}"
+            for f in feats
+        }
+        rules = CalendarRules(timezone=tz, subdivision=region or "SH")
+        measure_day0 = cfg.measured_start
+        start_day = measure_day0 - timedelta(days=cfg.warmup_days)
+        start = _local(start_day, 0, zone)
+        measure_from = _local(measure_day0, 0, zone)
+        measure_to = _local(measure_day0 + timedelta(days=cfg.days), 0, zone)
+        truth = Truth(len(feats), tz, measure_from, measure_to, cfg.warmup_days)
+        stats = SimStats(on_hour=truth.hour, on_collect=truth.collected)
+        feed = _Feed()
+        writer = _Writer(database_url, settings)
+        driver_rng = random.Random(f"wasteroute-sim-drivers:{cfg.seed}:{cfg.policy}")
+        planning_days = [
+            measure_day0 + timedelta(days=k)
+            for k in range(cfg.days)
+            if closed_reason(measure_day0 + timedelta(days=k), rules) is None
+        ]
+        rhythms: dict[str, Rhythm] = {}
+        records: list[DayRecord] = []
+        late = timedelta(hours=PolicyOptions.late_visit_h if cfg.policy == "dynamic" else 0.0)
+        previous_day: date | None = None
+
+        def plan_day(day: date, now: datetime) -> None:
+            nonlocal previous_day
+            rec = DayRecord(day)
+            records.append(rec)
+            if cfg.policy == "fixed" and not rhythms:
+                for ext, key in rounds_key.items():
+                    rhythms[ext] = choose_rhythm(truth.warm_gain[index_of[ext]].tolist(), key)
+            due = [
+                str(bid)
+                for bid, ext in ext_of.items()
+                if cfg.policy == "fixed" and due_today(rhythms[ext], day, previous_day)
+            ]
+            next_day = next_planning_day(day, rules)
+            visit = _local(day, VISIT_TIME.hour, zone)
+            deadline = _local(next_day, VISIT_TIME.hour, zone) + late
+            for fraction in fractions:
+                options: dict[str, Any] = {
+                    "policy": cfg.policy,
+                    "time_limit_s": cfg.plan_time_limit_s,
+                    "seed": cfg.seed,
+                    "thresholds": dict(cfg.thresholds),
+                }
+                if cfg.policy == "fixed":
+                    options["due"] = due
+                with transaction(factory) as session:
+                    plan_id = (
+                        PlanRepository(session)
+                        .create(city_id=city_id, fraction=fraction, service_date=day, options=options)
+                        .id
+                    )
+
+                def seen(decisions: list[BinSelection]) -> None:
+                    for d in decisions:
+                        i = index_of[ext_of[int(d.bin_id)]]
+                        truth.expect_band(i, now, visit, d.fill_at_visit, d.fill_at_visit_sd)
+                        truth.expect(i, now, deadline, d.overflow_probability)
+
+                t0 = clock.perf_counter()
+                result = execute_plan(factory, settings, plan_id, now=lambda: now, on_decisions=seen)
+                rec.planning_s += clock.perf_counter() - t0
+                if result.get("status") != "done":
+                    rec.failed_plans += 1
+                    log.warning("plan %s (%s, %s) failed: %s", plan_id, fraction, day, result.get("error"))
+                    continue
+                with transaction(factory) as session:
+                    repo = PlanRepository(session)
+                    for route in repo.routes(plan_id):
+                        rec.km += route.distance_m / 1000.0
+                        rec.hours += route.duration_s / 3600.0
+                        rec.tours += 1
+                        for stop in repo.stops(route.id):
+                            if stop.kind != "stop" or stop.bin_id is None:
+                                continue
+                            kind = "not_reachable" if driver_rng.random() < cfg.not_reachable else "emptied"
+                            event_id = uuid.UUID(int=driver_rng.getrandbits(128), version=4)
+                            bin_id, _ = report_stop(
+                                session, city_id, route.vehicle_id, stop.id, kind, stop.eta, event_id
+                            )
+                            rec.stops += 1
+                            if kind == "emptied":
+                                feed.add(ext_of[bin_id], stop.eta)
+                            else:
+                                rec.not_reachable += 1
+            previous_day = day
+            if progress:
+                log.info(
+                    "%s %s: %d tours, %.0f km, %d stops, %.1f s planning",
+                    cfg.policy,
+                    day,
+                    rec.tours,
+                    rec.km,
+                    rec.stops,
+                    rec.planning_s,
+                )
+
+        plan_times = [(d, _local(d, PLAN_HOUR, zone)) for d in planning_days]
+        k = 0
+        for msg in simulate(
+            city_doc,
+            cfg.warmup_days + cfg.days,
+            cfg.seed,
+            "mixed",
+            cfg.faults,
+            start,
+            interval_h=cfg.report_interval_h,
+            feed=feed,
+            baseline=True,
+            baseline_days=cfg.warmup_days,
+            stats=stats,
+        ):
+            while k < len(plan_times) and msg.at >= plan_times[k][1]:
+                writer.flush()
+                writer.now = plan_times[k][1]
+                plan_day(*plan_times[k])
+                k += 1
+            if msg.device_id in covered:
+                writer.add(msg.topic, msg.payload, msg.at)
+        writer.close()
+        truth.finish()
+        counts: dict[str, int] = {}
+        for r in rhythms.values():
+            counts[r.name] = counts.get(r.name, 0) + 1
+        return PolicyRun(
+            config=cfg,
+            containers=len(feats),
+            truth=truth,
+            days=records,
+            seconds=clock.perf_counter() - started,
+            readings_stored=writer.stored,
+            dead_letters=writer.dead_letters,
+            rhythms=counts,
+        )
+    finally:
+        engine.dispose()

@@ -1,0 +1,83 @@
+"""Measures of one policy run, computed from the simulation's truth and the routes driven (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wasteroute.simulation.loop import PolicyRun
+
+DIESEL_L_PER_KM = 0.55
+"""Diesel of a refuse collection truck in collection duty, litres per km (stop-and-go; typical
+published figures for 26 t rear loaders lie between 0.45 and 0.65 L/km)."""
+CO2_KG_PER_L = 2.65
+"""Tank-to-wheel CO2 of diesel, kg per litre (German Federal Environment Agency, about 2.65)."""
+JSON_KEYS = (
+    "policy",
+    "days",
+    "containers",
+    "km",
+    "vehicle_hours",
+    "tours",
+    "collections",
+    "service_level",
+    "overflows",
+    "fill_at_emptying_mean",
+    "co2_kg",
+    "seconds",
+)
+
+
+def measures(run: PolicyRun) -> dict[str, Any]:
+    """Every measure of the report; the first keys are the JSON line's (``JSON_KEYS``)."""
+    t = run.truth
+    km = sum(d.km for d in run.days)
+    fills = np.asarray(t.fill_at_emptying, dtype=np.float64)
+    diesel = km * DIESEL_L_PER_KM
+    stops = sum(d.stops for d in run.days)
+    return {
+        "policy": run.config.policy,
+        "days": run.config.days,
+        "containers": run.containers,
+        "km": round(km, 1),
+        "vehicle_hours": round(sum(d.hours for d in run.days), 1),
+        "tours": sum(d.tours for d in run.days),
+        "collections": t.collections,
+        "service_level": round(t.service_level, 5),
+        "overflows": t.overflow_events,
+        "fill_at_emptying_mean": round(float(np.minimum(fills, 1.0).mean()), 4) if fills.size else None,
+        "co2_kg": round(diesel * CO2_KG_PER_L, 1),
+        "seconds": round(run.seconds, 1),
+        "diesel_l": round(diesel, 1),
+        "emptied_before_overflow": round(float((fills < 1.0).mean()), 5) if fills.size else None,
+        "overflow_container_days": t.overflow_container_days,
+        "container_days": t.container_days,
+        "stops_reported": stops,
+        "not_reachable": sum(d.not_reachable for d in run.days),
+        "planning_seconds": round(sum(d.planning_s for d in run.days), 1),
+        "failed_plans": sum(d.failed_plans for d in run.days),
+        "band_95_coverage": round(float(np.mean(t.band)), 4) if t.band else None,
+        "readings_stored": run.readings_stored,
+        "dead_letters": run.dead_letters,
+        "fixed_rhythms": run.rhythms or None,
+    }
+
+
+def json_line(m: dict[str, Any]) -> dict[str, Any]:
+    """Exactly the keys of the JSON line, in order."""
+    return {k: m[k] for k in JSON_KEYS}
+
+
+def reliability_table(pairs: list[tuple[float, bool]], edges: tuple[float, ...]) -> list[dict[str, Any]]:
+    """Forecast probability bins: count, mean forecast probability, observed overflow share."""
+    out = []
+    p = np.asarray([x for x, _ in pairs], dtype=np.float64)
+    y = np.asarray([o for _, o in pairs], dtype=np.float64)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        m = (p >= lo) & ((p < hi) if hi < 1.0 else (p <= hi))
+        if m.any():
+            out.append(
+                {"from": lo, "to": hi, "n": int(m.sum()), "forecast": float(p[m].mean()), "observed": float(y[m].mean())}
+            )
+    return out

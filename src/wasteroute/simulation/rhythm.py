@@ -1,0 +1,85 @@
+"""Fixed weekly rhythms: the practice a fill-driven policy is compared with (pure, no I/O).
+
+Each container gets the least frequent rhythm a city uses (fortnightly, weekly, twice weekly,
+three times weekly, every working day) whose longest gap its history says it survives: the most
+waste it received in any window of that gap's length during the history, times a safety factor,
+stays below a full container. Round days are shared by all containers of one district and fraction,
+as in a city's collection calendar; a round that falls on a closed day moves to the next planning day.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+SAFETY = 1.25
+"""The worst window of the history, times this, must stay below a full container."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rhythm:
+    """A round: ``weekdays`` (0 = Monday), every week or only ISO weeks of ``parity``."""
+
+    name: str
+    weekdays: tuple[int, ...]
+    parity: int | None
+    longest_gap_days: int
+    """Longest gap between two rounds, days (a closed day in between adds one)."""
+
+    def __post_init__(self) -> None:
+        if not self.weekdays or any(not 0 <= d <= 5 for d in self.weekdays):
+            raise ValueError(f"weekdays must be Monday..Saturday (0..5), got {self.weekdays}")
+
+    def is_round_day(self, d: date) -> bool:
+        if d.weekday() not in self.weekdays:
+            return False
+        return self.parity is None or d.isocalendar().week % 2 == self.parity
+
+
+def rhythm_options(key: str) -> list[Rhythm]:
+    """The rhythms of a (district, fraction) round, least frequent first; days fixed by ``key``."""
+    h = zlib.crc32(key.encode())
+    w = h % 5
+    return [
+        Rhythm("fortnightly", (w,), (h >> 3) % 2, 15),
+        Rhythm("weekly", (w,), None, 8),
+        Rhythm("twice weekly", ((w % 3), (w % 3) + 3), None, 4),
+        Rhythm("three times weekly", (0, 2, 4) if h % 2 else (1, 3, 5), None, 3),
+        Rhythm("every working day", (0, 1, 2, 3, 4, 5), None, 2),
+    ]
+
+
+def worst_window(daily_gain: Sequence[float], days: int) -> float:
+    """The most fill (fraction of the volume) received in any ``days`` consecutive days; a history
+    shorter than ``days`` is scaled up from its whole length."""
+    a = np.asarray(daily_gain, dtype=np.float64)
+    if a.size == 0:
+        return float("inf")
+    if a.size < days:
+        return float(a.sum() * days / a.size)
+    c = np.concatenate([[0.0], np.cumsum(a)])
+    return float(np.max(c[days:] - c[:-days]))
+
+
+def choose_rhythm(daily_gain: Sequence[float], key: str, safety: float = SAFETY) -> Rhythm:
+    """The least frequent rhythm whose longest gap the history survives (``worst_window * safety < 1``);
+    every working day when none does."""
+    if safety <= 0:
+        raise ValueError(f"safety must be > 0, got {safety}")
+    options = rhythm_options(key)
+    for r in options:
+        if worst_window(daily_gain, r.longest_gap_days) * safety < 1.0:
+            return r
+    return options[-1]
+
+
+def due_today(rhythm: Rhythm, today: date, previous_planning_day: date | None) -> bool:
+    """Whether a round falls on ``today`` or on a closed day since ``previous_planning_day``."""
+    if previous_planning_day is None:
+        return rhythm.is_round_day(today)
+    d = previous_planning_day.toordinal() + 1
+    return any(rhythm.is_round_day(date.fromordinal(x)) for x in range(d, today.toordinal() + 1))

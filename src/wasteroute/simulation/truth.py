@@ -1,0 +1,155 @@
+"""What really happened in a simulated city: fill at every emptying, overflows per container-day, and
+the outcomes the forecast is checked against (pure bookkeeping, fed by the simulator's hooks).
+
+A container-day *overflows* when the container's true fill reaches 1.0 at any time of that local
+day (checked at every hour's end and at every emptying). An *overflow event* is one container going
+from not overflowing to overflowing. Only days of the measured period count; the warm-up only
+records how much waste each container received per day (the history a fixed rhythm is chosen from).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+OVERFLOW_LEVEL = 1.0
+
+
+@dataclass(slots=True)
+class _Pending:
+    index: int
+    due_s: float
+    since_s: float
+    mean: float
+    sd: float
+    probability: float
+
+
+@dataclass
+class Truth:
+    """Bookkeeping of one run over ``n`` containers; times are UTC, days local to ``timezone``."""
+
+    n: int
+    timezone: str
+    measure_from: datetime
+    measure_to: datetime
+    warmup_days: int
+    collections: int = 0
+    fill_at_emptying: list[float] = field(default_factory=list)
+    overflow_events: int = 0
+    overflow_container_days: int = 0
+    container_days: int = 0
+    daily_overflow_events: dict[date, int] = field(default_factory=dict)
+    daily_collections: dict[date, int] = field(default_factory=dict)
+    reliability: list[tuple[float, bool]] = field(default_factory=list)
+    """(forecast probability of overflowing before the deadline, did it) of containers not emptied."""
+    band: list[bool] = field(default_factory=list)
+    """Whether the true fill lay inside the forecast's 95 % band at the visit (containers not emptied)."""
+
+    def __post_init__(self) -> None:
+        if self.measure_to <= self.measure_from:
+            raise ValueError("measure_to must be after measure_from")
+        self._zone = ZoneInfo(self.timezone)
+        self._over: BoolArray = np.zeros(self.n, dtype=bool)
+        self._day_over: BoolArray = np.zeros(self.n, dtype=bool)
+        self._prev: FloatArray = np.zeros(self.n)
+        self._day: date | None = None
+        self._last_emptied_s: FloatArray = np.full(self.n, -np.inf)
+        self.warm_gain: FloatArray = np.zeros((self.n, max(1, self.warmup_days)))
+        self._warm_start = (self.measure_from - timedelta(days=self.warmup_days)).astimezone(self._zone).date()
+        self._pending: list[_Pending] = []
+        self._day_counts = False
+
+    def _local_day(self, t: datetime) -> date:
+        return (t - timedelta(seconds=1)).astimezone(self._zone).date()
+
+    def _measured(self, t: datetime) -> bool:
+        return self.measure_from < t <= self.measure_to
+
+    def _close_day(self) -> None:
+        if self._day is not None and self._day_counts:
+            self.overflow_container_days += int(self._day_over.sum())
+            self.container_days += self.n
+        self._day_over[:] = False
+
+    def hour(self, t: datetime, fills: FloatArray) -> None:
+        """The simulator's hourly hook: ``fills`` are the true levels at ``t`` (the hour's end)."""
+        day = self._local_day(t)
+        if day != self._day:
+            self._close_day()
+            self._day = day
+            self._day_counts = self._measured(t)
+        over = fills >= OVERFLOW_LEVEL
+        if self._measured(t):
+            new = int((over & ~self._over).sum())
+            self.overflow_events += new
+            self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + new
+            self._day_over |= over
+        elif t <= self.measure_from:
+            k = (day - self._warm_start).days
+            if 0 <= k < self.warm_gain.shape[1]:
+                self.warm_gain[:, k] += np.maximum(0.0, fills - self._prev)
+        self._over = over
+        self._prev = fills.copy()
+        self._resolve(t.timestamp(), fills)
+
+    def collected(self, index: int, t: datetime, fill: float) -> None:
+        """The simulator's emptying hook: container ``index`` emptied at ``t`` with true ``fill``."""
+        if self._measured(t):
+            self.collections += 1
+            self.fill_at_emptying.append(float(fill))
+            day = self._local_day(t)
+            self.daily_collections[day] = self.daily_collections.get(day, 0) + 1
+            if fill >= OVERFLOW_LEVEL:
+                self._day_over[index] = True
+                if not self._over[index]:
+                    self.overflow_events += 1
+                    self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + 1
+        self._over[index] = False
+        self._prev[index] = 0.0
+        self._last_emptied_s[index] = t.timestamp()
+
+    def expect(self, index: int, made_at: datetime, deadline: datetime, probability: float) -> None:
+        """Check at ``deadline`` whether the container overflowed, as forecast with ``probability`` at
+        ``made_at`` (unless it is emptied in between)."""
+        self._pending.append(_Pending(index, deadline.timestamp(), made_at.timestamp(), 0.0, 0.0, probability))
+
+    def expect_band(self, index: int, made_at: datetime, visit: datetime, mean: float, sd: float) -> None:
+        """Check at ``visit`` whether the true fill lies in ``mean`` ± 1.96 ``sd`` (unless emptied first)."""
+        self._pending.append(_Pending(index, visit.timestamp(), made_at.timestamp(), mean, sd, -1.0))
+
+    def _resolve(self, t_s: float, fills: FloatArray) -> None:
+        if not self._pending:
+            return
+        keep: list[_Pending] = []
+        for p in self._pending:
+            if p.due_s > t_s:
+                keep.append(p)
+                continue
+            if self._last_emptied_s[p.index] > p.since_s:
+                continue  # emptied in between: no outcome to compare with
+            truth = float(fills[p.index])
+            if p.probability < 0:
+                self.band.append(abs(truth - p.mean) <= 1.96 * p.sd)
+            else:
+                self.reliability.append((p.probability, truth >= OVERFLOW_LEVEL))
+        self._pending = keep
+
+    def finish(self) -> None:
+        """Close the last day."""
+        self._close_day()
+        self._day = None
+
+    @property
+    def service_level(self) -> float:
+        """Share of measured container-days without overflow."""
+        if self.container_days == 0:
+            return 1.0
+        return 1.0 - self.overflow_container_days / self.container_days

@@ -8,14 +8,14 @@
 - ``distance_matrix``: road matrices fetched from OSRM, per city, keyed by the set of points.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

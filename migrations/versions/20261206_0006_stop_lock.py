@@ -4,14 +4,14 @@
 another tour until it is unlocked.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

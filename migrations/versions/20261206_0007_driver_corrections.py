@@ -6,14 +6,14 @@ public figures, and stays stored for the record. ``bin.address`` is the street a
 next to the container's id.
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -30,7 +30,7 @@ def _rule(**kw: object) -> MorningRule:
 def test_service_date_window_and_time_limit_cap() -> None:
     today = date(2026, 12, 6)
     assert check_service_date(date(2026, 12, 20), today, days_back=1, days_ahead=14) == date(2026, 12, 20)
-    with pytest.raises(InvalidInput, match="between 2026-12-05 and 2026-12-20 .* got 2026-12-21"):
+    with pytest.raises(InvalidInput, match=r"between 2026-12-05 and 2026-12-20 .* got 2026-12-21"):
         check_service_date(date(2026, 12, 21), today, days_back=1, days_ahead=14)
     with pytest.raises(InvalidInput, match="got 0001-01-01"):
         check_service_date(date(1, 1, 1), today, days_back=1, days_ahead=14)

@@ -133,7 +133,8 @@ def test_the_page_reloads_offline_and_sends_its_queued_reports_exactly_once(
 
 _BOXES = """() => [...document.querySelectorAll('#app button, #app a, #stops li')]
   .filter(e => e.offsetParent !== null)
-  .map(e => { const r = e.getBoundingClientRect(); return [e.id || e.textContent.trim().slice(0, 30), r.x, r.y + window.scrollY, r.width, r.height]; })"""
+  .map(e => { const r = e.getBoundingClientRect();
+    return [e.id || e.textContent.trim().slice(0, 30), r.x, r.y + window.scrollY, r.width, r.height]; })"""
 
 _WATCH = """() => {
   // every frame: each tappable element of the next-stop card and the status slot, by its id or text
@@ -241,7 +242,8 @@ def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> No
     assert _status(live, stop["id"]) == "overfilled"
     with psycopg.connect(_db(live)) as conn:
         standing = conn.execute(
-            "SELECT kind, observed_fill FROM collection_event WHERE route_stop_id = %s AND withdrawn_at IS NULL",
+            "SELECT kind, observed_fill FROM collection_event"
+            " WHERE route_stop_id = %s AND withdrawn_at IS NULL",
             (stop["id"],),
         ).fetchall()
         emptied_at = conn.execute(

@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,7 +98,7 @@ def score_forecasts(
     if containers and points_per_series > 0:
         start_s = min(float(c.truth_t_s[0]) for c in containers) + min_history_days * DAY_S
         end_s = min(c.end_s for c in containers) - 48.0 * HOUR_S
-        nows = np.sort(rng.uniform(start_s, end_s, points_per_series)) if end_s > start_s else []
+        nows: Any = np.sort(rng.uniform(start_s, end_s, points_per_series)) if end_s > start_s else []
         for now_s in (float(v) for v in nows):
             fleet = forecast_fleet(series, now=now_s, params=p, horizons_h=(HORIZON_H, 48.0))
             n_cal += next(iter(fleet.values())).estimate.calibration.n if fleet else 0

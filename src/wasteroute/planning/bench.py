@@ -561,7 +561,7 @@ def _versus_summary(records: Sequence[dict[str, object]]) -> dict[str, object]:
         "worst_gap_diff_pct": worst["gap_diff_pct"] if worst else None,
         "worst_instance": worst["instance"] if worst else None,
         "feasible_ours": sum(1 for r in compared if r.get("feasible")),
-        "feasible_plain_pyvrp": sum(1 for p in plains if p.get("feasible")),  # type: ignore[union-attr]
+        "feasible_plain_pyvrp": sum(1 for p in plains if p.get("feasible")),  # type: ignore[attr-defined,misc]
         "dropped_required_ours": sum(int(r.get("dropped_required", 0)) for r in compared),  # type: ignore[call-overload]
         "infeasible_plain_pyvrp": [r["instance"] for r in compared if not r["plain_pyvrp"]["feasible"]],  # type: ignore[index]
         "infeasible_ours": [r["instance"] for r in compared if not r.get("feasible")],

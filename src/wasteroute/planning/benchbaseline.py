@@ -52,7 +52,7 @@ def plain_pyvrp_data(case: BenchCase) -> pyvrp.ProblemData:
             else {}
         )
         clients.append(
-            pyvrp.Client(k + 1, delivery=[round(stop.volume_l)], service_duration=stop.service_s, **window)
+            pyvrp.Client(k + 1, delivery=[round(stop.volume_l)], service_duration=stop.service_s, **window)  # type: ignore[arg-type]
         )
     veh = problem.vehicles[0]
     vehicle_args: dict[str, object] = {
@@ -62,7 +62,7 @@ def plain_pyvrp_data(case: BenchCase) -> pyvrp.ProblemData:
     if has_times:
         vehicle_args |= {"tw_early": veh.shift[0], "tw_late": veh.shift[1]}
     vehicle_type = pyvrp.VehicleType(**vehicle_args)  # type: ignore[arg-type]
-    return pyvrp.ProblemData(locations, clients, depots, [vehicle_type], [dist], [dur])
+    return pyvrp.ProblemData(locations, clients, depots, [vehicle_type], [dist], [dur])  # type: ignore[list-item]
 
 
 def run_plain_pyvrp(case: BenchCase, *, time_limit_s: float, seed: int) -> dict[str, object]:

@@ -14,7 +14,6 @@ from wasteroute.simulation.loop import PolicyRun, SimulationConfig, run_policy
 from wasteroute.simulation.measures import (
     CO2_KG_PER_L,
     DIESEL_L_PER_KM,
-    json_line,
     measures,
     reliability_table,
 )
@@ -63,7 +62,7 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     files = []
     fig, ax = plt.subplots(figsize=(8, 4))
     for r in runs:
-        ax.plot([d.day for d in r.days], [d.km for d in r.days], marker="o", ms=3, label=r.config.policy)
+        ax.plot([d.day for d in r.days], [d.km for d in r.days], marker="o", ms=3, label=r.config.policy)  # type: ignore[arg-type]
     ax.set_ylabel("km per planning day")
     ax.set_title("Daily km per policy")
     ax.legend()
@@ -76,7 +75,9 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(8, 4))
     bins = [i / 20 for i in range(0, 31)]
     for r in runs:
-        ax.hist([min(x, 1.5) for x in r.truth.fill_at_emptying], bins=bins, histtype="step", label=r.config.policy)
+        ax.hist(
+            [min(x, 1.5) for x in r.truth.fill_at_emptying], bins=bins, histtype="step", label=r.config.policy
+        )
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xlabel("true fill at emptying (1.0 = full)")
     ax.set_ylabel("collections")
@@ -95,7 +96,7 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
         for d in days:
             total += r.truth.daily_overflow_events[d]
             ys.append(total)
-        ax.step(days, ys, where="post", label=r.config.policy)
+        ax.step(days, ys, where="post", label=r.config.policy)  # type: ignore[arg-type]
     ax.set_ylabel("overflow events, cumulative")
     ax.set_title("Overflows over time")
     ax.legend()
@@ -109,7 +110,9 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
     for r in runs:
         table = reliability_table(r.truth.reliability, RELIABILITY_EDGES)
-        ax.plot([t["forecast"] for t in table], [t["observed"] for t in table], marker="o", label=r.config.policy)
+        ax.plot(
+            [t["forecast"] for t in table], [t["observed"] for t in table], marker="o", label=r.config.policy
+        )
     ax.set_xlabel("forecast probability of overflow before the next planning day")
     ax.set_ylabel("observed share that overflowed")
     ax.set_title("Reliability of the overflow forecast")
@@ -156,7 +159,8 @@ def write_report(
         lines.append("")
         for t in reliability_table(run.truth.reliability, RELIABILITY_EDGES):
             lines.append(
-                f"- {t['from']:.3f}–{t['to']:.3f}: forecast {t['forecast']:.3f}, observed {t['observed']:.3f} "
+                f"- {t['from']:.3f}–{t['to']:.3f}: forecast {t['forecast']:.3f}, "
+                f"observed {t['observed']:.3f} "
                 f"(n={t['n']})"
             )
         lines.append("")

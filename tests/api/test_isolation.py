@@ -228,6 +228,11 @@ def _expectations() -> dict[str, Expect]:
         "GET /api/v1/driver/tour": Expect(DRIVER, 200),
         "GET /api/v1/driver/tour.gpx": Expect(DRIVER, 200),
         "POST /api/v1/driver/events": Expect(DRIVER, 200, _event, targeted=True),
+        # A report id nobody sent: drivers reach the lookup (404), every other role stops at the gate;
+        # withdrawing another vehicle's or city's report is checked in test_driver_reports.
+        "POST /api/v1/driver/events/{client_event_id}/withdraw": Expect(
+            DRIVER, 404, lambda m, t: Req(path={"client_event_id": "0b7e2a51-9c3d-4e5f-8a6b-7c8d9e0f1a2b"})
+        ),
         "GET /api/v1/admin/cities": Expect(ADMIN, 200),
         "POST /api/v1/admin/cities": Expect(
             ADMIN,

@@ -23,7 +23,9 @@ def _thresholds(text: str) -> dict[str, float]:
                 f"expected fraction=threshold pairs like residual=0.7, got {part!r}"
             ) from None
         if not sep or not 0 < out[name.strip()] <= 1:
-            raise argparse.ArgumentTypeError(f"expected fraction=threshold with 0 < threshold <= 1, got {part!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected fraction=threshold with 0 < threshold <= 1, got {part!r}"
+            )
     return out
 
 
@@ -52,7 +54,9 @@ def register(sub: Any) -> None:
     sp.add_argument("--seed", type=int, default=1)
     sp.add_argument("--plan-time-limit", type=float, default=2.0, help="routing time per fraction and day, s")
     sp.add_argument("--sensor-coverage", type=float, default=1.0, help="share of containers with a sensor")
-    sp.add_argument("--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85")
+    sp.add_argument(
+        "--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85"
+    )
     sp.add_argument("--one-truck-fewer", action="store_true", help="one truck fewer in every fraction")
     sp.add_argument("--holiday-week", action="store_true", help="measure over Christmas and New Year")
     sp.add_argument("--report-interval", type=float, default=2.0, help="sensor report interval, hours")
@@ -83,7 +87,9 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     )
     services = start_services(settings, need_broker=False, migrate_db=False)
     try:
-        results = simulate_policies(doc, cfg, args.policy, services.database_url, settings, args.out, progress=True)
+        results = simulate_policies(
+            doc, cfg, args.policy, services.database_url, settings, args.out, progress=True
+        )
     finally:
         services.stop()
     print(f"report: {args.out / 'report.md'}", flush=True)

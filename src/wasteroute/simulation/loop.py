@@ -215,7 +215,13 @@ def _local(day: date, hour: int, zone: ZoneInfo) -> datetime:
 
 
 def report_stop(
-    session: Session, city_id: int, vehicle_id: int, stop_id: int, kind: str, at: datetime, event_id: uuid.UUID
+    session: Session,
+    city_id: int,
+    vehicle_id: int,
+    stop_id: int,
+    kind: str,
+    at: datetime,
+    event_id: uuid.UUID,
 ) -> tuple[int, bool]:
     """A driver's stop report, the way ``POST /driver/events`` stores it; (bin id, stored anew)."""
     stop = TourRepository(session).driver_stop(stop_id, city_id, vehicle_id)
@@ -268,7 +274,9 @@ def run_policy(
         feats = city_doc["bins"]["features"]
         index_of = {f["properties"]["external_id"]: i for i, f in enumerate(feats)}
         rounds_key = {
-            f["properties"]["external_id"]: f"{f['properties'].get('district', '')}:{f['properties']['fraction']}"
+            f["properties"][
+                "external_id"
+            ]: f"{f['properties'].get('district', '')}:{f['properties']['fraction']}"
             for f in feats
         }
         rules = CalendarRules(timezone=tz, subdivision=region or "SH")

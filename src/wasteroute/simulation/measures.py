@@ -78,6 +78,12 @@ def reliability_table(pairs: list[tuple[float, bool]], edges: tuple[float, ...])
         m = (p >= lo) & ((p < hi) if hi < 1.0 else (p <= hi))
         if m.any():
             out.append(
-                {"from": lo, "to": hi, "n": int(m.sum()), "forecast": float(p[m].mean()), "observed": float(y[m].mean())}
+                {
+                    "from": lo,
+                    "to": hi,
+                    "n": int(m.sum()),
+                    "forecast": float(p[m].mean()),
+                    "observed": float(y[m].mean()),
+                }
             )
     return out

@@ -14,7 +14,6 @@ from wasteroute.simulation.loop import PolicyRun, SimulationConfig, run_policy
 from wasteroute.simulation.measures import (
     CO2_KG_PER_L,
     DIESEL_L_PER_KM,
-    json_line,
     measures,
     reliability_table,
 )
@@ -76,7 +75,9 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(8, 4))
     bins = [i / 20 for i in range(0, 31)]
     for r in runs:
-        ax.hist([min(x, 1.5) for x in r.truth.fill_at_emptying], bins=bins, histtype="step", label=r.config.policy)
+        ax.hist(
+            [min(x, 1.5) for x in r.truth.fill_at_emptying], bins=bins, histtype="step", label=r.config.policy
+        )
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xlabel("true fill at emptying (1.0 = full)")
     ax.set_ylabel("collections")
@@ -109,7 +110,9 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
     for r in runs:
         table = reliability_table(r.truth.reliability, RELIABILITY_EDGES)
-        ax.plot([t["forecast"] for t in table], [t["observed"] for t in table], marker="o", label=r.config.policy)
+        ax.plot(
+            [t["forecast"] for t in table], [t["observed"] for t in table], marker="o", label=r.config.policy
+        )
     ax.set_xlabel("forecast probability of overflow before the next planning day")
     ax.set_ylabel("observed share that overflowed")
     ax.set_title("Reliability of the overflow forecast")

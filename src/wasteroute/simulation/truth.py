@@ -63,7 +63,9 @@ class Truth:
         self._day: date | None = None
         self._last_emptied_s: FloatArray = np.full(self.n, -np.inf)
         self.warm_gain: FloatArray = np.zeros((self.n, max(1, self.warmup_days)))
-        self._warm_start = (self.measure_from - timedelta(days=self.warmup_days)).astimezone(self._zone).date()
+        self._warm_start = (
+            (self.measure_from - timedelta(days=self.warmup_days)).astimezone(self._zone).date()
+        )
         self._pending: list[_Pending] = []
         self._day_counts = False
 
@@ -119,7 +121,9 @@ class Truth:
     def expect(self, index: int, made_at: datetime, deadline: datetime, probability: float) -> None:
         """Check at ``deadline`` whether the container overflowed, as forecast with ``probability`` at
         ``made_at`` (unless it is emptied in between)."""
-        self._pending.append(_Pending(index, deadline.timestamp(), made_at.timestamp(), 0.0, 0.0, probability))
+        self._pending.append(
+            _Pending(index, deadline.timestamp(), made_at.timestamp(), 0.0, 0.0, probability)
+        )
 
     def expect_band(self, index: int, made_at: datetime, visit: datetime, mean: float, sd: float) -> None:
         """Check at ``visit`` whether the true fill lies in ``mean`` ± 1.96 ``sd`` (unless emptied first)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,7 @@ def reliability_table(pairs: list[tuple[float, bool]], edges: tuple[float, ...])
     out = []
     p = np.asarray([x for x, _ in pairs], dtype=np.float64)
     y = np.asarray([o for _, o in pairs], dtype=np.float64)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         m = (p >= lo) & ((p < hi) if hi < 1.0 else (p <= hi))
         if m.any():
             out.append(

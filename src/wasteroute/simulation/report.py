@@ -159,8 +159,8 @@ def write_report(
         lines.append("")
         for t in reliability_table(run.truth.reliability, RELIABILITY_EDGES):
             lines.append(
-                f"- {t['from']:.3f}–{t['to']:.3f}: forecast {t['forecast']:.3f}, observed {t['observed']:.3f} "
-                f"(n={t['n']})"
+                f"- {t['from']:.3f}–{t['to']:.3f}: forecast {t['forecast']:.3f}, "
+                f"observed {t['observed']:.3f} (n={t['n']})"
             )
         lines.append("")
     lines += [f"![{f}]({f})" for f in files]

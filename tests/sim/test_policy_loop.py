@@ -1,0 +1,143 @@
+"""The closed loop end to end on a small city: readings in, plans made, containers emptied, and
+measures from the simulation's own truth; and the pure parts (rhythms, look-ahead selection)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sensors_sim.city import generate_city
+from wasteroute.config import Settings
+from wasteroute.forecasting import FillEstimate, RateSource, WeekProfile
+from wasteroute.planning.selection import (
+    PolicyOptions,
+    SelectionInput,
+    SelectionParams,
+    SelectionStatus,
+    select_dynamic,
+    select_for_policy,
+)
+from wasteroute.simulation.loop import SimulationConfig, prepare_city
+from wasteroute.simulation.measures import JSON_KEYS, json_line
+from wasteroute.simulation.report import simulate_policies
+from wasteroute.simulation.rhythm import choose_rhythm, due_today, rhythm_options, worst_window
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # Monday 05:00 in Berlin
+VISIT = NOW + timedelta(hours=5)
+NEXT = VISIT + timedelta(days=1)
+AFTER = NEXT + timedelta(days=1)
+
+
+def est(fill_now: float, rate_per_day: float, sd: float = 0.02) -> FillEstimate:
+    return FillEstimate(
+        now_s=NOW.timestamp(),
+        fill_now=fill_now,
+        fill_now_sd=sd,
+        rate_per_h=rate_per_day / 24,
+        rate_sd_per_h=0.0,
+        process_var_per_h=0.0,
+        profile=WeekProfile.flat(),
+        rate_source=RateSource.SENSOR,
+    )
+
+
+def dynamic(*items: tuple[str, FillEstimate]) -> dict[str, Any]:
+    out = select_dynamic(
+        [SelectionInput(i, "luebeck", "residual", e) for i, e in items],
+        visit_at=VISIT,
+        next_visit_at=NEXT,
+        after_next_visit_at=AFTER,
+        params=SelectionParams(),
+    )
+    return {d.bin_id: d for d in out}
+
+
+def test_dynamic_postpones_what_can_wait_and_forces_what_cannot() -> None:
+    d = dynamic(("safe", est(0.3, 0.1)), ("soon", est(0.55, 0.2)), ("late", est(0.75, 0.2)))
+    assert d["safe"].status is SelectionStatus.SKIP and d["safe"].prize == 0
+    assert "can wait" in d["safe"].reason
+    # 0.55 + 0.2/day: about 0.83 by tomorrow's last visit, about 1.03 the day after: due tomorrow
+    assert d["soon"].status is SelectionStatus.MAY_GO and d["soon"].prize > 0
+    # 0.75 + 0.2/day reaches 1 before tomorrow's last visit: cannot wait
+    assert d["late"].status is SelectionStatus.MUST_GO
+    assert "overflow" in d["late"].reason
+    for x in d.values():
+        assert x.reason.count(".") >= 1 and len(x.reason) < 220  # one sentence a dispatcher reads
+
+
+def test_dynamic_prize_grows_with_fill() -> None:
+    d = dynamic(("a", est(0.6, 0.2)), ("b", est(0.7, 0.15)))
+    assert d["b"].prize > d["a"].prize > 0
+
+
+def test_fixed_and_threshold_policies_choose_exactly_their_containers() -> None:
+    items = [SelectionInput(i, "luebeck", "residual", est(f, 0.1)) for i, f in (("1", 0.9), ("2", 0.2))]
+    kw: dict[str, Any] = {"visit_at": VISIT, "next_visit_at": NEXT, "after_next_visit_at": AFTER}
+    params = SelectionParams()
+    fixed = select_for_policy(items, params=params, policy=PolicyOptions("fixed", frozenset({"2"})), **kw)
+    assert [d.status for d in fixed] == [SelectionStatus.SKIP, SelectionStatus.MUST_GO]
+    thr = select_for_policy(items, params=params, policy=PolicyOptions("threshold"), **kw)
+    assert [d.status for d in thr] == [SelectionStatus.MUST_GO, SelectionStatus.SKIP]
+    with pytest.raises(ValueError, match="policy must be one of"):
+        PolicyOptions("cheapest")
+
+
+def test_rhythm_is_the_least_frequent_one_the_history_survives() -> None:
+    assert worst_window([0.1, 0.5, 0.1, 0.1], 2) == pytest.approx(0.6)
+    assert choose_rhythm([0.05] * 14, "d:paper").name == "fortnightly"  # 15 days x 0.05 x 1.25 < 1
+    assert choose_rhythm([0.09] * 14, "d:paper").name == "weekly"
+    assert choose_rhythm([0.18] * 14, "d:paper").name == "twice weekly"
+    assert choose_rhythm([0.9] * 14, "d:paper").name == "every working day"
+    weekly = rhythm_options("d:paper")[1]
+    (w,) = weekly.weekdays
+    monday = date(2026, 9, 21)
+    round_day = monday + timedelta(days=w)
+    assert due_today(weekly, round_day, round_day - timedelta(days=1))
+    assert not due_today(weekly, round_day + timedelta(days=1), round_day)
+    # a round on a closed day is made up on the next planning day
+    assert due_today(weekly, round_day + timedelta(days=1), round_day - timedelta(days=1))
+
+
+def test_sensor_coverage_and_one_truck_fewer_change_only_the_imported_city() -> None:
+    doc = generate_city("wismar", 50, 3)
+    out, covered = prepare_city(doc, SimulationConfig(sensor_coverage=0.3, one_truck_fewer=True, seed=3))
+    assert len(covered) == 15
+    assert sum(1 for f in out["bins"]["features"] if f["properties"]["sensor"]) == 15
+    assert all(f["properties"]["sensor"] for f in doc["bins"]["features"])  # the original is untouched
+    for fraction in {v["fraction"] for v in doc["vehicles"]}:
+        before = sum(1 for v in doc["vehicles"] if v["fraction"] == fraction)
+        after = sum(1 for v in out["vehicles"] if v["fraction"] == fraction)
+        assert after == (before - 1 if before > 1 else before)
+
+
+def test_closed_loop_end_to_end(db_server: Any, tmp_path: Path) -> None:
+    doc = generate_city("wismar", 40, 2)
+    cfg = SimulationConfig(days=3, warmup_days=4, seed=2, plan_time_limit_s=0.3, report_interval_h=3.0)
+    results = simulate_policies(
+        doc, cfg, ["fixed", "threshold", "dynamic"], db_server.admin_url, Settings(), tmp_path
+    )
+    assert [r["policy"] for r in results] == ["fixed", "threshold", "dynamic"]
+    for r in results:
+        assert list(json_line(r)) == list(JSON_KEYS)
+        assert r["containers"] == 40 and r["days"] == 3
+        assert r["readings_stored"] > 40 * 7 * 8 * 0.8  # every sensor, every 3 h, minus faults
+        assert r["dead_letters"] > 0  # the default faults send garbage, which is dead-lettered
+        assert r["failed_plans"] == 0
+        assert r["tours"] > 0 and r["km"] > 0
+        # collections are counted by the simulation when a truck empties a container: exactly the
+        # stops the drivers reported emptied
+        assert r["collections"] == r["stops_reported"] - r["not_reachable"] > 0
+        assert r["container_days"] == 40 * 3
+        assert 0.0 <= r["service_level"] <= 1.0
+        assert 0.0 < r["fill_at_emptying_mean"] <= 1.0
+        assert r["co2_kg"] == pytest.approx(r["km"] * 0.55 * 2.65, abs=0.2)
+    assert results[0]["fixed_rhythms"] and sum(results[0]["fixed_rhythms"].values()) == 40
+    for name in ("report.md", "daily_km.png", "fill_at_emptying.png", "overflows.png", "reliability.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert [s["km"] for s in saved] == [r["km"] for r in results]
+    assert "| service_level |" in (tmp_path / "report.md").read_text()

@@ -62,7 +62,7 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     files = []
     fig, ax = plt.subplots(figsize=(8, 4))
     for r in runs:
-        ax.plot([d.day for d in r.days], [d.km for d in r.days], marker="o", ms=3, label=r.config.policy)
+        ax.plot([d.day for d in r.days], [d.km for d in r.days], marker="o", ms=3, label=r.config.policy)  # type: ignore[arg-type]
     ax.set_ylabel("km per planning day")
     ax.set_title("Daily km per policy")
     ax.legend()
@@ -96,7 +96,7 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
         for d in days:
             total += r.truth.daily_overflow_events[d]
             ys.append(total)
-        ax.step(days, ys, where="post", label=r.config.policy)
+        ax.step(days, ys, where="post", label=r.config.policy)  # type: ignore[arg-type]
     ax.set_ylabel("overflow events, cumulative")
     ax.set_title("Overflows over time")
     ax.legend()

@@ -81,7 +81,9 @@ def test_reports_survive_a_dead_zone_and_arrive_exactly_once(browser: Any, live:
     # the network drops: two more reports wait on the device and the page says so
     context.set_offline(True)
     page.wait_for_function("() => document.getElementById('net-text').textContent === 'Offline'")
+    page.wait_for_timeout(800)  # past the double-tap guard after the last report
     page.click(".act.not_reachable")
+    page.wait_for_timeout(800)  # past the double-tap guard: a second report, not the same finger
     page.click(".act.overfilled")
     page.click("#overfill [data-fill='1.25']")
     page.wait_for_selector("#queue:not([hidden])")

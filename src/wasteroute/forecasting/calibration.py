@@ -150,7 +150,9 @@ def band_coverage(low: FloatArray, high: FloatArray, truth: FloatArray) -> float
     """Share of ``truth`` inside ``[low, high]`` (0 for no forecasts)."""
     low, high, truth = (np.asarray(a, dtype=np.float64) for a in (low, high, truth))
     if not low.shape == high.shape == truth.shape:
-        raise ValueError(f"low, high and truth must have the same shape, got {low.shape}, {high.shape}, {truth.shape}")
+        raise ValueError(
+            f"low, high and truth must have the same shape, got {low.shape}, {high.shape}, {truth.shape}"
+        )
     if truth.shape[0] == 0:
         return 0.0
     return float(np.mean((truth >= low) & (truth <= high)))
@@ -169,7 +171,9 @@ class ReliabilityBin:
 
 
 def reliability(
-    probabilities: FloatArray, outcomes: NDArray[np.bool_], edges: Sequence[float] = (0, 0.01, 0.05, 0.2, 0.5, 0.8, 1)
+    probabilities: FloatArray,
+    outcomes: NDArray[np.bool_],
+    edges: Sequence[float] = (0, 0.01, 0.05, 0.2, 0.5, 0.8, 1),
 ) -> list[ReliabilityBin]:
     """Reliability table: predicted probability against observed frequency per bin of ``edges``.
 
@@ -182,7 +186,9 @@ def reliability(
         raise ValueError(f"probabilities and outcomes must have the same shape, got {p.shape} and {o.shape}")
     e = [float(v) for v in edges]
     if len(e) < 2 or any(b <= a for a, b in zip(e, e[1:], strict=False)) or e[0] < 0 or e[-1] > 1:
-        raise ValueError(f"edges must be increasing within [0, 1] with at least two values, got {list(edges)}")
+        raise ValueError(
+            f"edges must be increasing within [0, 1] with at least two values, got {list(edges)}"
+        )
     if np.any((p < 0) | (p > 1)):
         raise ValueError("probabilities must lie in [0, 1]")
     out: list[ReliabilityBin] = []

@@ -16,6 +16,7 @@ observed frequency.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -185,14 +186,14 @@ def reliability(
     if p.shape != o.shape:
         raise ValueError(f"probabilities and outcomes must have the same shape, got {p.shape} and {o.shape}")
     e = [float(v) for v in edges]
-    if len(e) < 2 or any(b <= a for a, b in zip(e, e[1:], strict=False)) or e[0] < 0 or e[-1] > 1:
+    if len(e) < 2 or any(b <= a for a, b in itertools.pairwise(e)) or e[0] < 0 or e[-1] > 1:
         raise ValueError(
             f"edges must be increasing within [0, 1] with at least two values, got {list(edges)}"
         )
     if np.any((p < 0) | (p > 1)):
         raise ValueError("probabilities must lie in [0, 1]")
     out: list[ReliabilityBin] = []
-    for i, (a, b) in enumerate(zip(e, e[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(e)):
         last = i == len(e) - 2
         sel = (p >= a) & ((p <= b) if last else (p < b))
         k = int(sel.sum())

@@ -1,5 +1,5 @@
-"""Cheap forecasts for the dispatcher's map and alerts: ``estimate_fill`` on each bin's latest readings
-(at most ``READINGS_PER_BIN`` of the last ``HISTORY_DAYS`` days), only for the bins that need one.
+"""Forecasts for the dispatcher's map and alerts: the plan job's own fleet forecast
+(:func:`~wasteroute.forecasting.service.forecast_city_bins`), only for the bins that need one.
 
 A bin's map state, in this order: ``alert`` (an open fire/tilt/battery alert), ``stale`` (its sensor
 has not reported for ``STALE_AFTER_H`` hours, or never), ``must_go_soon`` (at least half the city's
@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import numpy as np
 from sqlalchemy.orm import Session
 
-from wasteroute.forecasting.estimators import FillEstimate, estimate_fill, time_to_threshold
-from wasteroute.forecasting.series import ReadingSeries
-from wasteroute.storage.dispatch import DispatchRepository, MapBin
+from wasteroute.forecasting.estimators import time_to_threshold
+from wasteroute.forecasting.fleet import HISTORY_DAYS
+from wasteroute.forecasting.service import forecast_city_bins
+from wasteroute.storage.dispatch import MapBin
 
-HISTORY_DAYS = 7
-READINGS_PER_BIN = 12
+__all__ = ["HISTORY_DAYS", "HORIZON_H", "STALE_AFTER_H", "BinOutlook", "outlooks", "state_of"]
+
 STALE_AFTER_H = 36.0
 HORIZON_H = 24.0
 
@@ -30,6 +30,8 @@ class BinOutlook:
     fill_in_horizon: float | None
     hours_to_threshold: float | None
     health: tuple[str, ...]
+    overflow_probability: float | None = None
+    """Probability of overflowing within ``HORIZON_H`` hours."""
 
 
 def cheap_state(b: MapBin, now: datetime) -> str | None:
@@ -48,31 +50,22 @@ def needs_forecast(b: MapBin, threshold: float) -> bool:
 def outlooks(
     session: Session, city_id: int, bins: list[MapBin], now: datetime, threshold: float
 ) -> dict[int, BinOutlook]:
-    """Forecasts of the given bins (each ~3 ms: call it for a page or a pre-filtered set)."""
+    """Forecasts of the given bins: the plan job's fleet forecast (its history window, similar
+    containers and calibration), computed only for the (fraction, container type) groups involved."""
     if not bins:
         return {}
-    repo = DispatchRepository(session)
-    ids = [b.id for b in bins]
-    since = now - timedelta(days=HISTORY_DAYS)
-    fills = repo.recent_fills(city_id, ids, since, READINGS_PER_BIN)
-    emptied = repo.emptied_since(city_id, ids, since)
+    fleet = forecast_city_bins(session, city_id, [b.id for b in bins], now)
     out: dict[int, BinOutlook] = {}
     for b in bins:
-        times, values = fills.get(b.id, ([], []))
-        series = ReadingSeries(
-            times_s=np.asarray(times, dtype=np.float64),
-            fill_levels=np.asarray(values, dtype=np.float64),
-            emptied_at_s=np.asarray(emptied.get(b.id, []), dtype=np.float64),
-            fraction=b.fraction,
-            container_type=b.container_type,
-        )
-        e: FillEstimate = estimate_fill(series, now=now)
-        mean, _ = e.at(now + timedelta(hours=HORIZON_H))
+        f = fleet[b.id]
+        e = f.estimate
+        seen = e.last_reading_at_s is not None
         ttt = time_to_threshold(e, threshold)
         out[b.id] = BinOutlook(
-            fill_in_horizon=round(mean, 3) if times else None,
-            hours_to_threshold=round(ttt, 1) if times and math.isfinite(ttt) else None,
-            health=tuple(sorted(f.value for f in e.flags)),
+            fill_in_horizon=round(f.horizon(HORIZON_H).fill, 3) if seen else None,
+            hours_to_threshold=round(ttt, 1) if seen and math.isfinite(ttt) else None,
+            health=tuple(sorted(fl.value for fl in e.flags)),
+            overflow_probability=round(f.horizon(HORIZON_H).overflow_probability, 4) if seen else None,
         )
     return out
 

@@ -1,5 +1,9 @@
-"""Fill forecasting: robust fill rates, emptyings, weekday profiles and sensor health (pure numpy)."""
+"""Fill forecasting: robust fill rates, emptyings, weekday profiles and sensor health (pure numpy).
 
+:func:`forecast_fleet` is the one entry point for a city's containers (plan job, map, simulator).
+"""
+
+from wasteroute.forecasting.calibration import Calibration
 from wasteroute.forecasting.estimators import (
     Emptying,
     EmptyingSource,
@@ -7,26 +11,30 @@ from wasteroute.forecasting.estimators import (
     HealthFlag,
     RateSource,
     estimate_fill,
-    estimate_fleet,
     similar_rates,
     theil_sen,
     time_to_threshold,
 )
+from wasteroute.forecasting.fleet import BinForecast, HorizonForecast, estimate_fleet, forecast_fleet
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.profile import WeekProfile
 from wasteroute.forecasting.series import ReadingSeries
 
 __all__ = [
+    "BinForecast",
+    "Calibration",
     "Emptying",
     "EmptyingSource",
     "FillEstimate",
     "ForecastParams",
     "HealthFlag",
+    "HorizonForecast",
     "RateSource",
     "ReadingSeries",
     "WeekProfile",
     "estimate_fill",
     "estimate_fleet",
+    "forecast_fleet",
     "similar_rates",
     "theil_sen",
     "time_to_threshold",

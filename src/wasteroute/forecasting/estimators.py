@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -1129,28 +1129,3 @@ def similar_rates(
         if e.healthy and e.rate_source is RateSource.SENSOR:
             groups.setdefault((e.fraction, e.container_type), []).append(e.rate_per_h)
     return {k: float(np.median(v)) for k, v in groups.items() if len(v) >= min_containers}
-
-
-def estimate_fleet(
-    series: Mapping[str, ReadingSeries],
-    *,
-    now: datetime | float,
-    params: ForecastParams | None = None,
-    min_similar: int = 3,
-) -> dict[str, FillEstimate]:
-    """Estimate every container; flagged ones fall back to the median rate of their healthy peers.
-
-    Two passes: first every container on its own, then again with the median rate per (fraction,
-    container type) over healthy ones, which flagged containers use instead of their own readings
-    and containers without earlier cycles use as their starting rate.
-    """
-    first = {key: estimate_fill(s, now=now, params=params) for key, s in series.items()}
-    medians = similar_rates(first.values(), min_containers=min_similar)
-    out: dict[str, FillEstimate] = {}
-    for key, est in first.items():
-        group = (series[key].fraction, series[key].container_type)
-        if group in medians:
-            out[key] = estimate_fill(series[key], now=now, similar_rate_per_h=medians[group], params=params)
-        else:
-            out[key] = est
-    return out

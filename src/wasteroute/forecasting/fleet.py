@@ -33,7 +33,7 @@ from typing import TypeVar
 import numpy as np
 
 from wasteroute.forecasting.calibration import Calibration, standardized_errors
-from wasteroute.forecasting.estimators import FillEstimate, RateSource, estimate_fill
+from wasteroute.forecasting.estimators import FillEstimate, RateSource, estimate_fill, similar_rates
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.profile import HOUR_S, to_epoch_s
 from wasteroute.forecasting.series import ReadingSeries
@@ -178,8 +178,7 @@ def forecast_fleet(
     calibrations: dict[tuple[str, str], Calibration] = {}
     for g, keys in members.items():
         first = {k: estimate_fill(series[k], now=now_s, params=p) for k in keys}
-        rates = [e.rate_per_h for e in first.values() if _healthy_sensor(e)]
-        similar = float(np.median(rates)) if len(rates) >= min_similar else None
+        similar = similar_rates(first.values(), min_containers=min_similar).get(g)
         final = (
             first
             if similar is None
@@ -223,3 +222,15 @@ def forecast_fleet(
             )
         out[k] = BinForecast(estimate=e, horizons=tuple(rows))
     return out
+
+
+def estimate_fleet(
+    series: Mapping[str, ReadingSeries],
+    *,
+    now: datetime | float,
+    params: ForecastParams | None = None,
+    min_similar: int = 3,
+) -> dict[str, FillEstimate]:
+    """The estimates of :func:`forecast_fleet` alone (calibrated, no horizons)."""
+    fleet = forecast_fleet(series, now=now, params=params, horizons_h=(), min_similar=min_similar)
+    return {k: f.estimate for k, f in fleet.items()}

@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from wasteroute.config import Settings
 from wasteroute.errors import WasterouteError
-from wasteroute.forecasting.estimators import FillEstimate, estimate_fill
-from wasteroute.forecasting.series import ReadingSeries
+from wasteroute.forecasting.estimators import FillEstimate
+from wasteroute.forecasting.fleet import HISTORY_DAYS as FORECAST_HISTORY_DAYS
+from wasteroute.forecasting.service import forecast_bins
 from wasteroute.planning.admission import check_service_date, check_time_limit, local_today
 from wasteroute.planning.calendar import CalendarRules, local_time, next_planning_day
 from wasteroute.planning.distances import DistanceProvider, GreatCircleProvider
@@ -56,7 +56,7 @@ COST_PER_KM = 2.0
 COST_PER_HOUR = 60.0
 FILL_VALUE = 6.0
 OVERFLOW_COST = 250.0
-HISTORY_DAYS = 28
+HISTORY_DAYS = FORECAST_HISTORY_DAYS
 VISIT_TIME = time(10, 0)
 CATEGORY = {SelectionStatus.MUST_GO: "must", SelectionStatus.MAY_GO: "may", SelectionStatus.SKIP: "skip"}
 
@@ -131,31 +131,9 @@ def load_inputs(
 
 
 def forecast_all(inputs: PlanInputs, now: datetime) -> dict[int, FillEstimate]:
-    """One estimate per bin; sensors without a usable history fall back to similar containers."""
-    series: dict[int, ReadingSeries] = {}
-    for b, t, _ in inputs.bins:
-        times, fills, emptied = inputs.histories.get(b.id, ([], [], []))
-        series[b.id] = ReadingSeries(
-            times_s=np.asarray(times, dtype=np.float64),
-            fill_levels=np.asarray(fills, dtype=np.float64),
-            emptied_at_s=np.asarray(emptied, dtype=np.float64),
-            fraction=b.fraction,
-            container_type=t.code,
-        )
-    first = {bid: estimate_fill(s, now=now) for bid, s in series.items()}
-    by_type: dict[str, list[float]] = {}
-    for b, t, _ in inputs.bins:
-        e = first[b.id]
-        if e.healthy:
-            by_type.setdefault(t.code, []).append(e.rate_per_h)
-    medians = {k: float(np.median(v)) for k, v in by_type.items() if v}
-    out = {}
-    for b, t, _ in inputs.bins:
-        e = first[b.id]
-        out[b.id] = (
-            e if e.healthy else estimate_fill(series[b.id], now=now, similar_rate_per_h=medians.get(t.code))
-        )
-    return out
+    """One estimate per bin from the fleet forecast (the same one the dispatcher's map shows)."""
+    bins = [(b.id, b.fraction, t.code) for b, t, _ in inputs.bins]
+    return {bid: f.estimate for bid, f in forecast_bins(bins, inputs.histories, now).items()}
 
 
 def build_problem(

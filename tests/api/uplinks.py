@@ -10,14 +10,22 @@ def _now_text(minutes_ago: float = 1.0) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
 
 
-def tts_uplink(dev_eui: str, distance_mm: float = 800.0, minutes_ago: float = 1.0) -> bytes:
+def tts_uplink(
+    dev_eui: str,
+    distance_mm: float = 800.0,
+    minutes_ago: float = 1.0,
+    *,
+    application: str = "waste",
+    device_id: str = "bin-sensor",
+) -> bytes:
+    """An uplink of ``application``'s end device ``device_id`` (its topic names that device)."""
     t = _now_text(minutes_ago)
     return json.dumps(
         {
             "end_device_ids": {
-                "device_id": "bin-sensor",
+                "device_id": device_id,
                 "dev_eui": dev_eui.upper(),
-                "application_ids": {"application_id": "waste"},
+                "application_ids": {"application_id": application},
             },
             "received_at": t,
             "uplink_message": {
@@ -31,13 +39,19 @@ def tts_uplink(dev_eui: str, distance_mm: float = 800.0, minutes_ago: float = 1.
     ).encode()
 
 
-def chirpstack_uplink(dev_eui: str, distance_mm: float = 1500.0) -> bytes:
+def chirpstack_uplink(
+    dev_eui: str, distance_mm: float = 1500.0, *, application_id: str | None = None
+) -> bytes:
+    """An uplink of the device; ``application_id`` (a UUID) names its application in ``deviceInfo``."""
     t = _now_text()
+    info = {"devEui": dev_eui, "deviceName": "bin-sensor"}
+    if application_id is not None:
+        info["applicationId"] = application_id
     return json.dumps(
         {
             "deduplicationId": "3ac7e3c4-4401-4b8d-9386-a5c902f9202d",
             "time": t,
-            "deviceInfo": {"devEui": dev_eui, "deviceName": "bin-sensor"},
+            "deviceInfo": info,
             "rxInfo": [{"gatewayId": "0016c001f153a14c", "rssi": -36, "snr": 10.5}],
             "fPort": 2,
             "fCnt": 18,

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no type hints
-from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.ingest.mqtt_probe import ProbeClient
 from wasteroute.cli import build_parser
 from wasteroute.runtime.broker import PROJECT_ROOT, BrokerHandle, start_mosquitto
 
@@ -28,51 +26,9 @@ PASSWORDS = {
 }
 
 
-class Client:
-    """A small synchronous MQTT v5 client for ACL checks."""
-
-    def __init__(self, broker: BrokerHandle, user: str | None, password: str | None = None) -> None:
-        self.c = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"acl-{user}-{time.monotonic_ns()}", protocol=mqtt.MQTTv5
-        )
-        if user is not None:
-            self.c.username_pw_set(user, password if password is not None else PASSWORDS[user])
-        self.connack: Any = None
-        self.connected = threading.Event()
-        self.suback: list[Any] = []
-        self.subscribed = threading.Event()
-        self.received: list[str] = []
-        self.puback: dict[int, Any] = {}
-        self.c.on_connect = self._on_connect
-        self.c.on_subscribe = self._on_subscribe
-        self.c.on_message = lambda c, u, m: self.received.append(m.topic)
-        self.c.on_publish = lambda c, u, mid, reason, props: self.puback.__setitem__(mid, reason)
-        self.c.connect(broker.host, broker.port, keepalive=10)
-        self.c.loop_start()
-        self.connected.wait(10)
-
-    def _on_connect(self, c: mqtt.Client, u: Any, flags: Any, reason: Any, props: Any) -> None:
-        self.connack = reason
-        self.connected.set()
-
-    def _on_subscribe(self, c: mqtt.Client, u: Any, mid: int, reasons: Any, props: Any) -> None:
-        self.suback = list(reasons)
-        self.subscribed.set()
-
-    def subscribe(self, topic: str) -> list[Any]:
-        self.subscribed.clear()
-        self.c.subscribe(topic, qos=1)
-        assert self.subscribed.wait(10)
-        return self.suback
-
-    def publish(self, topic: str) -> Any:
-        info = self.c.publish(topic, b'{"probe": true}', qos=1)
-        info.wait_for_publish(10)
-        return self.puback.get(info.mid)
-
-    def close(self) -> None:
-        self.c.disconnect()
-        self.c.loop_stop()
+def probe(broker: BrokerHandle, user: str | None, password: str | None = None) -> ProbeClient:
+    """A probe client logging in as ``user`` (with its password from ``PASSWORDS`` by default)."""
+    return ProbeClient(broker, user, password if password is not None or user is None else PASSWORDS[user])
 
 
 @pytest.fixture
@@ -83,8 +39,8 @@ def acl_broker(tmp_path: Path) -> Iterator[BrokerHandle]:
 
 
 def test_a_gateway_publishes_only_its_own_city_and_cannot_subscribe(acl_broker: BrokerHandle) -> None:
-    ingest = Client(acl_broker, "wasteroute-ingest")
-    gateway = Client(acl_broker, "gw-luebeck-1")
+    ingest = probe(acl_broker, "wasteroute-ingest")
+    gateway = probe(acl_broker, "gw-luebeck-1")
     try:
         assert not ingest.connack.is_failure and not gateway.connack.is_failure
         assert all(not r.is_failure for r in ingest.subscribe("wasteroute/+/sensors/+/up"))
@@ -97,7 +53,7 @@ def test_a_gateway_publishes_only_its_own_city_and_cannot_subscribe(acl_broker: 
         # delivery by read access; eclipse-mosquitto/mosquitto#744), so check what actually arrives.
         gateway.subscribe("#")
         gateway.subscribe("wasteroute/luebeck/sensors/+/up")
-        sim = Client(acl_broker, "wasteroute-sim")
+        sim = probe(acl_broker, "wasteroute-sim")
         try:
             sim.publish("wasteroute/rostock/sensors/b/up")
             sim.publish("application/1/device/0101010101010101/event/up")
@@ -113,8 +69,8 @@ def test_a_gateway_publishes_only_its_own_city_and_cannot_subscribe(acl_broker: 
 
 
 def test_the_ingestor_reads_uplinks_only_and_cannot_publish(acl_broker: BrokerHandle) -> None:
-    ingest = Client(acl_broker, "wasteroute-ingest")
-    watcher = Client(acl_broker, "wasteroute-ingest")
+    ingest = probe(acl_broker, "wasteroute-ingest")
+    watcher = probe(acl_broker, "wasteroute-ingest")
     try:
         assert all(not r.is_failure for r in ingest.subscribe("$share/g/wasteroute/+/sensors/+/up"))
         assert all(not r.is_failure for r in watcher.subscribe("wasteroute/+/sensors/+/up"))
@@ -129,7 +85,7 @@ def test_the_ingestor_reads_uplinks_only_and_cannot_publish(acl_broker: BrokerHa
 
 def test_anonymous_and_wrong_passwords_are_refused(acl_broker: BrokerHandle) -> None:
     for user, password in ((None, None), ("gw-luebeck-1", "wrong"), ("nobody", "x")):
-        c = Client(acl_broker, user, password)
+        c = probe(acl_broker, user, password)
         try:
             assert c.connack is None or c.connack.is_failure, user
         finally:

@@ -17,7 +17,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from wasteroute.admin.integrations import IntegrationCreate, IntegrationRead, complete, render_acl
+from wasteroute.admin.integrations import (
+    IntegrationCreate,
+    IntegrationRead,
+    register,
+    render_acl,
+)
 from wasteroute.config import Settings
 from wasteroute.errors import Conflict
 from wasteroute.storage.admin import CityObjects
@@ -54,18 +59,16 @@ def _print(row: Integration) -> None:
 
 def cmd_integration(args: argparse.Namespace, settings: Settings) -> int:
     with _session(settings) as session:
-        if args.action == "list":
-            rows = IntegrationRepository(session).all()
-            for info in rows:
-                if args.city is None or info.city_slug == args.city:
-                    print(json.dumps({"city": info.city_slug, **_as_dict(info)}))
-            return 0
-        if args.city is None:
-            print("--city is required", file=sys.stderr)
-            return 2
-        city_id = _city_id(session, args.city)
-        if city_id is None:
+        city_id = _city_id(session, args.city) if args.city is not None else None
+        if args.city is not None and city_id is None:
             print(f"no city {args.city!r}", file=sys.stderr)
+            return 2
+        if args.action == "list":
+            for info in IntegrationRepository(session).all(city_id):
+                print(json.dumps({"city": info.city_slug, **_as_dict(info)}))
+            return 0
+        if city_id is None:
+            print("--city is required", file=sys.stderr)
             return 2
         objects = CityObjects(session)
         if args.action == "add":
@@ -84,13 +87,10 @@ def cmd_integration(args: argparse.Namespace, settings: Settings) -> int:
                     )
                 return 2
             try:
-                row = objects.create(
-                    Integration, {"city_id": city_id, **complete(body.model_dump(), args.city)}
-                )
+                row = register(session, city_id, args.city, body)
             except Conflict as exc:
                 print(f"not registered: {exc.message}", file=sys.stderr)
                 return 1
-            session.refresh(row)
             _print(row)
             return 0
         found = objects.get(Integration, args.id, city_id) if args.id is not None else None

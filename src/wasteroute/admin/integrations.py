@@ -22,8 +22,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.orm import Session
 
-from wasteroute.storage.integrations import IntegrationInfo, IntegrationKind
+from wasteroute.errors import Conflict
+from wasteroute.storage.admin import CityObjects
+from wasteroute.storage.integrations import (
+    Integration,
+    IntegrationInfo,
+    IntegrationKind,
+    IntegrationRepository,
+)
 
 TOKEN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 BROKER_USER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,119}$"
@@ -61,7 +69,8 @@ class IntegrationCreate(BaseModel):
     def _shape(self) -> IntegrationCreate:
         if self.kind == "chirpstack":
             try:
-                uuid.UUID(self.application_id)
+                # canonical form, as ChirpStack writes it in its topics (lower case, with hyphens)
+                self.application_id = str(uuid.UUID(self.application_id))
             except ValueError:
                 raise ValueError(
                     f"a ChirpStack v4 application id is a UUID, got {self.application_id!r}"
@@ -133,6 +142,38 @@ def complete(values: dict[str, Any], city_slug: str) -> dict[str, Any]:
     if not out.get("broker_user"):
         out["broker_user"] = default_broker_user(out["kind"], city_slug, out["application_id"])
     return out
+
+
+def refuse_taken(
+    repo: IntegrationRepository, values: dict[str, Any], *, integration_id: int | None = None
+) -> None:
+    """Raise :class:`Conflict` with the reason when the application (kind, application id, tenant) or
+    the broker user of ``values`` is registered already, by any city (an application and a broker
+    user belong to one integration of one city). ``integration_id``: the integration being changed
+    (its own broker user is not a conflict). The database's unique keys refuse what a concurrent
+    registration slips past this check."""
+    if "kind" in values:
+        label = values["application_id"] + (
+            f"@{values['tenant_id']}" if values.get("tenant_id") and values["kind"] == "tts" else ""
+        )
+        if repo.application_taken(values["kind"], values["application_id"], values.get("tenant_id", "")):
+            raise Conflict(
+                f"the {values['kind']} application {label} is registered already (an application "
+                "belongs to one integration of one city)"
+            )
+    user = values.get("broker_user")
+    if user and repo.broker_user_taken(user, exclude_id=integration_id):
+        raise Conflict(f"broker user {user!r} is taken by another integration; choose another broker_user")
+
+
+def register(session: Session, city_id: int, city_slug: str, body: IntegrationCreate) -> Integration:
+    """Register ``body`` as an integration of the city (the caller commits). Raises
+    :class:`Conflict` when its application or broker user is registered already."""
+    values = complete(body.model_dump(), city_slug)
+    refuse_taken(IntegrationRepository(session), values)
+    row = CityObjects(session).create(Integration, {"city_id": city_id, **values})
+    session.refresh(row)
+    return row
 
 
 def _write_topics(i: IntegrationInfo) -> list[str]:

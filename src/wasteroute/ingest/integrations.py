@@ -45,27 +45,35 @@ class IntegrationRegistry:
             self._by_app.setdefault((i.kind, i.application_id), []).append(i)
             self._kinds_by_city.setdefault(i.city_id, set()).add(i.kind)
 
-    def find(self, kind: str, application_id: str | None, tenant_id: str | None) -> IntegrationInfo | None:
+    def find(
+        self, kind: str, application_id: str | None, tenant_id: str | None, city_id: int | None = None
+    ) -> IntegrationInfo | None:
         """The integration of ``kind`` registered for this application.
 
-        The Things Stack: the tenant must match (``None`` or ``""`` is the Open Source edition's
-        "no tenant"); a webhook body names no tenant, so ``tenant_id=None`` with exactly one
-        registration of the application finds it. ChirpStack application ids are UUIDs: the
-        tenant is not compared.
+        The Things Stack: the tenant must match (``""`` is the Open Source edition's "no tenant");
+        a webhook body names no tenant (``tenant_id=None``): the application's only registration,
+        or among several (one application id under several tenants) the one of ``city_id`` (the
+        sending key's city). ChirpStack application ids are UUIDs: the tenant is not compared.
         """
         if application_id is None:
             return None
+        if kind == "chirpstack":
+            application_id = application_id.lower()  # registered in canonical (lower-case) form
         candidates = self._by_app.get((kind, application_id))
         if not candidates:
             return None
         if kind != "tts":
             return candidates[0]
         if tenant_id is None:
+            if len(candidates) > 1 and city_id is not None:
+                candidates = [c for c in candidates if c.city_id == city_id]
             return candidates[0] if len(candidates) == 1 else None
         return next((c for c in candidates if c.tenant_id == tenant_id), None)
 
     def knows(self, kind: str, application_id: str) -> bool:
         """Whether any integration of ``kind`` is registered for this application (any tenant)."""
+        if kind == "chirpstack":
+            application_id = application_id.lower()
         return (kind, application_id) in self._by_app
 
     def city_has(self, city_id: int, kind: str) -> bool:
@@ -97,12 +105,19 @@ def check_integration(
     the application it names; otherwise the refusal.
 
     ``caller_city_id``: the city of the webhook's API key (``None`` on MQTT). A key may deliver only
-    through its own city's integrations. Details never name the other city.
+    its own city's devices, and only through its own city's integrations. The order of the checks:
+    a device of another city than the key's or the integration's is ``wrong_city`` before anything
+    else (a disabled integration carrying another city's device is still ``wrong_city``). Details
+    never name the other city.
     """
     kind = SOURCE_KIND.get(source)
     if kind is None:
         return None
-    integration = registry.find(kind, application_id, tenant_id)
+    if caller_city_id is not None and device_city_id != caller_city_id:
+        return Refusal(
+            "wrong_city", f"device {device_id} is not a sensor of the sending key's city", caller_city_id
+        )
+    integration = registry.find(kind, application_id, tenant_id, caller_city_id)
     if integration is None:
         if registry.city_has(device_city_id, kind):
             tenant = f"@{tenant_id}" if tenant_id else ""
@@ -111,7 +126,7 @@ def check_integration(
                 f"application {application_id}{tenant} is not a registered {kind} integration of the "
                 f"device's city; register it (admin API /api/v1/admin/integrations or "
                 "'wasteroute integration add')",
-                caller_city_id if caller_city_id is not None else device_city_id,
+                device_city_id,
             )
         return None
     if caller_city_id is not None and integration.city_id != caller_city_id:
@@ -120,15 +135,15 @@ def check_integration(
             f"integration {integration.label} is not one of the sending key's city",
             caller_city_id,
         )
-    if not integration.enabled:
-        return Refusal(
-            "integration_disabled", f"integration {integration.label} is disabled", integration.city_id
-        )
     if integration.city_id != device_city_id:
         return Refusal(
             "wrong_city",
             f"device {device_id} is not a sensor of the city of integration {integration.label}",
             integration.city_id,
+        )
+    if not integration.enabled:
+        return Refusal(
+            "integration_disabled", f"integration {integration.label} is disabled", integration.city_id
         )
     return None
 

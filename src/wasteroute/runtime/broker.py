@@ -80,12 +80,17 @@ def _is_root() -> bool:
 
 
 def start_mosquitto(
-    data_dir: Path, port: int | None = None, passwords: dict[str, str] | None = None
+    data_dir: Path,
+    port: int | None = None,
+    passwords: dict[str, str] | None = None,
+    acl: str | None = None,
 ) -> BrokerHandle:
     """Start ``mosquitto`` with the shipped configuration on ``port`` (a free one by default).
 
     Passwords are kept in ``data_dir`` so a restarted broker (same dir, same port) accepts the same
-    clients and resumes their persisted sessions.
+    clients and resumes their persisted sessions. ``acl``: the text of the ACL file (for example
+    one generated from the integration registry by ``render_acl``); default the shipped
+    ``deploy/wasteroute.acl``.
     """
     binary = shutil.which("mosquitto")
     passwd = shutil.which("mosquitto_passwd")
@@ -108,7 +113,7 @@ def start_mosquitto(
         flags = ["-b"] if password_file.exists() else ["-c", "-b"]
         subprocess.run([passwd, *flags, str(password_file), user, pw], check=True, capture_output=True)
     acl_file = data_dir / "mosquitto.acl"
-    acl_file.write_text((PROJECT_ROOT / "deploy" / "wasteroute.acl").read_text())
+    acl_file.write_text(acl if acl is not None else (PROJECT_ROOT / "deploy" / "wasteroute.acl").read_text())
     config = render_config(
         DEPLOY_CONF.read_text(), port=port, data_dir=data_dir, password_file=password_file, acl_file=acl_file
     )

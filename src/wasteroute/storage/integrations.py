@@ -113,6 +113,22 @@ class IntegrationRepository:
             q = q.where(Integration.city_id == city_id)
         return [_info(r) for r in self.session.execute(q).all()]
 
+    def application_taken(self, kind: str, application_id: str, tenant_id: str) -> bool:
+        """Whether this application is registered (by any city; a ChirpStack UUID under any tenant)."""
+        q = select(Integration.id).where(
+            Integration.kind == kind, Integration.application_id == application_id
+        )
+        if kind != "chirpstack":
+            q = q.where(Integration.tenant_id == tenant_id)
+        return self.session.execute(q.limit(1)).first() is not None
+
+    def broker_user_taken(self, broker_user: str, *, exclude_id: int | None = None) -> bool:
+        """Whether an integration (other than ``exclude_id``) publishes as ``broker_user``."""
+        q = select(Integration.id).where(Integration.broker_user == broker_user)
+        if exclude_id is not None:
+            q = q.where(Integration.id != exclude_id)
+        return self.session.execute(q.limit(1)).first() is not None
+
 
 def fetch_integrations(url: str) -> list[IntegrationInfo]:
     """:func:`load_integrations` over a short connection of its own (ingest's writer connection stays

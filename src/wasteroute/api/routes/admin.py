@@ -11,7 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
-from wasteroute.admin.integrations import IntegrationCreate, IntegrationRead, IntegrationUpdate, complete
+from wasteroute.admin.integrations import (
+    IntegrationCreate,
+    IntegrationRead,
+    IntegrationUpdate,
+    complete,
+    refuse_taken,
+)
 from wasteroute.api.deps import (
     Caller,
     PageDep,
@@ -52,7 +58,7 @@ from wasteroute.api.schemas import (
 )
 from wasteroute.errors import Conflict, InvalidInput, NotFound
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
-from wasteroute.storage.integrations import Integration
+from wasteroute.storage.integrations import Integration, IntegrationRepository
 from wasteroute.storage.models import (
     Base,
     Bin,
@@ -174,10 +180,11 @@ class Resource:
     update: type[BaseModel]
     read: type[BaseModel]
     refs: dict[str, type[Base]] = field(default_factory=dict)
-    check: Callable[[CityObjects, int, dict[str, Any]], None] | None = None
+    check: Callable[[CityObjects, int, dict[str, Any], Base | None], None] | None = None
+    """Checks and completes the values of a create (row ``None``) or of an update of ``row``."""
 
 
-def _sensor_check(objects: CityObjects, city_id: int, values: dict[str, Any]) -> None:
+def _sensor_check(objects: CityObjects, city_id: int, values: dict[str, Any], row: Base | None) -> None:
     device = values.get("device_id")
     if device is not None:
         values["device_id"] = str(device).lower()
@@ -185,13 +192,15 @@ def _sensor_check(objects: CityObjects, city_id: int, values: dict[str, Any]) ->
             raise Conflict("an object with this identifier already exists")
 
 
-def _integration_check(objects: CityObjects, city_id: int, values: dict[str, Any]) -> None:
-    if "kind" in values:  # a new integration: its topic prefix and default broker user
+def _integration_check(objects: CityObjects, city_id: int, values: dict[str, Any], row: Base | None) -> None:
+    if row is None:  # a new integration: its topic prefix and default broker user
         city = objects.city(city_id)
         assert city is not None
         values.update(complete(values, city.slug))
     elif values.get("broker_user") is None:
         values.pop("broker_user", None)
+    own_id = row.id if isinstance(row, Integration) else None
+    refuse_taken(IntegrationRepository(objects.session), values, integration_id=own_id)
 
 
 RESOURCES = [
@@ -250,7 +259,7 @@ def _add_resource(r: Resource) -> None:
         values = body.model_dump()
         _check_refs(objects, caller.city_id, values, r.refs)
         if r.check is not None:
-            r.check(objects, caller.city_id, values)
+            r.check(objects, caller.city_id, values, None)
         row = objects.create(r.model, {"city_id": caller.city_id, **values})
         session.refresh(row)
         return read_model.model_validate(row)
@@ -268,7 +277,7 @@ def _add_resource(r: Resource) -> None:
         values = {k: v for k, v in values.items() if v is not None or k in nullable}
         _check_refs(objects, caller.city_id, values, r.refs)
         if r.check is not None:
-            r.check(objects, caller.city_id, values)
+            r.check(objects, caller.city_id, values, row)
         objects.update(row, values)
         return read_model.model_validate(row)
 

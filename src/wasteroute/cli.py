@@ -126,13 +126,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from wasteroute.api.app import create_app
+    from wasteroute.ingest.metrics import serve_metrics
     from wasteroute.runtime.services import start_services
 
     services = start_services(settings, need_broker=False)
     app = create_app(settings, services.database_url)
-    uvicorn.run(
-        app, host=args.host or settings.api_host, port=args.port or settings.api_port, log_level="info"
-    )
+    host = args.host or settings.api_host
+    metrics_port = args.metrics_port if args.metrics_port is not None else settings.api_metrics_port
+    metrics = serve_metrics(metrics_port, host) if metrics_port is not None else None
+    if metrics is not None:
+        log.info("Prometheus metrics on http://%s:%s/metrics", host, metrics.server_port)
+    uvicorn.run(app, host=host, port=args.port or settings.api_port, log_level="info")
+    if metrics is not None:
+        metrics.shutdown()
     services.stop()
     return 0
 
@@ -264,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("serve", "serve the HTTP API", cmd_serve)
     sp.add_argument("--host")
     sp.add_argument("--port", type=int)
+    sp.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus /metrics on this port of the same host (default WASTEROUTE_API_METRICS_PORT)",
+    )
     add("worker", "run queued plan jobs until SIGTERM", cmd_worker)
     sp = add("plan", "plan one fraction of one city for one day and store it", cmd_plan)
     sp.add_argument("--city", required=True)

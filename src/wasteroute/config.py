@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     secret_key: SecretStr = SecretStr("development-only-secret")
+    api_metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Prometheus /metrics of `wasteroute serve`, on api_host"
+    )
+    auth_failure_burst: int = Field(
+        default=20, ge=1, description="failed authentications per client address before 429"
+    )
+    auth_failure_refill_s: float = Field(
+        default=6.0, gt=0, le=3_600, description="seconds until a client earns one more failed try"
+    )
+    auth_failure_clients: int = Field(default=10_000, ge=1, description="client addresses remembered")
 
     # ingest
     mqtt_client_id: str = Field(

@@ -42,6 +42,17 @@ class Forbidden(WasterouteError):
     status = 403
 
 
+class TooManyRequests(WasterouteError):
+    """Too many failed attempts; ``retry_after_s`` whole seconds until the next is allowed."""
+
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, details={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 class ServiceUnavailable(WasterouteError):
     code = "unavailable"
     status = 503

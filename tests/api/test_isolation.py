@@ -179,7 +179,6 @@ def _crud_expectations(name: str) -> dict[str, Expect]:
 def _expectations() -> dict[str, Expect]:
     e: dict[str, Expect] = {
         "GET /healthz": Expect(None, 200),
-        "GET /metrics": Expect(None, 200),
         "GET /openapi.json": Expect(None, 200),
         "GET /docs": Expect(None, 200),
         "GET /docs/oauth2-redirect": Expect(None, 200),
@@ -273,6 +272,7 @@ def _expectations() -> dict[str, Expect]:
                 headers={"Content-Type": "text/csv"},
             ),
         ),
+        "GET /api/v1/admin/bins/export/csv": Expect(ADMIN, 200),
         "POST /api/v1/ingest/tts": Expect(
             GATEWAY,
             200,

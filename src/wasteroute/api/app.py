@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from wasteroute.api.cors import OpenDataCors
 from wasteroute.api.errors import install_error_handlers
 from wasteroute.api.ingest import StorePool, WebhookIngest
 from wasteroute.api.limits import BodySizeLimit
 from wasteroute.api.routes import admin, bins, dispatch, driver, health, imports, ingest, opendata, plans
+from wasteroute.api.throttle import FailedAuthLimiter
 from wasteroute.api.tours import AccessCache, TourCache
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
@@ -64,12 +66,16 @@ def create_app(settings: Settings, database_url: str | None = None, *, pool_size
             {"name": "admin", "description": "the city, its master data, bulk imports and API keys"},
             {"name": "gateway", "description": "webhook readings and the collections feed"},
             {"name": "open data", "description": "anonymous figures and NGSI-LD entities, no key needed"},
-            {"name": "operations", "description": "health and metrics"},
+            {"name": "operations", "description": "health (metrics are served on a port of their own)"},
         ],
     )
     app.state.settings = settings
+    app.state.auth_failures = FailedAuthLimiter(
+        settings.auth_failure_burst, settings.auth_failure_refill_s, settings.auth_failure_clients
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(OpenDataCors)
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(web_routes.router)

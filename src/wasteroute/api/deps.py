@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from wasteroute.api.throttle import FailedAuthLimiter, client_address
 from wasteroute.config import Settings
-from wasteroute.errors import Forbidden, Unauthorized
+from wasteroute.errors import Forbidden, TooManyRequests, Unauthorized, WasterouteError
 from wasteroute.storage.db import transaction
 from wasteroute.storage.principals import PrincipalRepository
 
@@ -57,19 +59,48 @@ class Caller:
     vehicle_id: int | None
 
 
+def client_of(request: Request) -> str:
+    """The address failed authentications are counted for (see :mod:`wasteroute.api.throttle`)."""
+    return client_address(request.client.host if request.client else None)
+
+
+def refuse_throttled(request: Request) -> None:
+    """Raise 429 when the client's failed authentications are used up (before its key is looked up)."""
+    limiter: FailedAuthLimiter = request.app.state.auth_failures
+    wait = limiter.retry_after_s(client_of(request))
+    if wait is not None:
+        raise TooManyRequests(
+            f"too many failed authentications from your address; retry in {wait} s", retry_after_s=wait
+        )
+
+
+def refuse_key(request: Request) -> Unauthorized:
+    """Count a failed authentication of the client and return the 401 to raise."""
+    limiter: FailedAuthLimiter = request.app.state.auth_failures
+    limiter.failed(client_of(request))
+    return Unauthorized("the API key is unknown, malformed or disabled")
+
+
+def authenticate(request: Request, session: Session, settings: Settings, key: str | None) -> Caller:
+    """The principal holding ``key``: 401 without a key or with a wrong one (counted per address),
+    429 while the address has used up its failures."""
+    if not key:
+        raise Unauthorized("send an API key in the X-API-Key header or as a bearer token")
+    refuse_throttled(request)
+    p = PrincipalRepository(session, settings.secret_key.get_secret_value()).authenticate(key)
+    if p is None:
+        raise refuse_key(request)
+    return Caller(p.id, p.city_id, p.role, p.vehicle_id)
+
+
 def get_caller(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     api_key: Annotated[str | None, Depends(api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_header)],
 ) -> Caller:
-    key = api_key or (bearer.credentials if bearer else None)
-    if not key:
-        raise Unauthorized("send an API key in the X-API-Key header or as a bearer token")
-    p = PrincipalRepository(session, settings.secret_key.get_secret_value()).authenticate(key)
-    if p is None:
-        raise Unauthorized("the API key is unknown, malformed or disabled")
-    caller = Caller(p.id, p.city_id, p.role, p.vehicle_id)
+    caller = authenticate(request, session, settings, api_key or (bearer.credentials if bearer else None))
     # Give the connection back before the endpoint runs: FastAPI runs this dependency and the endpoint
     # in two separate thread-pool calls, and a connection held between them can starve the pool.
     session.commit()
@@ -92,6 +123,56 @@ def require(*roles: str) -> Any:
 
     check.roles = roles  # type: ignore[attr-defined]  # read by the tenant-isolation test
     return Depends(check)
+
+
+def _key_roles(dependant: Any) -> tuple[str, ...] | None:
+    """The roles a route's dependencies require: ``None`` when it needs no key, ``()`` for any role."""
+    found: tuple[str, ...] | None = None
+    for dep in dependant.dependencies:
+        roles = getattr(dep.call, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+        if dep.call is get_caller:
+            found = ()
+        inner = _key_roles(dep)
+        if inner is not None:
+            if inner:
+                return inner
+            found = ()
+    return found
+
+
+def _request_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
+
+
+async def refusal_before_validation(request: Request) -> WasterouteError | None:
+    """For a request refused as malformed before its key was checked (FastAPI decodes a JSON body
+    before it runs the dependencies): the 401, 429 or 403 its key gets, or None when the key may use
+    the route (or the route needs none) and the 422 stands."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    roles = _key_roles(dependant) if dependant is not None else None
+    if roles is None:
+        return None
+    settings: Settings = request.app.state.settings
+    factory: sessionmaker[Session] = request.app.state.session_factory
+
+    def check() -> Caller:
+        with transaction(factory) as session:
+            return authenticate(request, session, settings, _request_key(request))
+
+    try:
+        caller = await run_in_threadpool(check)
+    except WasterouteError as exc:
+        return exc
+    if roles and caller.role not in roles:
+        return Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {caller.role}")
+    return None
 
 
 @dataclass(frozen=True)

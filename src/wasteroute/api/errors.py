@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wasteroute.errors import WasterouteError
+from wasteroute.api.deps import refusal_before_validation
+from wasteroute.errors import TooManyRequests, WasterouteError
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,14 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: _doc("the key's role may not use this endpoint"),
     413: _doc("the request body is too large"),
     422: _doc("the request does not match what the endpoint expects"),
+    429: {
+        **_doc("too many failed authentications from this address; retry after Retry-After seconds"),
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+    },
     503: _doc("the database is unavailable; retry later"),
 }
-"""Error responses of every endpoint that needs a key."""
+"""Error responses of every endpoint that needs a key. A key is checked before the body: a request
+without a valid key answers 401 (or 429, or 403 for a role that may not use it) whatever its body."""
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: _doc("no such object in your city (another city's object answers the same)"),
@@ -74,14 +80,28 @@ def envelope(
     )
 
 
+def domain_error(exc: WasterouteError) -> JSONResponse:
+    """The envelope of a domain error, with ``WWW-Authenticate`` on 401 and ``Retry-After`` on 429."""
+    headers = None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    return envelope(exc.status, exc.code, exc.message, exc.details, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WasterouteError)
     async def _domain(request: Request, exc: WasterouteError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return envelope(exc.status, exc.code, exc.message, exc.details, headers)
+        return domain_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI decodes a JSON body before it runs the dependencies that check the key: answer
+        # what the key would have got first, so a caller without one learns nothing about the body
+        refusal = await refusal_before_validation(request)
+        if refusal is not None:
+            return domain_error(refusal)
         details = [
             {
                 "loc": [str(x) for x in e.get("loc", ())],

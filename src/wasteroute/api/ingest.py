@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
+from wasteroute.ingest import metrics
 from wasteroute.ingest.adapters import WebhookKind, parse_webhook
 from wasteroute.ingest.integrations import IntegrationDirectory
 from wasteroute.ingest.rejects import IngestLimits
@@ -154,8 +155,19 @@ class WebhookIngest:
             ]
             refused.append(("refused_by_database", "the database refused a value of this message"))
             out = self.pool.run(lambda s: s.write_and_commit([], dead))
+            _count(dead, out)
             return WebhookOutcome(0, 0, out.dead_lettered, refused)
+        _count(dead, out)
         return WebhookOutcome(out.stored, out.duplicates, out.dead_lettered, refused)
+
+
+def _count(dead: Sequence[DeadLetterRow], out: BatchOutcome) -> None:
+    """The webhook's share of ingest's metrics (after the commit)."""
+    metrics.RECEIVED.labels("webhook").inc()
+    metrics.STORED.inc(out.stored)
+    metrics.DUPLICATES.inc(out.duplicates)
+    for d in dead:
+        metrics.DEAD_LETTERED.labels(d.reason).inc()
 
 
 __all__ = ["StorageUnavailable", "StorePool", "WebhookIngest", "WebhookOutcome"]

@@ -1,4 +1,5 @@
-"""Prometheus metrics of ingest (one registry per process; served by the API and ``wasteroute ingest``).
+"""Prometheus metrics of ingest (one registry per process), served on a port of their own by
+``wasteroute ingest`` (MQTT) and ``wasteroute serve`` (webhooks), never on the API's port.
 
 Counters are process-wide: several ingestors in one process (tests) add up.
 """

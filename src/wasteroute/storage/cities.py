@@ -120,6 +120,26 @@ class CityRepository:
             q = q.where(Bin.fraction == fraction)
         return [(b, t, s) for b, t, s in self.session.execute(q.order_by(Bin.id))]
 
+    def bin_inventory(self, city_id: int) -> list[tuple[Bin, str, Sensor | None]]:
+        """Every bin of the city (active or not) with its container type's code and its first sensor
+        (``None`` without one), ordered by id: the rows of the CSV export."""
+        first_sensor = (
+            select(Sensor.id)
+            .where(Sensor.bin_id == Bin.id)
+            .order_by(Sensor.id)
+            .limit(1)
+            .correlate(Bin)
+            .scalar_subquery()
+        )
+        q = (
+            select(Bin, ContainerType.code, Sensor)
+            .join(ContainerType, ContainerType.id == Bin.container_type_id)
+            .outerjoin(Sensor, Sensor.id == first_sensor)
+            .where(Bin.city_id == city_id)
+            .order_by(Bin.id)
+        )
+        return [(b, str(code), sensor) for b, code, sensor in self.session.execute(q)]
+
     def count_bins(self, city_id: int) -> int:
         from sqlalchemy import func
 

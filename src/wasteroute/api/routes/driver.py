@@ -19,6 +19,8 @@ from wasteroute.api.deps import (
     api_key_header,
     bearer_header,
     commit_and_forget_tour_access,
+    refuse_key,
+    refuse_throttled,
     require,
 )
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
@@ -76,6 +78,7 @@ async def tour_access(
     key = api_key or (bearer.credentials if bearer else None)
     if not key:
         raise Unauthorized("send an API key in the X-API-Key header or as a bearer token")
+    refuse_throttled(request)
     settings: Settings = request.app.state.settings
     parts = PrincipalRepository.split_key(key)
     access: TourAccess | None = None
@@ -98,7 +101,7 @@ async def tour_access(
             access.key_hash, parts[1], settings.secret_key.get_secret_value()
         )
     ):
-        raise Unauthorized("the API key is unknown, malformed or disabled")
+        raise refuse_key(request)
     if access.role != "driver":
         raise Forbidden(f"this needs one of the roles driver; you are {access.role}")
     return access

@@ -1,9 +1,10 @@
-"""Liveness, readiness and Prometheus metrics (no login)."""
+"""Liveness and readiness (no login). Prometheus metrics of the API are not served here but on a port
+of their own (``WASTEROUTE_API_METRICS_PORT``, see ``wasteroute serve``): they describe the whole
+deployment, not one city, and a scraper needs no API key."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter
 from sqlalchemy import text
 
 from wasteroute.api.deps import SessionDep
@@ -15,8 +16,3 @@ router = APIRouter(tags=["operations"])
 def health(session: SessionDep) -> dict[str, str]:
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
-
-
-@router.get("/metrics", response_class=Response)
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,29 +1,33 @@
-"""Admins: bulk import of bins from CSV or GeoJSON, with an error list per row.
+"""Admins: bulk import of bins from CSV or GeoJSON, with an error list per row, and the CSV export.
 
 Rows are validated with the city seed schema (``BinFeature``), then checked against the city's
 container types and the device ids of other cities. Valid rows are created or updated (keyed by
-``external_id``); invalid ones are reported and skipped. ``dry_run=true`` only validates.
+``external_id``); invalid ones are reported and skipped. ``dry_run=true`` only validates. A CSV
+cell that a spreadsheet would run as a formula is refused; the export (the import's columns, so it
+can be edited and imported again) neutralises such text (see :mod:`wasteroute.admin.spreadsheet`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from wasteroute.admin.schemas import BinFeature
 from wasteroute.admin.service import upsert_bin_features
+from wasteroute.admin.spreadsheet import formula_problem, neutralise
 from wasteroute.api.deps import Caller, SessionDep, require
-from wasteroute.api.errors import AUTH_ERRORS
+from wasteroute.api.errors import AUTH_ERRORS, json_error
 from wasteroute.api.schemas import ImportReport, RowError
 from wasteroute.errors import InvalidInput
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
 from wasteroute.storage.cities import CityRepository
 
-router = APIRouter(prefix="/api/v1/admin/bins/import", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin/bins", tags=["admin"])
 ADMIN = require("admin")
 MAX_ROWS = 50_000
 CSV_COLUMNS = (
@@ -39,6 +43,7 @@ CSV_COLUMNS = (
     "sensor_model",
     "mount_offset_mm",
 )
+NUMERIC_COLUMNS = frozenset({"lon", "lat", "mount_offset_mm"})
 
 
 class BinImportCollection(BaseModel):
@@ -52,13 +57,22 @@ def _messages(exc: ValidationError) -> list[str]:
     return [f"{'.'.join(str(x) for x in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()]
 
 
-def _import(session: SessionDep, caller: Caller, features: list[Any], dry_run: bool) -> ImportReport:
+def _import(
+    session: SessionDep,
+    caller: Caller,
+    features: list[Any],
+    dry_run: bool,
+    refused: list[RowError] | None = None,
+) -> ImportReport:
+    """``refused``: rows already refused by the caller (their ``features`` entry is ``None``)."""
     repo = CityRepository(session)
     types = {t.code: t.id for t in repo.container_types(caller.city_id)}
-    errors: list[RowError] = []
+    errors: list[RowError] = list(refused or [])
     good: list[tuple[int, BinFeature]] = []
     seen: set[str] = set()
     for i, raw in enumerate(features, start=1):
+        if raw is None:
+            continue
         ext = (
             raw.get("properties", {}).get("external_id")
             if isinstance(raw, dict) and isinstance(raw.get("properties"), dict)
@@ -114,7 +128,7 @@ def _import(session: SessionDep, caller: Caller, features: list[Any], dry_run: b
 
 
 @router.post(
-    "/geojson",
+    "/import/geojson",
     response_model=ImportReport,
     responses=AUTH_ERRORS,
     summary="Import bins from a GeoJSON FeatureCollection (city seed bin format)",
@@ -159,7 +173,7 @@ def _csv_feature(row: dict[str, str | None]) -> dict[str, Any]:
 
 
 @router.post(
-    "/csv",
+    "/import/csv",
     response_model=ImportReport,
     responses=AUTH_ERRORS,
     summary="Import bins from CSV (comma or semicolon separated, UTF-8, header row)",
@@ -193,12 +207,66 @@ def import_csv(
             f"the CSV header lacks the columns {', '.join(missing)}", details={"expected": list(CSV_COLUMNS)}
         )
     reader.fieldnames = header
-    features: list[dict[str, Any]] = []
+    features: list[dict[str, Any] | None] = []
+    refused: list[RowError] = []
     try:
         for row in reader:
             if len(features) >= MAX_ROWS:
                 raise InvalidInput(f"at most {MAX_ROWS} rows per import")
-            features.append(_csv_feature(row))
+            problems = [
+                problem
+                for column in CSV_COLUMNS
+                if isinstance(value := row.get(column), str)
+                and (problem := formula_problem(column, value, numeric=column in NUMERIC_COLUMNS))
+            ]
+            if problems:
+                ext = row.get("external_id")
+                refused.append(RowError(row=len(features) + 1, external_id=ext or None, errors=problems))
+                features.append(None)
+            else:
+                features.append(_csv_feature(row))
     except csv.Error as exc:
         raise InvalidInput(f"the CSV cannot be read: {exc}") from None
-    return _import(session, caller, features, dry_run)
+    return _import(session, caller, features, dry_run, refused)
+
+
+def _collection_hours(start: time, end: time) -> str:
+    """``HH:MM-HH:MM`` as the import reads it (an end of 23:59 is written as 24:00, as imported)."""
+    last = "24:00" if (end.hour, end.minute) == (23, 59) else f"{end:%H:%M}"
+    return f"{start:%H:%M}-{last}"
+
+
+@router.get(
+    "/export/csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the bins as CSV"},
+        **{code: json_error(str(doc["description"])) for code, doc in AUTH_ERRORS.items()},
+    },
+    summary="Export the city's bins as CSV (the import's columns; text a spreadsheet would run is quoted)",
+)
+def export_csv(session: SessionDep, caller: Caller = ADMIN) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for b, type_code, sensor in CityRepository(session).bin_inventory(caller.city_id):
+        hours = _collection_hours(b.collection_start, b.collection_end)
+        cells = [
+            b.external_id,
+            b.lon,
+            b.lat,
+            b.fraction,
+            type_code,
+            b.site_id,
+            b.access_class,
+            hours,
+            sensor.device_id if sensor else None,
+            sensor.model if sensor else None,
+            sensor.mount_offset_mm if sensor else None,
+        ]
+        writer.writerow([neutralise(c) for c in cells])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="bins.csv"'},
+    )

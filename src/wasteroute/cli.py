@@ -221,6 +221,7 @@ BENCHMARKS = {
     "forecast": ("wasteroute.forecasting.bench", "main"),
     "ingest": ("wasteroute.ingest.bench", "main"),
     "api": ("wasteroute.api.bench", "main"),
+    "soak": ("wasteroute.runtime.bench", "main"),
 }
 
 

@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -56,6 +57,7 @@ import numpy as np
 from fastapi import FastAPI
 
 from wasteroute.config import Settings
+from wasteroute.runtime.ports import free_port
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import make_engine, make_session_factory, migrate, transaction
 from wasteroute.storage.models import City, Route, RouteStop
@@ -271,12 +273,6 @@ def drop_city(database_url: str, city_id: int) -> None:
         engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(database_url: str, port: int, workers: int, pool: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WASTEROUTE_DATABASE_URL": database_url, "WASTEROUTE_BENCH_POOL": str(pool)}
     cmd = [
@@ -466,19 +462,27 @@ def tour_ok(status: int, encoding: str, body: bytes, expect_stops: int, parse: b
         return False
 
 
-async def _load(
+async def fetch_tours(
     base: str,
-    keys: list[str],
+    keys: Sequence[str],
     clients: int,
     warmup_s: float,
     duration_s: float,
-    expect_stops: int,
+    expect_stops: int | Sequence[int],
     server_pid: int | None = None,
     rate: float = 0.0,
 ) -> tuple[list[float], int, int, float, float]:
-    """Closed loop (``rate`` 0): each client sends its next request when the previous answer is read.
+    """``clients`` tablets fetch their tour (client ``i`` with ``keys[i % len(keys)]``, whose tour has
+    ``expect_stops`` stops, or ``expect_stops[i % len(keys)]`` per key) for ``duration_s`` after
+    ``warmup_s``; returns the latencies (s), requests and errors of the measured window, and the CPU
+    seconds of this process and of ``server_pid`` (and its children) in it.
+
+    Closed loop (``rate`` 0): each client sends its next request when the previous answer is read.
     Open loop (``rate`` > 0 requests/s in total): each client sends on a fixed schedule and latency
     counts from the scheduled time, so a slow server cannot hide its queue (no coordinated omission)."""
+    expected = [expect_stops] * len(keys) if isinstance(expect_stops, int) else list(expect_stops)
+    if len(expected) != len(keys):
+        raise ValueError(f"expected one stop count per key ({len(keys)}), got {len(expected)}")
     latencies: list[float] = []
     errors = 0
     sent = 0
@@ -507,7 +511,7 @@ async def _load(
                 async with asyncio.timeout(30.0):
                     status, encoding, body = await conn.get()
                 t1 = time.perf_counter()
-                ok = tour_ok(status, encoding, body, expect_stops, parse=not checked)
+                ok = tour_ok(status, encoding, body, expected[i % len(keys)], parse=not checked)
                 checked = True
             except (
                 OSError,
@@ -580,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
             migrate(database_url)
             say(f"seeding {args.bins} bins and {args.routes} routes ...")
             seeded = seed(database_url, settings, bins=args.bins, routes=args.routes)
-            port = _free_port()
+            port = free_port()
             base = f"http://127.0.0.1:{port}"
             server = start_server(database_url, port, args.workers, args.pool)
             wait_ready(base)
@@ -588,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.clients} clients fetch tours for {args.duration_s:.0f} s ({args.workers} workers) ..."
             )
             lat, sent, errors, client_cpu, srv_cpu = asyncio.run(
-                _load(
+                fetch_tours(
                     base,
                     seeded.driver_keys,
                     args.clients,

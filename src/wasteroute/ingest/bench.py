@@ -157,10 +157,16 @@ def native_stream(
         yield native_topic(slug, dev), native_payload(dev, at, distance, i)
 
 
-def count_readings(database_url: str, city_id: int) -> int:
-    """Rows of ``sensor_reading`` for one city (the key is unique, so this counts distinct readings)."""
+def count_readings(database_url: str, city_id: int | None = None, since: datetime | None = None) -> int:
+    """Rows of ``sensor_reading`` (of one city; measured after ``since``). The key is unique, so this
+    counts distinct readings."""
+    sql = "SELECT count(*) FROM sensor_reading WHERE (%s::int IS NULL OR city_id = %s)"
+    params: tuple[object, ...] = (city_id, city_id)
+    if since is not None:
+        sql += " AND measured_at > %s"
+        params = (*params, since)
     with psycopg.connect(_plain(database_url)) as conn:
-        row = conn.execute("SELECT count(*) FROM sensor_reading WHERE city_id = %s", (city_id,)).fetchone()
+        row = conn.execute(sql, params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -313,7 +319,8 @@ class _CommitClock:
                         self.latencies_s.append(now - t0)
 
 
-def _p99(values: list[float]) -> float:
+def p99(values: Sequence[float]) -> float:
+    """The 99th percentile (nearest rank below), NaN for no values."""
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -408,7 +415,7 @@ def run_bench(database_url: str, ingest_url: str, publish_url: str, opts: BenchO
         "seconds": round(ingest_s, 3),
         "msgs_per_s": round(opts.messages / ingest_s, 1),
         "broker_only_msgs_per_s": round(broker_count / broker_s, 1),
-        "p99_latency_ms": round(_p99(clock.latencies_s) * 1_000, 1),
+        "p99_latency_ms": round(p99(clock.latencies_s) * 1_000, 1),
         "ratio_to_broker_only": round((opts.messages / ingest_s) / (broker_count / broker_s), 3),
         "cpu_us_per_msg": round(ingest_cpu_s / opts.messages * 1e6, 1),
         "broker_only_cpu_us_per_msg": round(broker_cpu_s / max(broker_count, 1) * 1e6, 1),

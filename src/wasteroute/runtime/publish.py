@@ -77,6 +77,12 @@ class Publisher:
             n += 1
         return n
 
+    @property
+    def in_flight(self) -> int:
+        """Messages published and not acknowledged yet."""
+        with self._cond:
+            return self._in_flight
+
     def wait_all(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         with self._cond:

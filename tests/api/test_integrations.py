@@ -132,7 +132,7 @@ def test_the_command_line_registers_refuses_and_writes_the_broker_acl(
     def cli(*args: str) -> tuple[int, str, str]:
         return _cli(mini_city_url, monkeypatch, capsys, *args)
 
-    code, out, _ = cli(
+    add_tts = [
         "integration",
         "add",
         "--city",
@@ -143,7 +143,9 @@ def test_the_command_line_registers_refuses_and_writes_the_broker_acl(
         "th-bins",
         "--tenant",
         "ttn",
-    )
+    ]
+
+    code, out, _ = cli(*add_tts)
     assert code == 0, out
     tts = json.loads(out)
     assert (tts["topic_prefix"], tts["broker_user"]) == ("v3/th-bins@ttn", "tts-testhafen-th-bins")
@@ -153,20 +155,7 @@ def test_the_command_line_registers_refuses_and_writes_the_broker_acl(
     assert code == 0
     cs_id = json.loads(out)["id"]
 
-    code, _, err = cli(
-        "integration",
-        "add",
-        "--city",
-        "testhafen",
-        "--kind",
-        "tts",
-        "--application",
-        "th-bins",
-        "--tenant",
-        "ttn",
-        "--broker-user",
-        "another",
-    )
+    code, _, err = cli(*add_tts, "--broker-user", "another")
     assert code == 1 and "not registered: the tts application th-bins@ttn is registered already" in err
     code, _, err = cli("integration", "add", "--city", "atlantis", "--kind", "native", "--application", "gw")
     assert code == 2 and "no city 'atlantis'" in err

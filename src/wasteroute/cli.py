@@ -144,9 +144,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from wasteroute.planning.jobs import run_worker
+    from wasteroute.planning.jobs import lower_priority, run_worker
     from wasteroute.runtime.services import start_services
 
+    log.info("worker at niceness %s", lower_priority(settings.worker_nice))
     services = start_services(settings, need_broker=False)
     run_worker(settings, services.database_url, _stop_on_signals())
     services.stop()

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     plan_lease_s: float = Field(default=60.0, ge=1, le=3_600, description="renewed every third of it")
     plan_max_attempts: int = Field(default=3, ge=1, le=20)
     worker_poll_s: float = Field(default=1.0, gt=0, le=60)
+    worker_nice: int = Field(
+        default=10, ge=0, le=19, description="plan workers run at least this nice (0: unchanged)"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from datetime import UTC, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -143,3 +144,19 @@ def test_two_workers_create_each_scheduled_morning_plan_once(two_cities: TwoCiti
     ]
     with two_cities.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM plan WHERE trigger = 'manual'")).scalar_one() == 0
+
+
+def test_a_worker_process_runs_nice_so_the_api_and_ingest_come_first(
+    two_cities: TwoCities, workers: Workers
+) -> None:
+    default = workers.start()
+    unchanged = workers.start(worker_nice=0)
+
+    def niceness(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+    wait_for("the worker to lower its priority", lambda: niceness(default.pid) >= 10, 60, workers)
+    assert niceness(default.pid) == 10
+    second_log = workers.logs / "worker-1.log"
+    wait_for("the other worker to poll", lambda: "polling every" in second_log.read_text(), 60, workers)
+    assert niceness(unchanged.pid) == niceness(os.getpid())

@@ -471,11 +471,14 @@ async def fetch_tours(
     expect_stops: int | Sequence[int],
     server_pid: int | None = None,
     rate: float = 0.0,
+    sent_at: list[float] | None = None,
 ) -> tuple[list[float], int, int, float, float]:
     """``clients`` tablets fetch their tour (client ``i`` with ``keys[i % len(keys)]``, whose tour has
     ``expect_stops`` stops, or ``expect_stops[i % len(keys)]`` per key) for ``duration_s`` after
     ``warmup_s``; returns the latencies (s), requests and errors of the measured window, and the CPU
-    seconds of this process and of ``server_pid`` (and its children) in it.
+    seconds of this process and of ``server_pid`` (and its children) in it. ``sent_at``: when given,
+    gets the (scheduled) send time of each measured request, ``perf_counter`` seconds, in the order
+    of the latencies.
 
     Closed loop (``rate`` 0): each client sends its next request when the previous answer is read.
     Open loop (``rate`` > 0 requests/s in total): each client sends on a fixed schedule and latency
@@ -527,6 +530,8 @@ async def fetch_tours(
             if window[0] <= t0 and t1 <= window[1]:  # sent and answered inside the window
                 sent += 1
                 latencies.append(t1 - t0)
+                if sent_at is not None:
+                    sent_at.append(t0)
                 errors += 0 if ok else 1
 
     tasks = [asyncio.create_task(one(i, c)) for i, c in enumerate(pool)]

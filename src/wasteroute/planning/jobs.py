@@ -143,9 +143,24 @@ def run_worker(
     return done
 
 
+def lower_priority(niceness: int) -> int:
+    """Make this (worker) process at least ``niceness`` nice and return its niceness.
+
+    Solving is CPU work on a time limit of seconds to minutes. On a host a worker shares with the
+    API and ingest, a tablet waiting seconds for its tour, or readings piling up, cost more than a
+    plan that searches a little less while they are busy: a nice worker gets the CPU the others
+    leave, and all of it when they are idle. Only ever raises the niceness (a service manager's
+    ``Nice=`` above it stays); 0 changes nothing."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if niceness > current:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
 def _worker_main(settings_json: str, database_url: str, stop: Any) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.model_validate_json(settings_json)
+    lower_priority(settings.worker_nice)
     run_worker(settings, database_url, stop)
 
 

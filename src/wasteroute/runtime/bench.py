@@ -328,6 +328,7 @@ class PlanRow:
     status: str
     created_at: datetime
     started_at: datetime | None
+    finished_at: datetime | None
     error: str | None
 
 
@@ -356,7 +357,7 @@ def scheduled_plans(database_url: str) -> list[PlanRow]:
     """The plans the schedules created, oldest first."""
     with psycopg.connect(_plain(database_url)) as conn:
         rows = conn.execute(
-            "SELECT id, city_id, fraction, status, created_at, started_at, error FROM plan "
+            "SELECT id, city_id, fraction, status, created_at, started_at, finished_at, error FROM plan "
             "WHERE trigger = 'scheduled' ORDER BY id"
         ).fetchall()
     return [PlanRow(*r) for r in rows]
@@ -414,6 +415,8 @@ class TabletResult:
     city: str
     tablets: int = 0
     latencies_s: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
+    """perf_counter time each measured request was due, in the order of ``latencies_s``."""
     requests: int = 0
     errors: int = 0
     note: str | None = None
@@ -457,6 +460,7 @@ async def run_tablets(
             duration_s=max(1.0, until - time.perf_counter() - 1.0),
             expect_stops=expect,
             rate=len(keys) / opts.tablet_interval_s,
+            sent_at=out.sent_at,
         )
         out.latencies_s, out.requests, out.errors = lat, sent, errors
         return out
@@ -470,6 +474,10 @@ async def run_tablets(
 
 def _plain(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1_000, 1)
 
 
 def count_dead_letters(database_url: str) -> int:
@@ -500,6 +508,7 @@ def run_soak(server_url: str, opts: SoakOptions, work: Path, say: Any) -> dict[s
     procs = Processes(work, {"WASTEROUTE_DATABASE_URL": database_url, "WASTEROUTE_DATA_DIR": str(work)})
     broker: BrokerHandle | None = None
     wall0 = time.perf_counter()
+    wall_offset = time.time() - wall0  # epoch seconds = perf_counter seconds + offset
     try:
         migrate(database_url)
         cities = generate_cities(opts)
@@ -559,6 +568,17 @@ def run_soak(server_url: str, opts: SoakOptions, work: Path, say: Any) -> dict[s
     missing = sum(len(c.fractions) for c in cities) - len(plans)
     waits = [(p.started_at - p.created_at).total_seconds() for p in plans if p.started_at is not None]
     latencies = [x for t in tablets for x in t.latencies_s]
+    # the tours fetched while a plan was still being computed, and those after the last one ended
+    last_end = max((p.finished_at for p in plans if p.finished_at is not None), default=None)
+    planning_until = (
+        last_end.timestamp() - wall_offset if last_end is not None and not missing else float("inf")
+    )
+    during = [
+        x for t in tablets for x, at in zip(t.latencies_s, t.sent_at, strict=True) if at < planning_until
+    ]
+    after = [
+        x for t in tablets for x, at in zip(t.latencies_s, t.sent_at, strict=True) if at >= planning_until
+    ]
     tour_errors = sum(t.errors for t in tablets)
     result: dict[str, Any] = {
         "readings_sent": sent,
@@ -566,11 +586,13 @@ def run_soak(server_url: str, opts: SoakOptions, work: Path, say: Any) -> dict[s
         "lost": sent - stored,
         "plans": len(done),
         "plan_wait_p99_s": round(p99(waits), 1) if waits else None,
-        "tour_p99_ms": round(p99(latencies) * 1_000, 1) if latencies else None,
+        "tour_p99_ms": _ms(p99(latencies)) if latencies else None,
         "errors": len(failed) + missing + tour_errors + stream.unacked + len(dead_processes),
         "plans_failed": len(failed),
         "plans_missing": missing,
         "plan_errors": [p.error for p in failed][:5],
+        "tour_p99_ms_while_planning": _ms(p99(during)) if during else None,
+        "tour_p99_ms_after_plans": _ms(p99(after)) if after else None,
         "tour_requests": sum(t.requests for t in tablets),
         "tour_errors": tour_errors,
         "tablets": sum(t.tablets for t in tablets),

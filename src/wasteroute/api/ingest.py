@@ -132,8 +132,7 @@ class WebhookIngest:
                         topic,
                         body,
                         "wrong_city",
-                        f"sensor {r.sensor_id} belongs to city {r.city_id}, sent by a gateway "
-                        f"of city {city_id}",
+                        f"sensor {r.sensor_id} is not a sensor of the sending key's city",
                         city_id,
                     )
                 )

@@ -6,9 +6,10 @@ refused with 429 and a ``Retry-After`` before its key is looked up, so guessing 
 ``refill_s`` whatever the key (a valid one too: checking it would tell a guesser when they hit).
 Successful authentications cost nothing and give nothing back. IPv6 clients count per /64 network
 (one subscriber's whole range); behind a reverse proxy the address is taken from
-``X-Forwarded-For`` only when the proxy is trusted (uvicorn's ``FORWARDED_ALLOW_IPS``). At most ``max_clients`` addresses are remembered: the
-one whose last failure is oldest is forgotten first, and an address whose bucket is full again is
-forgotten at once, so memory stays bounded whatever the number of addresses.
+``X-Forwarded-For`` only when the proxy is trusted (uvicorn's ``FORWARDED_ALLOW_IPS``). At most
+``max_clients`` addresses are remembered: the one whose last failure is oldest is forgotten first,
+and an address whose bucket is full again is forgotten at once, so memory stays bounded whatever
+the number of addresses.
 
 Pure and thread-safe (the clock is passed in); the API keeps one per process.
 """

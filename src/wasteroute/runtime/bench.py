@@ -501,10 +501,19 @@ def wait_drained(database_url: str, since: datetime, sent: int, quiet_s: float =
 
 
 def run_soak(server_url: str, opts: SoakOptions, work: Path, say: Any) -> dict[str, Any]:
-    """One soak run (see the module docstring) in a database of its own on ``server_url``'s server."""
-    settings = Settings()
+    """One soak run (see the module docstring) in a database of its own on ``server_url``'s server,
+    dropped afterwards unless ``opts.keep``."""
     name = f"wasteroute_soak_{secrets.token_hex(4)}"
     database_url = create_database(server_url, name)
+    try:
+        return _run(database_url, opts, work, say)
+    finally:
+        if not opts.keep:
+            drop_database(server_url, name)
+
+
+def _run(database_url: str, opts: SoakOptions, work: Path, say: Any) -> dict[str, Any]:
+    settings = Settings()
     procs = Processes(work, {"WASTEROUTE_DATABASE_URL": database_url, "WASTEROUTE_DATA_DIR": str(work)})
     broker: BrokerHandle | None = None
     wall0 = time.perf_counter()
@@ -613,8 +622,6 @@ def run_soak(server_url: str, opts: SoakOptions, work: Path, say: Any) -> dict[s
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
-    if not opts.keep:
-        drop_database(server_url, name)
     return result
 
 

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run smoke test lint format bench-routing bench-cityday bench-api bench-forecast bench-ingest system-deps clean
+.PHONY: install run smoke test lint format bench-routing bench-cityday bench-api bench-forecast bench-ingest bench-soak system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
@@ -60,6 +60,9 @@ bench-forecast: install
 
 bench-ingest: install
 	$(BIN)/wasteroute bench ingest --messages 100000 --json
+
+bench-soak: install
+	$(BIN)/wasteroute bench soak --json
 
 clean:
 	rm -rf $(VENV) .wasteroute .pytest_cache .mypy_cache .ruff_cache

@@ -110,6 +110,11 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+def wrong_role(roles: tuple[str, ...], role: str) -> Forbidden:
+    """The 403 of a key whose role may not use a route that needs one of ``roles``."""
+    return Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {role}")
+
+
 def require(*roles: str) -> Any:
     """A dependency that lets only the given roles through (403 for the others)."""
     unknown = set(roles) - set(ROLES)
@@ -118,7 +123,7 @@ def require(*roles: str) -> Any:
 
     def check(caller: CallerDep) -> Caller:
         if caller.role not in roles:
-            raise Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {caller.role}")
+            raise wrong_role(roles, caller.role)
         return caller
 
     check.roles = roles  # type: ignore[attr-defined]  # read by the tenant-isolation test
@@ -171,7 +176,7 @@ async def refusal_before_validation(request: Request) -> WasterouteError | None:
     except WasterouteError as exc:
         return exc
     if roles and caller.role not in roles:
-        return Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {caller.role}")
+        return wrong_role(roles, caller.role)
     return None
 
 

@@ -74,8 +74,8 @@ from wasteroute.storage.tours import TourRepository
 log = logging.getLogger(__name__)
 
 CITIES = ("luebeck", "rostock", "stralsund", "wismar")
-FORMAT_KIND = {"native": "native", "tts": "tts", "chirpstack": "chirpstack"}
-"""Simulator message format -> the integration kind that carries it."""
+KINDS = ("native", "tts", "chirpstack")
+"""The integration kinds of each city; the simulator names its message formats the same way."""
 
 
 @dataclass(frozen=True)
@@ -180,11 +180,15 @@ def generate_cities(opts: SoakOptions) -> list[City]:
     """The cities' seed documents: ``opts.sensors`` containers split evenly (the first get the rest)."""
     from sensors_sim.city import generate_city
 
-    n = len(opts.cities)
     return [
-        City(slug, generate_city(slug, opts.sensors // n + (1 if i < opts.sensors % n else 0), opts.seed))
-        for i, slug in enumerate(opts.cities)
+        City(slug, generate_city(slug, n, opts.seed))
+        for slug, n in zip(opts.cities, shares(opts.sensors, len(opts.cities)), strict=True)
     ]
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` as evenly as whole numbers allow, the first ones larger."""
+    return [len(range(i, total, parts)) for i in range(parts)]
 
 
 def seed(database_url: str, cities: Sequence[City]) -> None:
@@ -249,7 +253,6 @@ class StreamResult:
     unacked: int = 0
     behind_s: float = 0.0
     """How far the publisher fell behind its schedule at most, s."""
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 def sensor_messages(cities: Sequence[City], opts: SoakOptions, start: datetime) -> Iterator[Any]:
@@ -291,29 +294,26 @@ def stream_sensors(
     as the broker user of the integration that carries it."""
     tag = secrets.token_hex(3)
     owners = topic_owners(cities)
-    try:
-        with ExitStack() as stack:
-            publishers = {
-                (c.slug, kind): stack.enter_context(
-                    Publisher(broker.url(users[(c.slug, kind)]), f"soak-{c.slug}-{kind}-{tag}", window=5_000)
-                )
-                for c in cities
-                for kind in ("native", "tts", "chirpstack")
-            }
-            for m in sensor_messages(cities, opts, start):
-                delay = t0 + (m.at - start).total_seconds() / opts.speed - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                else:
-                    out.behind_s = max(out.behind_s, -delay)
-                city = owners["/".join(m.topic.split("/", 2)[:2])]
-                publishers[(city, FORMAT_KIND[m.fmt])].publish(m.topic, m.payload, m.qos)
-                out.sent += 1
-            for pub in publishers.values():
-                if not pub.wait_all(60):
-                    out.unacked += pub.in_flight
-    finally:
-        out.done.set()
+    with ExitStack() as stack:
+        publishers = {
+            (c.slug, kind): stack.enter_context(
+                Publisher(broker.url(users[(c.slug, kind)]), f"soak-{c.slug}-{kind}-{tag}", window=5_000)
+            )
+            for c in cities
+            for kind in KINDS
+        }
+        for m in sensor_messages(cities, opts, start):
+            delay = t0 + (m.at - start).total_seconds() / opts.speed - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                out.behind_s = max(out.behind_s, -delay)
+            city = owners["/".join(m.topic.split("/", 2)[:2])]
+            publishers[(city, m.fmt)].publish(m.topic, m.payload, m.qos)
+            out.sent += 1
+        for pub in publishers.values():
+            if not pub.wait_all(60):
+                out.unacked += pub.in_flight
 
 
 # --------------------------------------------------------------------------------------------------
@@ -433,9 +433,6 @@ async def run_tablets(
 ) -> list[TabletResult]:
     """Each city's tablets start when its plans are done and fetch until the stream has ended (at
     least ``opts.min_tablet_s``); a city whose plans are not done by ``deadline`` gets none."""
-    shares = [
-        opts.tablets // len(cities) + (1 if i < opts.tablets % len(cities) else 0) for i in range(len(cities))
-    ]
 
     async def city_tablets(city: City, n: int) -> TabletResult:
         out = TabletResult(city.slug)
@@ -465,7 +462,11 @@ async def run_tablets(
         out.latencies_s, out.requests, out.errors = lat, sent, errors
         return out
 
-    return list(await asyncio.gather(*(city_tablets(c, n) for c, n in zip(cities, shares, strict=True))))
+    return list(
+        await asyncio.gather(
+            *(city_tablets(c, n) for c, n in zip(cities, shares(opts.tablets, len(cities)), strict=True))
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------------

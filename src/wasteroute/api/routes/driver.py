@@ -22,12 +22,13 @@ from wasteroute.api.deps import (
     refuse_key,
     refuse_throttled,
     require,
+    wrong_role,
 )
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from wasteroute.api.schemas import StopEventCreate, StopEventRead, TourRead
 from wasteroute.api.tours import AccessCache, TourCache, accepts_gzip, etag_matches
 from wasteroute.config import Settings
-from wasteroute.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from wasteroute.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from wasteroute.storage.collections import CollectionRepository, StopEvent, same_event
 from wasteroute.storage.models import City, CollectionEvent
 from wasteroute.storage.principals import PrincipalRepository
@@ -103,7 +104,7 @@ async def tour_access(
     ):
         raise refuse_key(request)
     if access.role != "driver":
-        raise Forbidden(f"this needs one of the roles driver; you are {access.role}")
+        raise wrong_role(("driver",), access.role)
     return access
 
 

@@ -3,14 +3,17 @@ a container's fill history, and moving or locking stops with the checks against 
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 from sqlalchemy import text
 
 from tests.api.conftest import SETTINGS, World
-from wasteroute.api.dispatch import _drop_code
-from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedList
+from wasteroute.api.dispatch import DROP_CODES
+from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedCode, UnplannedList
+from wasteroute.planning.result import DropReason
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.plans import PlanRepository
 
@@ -74,7 +77,13 @@ def test_a_move_that_overloads_the_truck_is_refused_with_the_rule_and_nothing_ch
     assert r.status_code == 409, r.text
     err = r.json()["error"]
     assert err["code"] == "capacity_volume"
-    assert err["details"]["params"] == {"trip": 1, "load_l": 300, "capacity_l": 250, "vehicle": "Truck 2"}
+    assert err["details"]["params"] == {
+        "trip": 1,
+        "load_l": 300,
+        "capacity_l": 250,
+        "vehicle": "Truck 2",
+        "vehicle_id": a.other_vehicle_id,
+    }
     assert "300 l" in err["message"] and "250 l" in err["message"]
     route = world.conn.execute(
         text("SELECT route_id FROM route_stop WHERE id = :s"), {"s": a.stop_ids[0]}
@@ -252,11 +261,13 @@ def test_every_container_full_soon_and_not_on_a_tour_has_a_reason(world: World) 
             assert x.params["forecast_pct"] < 80
 
 
-def test_the_router_reason_becomes_a_code() -> None:
-    assert _drop_code("Must go: forecast 91%.; left out: capacity (needs 3 more trucks)") == "capacity"
-    assert _drop_code("May go: x; left out: optional, not worth the detour") == "can_wait"
-    assert _drop_code("Must go; left out: does not fit into the shifts") == "shift"
-    assert _drop_code("Must go; left out: no compatible vehicle") == "no_access"
-    assert _drop_code("Must go; left out: time window unreachable (closes 09:00)") == "time_window"
-    assert _drop_code("Must go; left out: something new") == "dropped"
-    assert _drop_code("Skip: forecast 20%") is None
+def test_every_router_reason_has_a_code_for_the_unplanned_list() -> None:
+    assert set(DROP_CODES) == {r.code for r in DropReason}
+    assert set(DROP_CODES.values()) <= set(get_args(UnplannedCode))
+    # the migration that gave old plans their codes read the same English texts the router wrote
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "20261206_0009_codes_for_the_pages.py"
+    spec = importlib.util.spec_from_file_location("migration_0009", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert {r.value: r.code for r in DropReason} == module._DROPS

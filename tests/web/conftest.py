@@ -67,15 +67,22 @@ class ConsoleLog:
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
 
-def tablet(browser: Any, width: int, height: int) -> Any:
-    """A fresh browser context (own storage) that looks like a German city tablet."""
-    return browser.new_context(
-        viewport={"width": width, "height": height},
-        locale="de-DE",
-        timezone_id="Europe/Berlin",
-        has_touch=True,
-        accept_downloads=True,
+def tablet(browser: Any, live: LiveCity, width: int, height: int, **options: Any) -> Any:
+    """A fresh browser context (own storage) that looks like a German city tablet, its clock set to
+    the live world's (Playwright's clock: the time runs on from there, timers stay real).
+    ``options`` go to ``new_context`` (``is_mobile``, ``user_agent``, ...)."""
+    context = browser.new_context(
+        **{
+            "viewport": {"width": width, "height": height},
+            "locale": "de-DE",
+            "timezone_id": "Europe/Berlin",
+            "has_touch": True,
+            "accept_downloads": True,
+            **options,
+        }
     )
+    context.clock.set_system_time(live.clock())
+    return context
 
 
 def wait_idle(page: Any) -> None:

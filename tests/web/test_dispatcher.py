@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -37,7 +36,7 @@ def _login(page: Any, live: LiveCity) -> None:
 
 def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: Any, live: LiveCity) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -110,7 +109,7 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
             "stop_id": first_stop[0],
             "kind": "emptied",
             "observed_fill": 0.9,
-            "occurred_at": datetime.now(UTC).isoformat(),
+            "occurred_at": live.clock().isoformat(),
         },
     )
     assert r.status_code == 200, r.text
@@ -138,7 +137,7 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
 
 
 def test_dispatcher_page_refuses_a_driver_key(browser: Any, live: LiveCity) -> None:
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     page.goto(f"{live.base_url}/ui/dispatcher/")
     page.fill("#login-key", live.keys["driver"])

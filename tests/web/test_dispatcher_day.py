@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -41,7 +40,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
     browser: Any, live: LiveCity
 ) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -50,7 +49,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"
     )
     page.wait_for_selector(f"#day-plans li[data-plan-id='{first}'].shown")
-    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    today = live.today
     tomorrow = (today + timedelta(days=1)).isoformat()
     page.select_option("#plan-date", tomorrow)
     page.wait_for_selector("#day-plans li.muted")  # no plan for tomorrow yet
@@ -88,7 +87,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
 
 def test_every_container_full_soon_says_why_and_shows_its_history(browser: Any, live: LiveCity) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -133,7 +132,7 @@ def test_every_container_full_soon_says_why_and_shows_its_history(browser: Any, 
 
 def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, live: LiveCity) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     # a plan two days ahead with short shifts, so that both trucks have a tour
@@ -144,7 +143,7 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
         live.city_id,
     )
     _exec(live, "UPDATE vehicle SET max_duration_s = 5400 WHERE id = ANY(%s)", [t[0] for t in trucks])
-    day = (datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=2)).isoformat()
+    day = (live.today + timedelta(days=2)).isoformat()
     job = httpx.post(
         f"{live.base_url}/api/v1/plans",
         json={"fraction": "residual", "service_date": day, "options": {"time_limit_s": 2, "seed": 1}},
@@ -224,10 +223,10 @@ def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
         "VALUES (%s, %s, 'tilt', %s, 'tilt 60°')",
         live.city_id,
         paper[0],
-        datetime.now(UTC) - timedelta(hours=3),
+        live.clock() - timedelta(hours=3),
     )
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -261,7 +260,7 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
     browser: Any, live: LiveCity, tmp_path: Any
 ) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     page.add_init_script("window.print = () => { window.__printed = (window.__printed || 0) + 1; };")
     log.watch(page)

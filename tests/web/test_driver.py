@@ -51,7 +51,7 @@ def test_reports_survive_a_dead_zone_and_arrive_exactly_once(browser: Any, live:
     bins = [s for s in tour["stops"] if s["kind"] == "stop"]
     assert len(bins) >= 3
     log = ConsoleLog()
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     log.watch(page)
     _login(page, live, live.keys["driver"])
@@ -130,7 +130,7 @@ def test_a_driver_cannot_open_another_drivers_tour(browser: Any, live: LiveCity)
     mine = _tour(live, live.keys["driver"])
     my_stops = [s for s in mine["stops"] if s["kind"] == "stop"]
     log = ConsoleLog()
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     log.watch(page)
     _login(page, live, live.keys["other_driver"])

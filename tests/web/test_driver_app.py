@@ -77,7 +77,7 @@ def test_the_page_reloads_offline_and_sends_its_queued_reports_exactly_once(
     browser: Any, live: LiveCity
 ) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -162,7 +162,7 @@ _WATCH = """() => {
 
 
 def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, live: LiveCity) -> None:
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     _login(page, live)
     open_ = _open_stops(live)
@@ -214,7 +214,7 @@ def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, 
 
 
 def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> None:
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     _login(page, live)
     stop = _open_stops(live)[0]
@@ -257,13 +257,8 @@ def test_the_phone_layout_has_no_horizontal_scroll(browser: Any, live: LiveCity)
     log = ConsoleLog()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, height, name in ((390, 844, "driver-phone.png"), (800, 1280, "driver-tablet.png")):
-        context = browser.new_context(
-            viewport={"width": width, "height": height},
-            locale="de-DE",
-            timezone_id="Europe/Berlin",
-            has_touch=True,
-            is_mobile=width < 600,
-            device_scale_factor=2 if width < 600 else 1,
+        context = tablet(
+            browser, live, width, height, is_mobile=width < 600, device_scale_factor=2 if width < 600 else 1
         )
         page = context.new_page()
         log.watch(page)
@@ -313,7 +308,7 @@ def test_the_navigation_link_opens_the_phones_maps_app(browser: Any, live: LiveC
     }
     for ua, start in expected.items():
         extra = {"user_agent": ua} if ua else {}
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE", **extra)
+        context = tablet(browser, live, 390, 844, **extra)
         page = context.new_page()
         _login(page, live)
         href = page.get_attribute("#nav-link", "href")

@@ -21,6 +21,10 @@ def _sql(live: LiveCity, query: str, *args: Any) -> list[tuple[Any, ...]]:
         return conn.execute(query, args).fetchall()
 
 
+TRUCK_KIND = {"standard": "Hecklader", "narrow": "Kleinfahrzeug", "crane": "Kranfahrzeug"}
+"""How the German page names a truck's kind (its access class)."""
+
+
 def _german_km(distance_m: int) -> str:
     """How the page writes a distance: at most one decimal (half up, as Intl does), decimal comma."""
     km = str(Decimal(str(round(distance_m / 1000, 3))).quantize(Decimal("0.1"), ROUND_HALF_UP))
@@ -73,16 +77,17 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
     assert status == "done" and options["time_limit_s"] == 2
     routes = _sql(
         live,
-        "SELECT r.id, r.vehicle_id, v.name, r.distance_m FROM route r JOIN vehicle v ON v.id = r.vehicle_id "
+        "SELECT r.id, r.vehicle_id, v.external_id, v.access_class, r.distance_m FROM route r "
+        "JOIN vehicle v ON v.id = r.vehicle_id "
         "WHERE r.plan_id = %s ORDER BY r.id",
         plan_id,
     )
     assert routes, "the new plan has routes"
     cards = page.locator("#routes .route")
     assert cards.count() == len(routes)
-    for i, (_, _, name, distance_m) in enumerate(routes):
+    for i, (_, _, plate, access, distance_m) in enumerate(routes):
         text = cards.nth(i).inner_text()
-        assert name in text
+        assert f"{plate} · {TRUCK_KIND[access]}" in text
         assert _german_km(distance_m) in text
         assert "Fahrt 1:" in text
     stops = _sql(

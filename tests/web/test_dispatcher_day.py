@@ -14,7 +14,7 @@ import httpx
 
 from tests.web.conftest import SCREENSHOTS, ConsoleLog, tablet, wait_idle
 from tests.web.live import LiveCity
-from tests.web.test_dispatcher import _login, _sql
+from tests.web.test_dispatcher import TRUCK_KIND, _login, _sql
 
 STOPS_OF_PLAN = (
     "SELECT s.id, s.route_id FROM route_stop s JOIN route r ON r.id = s.route_id "
@@ -274,17 +274,18 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
     assert page.evaluate("window.__printed") == 1
     routes = _sql(
         live,
-        "SELECT r.id, v.name, count(s.id) FROM route r JOIN vehicle v ON v.id = r.vehicle_id "
-        "JOIN route_stop s ON s.route_id = r.id WHERE r.plan_id = %s GROUP BY r.id, v.name ORDER BY r.id",
+        "SELECT r.id, v.external_id, v.access_class, count(s.id) FROM route r "
+        "JOIN vehicle v ON v.id = r.vehicle_id JOIN route_stop s ON s.route_id = r.id "
+        "WHERE r.plan_id = %s GROUP BY r.id, v.external_id, v.access_class ORDER BY r.id",
         first,
     )
     pages = page.locator("#print-area .print-page")
     assert pages.count() == len(routes)
     page.emulate_media(media="print")
-    for i, (route_id, name, n) in enumerate(routes):
+    for i, (route_id, plate, access, n) in enumerate(routes):
         p = pages.nth(i)
         assert p.get_attribute("data-route-id") == str(route_id)
-        assert p.locator("h1").inner_text().startswith(f"Tour {name} · ")
+        assert p.locator("h1").inner_text().startswith(f"Tour {plate} · {TRUCK_KIND[access]} · ")
         assert p.locator("tbody tr").count() == n
         bins = _sql(live, "SELECT count(*) FROM route_stop WHERE route_id = %s AND kind = 'stop'", route_id)[
             0

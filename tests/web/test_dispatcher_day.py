@@ -219,8 +219,8 @@ def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
     )[0]
     _exec(
         live,
-        "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail) "
-        "VALUES (%s, %s, 'tilt', %s, 'tilt 60°')",
+        "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail, params) "
+        "VALUES (%s, %s, 'tilt', %s, 'tilted 60°', '{\"tilt_deg\": 60}')",
         live.city_id,
         paper[0],
         live.clock() - timedelta(hours=3),
@@ -232,7 +232,7 @@ def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
     _login(page, live)
     page.wait_for_selector(f"#alerts li[data-bin-id='{paper[0]}']")
     row = page.locator(f"#alerts li[data-bin-id='{paper[0]}']")
-    assert "seit 3 h" in row.inner_text()
+    assert "seit 3 h" in row.inner_text() and "um 60° geneigt" in row.inner_text()
     row.click()
     page.wait_for_selector(".leaflet-popup .popup")
     assert paper[1] in page.locator(".leaflet-popup .popup").inner_text()

@@ -707,7 +707,10 @@ export function formatParams(params = {}) {
 export function say(prefix, code, params = {}, extra = {}) {
   const key = `${prefix}.${code}`;
   if (!(key in STRINGS.de)) return t(`${prefix}.other`, { code });
-  return t(key, { ...formatParams(params), ...extra });
+  const vars = { ...formatParams(params), ...extra };
+  const template = STRINGS[lang()][key] ?? STRINGS.de[key];
+  for (const [, name] of template.matchAll(/\{(\w+)\}/g)) if (!(name in vars)) vars[name] = "–"; // a number the server did not send
+  return t(key, vars);
 }
 
 // The selection's decision on a container, with the sensor's state when it was flagged.

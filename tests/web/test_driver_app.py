@@ -5,7 +5,9 @@ phone's own navigation app."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -314,3 +316,48 @@ def test_the_navigation_link_opens_the_phones_maps_app(browser: Any, live: LiveC
         href = page.get_attribute("#nav-link", "href")
         assert href is not None and href.startswith(start), (ua, href)
         context.close()
+
+
+def test_a_report_from_a_tablet_whose_clock_runs_ahead_gets_422_and_nothing_is_stored(
+    browser: Any, live: LiveCity
+) -> None:
+    log = ConsoleLog()
+    context = tablet(browser, live, 800, 1280)
+    page = context.new_page()
+    log.watch(page)
+    _login(page, live)
+    stop = _open_stops(live)[0]
+    assert page.locator("#next-bin").inner_text() == stop["bin_external_id"]
+
+    # the tablet's clock jumps to 2099 (a dead battery, a wrong setting): its report is dated then
+    context.clock.set_system_time(datetime(2099, 1, 5, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")))
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/driver/events")) as answer:
+        page.click(".act.emptied")
+    assert answer.value.status == 422
+    error = answer.value.json()["error"]
+    assert error["code"] == "event_in_future"
+    assert error["details"]["params"]["occurred_at"].startswith("2099-01-05T07:00")
+    page.wait_for_selector("#rejected:not([hidden])", timeout=20_000)
+    row = page.locator("#rejected-list li").first
+    assert row.get_attribute("data-code") == "event_in_future"
+    assert "liegt in der Zukunft" in row.inner_text() and "Uhr des Geräts prüfen" in row.inner_text()
+    assert "05.01.2099" in row.inner_text()  # the tablet's time, as the driver reads dates
+    # nothing stored, the stop is open again on the server and on the tablet
+    with psycopg.connect(_db(live)) as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM collection_event WHERE route_stop_id = %s", (stop["id"],)
+        ).fetchone()
+    assert stored == (0,)
+    assert _status(live, stop["id"]) == "planned"
+    assert page.locator("#next-bin").inner_text() == stop["bin_external_id"]
+    assert _outbox(page) == []
+
+    # the clock set right again: the same stop is reported and stored once
+    context.clock.set_system_time(live.clock())
+    page.wait_for_timeout(800)  # past the double-tap guard
+    page.click(".act.emptied")
+    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    wait_idle(page)
+    assert _status(live, stop["id"]) == "emptied"
+    context.close()
+    assert [e for e in log.errors if "status of 422" not in e] == []

@@ -22,7 +22,7 @@ const FILLS = [0.25, 0.5, 0.75, 1.0];
 // The key stays on the device (a cab tablet restarts and loses tabs; queued reports must still go out).
 const api = new Api(() => localStorage.getItem(KEY));
 const $ = (id) => document.getElementById(id);
-const view = { tour: null, tourAt: null, selected: null, fill: null, flushing: false, position: null, timers: [], reportedAt: 0 };
+const view = { tour: null, tourAt: null, selected: null, fill: null, flushing: false, position: null, timers: [], reportedAt: -Infinity };
 
 const load = (name, fallback) => {
   try {
@@ -185,8 +185,9 @@ function currentStop() {
 
 function report(kind, observedFill) {
   const stop = currentStop();
-  if (!stop || Date.now() - view.reportedAt < DOUBLE_TAP_MS) return;
-  view.reportedAt = Date.now();
+  // measured on the monotonic clock: a tablet whose wall clock is set back must not block reports
+  if (!stop || performance.now() - view.reportedAt < DOUBLE_TAP_MS) return;
+  view.reportedAt = performance.now();
   const event = {
     client_event_id: newUuid(),
     stop_id: stop.id,
@@ -220,7 +221,7 @@ function undoLast() {
   }
   localStorage.removeItem(LAST);
   view.selected = last.stop_id;
-  view.reportedAt = 0; // an undo is deliberate: the corrected report may follow at once
+  view.reportedAt = -Infinity; // an undo is deliberate: the corrected report may follow at once
   showNotice(t("drv.undo.done", { seq: last.seq }), "info", "undo");
   render();
   flush();

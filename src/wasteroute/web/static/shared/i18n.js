@@ -692,7 +692,9 @@ function formatParam(name, value) {
   if (name === "flags") return t(`health.${value}`);
   if (name === "rate_source") return t(`rate.${value}`);
   if ((name.endsWith("_day") || name === "service_date" || name === "earliest" || name === "latest") && /^\d{4}-\d{2}-\d{2}$/.test(value)) return day(value);
-  if ((name.endsWith("_at") || name.endsWith("_time") || name === "since") && !Number.isNaN(Date.parse(value))) return dateTime(value);
+  if ((name.endsWith("_at") || name.endsWith("_time") || name === "since") && !Number.isNaN(Date.parse(value))) {
+    return new Date(value).toLocaleString(locale(), { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
   return value;
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -23,6 +24,11 @@ def _sql(live: LiveCity, query: str, *args: Any) -> list[tuple[Any, ...]]:
 
 TRUCK_KIND = {"standard": "Hecklader", "narrow": "Kleinfahrzeug", "crane": "Kranfahrzeug"}
 """How the German page names a truck's kind (its access class)."""
+
+
+def german_day(d: date) -> str:
+    """How the German page writes a service day: "Di., 08.12.2026"."""
+    return f"{('Mo.', 'Di.', 'Mi.', 'Do.', 'Fr.', 'Sa.', 'So.')[d.weekday()]}, {d:%d.%m.%Y}"
 
 
 def _german_km(distance_m: int) -> str:
@@ -55,10 +61,14 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
     page.wait_for_selector("#alerts .tag.fire")
     alerts = page.locator("#alerts").inner_text()
     assert "Brandverdacht" in alerts and "Behälter geneigt" in alerts
+    # the page opens on today (the live world's today, whatever the machine's clock says) and its plan
     first_id = int(live.first_plan["plan_id"])
+    today = german_day(live.today)
     page.wait_for_function(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first_id} ')"
     )
+    assert page.locator("#plan-header").inner_text() == f"Plan {first_id} · {today} · Restmüll"
+    assert page.locator("#plan-date option:checked").inner_text() == f"heute · {today}"
     assert page.locator("#plan-button").inner_text() == "Heute planen"
 
     # plan today: a job is created, its progress shown, and the new plan's routes appear
@@ -70,9 +80,14 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
         arg=first_id,
         timeout=60_000,
     )
-    m = re.match(r"Plan (\d+) ", page.locator("#plan-header").inner_text())
-    assert m is not None
+    m = re.match(r"Plan (\d+) · (.+) · Restmüll$", page.locator("#plan-header").inner_text())
+    assert m is not None and m.group(2) == today, page.locator("#plan-header").inner_text()
     plan_id = int(m.group(1))
+    # the day's plans: both, the new one shown, started by the dispatcher's key
+    page.wait_for_selector(f"#day-plans li[data-plan-id='{plan_id}'].shown")
+    assert page.locator("#day-plans li").count() == 2
+    new = page.locator(f"#day-plans li[data-plan-id='{plan_id}']").inner_text()
+    assert "Disposition" in new and "fertig" in new and "angezeigt" in new
     status, options = _sql(live, "SELECT status, options FROM plan WHERE id = %s", plan_id)[0]
     assert status == "done" and options["time_limit_s"] == 2
     routes = _sql(

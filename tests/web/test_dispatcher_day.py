@@ -14,7 +14,7 @@ import httpx
 
 from tests.web.conftest import SCREENSHOTS, ConsoleLog, tablet, wait_idle
 from tests.web.live import LiveCity
-from tests.web.test_dispatcher import TRUCK_KIND, _login, _sql
+from tests.web.test_dispatcher import TRUCK_KIND, _login, _sql, german_day
 
 STOPS_OF_PLAN = (
     "SELECT s.id, s.route_id FROM route_stop s JOIN route r ON r.id = s.route_id "
@@ -51,8 +51,12 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
     page.wait_for_selector(f"#day-plans li[data-plan-id='{first}'].shown")
     today = live.today
     tomorrow = (today + timedelta(days=1)).isoformat()
+    assert page.locator("#plan-date option:checked").inner_text() == f"heute · {german_day(today)}"
     page.select_option("#plan-date", tomorrow)
     page.wait_for_selector("#day-plans li.muted")  # no plan for tomorrow yet
+    next_day = german_day(today + timedelta(days=1))
+    assert page.locator("#plan-date option:checked").inner_text() == f"morgen · {next_day}"
+    assert page.locator("#plan-button").inner_text() == f"Für {next_day} planen"
     assert page.locator("#plan-header").inner_text().startswith("Für Restmüll gibt es noch keinen")
     page.fill("#plan-time", "2")
     page.click("#plan-button")

@@ -279,7 +279,8 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
         bin_id=residual[6].id,
         kind="fire",
         raised_at=datetime.now(UTC),
-        detail="temperature 80 °C",
+        detail="temperature 80.0 °C",
+        params={"temperature_c": 80.0},
     )
     session.add(alert)
     # spare objects nothing refers to

@@ -247,6 +247,9 @@ def test_every_container_full_soon_and_not_on_a_tour_has_a_reason(world: World) 
     # the crane containers no truck of the city can serve: full soon, chosen, and left out for it
     crane = {x.bin_id for x in items if x.code == "no_access"}
     assert crane == set(cranes) & {x.bin_id for x in plan.left_out} and crane
+    dropped = {x.bin_id: x for x in plan.left_out}
+    assert all(dropped[b].drop_code == "no_compatible_vehicle" for b in crane)
+    assert all(dropped[b].drop_params == {"fraction": "residual", "access_class": "crane"} for b in crane)
     assert any(x.must_go_soon for x in items if x.bin_id in crane)
     listed = {x.bin_id for x in items}
     assert {f.id for f in soon.features} - on_route <= listed

@@ -4,7 +4,7 @@ a container's fill history, and moving or locking stops with the checks against 
 from __future__ import annotations
 
 import importlib.util
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -204,6 +204,15 @@ def test_day_plans_list_who_started_each_and_pick_the_newest_finished(world: Wor
     )
     assert plans_today.current_plan_id == world.a.plan_id
     assert plans_today.items[0].routes == 2 and plans_today.items[0].distance_km == 21.345
+    assert plans_today.next_plan_date is None  # the day has its own plan
+    # a day without a finished plan points to the next one within a week (the world's plan)
+    plan_day = date.fromisoformat(world_today(world))
+    before = DayPlans.model_validate(
+        world.client.get(f"/api/v1/days/{plan_day - timedelta(days=2)}/plans", headers=h).json()
+    )
+    assert before.current_plan_id is None and before.next_plan_date == plan_day
+    far = world.client.get(f"/api/v1/days/{plan_day - timedelta(days=8)}/plans", headers=h).json()
+    assert far["next_plan_date"] is None
     r = world.client.get("/api/v1/days/2026-13-01/plans", headers=h)
     assert r.status_code == 422
 

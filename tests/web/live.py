@@ -17,7 +17,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -198,12 +198,13 @@ def serve(database_url: str, clock: RunningClock) -> Iterator[str]:
         worker.join(30)
 
 
-@contextmanager
-def live_city(database_url: str) -> Iterator[LiveCity]:
-    """A seeded city with a finished residual plan for today, served over HTTP, on its own clock."""
-    clock = RunningClock(start_time())
-    city_id, slug, vehicles = seed_live_city(database_url, clock())
-    first = plan_now(
+FirstPlan = Callable[[str, str, RunningClock], dict[str, Any]]
+"""Makes the live world's first plan: (database URL, city slug, clock) -> a dict with its ``plan_id``."""
+
+
+def plan_today(database_url: str, slug: str, clock: RunningClock) -> dict[str, Any]:
+    """A residual plan for today (by ``clock``), computed here as ``wasteroute plan`` does."""
+    return plan_now(
         SETTINGS,
         database_url,
         city=slug,
@@ -213,6 +214,17 @@ def live_city(database_url: str) -> Iterator[LiveCity]:
         seed=1,
         clock=clock,
     )
+
+
+@contextmanager
+def live_city(
+    database_url: str, start: datetime | None = None, first_plan: FirstPlan = plan_today
+) -> Iterator[LiveCity]:
+    """A seeded city with a finished first plan (default: residual, today), served over HTTP, on its
+    own clock starting at ``start`` (default :func:`start_time`)."""
+    clock = RunningClock(start or start_time())
+    city_id, slug, vehicles = seed_live_city(database_url, clock())
+    first = first_plan(database_url, slug, clock)
     keys, drivers = issue_keys(database_url, city_id, int(first["plan_id"]), vehicles)
     with serve(database_url, clock) as base:
         yield LiveCity(base, database_url, city_id, slug, keys, drivers, first, clock)

@@ -507,6 +507,11 @@ class DayPlans(BaseModel):
     service_date: date
     today: date = Field(description="today in the city's time zone")
     current_plan_id: int | None = Field(description="the newest finished plan of the day, if any")
+    next_plan_date: date | None = Field(
+        default=None,
+        description="when the day has no finished plan: the next day within a week that has one (e.g. "
+        "tomorrow, planned in the evening), else None",
+    )
     items: list[DayPlanRead]
 
 

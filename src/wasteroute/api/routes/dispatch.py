@@ -40,6 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["dispatcher"])
 DISPATCH = require("dispatcher", "admin")
 MAX_HISTORY_DAYS = 92
 MAX_READINGS = 5000
+WEEK = timedelta(days=7)
 
 
 def _city(session: SessionDep, caller: Caller) -> City:
@@ -70,10 +71,15 @@ def day_plans(
     rows = DispatchEditRepository(session).day_plans(caller.city_id, fraction, service_date)
     done = [p for p in rows if p.status == "done"]
     current = max(done, key=lambda p: (p.finished_at or p.created_at, p.id)) if done else None
+    repo = DispatchEditRepository(session)
+    later = (
+        None if current else repo.next_plan_day(caller.city_id, fraction, service_date, service_date + WEEK)
+    )
     return DayPlans(
         service_date=service_date,
         today=_today(city, now),
         current_plan_id=current.id if current else None,
+        next_plan_date=later,
         items=[
             DayPlanRead(
                 id=p.id,

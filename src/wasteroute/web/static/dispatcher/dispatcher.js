@@ -68,6 +68,19 @@ function todayIso() {
   return isoDay(new Date());
 }
 
+// "heute · Di., 08.12.2026", "morgen · …", "gestern · …" or just the date
+function dayName(iso) {
+  const offset = Math.round((Date.parse(`${iso}T12:00:00`) - Date.parse(`${todayIso()}T12:00:00`)) / 86400000);
+  const name = { 0: t("disp.plan.today"), 1: t("disp.plan.tomorrow"), "-1": t("disp.day.yesterday") }[offset];
+  return name ? `${name} · ${day(iso)}` : day(iso);
+}
+
+function showDay(iso) {
+  if (![...$("plan-date").options].some((o) => o.value === iso)) $("plan-date").append(el("option", { value: iso }, dayName(iso)));
+  $("plan-date").value = iso;
+  $("plan-date").dispatchEvent(new Event("change"));
+}
+
 function fillDays() {
   // today and the next six days, named in the page's language (a date input would follow the browser's)
   const keep = $("plan-date").value || todayIso();
@@ -76,8 +89,7 @@ function fillDays() {
     const d = new Date();
     d.setDate(d.getDate() + i);
     const iso = isoDay(d);
-    const name = i === 0 ? t("disp.plan.today") : i === 1 ? t("disp.plan.tomorrow") : i === -1 ? t("disp.day.yesterday") : "";
-    options.push(el("option", { value: iso }, name ? `${name} · ${day(iso)}` : day(iso)));
+    options.push(el("option", { value: iso }, dayName(iso)));
   }
   $("plan-date").replaceChildren(...options);
   $("plan-date").value = keep;
@@ -670,6 +682,7 @@ async function loadPlans() {
   const dayIso = $("plan-date").value || todayIso();
   const day = await api.get(`/api/v1/days/${dayIso}/plans?fraction=${view.fraction}`);
   view.dayPlans = day.items;
+  view.nextPlanDate = day.next_plan_date;
   const active = day.items.find((p) => p.status === "queued" || p.status === "running");
   const chosen = view.chosenPlan && day.items.find((p) => p.id === view.chosenPlan && p.status === "done");
   const id = chosen ? chosen.id : day.current_plan_id;
@@ -826,7 +839,12 @@ function renderPlan() {
   const plan = view.plan;
   $("plan-diagnosis").hidden = true;
   if (!plan) {
-    $("plan-header").textContent = t("disp.plan.none", { fraction: t(`fraction.${view.fraction}`) });
+    $("plan-header").replaceChildren(t("disp.plan.none", { fraction: t(`fraction.${view.fraction}`) }));
+    if (view.nextPlanDate) {
+      // e.g. in the evening: today's shifts are over and tomorrow is planned already
+      const next = view.nextPlanDate;
+      $("plan-header").append(" ", el("button", { type: "button", class: "link next-plan", dataset: { day: next }, onclick: () => showDay(next) }, t("disp.plan.next", { day: dayName(next) })));
+    }
     $("plan-summary").textContent = "";
     $("routes").replaceChildren();
     $("leftout").replaceChildren();

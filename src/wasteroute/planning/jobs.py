@@ -218,6 +218,7 @@ def plan_now(
                     fraction=fraction,
                     service_date=day,
                     options={"time_limit_s": limit, "seed": seed},
+                    created_at=clock(),
                 )
                 .id
             )

@@ -197,6 +197,7 @@ def create_demo_plans(session: Any, slug: str, now: datetime, *, time_limit_s: f
             fraction=f,
             service_date=day,
             options={"time_limit_s": time_limit_s, "seed": seed},
+            created_at=now,
         )
         .id
         for f in fractions

@@ -166,6 +166,7 @@ def create_plan(
         service_date=day,
         options=body.options.model_dump(),
         created_by=caller.principal_id,
+        created_at=now,
     )
     session.refresh(plan)
     return _job(plan)

@@ -984,7 +984,7 @@ function printRoutes() {
       el("p", {}, `${t("fraction." + plan.fraction)} · ${t("common.km", { value: num(r.distance_km, 1) })} · ${t("disp.route.times", { start: clock(r.start_at), end: clock(r.end_at) })}`),
       svg,
       el("table", {},
-        el("thead", {}, el("tr", {}, ...[t("disp.print.seq"), t("disp.print.eta"), t("disp.print.what"), t("disp.print.container"), "", t("disp.print.load"), ""].map((k) => el("th", {}, k)))),
+        el("thead", {}, el("tr", {}, ...[t("disp.print.seq"), t("disp.print.eta"), t("disp.print.what"), t("disp.print.container"), t("disp.print.type"), t("disp.print.load"), ""].map((k) => el("th", {}, k)))),
         el("tbody", {}, ...rows),
       ),
     );

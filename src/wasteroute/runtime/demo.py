@@ -207,18 +207,19 @@ def create_demo_plans(session: Any, slug: str, now: datetime, *, time_limit_s: f
 
 
 def _issue_keys(session: Any, settings: Settings, city_id: int, plan_ids: list[int]) -> dict[str, str]:
-    """Keys for the demo: an admin, a dispatcher, and the driver of the first planned tour."""
+    """Keys for the demo: an admin, a dispatcher, and the driver of the first planned tour. Their names
+    show on the German pages (who started a plan), so they are German."""
     repo = PrincipalRepository(session, settings.secret_key.get_secret_value())
     keys = {
-        "admin": repo.create(city_id=city_id, name="demo admin", role="admin").key,
-        "dispatcher": repo.create(city_id=city_id, name="demo dispatcher", role="dispatcher").key,
+        "admin": repo.create(city_id=city_id, name="Demo-Administration", role="admin").key,
+        "dispatcher": repo.create(city_id=city_id, name="Demo-Disposition", role="dispatcher").key,
     }
     plans = PlanRepository(session)
     routes = [r for plan_id in sorted(plan_ids, reverse=True) for r in plans.routes(plan_id)]
     if routes:
         vehicle = next(v for v in CityRepository(session).vehicles(city_id) if v.id == routes[0].vehicle_id)
         keys["driver"] = repo.create(
-            city_id=city_id, name=f"driver of {vehicle.external_id}", role="driver", vehicle_id=vehicle.id
+            city_id=city_id, name=f"Fahrer {vehicle.external_id}", role="driver", vehicle_id=vehicle.id
         ).key
     return keys
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 
-from tests.web.conftest import CHROMIUM_ARGS, SCREENSHOTS, ConsoleLog, tablet, wait_idle
+from tests.web.conftest import CHROMIUM_ARGS, SCREENSHOTS, ConsoleLog, dead_zone, tablet, wait_idle
 from tests.web.live import LiveCity
 
 ANDROID_UA = (
@@ -88,7 +88,7 @@ def test_the_page_reloads_offline_and_sends_its_queued_reports_exactly_once(
     _ready_offline_app(page)
     open_ = _open_stops(live)
 
-    context.set_offline(True)
+    dead_zone(context, True)
     page.wait_for_function("() => document.getElementById('net-text').textContent === 'Offline'")
     page.click(".act.emptied")
     page.wait_for_timeout(800)  # past the double-tap guard
@@ -111,9 +111,9 @@ def test_the_page_reloads_offline_and_sends_its_queued_reports_exactly_once(
     ids = [e["client_event_id"] for e in queued]
     assert _events(live, ids) == []
 
-    context.set_offline(False)
+    dead_zone(context, False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     page.reload()  # a reload with network sends nothing again
     wait_idle(page)
@@ -170,7 +170,7 @@ def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, 
     open_ = _open_stops(live)
 
     # two reports wait offline; the next stop's buttons are where the finger is
-    context.set_offline(True)
+    dead_zone(context, True)
     page.wait_for_function("() => document.getElementById('net-text').textContent === 'Offline'")
     page.click(".act.damaged")
     page.wait_for_timeout(800)
@@ -187,7 +187,7 @@ def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, 
     page.route("**/api/v1/driver/events", slow)
     page.evaluate(_WATCH)
     assert page.evaluate("window.__watched") >= 6
-    context.set_offline(False)
+    dead_zone(context, False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_function(
         "() => document.getElementById('queue-text').textContent.startsWith('Sende')", timeout=10_000
@@ -207,7 +207,7 @@ def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, 
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.touchscreen.tap(x, y)
     page.touchscreen.tap(x, y)
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _status(live, open_[2]["id"]) == "emptied"
     assert _status(live, open_[3]["id"]) == "planned"
@@ -221,7 +221,7 @@ def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> No
     _login(page, live)
     stop = _open_stops(live)[0]
     page.click(".act.emptied")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _status(live, stop["id"]) == "emptied"
     reported = page.evaluate("JSON.parse(localStorage.getItem('wasteroute.driver.last')).client_event_id")
@@ -229,7 +229,7 @@ def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> No
     assert f"Halt {stop['seq']}" in page.locator("#undo").inner_text()
 
     page.click("#undo")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _events(live, [reported]) == [(reported, stop["id"], "emptied", True)]
     assert _status(live, stop["id"]) == "planned"
@@ -239,7 +239,7 @@ def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> No
     # and reported again as what it was: overfilled (which empties it too)
     page.click(".act.overfilled")
     page.click("#overfill [data-fill='1.25']")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _status(live, stop["id"]) == "overfilled"
     with psycopg.connect(_db(live)) as conn:
@@ -337,7 +337,7 @@ def test_a_report_from_a_tablet_whose_clock_runs_ahead_gets_422_and_nothing_is_s
     error = answer.value.json()["error"]
     assert error["code"] == "event_in_future"
     assert error["details"]["params"]["occurred_at"].startswith("2099-01-05T07:00")
-    page.wait_for_selector("#rejected:not([hidden])", timeout=20_000)
+    page.wait_for_selector("#rejected:not([hidden])", timeout=45_000)
     row = page.locator("#rejected-list li").first
     assert row.get_attribute("data-code") == "event_in_future"
     assert "liegt in der Zukunft" in row.inner_text() and "Uhr des Geräts prüfen" in row.inner_text()
@@ -356,7 +356,7 @@ def test_a_report_from_a_tablet_whose_clock_runs_ahead_gets_422_and_nothing_is_s
     context.clock.set_system_time(live.clock())
     page.wait_for_timeout(800)  # past the double-tap guard
     page.click(".act.emptied")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _status(live, stop["id"]) == "emptied"
     context.close()

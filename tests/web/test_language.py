@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tests.web.conftest import ConsoleLog, tablet, wait_idle
+from tests.web.conftest import ConsoleLog, dead_zone, tablet, wait_idle
 from tests.web.live import LiveCity
 from tests.web.test_dispatcher import _login, _sql
 from tests.web.test_dispatcher_day import _exec
@@ -232,7 +232,7 @@ def test_the_driver_page_holds_no_english_word(browser: Any, live: LiveCity) -> 
     page.click("#overfill-cancel")
 
     # two reports wait in a dead zone
-    context.set_offline(True)
+    dead_zone(context, True)
     page.wait_for_function("() => document.getElementById('net-text').textContent === 'Offline'")
     page.click(".act.emptied")
     page.wait_for_timeout(800)  # past the double-tap guard
@@ -241,9 +241,9 @@ def test_the_driver_page_holds_no_english_word(browser: Any, live: LiveCity) -> 
     watch.check(page, "driver: reports waiting offline")
 
     # back online: sent, the undo offered
-    context.set_offline(False)
+    dead_zone(context, False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert page.locator("#undo").is_visible()
     watch.check(page, "driver: sent, undo offered")
@@ -266,7 +266,7 @@ def test_the_driver_page_holds_no_english_word(browser: Any, live: LiveCity) -> 
     }
     page.evaluate("e => localStorage.setItem('wasteroute.driver.outbox', JSON.stringify([e]))", ahead)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector("#rejected:not([hidden])", timeout=20_000)
+    page.wait_for_selector("#rejected:not([hidden])", timeout=45_000)
     assert "liegt in der Zukunft" in page.locator("#rejected-list").inner_text()
     watch.check(page, "driver: a report refused")
     context.close()

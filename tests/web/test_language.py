@@ -160,7 +160,10 @@ def test_the_dispatcher_page_holds_no_english_word(browser: Any, live: LiveCity)
 
     # a container's popup on a tour: type, fill, the tour, moving and locking, its history
     page.locator(".sym.stop").first.click()
-    page.wait_for_selector(".leaflet-popup .history-chart")
+    page.wait_for_function(  # its chart, or the note that it has no readings (the silent sensor's)
+        "() => { const h = document.querySelector('.leaflet-popup .history');"
+        " return h && (h.querySelector('svg') || !h.textContent.includes('wird geladen')); }"
+    )
     popup = page.locator(".leaflet-popup .popup").inner_text()
     assert re.search(r"(Großbehälter|Unterflurbehälter) \d\.\d{3} l", popup), popup
     watch.check(page, "dispatcher: popup")

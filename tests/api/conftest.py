@@ -97,9 +97,9 @@ class SessionTourStore:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
 
-    async def access(self, key_prefix: str) -> TourAccess | None:
+    async def access(self, key_prefix: str, now: datetime) -> TourAccess | None:
         with self.factory() as s:
-            return TourRepository(s).tour_access(key_prefix)
+            return TourRepository(s).tour_access(key_prefix, now)
 
     async def route_json(self, route_id: int) -> str | None:
         with self.factory() as s:
@@ -279,7 +279,8 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
         bin_id=residual[6].id,
         kind="fire",
         raised_at=datetime.now(UTC),
-        detail="temperature 80 °C",
+        detail="temperature 80.0 °C",
+        params={"temperature_c": 80.0},
     )
     session.add(alert)
     # spare objects nothing refers to

@@ -3,14 +3,17 @@ a container's fill history, and moving or locking stops with the checks against 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import importlib.util
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, get_args
 
 from sqlalchemy import text
 
 from tests.api.conftest import SETTINGS, World
-from wasteroute.api.dispatch import _drop_code
-from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedList
+from wasteroute.api.dispatch import DROP_CODES
+from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedCode, UnplannedList
+from wasteroute.planning.result import DropReason
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.plans import PlanRepository
 
@@ -74,7 +77,13 @@ def test_a_move_that_overloads_the_truck_is_refused_with_the_rule_and_nothing_ch
     assert r.status_code == 409, r.text
     err = r.json()["error"]
     assert err["code"] == "capacity_volume"
-    assert err["details"]["params"] == {"trip": 1, "load_l": 300, "capacity_l": 250, "vehicle": "Truck 2"}
+    assert err["details"]["params"] == {
+        "trip": 1,
+        "load_l": 300,
+        "capacity_l": 250,
+        "vehicle": "Truck 2",
+        "vehicle_id": a.other_vehicle_id,
+    }
     assert "300 l" in err["message"] and "250 l" in err["message"]
     route = world.conn.execute(
         text("SELECT route_id FROM route_stop WHERE id = :s"), {"s": a.stop_ids[0]}
@@ -195,6 +204,15 @@ def test_day_plans_list_who_started_each_and_pick_the_newest_finished(world: Wor
     )
     assert plans_today.current_plan_id == world.a.plan_id
     assert plans_today.items[0].routes == 2 and plans_today.items[0].distance_km == 21.345
+    assert plans_today.next_plan_date is None  # the day has its own plan
+    # a day without a finished plan points to the next one within a week (the world's plan)
+    plan_day = date.fromisoformat(world_today(world))
+    before = DayPlans.model_validate(
+        world.client.get(f"/api/v1/days/{plan_day - timedelta(days=2)}/plans", headers=h).json()
+    )
+    assert before.current_plan_id is None and before.next_plan_date == plan_day
+    far = world.client.get(f"/api/v1/days/{plan_day - timedelta(days=8)}/plans", headers=h).json()
+    assert far["next_plan_date"] is None
     r = world.client.get("/api/v1/days/2026-13-01/plans", headers=h)
     assert r.status_code == 422
 
@@ -238,6 +256,9 @@ def test_every_container_full_soon_and_not_on_a_tour_has_a_reason(world: World) 
     # the crane containers no truck of the city can serve: full soon, chosen, and left out for it
     crane = {x.bin_id for x in items if x.code == "no_access"}
     assert crane == set(cranes) & {x.bin_id for x in plan.left_out} and crane
+    dropped = {x.bin_id: x for x in plan.left_out}
+    assert all(dropped[b].drop_code == "no_compatible_vehicle" for b in crane)
+    assert all(dropped[b].drop_params == {"fraction": "residual", "access_class": "crane"} for b in crane)
     assert any(x.must_go_soon for x in items if x.bin_id in crane)
     listed = {x.bin_id for x in items}
     assert {f.id for f in soon.features} - on_route <= listed
@@ -252,11 +273,13 @@ def test_every_container_full_soon_and_not_on_a_tour_has_a_reason(world: World) 
             assert x.params["forecast_pct"] < 80
 
 
-def test_the_router_reason_becomes_a_code() -> None:
-    assert _drop_code("Must go: forecast 91%.; left out: capacity (needs 3 more trucks)") == "capacity"
-    assert _drop_code("May go: x; left out: optional, not worth the detour") == "can_wait"
-    assert _drop_code("Must go; left out: does not fit into the shifts") == "shift"
-    assert _drop_code("Must go; left out: no compatible vehicle") == "no_access"
-    assert _drop_code("Must go; left out: time window unreachable (closes 09:00)") == "time_window"
-    assert _drop_code("Must go; left out: something new") == "dropped"
-    assert _drop_code("Skip: forecast 20%") is None
+def test_every_router_reason_has_a_code_for_the_unplanned_list() -> None:
+    assert set(DROP_CODES) == {r.code for r in DropReason}
+    assert set(DROP_CODES.values()) <= set(get_args(UnplannedCode))
+    # the migration that gave old plans their codes read the same English texts the router wrote
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "20261206_0009_codes_for_the_pages.py"
+    spec = importlib.util.spec_from_file_location("migration_0009", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert {r.value: r.code for r in DropReason} == module._DROPS

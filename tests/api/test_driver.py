@@ -18,6 +18,7 @@ def test_tour_lists_own_stops_in_order_with_bins_facility_and_break(world: World
     assert r.status_code == 200, r.text
     tour = TourRead.model_validate_json(r.content)  # the documented schema
     assert tour.route_id == world.a.route_id and tour.vehicle_id == world.a.vehicle_id
+    assert tour.vehicle_external_id.startswith("TH-") and tour.vehicle_access_class in ("standard", "narrow")
     assert [s.seq for s in tour.stops] == sorted(s.seq for s in tour.stops)
     kinds = [s.kind for s in tour.stops]
     assert kinds[0] == "start" and kinds[-1] == "end" and "facility" in kinds and "break" in kinds

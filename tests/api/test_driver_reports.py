@@ -75,7 +75,8 @@ def test_a_future_or_ancient_report_is_refused_with_422(world: World) -> None:
         r = _post(world, _event(stop_id, "emptied", at))
         assert r.status_code == 422, (at, r.text)
         err = r.json()["error"]
-        assert err["code"] == "invalid_input" and "occurred_at" in err["message"], err
+        assert err["code"] == ("event_too_old" if at < now else "event_in_future"), err
+        assert "occurred_at" in err["message"] and err["details"]["params"]["occurred_at"], err
         assert "tablet's clock" in err["message"]
     with world.app.state.session_factory() as s:
         assert (
@@ -92,9 +93,24 @@ def test_event_time_problem_bounds() -> None:
     assert event_time_problem(now + CLOCK_SKEW, now) is None
     assert event_time_problem(now - MAX_REPORT_AGE, now) is None
     future = event_time_problem(now + CLOCK_SKEW + timedelta(seconds=1), now)
-    assert future is not None and "in the future" in future and "2026-12-06T18:05:01Z" in future
+    assert future is not None and future.code == "event_in_future"
+    assert "in the future" in future.message and "2026-12-06T18:05:01Z" in future.message
+    assert future.details == {
+        "params": {
+            "occurred_at": "2026-12-06T18:05:01Z",
+            "server_time": "2026-12-06T18:00:00Z",
+            "skew_min": 5,
+        }
+    }
     old = event_time_problem(now - MAX_REPORT_AGE - timedelta(seconds=1), now)
-    assert old is not None and "older than 48 h" in old
+    assert old is not None and old.code == "event_too_old" and "older than 48 h" in old.message
+    assert old.details == {
+        "params": {
+            "occurred_at": "2026-12-04T17:59:59Z",
+            "server_time": "2026-12-06T18:00:00Z",
+            "max_age_h": 48,
+        }
+    }
 
 
 def test_withdrawing_a_report_corrects_the_servers_record(world: World) -> None:

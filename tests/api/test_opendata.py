@@ -83,6 +83,12 @@ def test_unknown_paths_methods_and_keys_use_the_envelope(world: World) -> None:
     ):
         assert r.status_code == status, r.text
         assert r.json()["error"]["code"] == code and r.json()["error"]["message"]
+    # a key of the wrong role: the pages name the role in the user's language from the details
+    wrong = world.client.get("/api/v1/plans", headers=world.key("driver")).json()["error"]
+    assert wrong["details"] == {"params": {"role": "driver", "allowed": ["dispatcher", "admin"]}}
+    tour = world.client.get("/api/v1/driver/tour", headers=world.key("dispatcher")).json()["error"]
+    assert tour["code"] == "forbidden"
+    assert tour["details"] == {"params": {"role": "dispatcher", "allowed": ["driver"]}}
 
 
 def test_ordinary_bodies_are_limited_too(world: World) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from tests.api.conftest import SETTINGS, World
 from wasteroute.api.schemas import BinMap, PlanRead, RouteGeoJSON
+from wasteroute.planning.result import DropReason
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.plans import PlanRepository
 
@@ -39,6 +40,13 @@ def test_plan_job_runs_end_to_end_through_the_api(world: World) -> None:
     assert bins_routed and all(s.bin_external_id and s.bin_external_id.startswith("TH-") for s in bins_routed)
     assert all(t.volume_l >= 0 for r in detail.routes for t in r.trips)
     assert all(x.reason for x in detail.left_out)
+    # beside the English reasons: the selection's code and the router's, with their numbers
+    assert all(x.code and x.code.startswith(("must_", "may_")) for x in detail.left_out)
+    assert all(x.drop_code in {r.code for r in DropReason} for x in detail.left_out)
+    assert all(x.drop_params["prize"] >= 0 for x in detail.left_out if x.drop_code == "optional_not_worth")
+    assert all(r.vehicle_external_id.startswith("TH-") for r in detail.routes)
+    assert {r.vehicle_access_class for r in detail.routes} <= {"standard", "narrow"}
+    assert detail.notes == [] and detail.diagnosis is None  # the mini city's trucks carry everything
     latest = world.client.get("/api/v1/plans/latest", params={"fraction": "residual"}, headers=h).json()
     assert latest["id"] == job["id"]
     geo = RouteGeoJSON.model_validate(
@@ -98,6 +106,15 @@ def test_alerts_stored_and_computed_and_clearing(world: World) -> None:
     assert {"fire", "stale"} <= kinds
     fire = next(a for a in alerts["items"] if a["kind"] == "fire")
     assert fire["source"] == "stored" and fire["bin_external_id"].startswith("TH-")
+    # what raised it, as a code and numbers beside the English detail
+    assert fire["code"] == "temperature" and fire["params"]["temperature_c"] >= 65
+    assert f"temperature {fire['params']['temperature_c']} °C" == fire["detail"]
+    stale = [a for a in alerts["items"] if a["kind"] == "stale"]
+    assert stale and all(a["code"] in ("no_reading_yet", "no_reading_since") for a in stale)
+    assert all(
+        a["params"]["device_id"] and ("since" in a["params"]) == (a["code"] == "no_reading_since")
+        for a in stale
+    )
     assert all(
         a["bin_external_id"] is None or a["bin_external_id"].startswith("TH-") for a in alerts["items"]
     )

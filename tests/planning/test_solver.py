@@ -234,6 +234,17 @@ def test_over_full_must_go_set_gives_a_diagnosis_not_an_exception() -> None:
     assert "exceeds what 2 vehicles can carry" in plan.diagnosis[0]
     assert "8,970 L" in plan.diagnosis[0]  # the must-go volume
     assert "5,000 L" in plan.diagnosis[0]  # 3,000 + 2,000 L with one trip each
+    # the same sentence as a code with its numbers, for the pages
+    assert plan.notes[0].code == "volume_exceeds_fleet"
+    assert plan.notes[0].params == {
+        "fraction": plan.notes[0].params["fraction"],
+        "must_l": 8970,
+        "vehicles": 2,
+        "trips_min": 1,
+        "trips_max": 1,
+        "can_l": 5000,
+    }
+    assert [n.text for n in plan.notes] == list(plan.diagnosis)
 
 
 def test_same_seed_gives_same_plan() -> None:

@@ -121,3 +121,38 @@ def test_readings_are_a_compressed_hypertable_with_policies_on_timescale(
     )
     assert '"drop_after": "90 days"' in policies["policy_retention"]  # WASTEROUTE_RETENTION_DAYS
     assert '"compress_after": "14 days"' in policies["policy_compression"]
+
+
+def test_old_alerts_and_plans_get_their_codes_from_their_english_texts(backend_mini_city_url: str) -> None:
+    url = backend_mini_city_url
+    downgrade(url, "0007")
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        city, bin_a, bin_b = conn.execute(
+            "SELECT city_id, min(id), max(id) FROM bin WHERE fraction = 'residual' GROUP BY city_id"
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail) VALUES "
+            "(%s, %s, 'fire', now(), 'temperature 116.8 °C'), (%s, %s, 'tilt', now(), 'tilted 58°')",
+            (city, bin_a, city, bin_b),
+        )
+        plan = conn.execute(
+            "INSERT INTO plan (city_id, fraction, service_date, status, progress, options) "
+            "VALUES (%s, 'residual', '2026-12-08', 'done', 1.0, '{}') RETURNING id",
+            (city,),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO plan_bin (plan_id, bin_id, category, forecast_fill, routed, reason) VALUES "
+            "(%s, %s, 'may', 0.72, false, 'May go: forecast 72%% at 10:00.; left out: optional, not worth "
+            "the detour (skipping costs 70.15, less than the detour to collect it)'), "
+            "(%s, %s, 'must', 0.93, true, 'Must go: forecast 93%% at 10:00 reaches the 80%% threshold.')",
+            (plan, bin_a, plan, bin_b),
+        )
+    migrate(url)
+    assert _q(url, "SELECT kind, params FROM alert ORDER BY kind") == [
+        ("fire", {"temperature_c": 116.8}),
+        ("tilt", {"tilt_deg": 58}),
+    ]
+    assert _q(url, "SELECT routed, reason_code, drop_code FROM plan_bin ORDER BY routed") == [
+        (False, None, "optional_not_worth"),
+        (True, None, None),
+    ]

@@ -104,9 +104,14 @@ def test_fire_and_tilt_raise_one_open_alert_each(mini_city_url: str) -> None:
     store.write_and_commit(hot[2:], [])
     with psycopg.connect(mini_city_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         kinds = conn.execute(
-            "SELECT kind FROM alert WHERE bin_id = %s AND cleared_at IS NULL ORDER BY kind", (info.bin_id,)
+            "SELECT kind, detail, params FROM alert WHERE bin_id = %s AND cleared_at IS NULL ORDER BY kind",
+            (info.bin_id,),
         ).fetchall()
-    assert kinds == [("fire",), ("tilt",)]
+    # what raised each one, as numbers beside the English detail (the pages say it in their language)
+    assert kinds == [
+        ("fire", "temperature 80.0 °C", {"temperature_c": 80.0}),
+        ("tilt", "tilted 60°", {"tilt_deg": 60}),
+    ]
     store.close()
 
 

@@ -67,17 +67,40 @@ class ConsoleLog:
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
 
-def tablet(browser: Any, width: int, height: int) -> Any:
-    """A fresh browser context (own storage) that looks like a German city tablet."""
-    return browser.new_context(
-        viewport={"width": width, "height": height},
-        locale="de-DE",
-        timezone_id="Europe/Berlin",
-        has_touch=True,
-        accept_downloads=True,
+def tablet(browser: Any, live: LiveCity, width: int, height: int, **options: Any) -> Any:
+    """A fresh browser context (own storage) that looks like a German city tablet, its clock set to
+    the live world's (Playwright's clock: the time runs on from there, timers stay real).
+    ``options`` go to ``new_context`` (``is_mobile``, ``user_agent``, ...)."""
+    context = browser.new_context(
+        **{
+            "viewport": {"width": width, "height": height},
+            "locale": "de-DE",
+            "timezone_id": "Europe/Berlin",
+            "has_touch": True,
+            "accept_downloads": True,
+            **options,
+        }
     )
+    context.clock.set_system_time(live.clock())
+    context.set_default_timeout(45_000)  # the machine is shared: slow is not wrong
+    return context
+
+
+API = "**/api/**"
+
+
+def dead_zone(context: Any, on: bool) -> None:
+    """The tablet loses (``on``) or regains the network. Besides Chromium's offline emulation, every
+    request to the API is dropped while in the zone, as a real dead zone drops it: once, under heavy
+    load, a report reached the server from a tablet emulated offline, which no cab ever sees."""
+    if on:
+        context.set_offline(True)
+        context.route(API, lambda route: route.abort("internetdisconnected"))
+    else:
+        context.unroute(API)
+        context.set_offline(False)
 
 
 def wait_idle(page: Any) -> None:
     """Until the page has no API request under way (the pages mark ``<body data-busy>``)."""
-    page.wait_for_function("() => document.body.dataset.busy !== 'true'", timeout=15_000)
+    page.wait_for_function("() => document.body.dataset.busy !== 'true'", timeout=30_000)

@@ -3,19 +3,27 @@ a finished plan for today, the real app served by uvicorn in a thread and a plan
 
 Everything is committed (the browser talks to a real server over HTTP), so each live world gets a
 database of its own.
+
+The whole world runs on a clock of its own (:class:`~wasteroute.clock.RunningClock`): it starts on
+Tuesday 8 December 2026 at 09:00 in Berlin, in the middle of the trucks' shift, whatever day and hour
+the machine has; the server, the plan worker, the seeded readings and the browser (Playwright's
+clock, see ``conftest.tablet``) all read it. ``WASTEROUTE_TEST_NOW`` (ISO 8601 with a zone) starts
+it elsewhere, e.g. on a Sunday evening, to show that the pages do not care.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import uvicorn
@@ -24,6 +32,7 @@ from sqlalchemy.orm import Session
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
 from wasteroute.api.app import create_app
+from wasteroute.clock import RunningClock
 from wasteroute.config import Settings
 from wasteroute.planning.jobs import plan_now, run_worker
 from wasteroute.runtime.ports import free_port, wait_for_port
@@ -38,6 +47,20 @@ DATA = Path(__file__).parents[1] / "data"
 SETTINGS = Settings()
 PLAN_TIME_LIMIT_S = 2.0
 """Solver time per plan in the live world: the mini city has 24 bins, two trucks."""
+BERLIN = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 12, 8, 9, 0, tzinfo=BERLIN)
+"""When the live world starts (a Tuesday morning, the trucks' shift runs 06:00-14:30)."""
+
+
+def start_time() -> datetime:
+    """:data:`START`, or ``WASTEROUTE_TEST_NOW`` (ISO 8601 with a zone) when set."""
+    raw = os.environ.get("WASTEROUTE_TEST_NOW")
+    if not raw:
+        return START
+    at = datetime.fromisoformat(raw)
+    if at.tzinfo is None:
+        raise ValueError(f"WASTEROUTE_TEST_NOW needs a time zone, e.g. 2026-12-06T21:30+01:00; got {raw!r}")
+    return at
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,13 @@ class LiveCity:
     driver_vehicles: dict[str, int]
     """The vehicle id of each driver key (``driver``, ``other_driver``)."""
     first_plan: dict[str, Any]
+    clock: RunningClock
+    """The world's time (server, worker, readings; browsers are set to it)."""
+
+    @property
+    def today(self) -> date:
+        """Today in the city (Berlin) by the world's clock."""
+        return self.clock().astimezone(BERLIN).date()
 
 
 def _fill_now(index: int) -> float:
@@ -90,9 +120,9 @@ def _readings(session: Session, city_id: int, now: datetime) -> list[ReadingRow]
     return rows
 
 
-def seed_live_city(database_url: str) -> tuple[int, str, dict[str, int]]:
-    """Migrate and import the mini city with sensor history; returns (city id, slug, vehicle ids by
-    external id)."""
+def seed_live_city(database_url: str, now: datetime) -> tuple[int, str, dict[str, int]]:
+    """Migrate and import the mini city with sensor history up to ``now``; returns (city id, slug,
+    vehicle ids by external id)."""
     migrate(database_url)
     engine = make_engine(database_url, pool_size=1)
     try:
@@ -103,7 +133,7 @@ def seed_live_city(database_url: str) -> tuple[int, str, dict[str, int]]:
             session.flush()
             raw = session.connection().connection.driver_connection
             assert isinstance(raw, psycopg.Connection)
-            store_batch(raw, _readings(session, summary.city_id, datetime.now(UTC)), [])
+            store_batch(raw, _readings(session, summary.city_id, now), [])
             vehicles = {v.external_id: v.id for v in CityRepository(session).vehicles(summary.city_id)}
         return summary.city_id, summary.slug, vehicles
     finally:
@@ -139,15 +169,19 @@ def issue_keys(
 
 
 @contextmanager
-def serve(database_url: str) -> Iterator[str]:
-    """The real app on a free loopback port (uvicorn in a thread) plus a plan worker thread."""
+def serve(database_url: str, clock: RunningClock) -> Iterator[str]:
+    """The real app on a free loopback port (uvicorn in a thread) plus a plan worker thread, both on
+    ``clock``."""
     port = free_port()
-    app = create_app(SETTINGS, database_url, pool_size=4)
+    app = create_app(SETTINGS, database_url, pool_size=4, clock=clock)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="web-test-api", daemon=True)
     stop = threading.Event()
     worker = threading.Thread(
-        target=run_worker, args=(SETTINGS, database_url, stop, 0.2), name="web-test-worker", daemon=True
+        target=run_worker,
+        args=(SETTINGS, database_url, stop, 0.2, clock),
+        name="web-test-worker",
+        daemon=True,
     )
     thread.start()
     worker.start()
@@ -164,11 +198,13 @@ def serve(database_url: str) -> Iterator[str]:
         worker.join(30)
 
 
-@contextmanager
-def live_city(database_url: str) -> Iterator[LiveCity]:
-    """A seeded city with a finished residual plan for today, served over HTTP."""
-    city_id, slug, vehicles = seed_live_city(database_url)
-    first = plan_now(
+FirstPlan = Callable[[str, str, RunningClock], dict[str, Any]]
+"""Makes the live world's first plan: (database URL, city slug, clock) -> a dict with its ``plan_id``."""
+
+
+def plan_today(database_url: str, slug: str, clock: RunningClock) -> dict[str, Any]:
+    """A residual plan for today (by ``clock``), computed here as ``wasteroute plan`` does."""
+    return plan_now(
         SETTINGS,
         database_url,
         city=slug,
@@ -176,7 +212,19 @@ def live_city(database_url: str) -> Iterator[LiveCity]:
         service_date=None,
         time_limit_s=PLAN_TIME_LIMIT_S,
         seed=1,
+        clock=clock,
     )
+
+
+@contextmanager
+def live_city(
+    database_url: str, start: datetime | None = None, first_plan: FirstPlan = plan_today
+) -> Iterator[LiveCity]:
+    """A seeded city with a finished first plan (default: residual, today), served over HTTP, on its
+    own clock starting at ``start`` (default :func:`start_time`)."""
+    clock = RunningClock(start or start_time())
+    city_id, slug, vehicles = seed_live_city(database_url, clock())
+    first = first_plan(database_url, slug, clock)
     keys, drivers = issue_keys(database_url, city_id, int(first["plan_id"]), vehicles)
-    with serve(database_url) as base:
-        yield LiveCity(base, database_url, city_id, slug, keys, drivers, first)
+    with serve(database_url, clock) as base:
+        yield LiveCity(base, database_url, city_id, slug, keys, drivers, first, clock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -20,6 +20,15 @@ def _sql(live: LiveCity, query: str, *args: Any) -> list[tuple[Any, ...]]:
     url = live.database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url) as conn:
         return conn.execute(query, args).fetchall()
+
+
+TRUCK_KIND = {"standard": "Hecklader", "narrow": "Kleinfahrzeug", "crane": "Kranfahrzeug"}
+"""How the German page names a truck's kind (its access class)."""
+
+
+def german_day(d: date) -> str:
+    """How the German page writes a service day: "Di., 08.12.2026"."""
+    return f"{('Mo.', 'Di.', 'Mi.', 'Do.', 'Fr.', 'Sa.', 'So.')[d.weekday()]}, {d:%d.%m.%Y}"
 
 
 def _german_km(distance_m: int) -> str:
@@ -37,7 +46,7 @@ def _login(page: Any, live: LiveCity) -> None:
 
 def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: Any, live: LiveCity) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -52,10 +61,14 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
     page.wait_for_selector("#alerts .tag.fire")
     alerts = page.locator("#alerts").inner_text()
     assert "Brandverdacht" in alerts and "Behälter geneigt" in alerts
+    # the page opens on today (the live world's today, whatever the machine's clock says) and its plan
     first_id = int(live.first_plan["plan_id"])
+    today = german_day(live.today)
     page.wait_for_function(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first_id} ')"
     )
+    assert page.locator("#plan-header").inner_text() == f"Plan {first_id} · {today} · Restmüll"
+    assert page.locator("#plan-date option:checked").inner_text() == f"heute · {today}"
     assert page.locator("#plan-button").inner_text() == "Heute planen"
 
     # plan today: a job is created, its progress shown, and the new plan's routes appear
@@ -67,23 +80,29 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
         arg=first_id,
         timeout=60_000,
     )
-    m = re.match(r"Plan (\d+) ", page.locator("#plan-header").inner_text())
-    assert m is not None
+    m = re.match(r"Plan (\d+) · (.+) · Restmüll$", page.locator("#plan-header").inner_text())
+    assert m is not None and m.group(2) == today, page.locator("#plan-header").inner_text()
     plan_id = int(m.group(1))
+    # the day's plans: both, the new one shown, started by the dispatcher's key
+    page.wait_for_selector(f"#day-plans li[data-plan-id='{plan_id}'].shown")
+    assert page.locator("#day-plans li").count() == 2
+    new = page.locator(f"#day-plans li[data-plan-id='{plan_id}']").inner_text()
+    assert "Disposition" in new and "fertig" in new and "angezeigt" in new
     status, options = _sql(live, "SELECT status, options FROM plan WHERE id = %s", plan_id)[0]
     assert status == "done" and options["time_limit_s"] == 2
     routes = _sql(
         live,
-        "SELECT r.id, r.vehicle_id, v.name, r.distance_m FROM route r JOIN vehicle v ON v.id = r.vehicle_id "
+        "SELECT r.id, r.vehicle_id, v.external_id, v.access_class, r.distance_m FROM route r "
+        "JOIN vehicle v ON v.id = r.vehicle_id "
         "WHERE r.plan_id = %s ORDER BY r.id",
         plan_id,
     )
     assert routes, "the new plan has routes"
     cards = page.locator("#routes .route")
     assert cards.count() == len(routes)
-    for i, (_, _, name, distance_m) in enumerate(routes):
+    for i, (_, _, plate, access, distance_m) in enumerate(routes):
         text = cards.nth(i).inner_text()
-        assert name in text
+        assert f"{plate} · {TRUCK_KIND[access]}" in text
         assert _german_km(distance_m) in text
         assert "Fahrt 1:" in text
     stops = _sql(
@@ -110,7 +129,7 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
             "stop_id": first_stop[0],
             "kind": "emptied",
             "observed_fill": 0.9,
-            "occurred_at": datetime.now(UTC).isoformat(),
+            "occurred_at": live.clock().isoformat(),
         },
     )
     assert r.status_code == 200, r.text
@@ -138,7 +157,7 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
 
 
 def test_dispatcher_page_refuses_a_driver_key(browser: Any, live: LiveCity) -> None:
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     page.goto(f"{live.base_url}/ui/dispatcher/")
     page.fill("#login-key", live.keys["driver"])

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from tests.web.conftest import SCREENSHOTS, ConsoleLog, tablet, wait_idle
 from tests.web.live import LiveCity
-from tests.web.test_dispatcher import _login, _sql
+from tests.web.test_dispatcher import TRUCK_KIND, _login, _sql, german_day
 
 STOPS_OF_PLAN = (
     "SELECT s.id, s.route_id FROM route_stop s JOIN route r ON r.id = s.route_id "
@@ -41,7 +40,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
     browser: Any, live: LiveCity
 ) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -50,10 +49,14 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"
     )
     page.wait_for_selector(f"#day-plans li[data-plan-id='{first}'].shown")
-    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    today = live.today
     tomorrow = (today + timedelta(days=1)).isoformat()
+    assert page.locator("#plan-date option:checked").inner_text() == f"heute · {german_day(today)}"
     page.select_option("#plan-date", tomorrow)
     page.wait_for_selector("#day-plans li.muted")  # no plan for tomorrow yet
+    next_day = german_day(today + timedelta(days=1))
+    assert page.locator("#plan-date option:checked").inner_text() == f"morgen · {next_day}"
+    assert page.locator("#plan-button").inner_text() == f"Für {next_day} planen"
     assert page.locator("#plan-header").inner_text().startswith("Für Restmüll gibt es noch keinen")
     page.fill("#plan-time", "2")
     page.click("#plan-button")
@@ -88,7 +91,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
 
 def test_every_container_full_soon_says_why_and_shows_its_history(browser: Any, live: LiveCity) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -133,7 +136,7 @@ def test_every_container_full_soon_says_why_and_shows_its_history(browser: Any, 
 
 def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, live: LiveCity) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     # a plan two days ahead with short shifts, so that both trucks have a tour
@@ -144,7 +147,7 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
         live.city_id,
     )
     _exec(live, "UPDATE vehicle SET max_duration_s = 5400 WHERE id = ANY(%s)", [t[0] for t in trucks])
-    day = (datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=2)).isoformat()
+    day = (live.today + timedelta(days=2)).isoformat()
     job = httpx.post(
         f"{live.base_url}/api/v1/plans",
         json={"fraction": "residual", "service_date": day, "options": {"time_limit_s": 2, "seed": 1}},
@@ -220,20 +223,20 @@ def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
     )[0]
     _exec(
         live,
-        "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail) "
-        "VALUES (%s, %s, 'tilt', %s, 'tilt 60°')",
+        "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail, params) "
+        "VALUES (%s, %s, 'tilt', %s, 'tilted 60°', '{\"tilt_deg\": 60}')",
         live.city_id,
         paper[0],
-        datetime.now(UTC) - timedelta(hours=3),
+        live.clock() - timedelta(hours=3),
     )
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
     page.wait_for_selector(f"#alerts li[data-bin-id='{paper[0]}']")
     row = page.locator(f"#alerts li[data-bin-id='{paper[0]}']")
-    assert "seit 3 h" in row.inner_text()
+    assert "seit 3 h" in row.inner_text() and "um 60° geneigt" in row.inner_text()
     row.click()
     page.wait_for_selector(".leaflet-popup .popup")
     assert paper[1] in page.locator(".leaflet-popup .popup").inner_text()
@@ -261,7 +264,7 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
     browser: Any, live: LiveCity, tmp_path: Any
 ) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 1280, 800)
+    context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     page.add_init_script("window.print = () => { window.__printed = (window.__printed || 0) + 1; };")
     log.watch(page)
@@ -275,17 +278,18 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
     assert page.evaluate("window.__printed") == 1
     routes = _sql(
         live,
-        "SELECT r.id, v.name, count(s.id) FROM route r JOIN vehicle v ON v.id = r.vehicle_id "
-        "JOIN route_stop s ON s.route_id = r.id WHERE r.plan_id = %s GROUP BY r.id, v.name ORDER BY r.id",
+        "SELECT r.id, v.external_id, v.access_class, count(s.id) FROM route r "
+        "JOIN vehicle v ON v.id = r.vehicle_id JOIN route_stop s ON s.route_id = r.id "
+        "WHERE r.plan_id = %s GROUP BY r.id, v.external_id, v.access_class ORDER BY r.id",
         first,
     )
     pages = page.locator("#print-area .print-page")
     assert pages.count() == len(routes)
     page.emulate_media(media="print")
-    for i, (route_id, name, n) in enumerate(routes):
+    for i, (route_id, plate, access, n) in enumerate(routes):
         p = pages.nth(i)
         assert p.get_attribute("data-route-id") == str(route_id)
-        assert p.locator("h1").inner_text().startswith(f"Tour {name} · ")
+        assert p.locator("h1").inner_text().startswith(f"Tour {plate} · {TRUCK_KIND[access]} · ")
         assert p.locator("tbody tr").count() == n
         bins = _sql(live, "SELECT count(*) FROM route_stop WHERE route_id = %s AND kind = 'stop'", route_id)[
             0

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.web.conftest import SCREENSHOTS, ConsoleLog, tablet, wait_idle
+from tests.web.conftest import SCREENSHOTS, ConsoleLog, dead_zone, tablet, wait_idle
 from tests.web.live import LiveCity
 
 
@@ -51,7 +51,7 @@ def test_reports_survive_a_dead_zone_and_arrive_exactly_once(browser: Any, live:
     bins = [s for s in tour["stops"] if s["kind"] == "stop"]
     assert len(bins) >= 3
     log = ConsoleLog()
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     log.watch(page)
     _login(page, live, live.keys["driver"])
@@ -79,7 +79,7 @@ def test_reports_survive_a_dead_zone_and_arrive_exactly_once(browser: Any, live:
     assert page.locator("#next-bin").inner_text() == bins[1]["bin_external_id"]
 
     # the network drops: two more reports wait on the device and the page says so
-    context.set_offline(True)
+    dead_zone(context, True)
     page.wait_for_function("() => document.getElementById('net-text').textContent === 'Offline'")
     page.wait_for_timeout(800)  # past the double-tap guard after the last report
     page.click(".act.not_reachable")
@@ -100,8 +100,8 @@ def test_reports_survive_a_dead_zone_and_arrive_exactly_once(browser: Any, live:
     page.screenshot(path=str(SCREENSHOTS / "driver.png"))
 
     # the network returns: the outbox empties and the server holds exactly the three reports
-    context.set_offline(False)
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    dead_zone(context, False)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     events = _events(live)
     assert [(e[1], e[2]) for e in events] == [
@@ -116,7 +116,7 @@ def test_reports_survive_a_dead_zone_and_arrive_exactly_once(browser: Any, live:
     # an answer lost on the way back: the tablet sends the same report again, nothing is stored twice
     page.evaluate("e => localStorage.setItem('wasteroute.driver.outbox', JSON.stringify([e]))", pending[0])
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert len(_events(live)) == 3
     assert page.locator("#rejected").is_hidden()
@@ -130,7 +130,7 @@ def test_a_driver_cannot_open_another_drivers_tour(browser: Any, live: LiveCity)
     mine = _tour(live, live.keys["driver"])
     my_stops = [s for s in mine["stops"] if s["kind"] == "stop"]
     log = ConsoleLog()
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     log.watch(page)
     _login(page, live, live.keys["other_driver"])
@@ -152,7 +152,7 @@ def test_a_driver_cannot_open_another_drivers_tour(browser: Any, live: LiveCity)
     }
     page.evaluate("e => localStorage.setItem('wasteroute.driver.outbox', JSON.stringify([e]))", smuggled)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector("#rejected:not([hidden])", timeout=20_000)
+    page.wait_for_selector("#rejected:not([hidden])", timeout=45_000)
     assert "abgelehnt" in page.locator("#rejected-text").inner_text()
     assert page.locator("#queue").is_hidden()
     assert len(_events(live)) == before

@@ -5,12 +5,14 @@ phone's own navigation app."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
 
-from tests.web.conftest import CHROMIUM_ARGS, SCREENSHOTS, ConsoleLog, tablet, wait_idle
+from tests.web.conftest import CHROMIUM_ARGS, SCREENSHOTS, ConsoleLog, dead_zone, tablet, wait_idle
 from tests.web.live import LiveCity
 
 ANDROID_UA = (
@@ -77,7 +79,7 @@ def test_the_page_reloads_offline_and_sends_its_queued_reports_exactly_once(
     browser: Any, live: LiveCity
 ) -> None:
     log = ConsoleLog()
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     log.watch(page)
     _login(page, live)
@@ -86,7 +88,7 @@ def test_the_page_reloads_offline_and_sends_its_queued_reports_exactly_once(
     _ready_offline_app(page)
     open_ = _open_stops(live)
 
-    context.set_offline(True)
+    dead_zone(context, True)
     page.wait_for_function("() => document.getElementById('net-text').textContent === 'Offline'")
     page.click(".act.emptied")
     page.wait_for_timeout(800)  # past the double-tap guard
@@ -109,9 +111,9 @@ def test_the_page_reloads_offline_and_sends_its_queued_reports_exactly_once(
     ids = [e["client_event_id"] for e in queued]
     assert _events(live, ids) == []
 
-    context.set_offline(False)
+    dead_zone(context, False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     page.reload()  # a reload with network sends nothing again
     wait_idle(page)
@@ -162,13 +164,13 @@ _WATCH = """() => {
 
 
 def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, live: LiveCity) -> None:
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     _login(page, live)
     open_ = _open_stops(live)
 
     # two reports wait offline; the next stop's buttons are where the finger is
-    context.set_offline(True)
+    dead_zone(context, True)
     page.wait_for_function("() => document.getElementById('net-text').textContent === 'Offline'")
     page.click(".act.damaged")
     page.wait_for_timeout(800)
@@ -185,7 +187,7 @@ def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, 
     page.route("**/api/v1/driver/events", slow)
     page.evaluate(_WATCH)
     assert page.evaluate("window.__watched") >= 6
-    context.set_offline(False)
+    dead_zone(context, False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_function(
         "() => document.getElementById('queue-text').textContent.startsWith('Sende')", timeout=10_000
@@ -205,7 +207,7 @@ def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, 
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.touchscreen.tap(x, y)
     page.touchscreen.tap(x, y)
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _status(live, open_[2]["id"]) == "emptied"
     assert _status(live, open_[3]["id"]) == "planned"
@@ -214,12 +216,12 @@ def test_nothing_moves_under_a_pending_tap_while_the_outbox_sends(browser: Any, 
 
 
 def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> None:
-    context = tablet(browser, 800, 1280)
+    context = tablet(browser, live, 800, 1280)
     page = context.new_page()
     _login(page, live)
     stop = _open_stops(live)[0]
     page.click(".act.emptied")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _status(live, stop["id"]) == "emptied"
     reported = page.evaluate("JSON.parse(localStorage.getItem('wasteroute.driver.last')).client_event_id")
@@ -227,7 +229,7 @@ def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> No
     assert f"Halt {stop['seq']}" in page.locator("#undo").inner_text()
 
     page.click("#undo")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _events(live, [reported]) == [(reported, stop["id"], "emptied", True)]
     assert _status(live, stop["id"]) == "planned"
@@ -237,7 +239,7 @@ def test_an_undo_corrects_the_servers_record(browser: Any, live: LiveCity) -> No
     # and reported again as what it was: overfilled (which empties it too)
     page.click(".act.overfilled")
     page.click("#overfill [data-fill='1.25']")
-    page.wait_for_selector("#queue", state="hidden", timeout=20_000)
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
     wait_idle(page)
     assert _status(live, stop["id"]) == "overfilled"
     with psycopg.connect(_db(live)) as conn:
@@ -257,13 +259,8 @@ def test_the_phone_layout_has_no_horizontal_scroll(browser: Any, live: LiveCity)
     log = ConsoleLog()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, height, name in ((390, 844, "driver-phone.png"), (800, 1280, "driver-tablet.png")):
-        context = browser.new_context(
-            viewport={"width": width, "height": height},
-            locale="de-DE",
-            timezone_id="Europe/Berlin",
-            has_touch=True,
-            is_mobile=width < 600,
-            device_scale_factor=2 if width < 600 else 1,
+        context = tablet(
+            browser, live, width, height, is_mobile=width < 600, device_scale_factor=2 if width < 600 else 1
         )
         page = context.new_page()
         log.watch(page)
@@ -313,9 +310,54 @@ def test_the_navigation_link_opens_the_phones_maps_app(browser: Any, live: LiveC
     }
     for ua, start in expected.items():
         extra = {"user_agent": ua} if ua else {}
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE", **extra)
+        context = tablet(browser, live, 390, 844, **extra)
         page = context.new_page()
         _login(page, live)
         href = page.get_attribute("#nav-link", "href")
         assert href is not None and href.startswith(start), (ua, href)
         context.close()
+
+
+def test_a_report_from_a_tablet_whose_clock_runs_ahead_gets_422_and_nothing_is_stored(
+    browser: Any, live: LiveCity
+) -> None:
+    log = ConsoleLog()
+    context = tablet(browser, live, 800, 1280)
+    page = context.new_page()
+    log.watch(page)
+    _login(page, live)
+    stop = _open_stops(live)[0]
+    assert page.locator("#next-bin").inner_text() == stop["bin_external_id"]
+
+    # the tablet's clock jumps to 2099 (a dead battery, a wrong setting): its report is dated then
+    context.clock.set_system_time(datetime(2099, 1, 5, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")))
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/driver/events")) as answer:
+        page.click(".act.emptied")
+    assert answer.value.status == 422
+    error = answer.value.json()["error"]
+    assert error["code"] == "event_in_future"
+    assert error["details"]["params"]["occurred_at"].startswith("2099-01-05T07:00")
+    page.wait_for_selector("#rejected:not([hidden])", timeout=45_000)
+    row = page.locator("#rejected-list li").first
+    assert row.get_attribute("data-code") == "event_in_future"
+    assert "liegt in der Zukunft" in row.inner_text() and "Uhr des Geräts prüfen" in row.inner_text()
+    assert "05.01.2099" in row.inner_text()  # the tablet's time, as the driver reads dates
+    # nothing stored, the stop is open again on the server and on the tablet
+    with psycopg.connect(_db(live)) as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM collection_event WHERE route_stop_id = %s", (stop["id"],)
+        ).fetchone()
+    assert stored == (0,)
+    assert _status(live, stop["id"]) == "planned"
+    assert page.locator("#next-bin").inner_text() == stop["bin_external_id"]
+    assert _outbox(page) == []
+
+    # the clock set right again: the same stop is reported and stored once
+    context.clock.set_system_time(live.clock())
+    page.wait_for_timeout(800)  # past the double-tap guard
+    page.click(".act.emptied")
+    page.wait_for_selector("#queue", state="hidden", timeout=45_000)
+    wait_idle(page)
+    assert _status(live, stop["id"]) == "emptied"
+    context.close()
+    assert [e for e in log.errors if "status of 422" not in e] == []

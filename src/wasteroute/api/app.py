@@ -14,6 +14,7 @@ from wasteroute.api.limits import BodySizeLimit
 from wasteroute.api.routes import admin, bins, dispatch, driver, health, imports, ingest, opendata, plans
 from wasteroute.api.throttle import FailedAuthLimiter
 from wasteroute.api.tours import AccessCache, TourCache
+from wasteroute.clock import Clock, system_clock
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
 from wasteroute.storage.db import make_engine, make_session_factory
@@ -34,7 +35,11 @@ Another city's object answers 404 exactly like a missing one. Errors always have
 ROUTERS = (health, plans, bins, driver, admin, imports, ingest, opendata, dispatch)
 
 
-def create_app(settings: Settings, database_url: str | None = None, *, pool_size: int = 10) -> FastAPI:
+def create_app(
+    settings: Settings, database_url: str | None = None, *, pool_size: int = 10, clock: Clock = system_clock
+) -> FastAPI:
+    """The API and the pages on ``database_url`` (default ``settings.database_url``); ``clock`` is where
+    every route reads the time (today's plans and tour, report time checks, alert ages)."""
     url = database_url or settings.database_url
     if not url:
         raise ValueError("create_app needs a database URL (settings.database_url or database_url=)")
@@ -73,6 +78,7 @@ def create_app(settings: Settings, database_url: str | None = None, *, pool_size
     app.state.auth_failures = FailedAuthLimiter(
         settings.auth_failure_burst, settings.auth_failure_refill_s, settings.auth_failure_clients
     )
+    app.state.clock = clock
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(OpenDataCors)

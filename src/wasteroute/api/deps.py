@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -42,8 +43,15 @@ def commit_and_forget_tour_access(request: Request, session: Session) -> None:
     request.app.state.tour_access.clear()
 
 
+def current_time(request: Request) -> datetime:
+    """The app's clock (``create_app(..., clock=)``; the system clock by default), aware UTC."""
+    now: datetime = request.app.state.clock()
+    return now
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(current_time)]
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key issued by an admin")
 bearer_header = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
@@ -110,9 +118,13 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def wrong_role(roles: tuple[str, ...], role: str) -> Forbidden:
-    """The 403 of a key whose role may not use a route that needs one of ``roles``."""
-    return Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {role}")
+def wrong_role(role: str, allowed: tuple[str, ...]) -> Forbidden:
+    """The 403 of a key whose role may not do this; ``details.params`` names the role and the allowed
+    ones (the pages say it in the user's language)."""
+    return Forbidden(
+        f"this needs one of the roles {', '.join(allowed)}; you are {role}",
+        details={"params": {"role": role, "allowed": list(allowed)}},
+    )
 
 
 def require(*roles: str) -> Any:
@@ -123,7 +135,7 @@ def require(*roles: str) -> Any:
 
     def check(caller: CallerDep) -> Caller:
         if caller.role not in roles:
-            raise wrong_role(roles, caller.role)
+            raise wrong_role(caller.role, roles)
         return caller
 
     check.roles = roles  # type: ignore[attr-defined]  # read by the tenant-isolation test
@@ -176,7 +188,7 @@ async def refusal_before_validation(request: Request) -> WasterouteError | None:
     except WasterouteError as exc:
         return exc
     if roles and caller.role not in roles:
-        return wrong_role(roles, caller.role)
+        return wrong_role(caller.role, roles)
     return None
 
 

@@ -33,12 +33,14 @@ from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.tours import TourRepository
 
 DROP_CODES = {
-    DropReason.OPTIONAL_NOT_WORTH: "can_wait",
-    DropReason.NO_COMPATIBLE_VEHICLE: "no_access",
-    DropReason.TIME_WINDOW_UNREACHABLE: "time_window",
-    DropReason.CAPACITY: "capacity",
-    DropReason.NO_TIME_LEFT: "shift",
+    DropReason.OPTIONAL_NOT_WORTH.code: "can_wait",
+    DropReason.NO_COMPATIBLE_VEHICLE.code: "no_access",
+    DropReason.TIME_WINDOW_UNREACHABLE.code: "time_window",
+    DropReason.CAPACITY.code: "capacity",
+    DropReason.NO_TIME_LEFT.code: "shift",
 }
+"""The unplanned list's code for each reason the router gives (``DropReason.code``, stored in
+``plan_bin.drop_code``)."""
 
 
 class EditRefused(Conflict):
@@ -60,17 +62,6 @@ class EditInvalid(InvalidInput):
 
 # ---------------------------------------------------------------------------------------------------
 # why not planned
-
-
-def _drop_code(reason: str) -> str | None:
-    """The router's reason for leaving a chosen container out, read from the stored reason text."""
-    _, sep, tail = reason.partition("left out: ")
-    if not sep:
-        return None
-    for r, code in DROP_CODES.items():
-        if tail.startswith(r.value):
-            return code
-    return "dropped"
 
 
 def explain_unplanned(session: Session, city: City, plan: Plan, now: datetime) -> list[UnplannedRead]:
@@ -105,7 +96,7 @@ def explain_unplanned(session: Session, city: City, plan: Plan, now: datetime) -
         else:
             params["category"] = pb.category
             params["forecast_pct"] = round(100 * pb.forecast_fill) if pb.forecast_fill is not None else None
-            code = "not_due" if pb.category == "skip" else (_drop_code(pb.reason) or "dropped")
+            code = "not_due" if pb.category == "skip" else DROP_CODES.get(pb.drop_code or "", "dropped")
         order = 0 if pb is not None and pb.category == "must" else 1
         out.append(
             (
@@ -192,6 +183,7 @@ def _limits(r: EditRoute) -> TruckLimits:
 def _refuse(r: Refusal, route: EditRoute, tz: ZoneInfo) -> EditRefused:
     p = dict(r.params)
     p["vehicle"] = route.vehicle_name
+    p["vehicle_id"] = route.vehicle_id
     for k in ("end_s", "shift_end_s", "arrival_s", "closes_s"):
         if k in p:
             p[k.removesuffix("_s")] = _at(route.service_date, tz, int(p.pop(k))).isoformat()
@@ -221,7 +213,7 @@ def _editable(route: EditRoute, stops: list[EditStop], today: date) -> None:
         raise EditRefused(
             "tour_started",
             f"{route.vehicle_name} has started: stop {reported[0].seq} is already reported",
-            {"vehicle": route.vehicle_name, "seq": reported[0].seq},
+            {"vehicle": route.vehicle_name, "vehicle_id": route.vehicle_id, "seq": reported[0].seq},
         )
 
 
@@ -306,19 +298,27 @@ def move_stop(
         raise EditRefused(
             "stop_locked",
             f"stop {stop_id} is locked to {source.vehicle_name}",
-            {"vehicle": source.vehicle_name},
+            {"vehicle": source.vehicle_name, "vehicle_id": source.vehicle_id},
         )
     if stop.bin_fraction != target.vehicle_fraction:
         raise EditRefused(
             "wrong_fraction",
             f"{target.vehicle_name} collects {target.vehicle_fraction}, the container is {stop.bin_fraction}",
-            {"vehicle": target.vehicle_name, "fraction": target.vehicle_fraction},
+            {
+                "vehicle": target.vehicle_name,
+                "vehicle_id": target.vehicle_id,
+                "fraction": target.vehicle_fraction,
+            },
         )
     if stop.access_class not in ACCESS.get(target.access_class, {target.access_class}):
         raise EditRefused(
             "no_access",
             f"{target.vehicle_name} ({target.access_class}) cannot serve a {stop.access_class} container",
-            {"vehicle": target.vehicle_name, "access_class": stop.access_class},
+            {
+                "vehicle": target.vehicle_name,
+                "vehicle_id": target.vehicle_id,
+                "access_class": stop.access_class,
+            },
         )
     tz = ZoneInfo(source.timezone)
     travel = _Travel(detour_factor)

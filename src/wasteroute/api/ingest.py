@@ -113,7 +113,7 @@ class WebhookIngest:
                 kind,
                 body,
                 received_at=received,
-                now=datetime.now(UTC),
+                now=received,
                 limits=self.limits,
                 model_hint=self.directory.model_of,
             ),

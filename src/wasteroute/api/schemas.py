@@ -425,10 +425,23 @@ class TripRead(BaseModel):
     mass_kg: float = 0.0
 
 
+class Message(BaseModel):
+    """A sentence as a stable ``code`` and its numbers, for the pages to say in the user's language
+    (units in the parameter names: ``_l``, ``_h``, ``_pct``; days as ISO dates)."""
+
+    code: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class RouteRead(BaseModel):
     id: int
     vehicle_id: int
-    vehicle_name: str
+    vehicle_name: str = Field(description="the city's own name of the truck")
+    vehicle_external_id: str = Field(default="", description="the truck's fleet number or plate")
+    vehicle_access_class: str = Field(
+        default="standard",
+        description="standard, narrow (small truck) or crane: the pages name the truck by it",
+    )
     distance_km: float
     duration_h: float
     start_at: datetime
@@ -442,12 +455,27 @@ class LeftOut(BaseModel):
     bin_external_id: str | None
     category: str = Field(description="must or may")
     forecast_fill: float | None
-    reason: str
+    reason: str = Field(description="the selection's decision and why the router left it out, in English")
+    code: str | None = Field(
+        default=None,
+        description="the selection's decision (must_threshold, must_overflow_risk, may_due_soon, ...); "
+        "None for plans made before codes were stored",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="the numbers of ``code``")
+    drop_code: str | None = Field(
+        default=None,
+        description="why the router left it out: optional_not_worth, capacity, no_time_left, "
+        "no_compatible_vehicle, time_window_unreachable",
+    )
+    drop_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class PlanRead(PlanJobRead):
     summary: dict[str, Any] | None
-    diagnosis: str | None
+    diagnosis: str | None = Field(description="in English, for API users and logs")
+    notes: list[Message] = Field(
+        default_factory=list, description="the diagnosis as codes with their numbers, one per sentence"
+    )
     routes: list[RouteRead]
     left_out: list[LeftOut]
 
@@ -479,6 +507,11 @@ class DayPlans(BaseModel):
     service_date: date
     today: date = Field(description="today in the city's time zone")
     current_plan_id: int | None = Field(description="the newest finished plan of the day, if any")
+    next_plan_date: date | None = Field(
+        default=None,
+        description="when the day has no finished plan: the next day within a week that has one (e.g. "
+        "tomorrow, planned in the evening), else None",
+    )
     items: list[DayPlanRead]
 
 
@@ -563,7 +596,14 @@ class AlertRead(BaseModel):
     bin_external_id: str | None
     sensor_id: int | None
     raised_at: datetime | None
-    detail: str
+    detail: str = Field(description="in English, for API users and logs")
+    code: str = Field(
+        description="what ``detail`` says: temperature, tilt, battery_low, no_reading_since, no_reading_yet, "
+        "overflow_expected"
+    )
+    params: dict[str, Any] = Field(
+        description="its numbers: temperature_c, tilt_deg, battery_pct, device_id, since, fill_pct, hours"
+    )
     lon: float | None
     lat: float | None
 
@@ -606,6 +646,7 @@ class TourRead(BaseModel):
     vehicle_id: int
     vehicle_external_id: str
     vehicle_name: str
+    vehicle_access_class: str
     distance_km: float
     duration_h: float
     start_at: datetime

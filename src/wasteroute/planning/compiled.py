@@ -216,6 +216,7 @@ def compile_problem(problem: Problem, *, min_copies: list[int] | None = None) ->
                     stop.required,
                     DropReason.NO_COMPATIBLE_VEHICLE,
                     f"no vehicle collects fraction {stop.fraction!r} with access class {stop.access_class!r}",
+                    {"fraction": stop.fraction, "access_class": stop.access_class},
                 )
             )
             continue
@@ -241,6 +242,11 @@ def compile_problem(problem: Problem, *, min_copies: list[int] | None = None) ->
                     DropReason.CAPACITY,
                     f"{stop.volume_l:,.0f} L / {stop.mass_kg:,.0f} kg exceed every compatible vehicle "
                     f"(largest body {biggest:,.0f} L)",
+                    {
+                        "volume_l": round(stop.volume_l),
+                        "mass_kg": round(stop.mass_kg),
+                        "largest_l": round(biggest),
+                    },
                 )
             )
             continue

@@ -23,11 +23,12 @@ import os
 import socket
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from wasteroute.clock import Clock, system_clock
 from wasteroute.config import Settings
 from wasteroute.errors import WasterouteError
 from wasteroute.planning.admission import check_service_date, check_time_limit, local_today
@@ -79,15 +80,19 @@ class Heartbeat:
                 return
 
 
-def run_claimed(factory: sessionmaker[Session], settings: Settings, claim: Claim) -> dict[str, Any]:
-    """Execute a claimed job while a heartbeat holds its lease."""
+def run_claimed(
+    factory: sessionmaker[Session], settings: Settings, claim: Claim, clock: Clock = system_clock
+) -> dict[str, Any]:
+    """Execute a claimed job while a heartbeat holds its lease; ``clock`` is the job's time."""
     with Heartbeat(factory, claim, settings.plan_lease_s):
-        return execute_plan(factory, settings, claim.plan_id, lambda: datetime.now(UTC), claim)
+        return execute_plan(factory, settings, claim.plan_id, clock, claim)
 
 
-def work_once(factory: sessionmaker[Session], settings: Settings, worker: str) -> dict[str, Any] | None:
+def work_once(
+    factory: sessionmaker[Session], settings: Settings, worker: str, clock: Clock = system_clock
+) -> dict[str, Any] | None:
     """One turn of a worker: create due scheduled plans, then claim and run one job (None: idle)."""
-    enqueue_due(factory, datetime.now(UTC))
+    enqueue_due(factory, clock())
     with transaction(factory) as session:
         queue = JobQueue(session)
         for plan_id in queue.fail_abandoned(max_attempts=settings.plan_max_attempts):
@@ -98,15 +103,20 @@ def work_once(factory: sessionmaker[Session], settings: Settings, worker: str) -
     if claim is None:
         return None
     log.info("plan %s: started (attempt %s, city %s)", claim.plan_id, claim.attempt, claim.city_id)
-    result = run_claimed(factory, settings, claim)
+    result = run_claimed(factory, settings, claim, clock)
     log.info("plan %s: %s", claim.plan_id, result.get("status"))
     return result
 
 
 def run_worker(
-    settings: Settings, database_url: str, stop: threading.Event, poll_s: float | None = None
+    settings: Settings,
+    database_url: str,
+    stop: threading.Event,
+    poll_s: float | None = None,
+    clock: Clock = system_clock,
 ) -> int:
-    """Claim and execute queued jobs until ``stop`` is set; returns the number of jobs run.
+    """Claim and execute queued jobs until ``stop`` is set; returns the number of jobs run. ``clock``
+    is the worker's time (schedules, plan jobs, maintenance); the system clock by default.
 
     Between jobs it also runs storage maintenance (partitions, retention, rollups) every
     ``settings.maintenance_interval_s``; concurrent workers skip a run another one holds. An error
@@ -124,12 +134,12 @@ def run_worker(
         while not stop.is_set():
             if time.monotonic() >= next_maintenance:
                 try:
-                    run_maintenance(database_url, datetime.now(UTC), retention_days=settings.retention_days)
+                    run_maintenance(database_url, clock(), retention_days=settings.retention_days)
                 except Exception:  # maintenance must never stop planning; it is retried next interval
                     log.exception("maintenance failed")
                 next_maintenance = time.monotonic() + settings.maintenance_interval_s
             try:
-                result = work_once(factory, settings, worker)
+                result = work_once(factory, settings, worker, clock)
             except Exception:
                 log.exception("worker %s: queue unavailable, retrying in %.1f s", worker, poll)
                 stop.wait(poll)
@@ -189,8 +199,10 @@ def plan_now(
     service_date: date | None,
     time_limit_s: float | None,
     seed: int,
+    clock: Clock = system_clock,
 ) -> dict[str, Any]:
-    """Create a job and run it here, in this (CLI) process; returns the plan's summary.
+    """Create a job and run it here, in this (CLI) process; returns the plan's summary. Without a
+    ``service_date`` the plan is for today by ``clock`` in the city's time zone.
 
     The job is created already claimed with a lease (one transaction), so a worker polling the
     queue never takes it as well, unless this process dies; the bounds of the API apply."""
@@ -201,7 +213,7 @@ def plan_now(
             c = CityRepository(session).by_slug(city)
             if c is None:
                 raise LookupError(f"no city {city!r}; import one with `wasteroute import-city`")
-            today = local_today(c.timezone, datetime.now(UTC))
+            today = local_today(c.timezone, clock())
             try:
                 day = check_service_date(
                     service_date or today,
@@ -221,6 +233,7 @@ def plan_now(
                     fraction=fraction,
                     service_date=day,
                     options={"time_limit_s": limit, "seed": seed},
+                    created_at=clock(),
                 )
                 .id
             )
@@ -232,6 +245,6 @@ def plan_now(
             )
         if claim is None:
             raise RuntimeError(f"plan {plan_id} was created but could not be claimed")
-        return run_claimed(factory, settings, claim)
+        return run_claimed(factory, settings, claim, clock)
     finally:
         engine.dispose()

@@ -6,10 +6,12 @@ masses kilograms, as in :mod:`wasteroute.planning.problem`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["DropReason", "DroppedStop", "Route", "RoutePlan", "Visit", "VisitKind"]
+__all__ = ["DropReason", "DroppedStop", "Note", "Route", "RoutePlan", "Visit", "VisitKind"]
 
 
 class VisitKind(StrEnum):
@@ -26,13 +28,30 @@ class VisitKind(StrEnum):
 
 
 class DropReason(StrEnum):
-    """Why a stop is not in any route. The values are what a dispatcher reads."""
+    """Why a stop is not in any route. The values are English sentences for API users and logs;
+    :attr:`code` is the stable key the pages translate."""
 
     OPTIONAL_NOT_WORTH = "optional, not worth the detour"
     NO_COMPATIBLE_VEHICLE = "no compatible vehicle"
     TIME_WINDOW_UNREACHABLE = "time window unreachable"
     CAPACITY = "capacity"
     NO_TIME_LEFT = "does not fit into the shifts"
+
+    @property
+    def code(self) -> str:
+        """``optional_not_worth``, ``no_compatible_vehicle``, ``time_window_unreachable``, ``capacity``
+        or ``no_time_left``."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A sentence for people, as a stable ``code`` with its numbers (``params``, JSON values; units in
+    the names: ``_l``, ``_h``, ``_pct``) beside the same sentence in English (``text``)."""
+
+    code: str
+    params: Mapping[str, Any]
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +122,14 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class DroppedStop:
-    """A stop not served, why, and a sentence with the numbers behind it."""
+    """A stop not served, why, and a sentence with the numbers behind it (``detail``, English; the
+    same numbers in ``params`` for the pages)."""
 
     stop_id: str
     required: bool
     reason: DropReason
     detail: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +142,7 @@ class RoutePlan:
             could not serve, each with a reason).
         diagnosis: sentences explaining why required stops could not all be served; empty when
             :attr:`feasible`.
+        notes: the same sentences as codes with their numbers (:class:`Note`), in the same order.
         cost: in the problem's money units: km cost + hour cost + fixed cost of the used
             vehicles, plus the prizes of skipped optional stops. Unserved required stops carry no
             cost here; they are in :attr:`dropped` and :attr:`diagnosis`.
@@ -138,6 +160,7 @@ class RoutePlan:
     solve_time_s: float
     seed: int
     stats: dict[str, float] = field(default_factory=dict)
+    notes: tuple[Note, ...] = ()
 
     @property
     def feasible(self) -> bool:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wasteroute.forecasting.estimators import FillEstimate, HealthFlag, RateSource
@@ -116,6 +117,10 @@ class BinSelection:
     prize: float
     """Value of visiting (skip penalty) in the routing cost unit."""
     flags: frozenset[HealthFlag]
+    code: str = ""
+    """``reason`` as a stable key (e.g. ``must_threshold``, ``skip_can_wait``) for the pages."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """The numbers of ``reason`` (percentages ``*_pct``, days as ISO dates, ``sensor`` when flagged)."""
 
 
 def _aware(name: str, t: datetime) -> datetime:
@@ -126,6 +131,23 @@ def _aware(name: str, t: datetime) -> datetime:
 
 def _pct(x: float) -> str:
     return f"{100.0 * x:.0f}%"
+
+
+def _p(x: float) -> float:
+    """A fraction as percent with one decimal (a param; the pages format it)."""
+    return round(100.0 * x, 1)
+
+
+def _sensor_params(estimate: FillEstimate) -> dict[str, Any]:
+    """``{"sensor": {"flags": [...], "rate_source": ...}}`` when the sensor was flagged, else ``{}``."""
+    if estimate.healthy:
+        return {}
+    return {
+        "sensor": {
+            "flags": sorted(f.value for f in estimate.flags),
+            "rate_source": estimate.rate_source.value,
+        }
+    }
 
 
 def _sensor_text(estimate: FillEstimate) -> str:
@@ -196,32 +218,49 @@ def _decide(
     band = f" (±{_pct(1.96 * sd_v)})" if sd_v >= 0.005 else ""
     forecast = f"forecast {_pct(mean_v)}{band} at {at_text}"
     unknown = HealthFlag.NO_DATA in est.flags and est.rate_source is RateSource.NONE
+    numbers: dict[str, Any] = {
+        "fill_pct": _p(mean_v),
+        "band_pct": _p(1.96 * sd_v),
+        "visit_at": visit_at.isoformat(),
+        "threshold_pct": _p(threshold),
+        "next_day": next_visit_at.astimezone(zone).date().isoformat(),
+    }
 
     if mean_v >= threshold:
         status = SelectionStatus.MUST_GO
         reason = f"Must go: {forecast} reaches the {_pct(threshold)} threshold."
+        code, params = "must_threshold", numbers
     elif mean_n >= p.overflow_level:
         status = SelectionStatus.MUST_GO
         reason = (
             f"Must go: {forecast}, but {_pct(mean_n)} by the next planning day ({next_text}): "
             "it would overflow before then."
         )
+        code, params = "must_overflow_next", {**numbers, "next_fill_pct": _p(mean_n)}
     elif unknown:
         status = SelectionStatus.MAY_GO
         reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
+        code, params = "may_unknown", {}
     elif mean_v >= threshold - p.margin:
         status = SelectionStatus.MAY_GO
         reason = (
             f"May go: {forecast}, within {_pct(p.margin)} of the {_pct(threshold)} threshold; "
             f"{_pct(p_over)} chance of overflow before {next_text}."
         )
+        code, params = (
+            "may_near_threshold",
+            {**numbers, "margin_pct": _p(p.margin), "overflow_pct": _p(p_over)},
+        )
     elif p_over >= p.may_go_overflow_probability:
         status = SelectionStatus.MAY_GO
         reason = f"May go: {forecast}, but a {_pct(p_over)} chance of overflow before {next_text}."
+        code, params = "may_overflow_risk", {**numbers, "overflow_pct": _p(p_over)}
     else:
         status = SelectionStatus.SKIP
         reason = f"Skip: {forecast}, {_pct(mean_n)} expected by {next_text}."
+        code, params = "skip_not_due", {**numbers, "next_fill_pct": _p(mean_n)}
     reason += _sensor_text(est)
+    params = {**params, **_sensor_params(est)}
     return BinSelection(
         bin_id=item.bin_id,
         status=status,
@@ -233,6 +272,8 @@ def _decide(
         overflow_probability=p_over,
         prize=prize,
         flags=est.flags,
+        code=code,
+        params=params,
     )
 
 
@@ -310,6 +351,7 @@ def select_for_policy(
         if policy.policy == "fixed":
             go = d.bin_id in policy.due
             reason = "Must go: due on its fixed round today." if go else "Skip: not due on its fixed round."
+            code, why = ("must_fixed_round" if go else "skip_fixed_round"), {}
         else:
             go = d.fill_at_visit >= d.threshold
             reason = (
@@ -317,6 +359,8 @@ def select_for_policy(
                 if go
                 else f"Skip: forecast {_pct(d.fill_at_visit)}, below the {_pct(d.threshold)} threshold."
             )
+            code = "must_threshold" if go else "skip_below_threshold"
+            why = {"fill_pct": _p(d.fill_at_visit), "threshold_pct": _p(d.threshold)}
         status = SelectionStatus.MUST_GO if go else SelectionStatus.SKIP
         out.append(
             BinSelection(
@@ -330,6 +374,8 @@ def select_for_policy(
                 overflow_probability=d.overflow_probability,
                 prize=d.prize,
                 flags=d.flags,
+                code=code,
+                params=why,
             )
         )
     return out
@@ -370,6 +416,8 @@ def select_dynamic(
     next_latest, after_latest = next_visit_at + late, after_next_visit_at + late
     next_text = next_visit_at.astimezone(zone).strftime("%a %d.%m.")
     after_text = after_next_visit_at.astimezone(zone).strftime("%a %d.%m.")
+    next_day = next_visit_at.astimezone(zone).date().isoformat()
+    after_day = after_next_visit_at.astimezone(zone).date().isoformat()
     out: list[BinSelection] = []
     seen: set[str] = set()
     for item in bins:
@@ -393,20 +441,32 @@ def select_dynamic(
                 f"Must go: {forecast}; waiting until {next_text} would risk an overflow "
                 f"({_pct(p_next)}, limit {pol.risk:.1%})."
             )
+            code = "must_overflow_risk"
+            why: dict[str, Any] = {"fill_pct": _p(mean_v), "next_day": next_day, "overflow_pct": _p(p_next)}
+            why["risk_pct"] = _p(pol.risk)
         elif unknown:
             status = SelectionStatus.MAY_GO
             reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
+            code, why = "may_unknown", {}
         elif p_after >= pol.risk or mean_v >= threshold:
             status = SelectionStatus.MAY_GO
             reason = (
                 f"May go: {forecast}, due by {after_text} ({_pct(p_after)} overflow risk if it waits that "
                 f"long); worth {prize:.0f} if a truck passes nearby."
             )
+            code = "may_due_soon"
+            why = {"fill_pct": _p(mean_v), "after_day": after_day, "overflow_pct": _p(p_after)}
+            why["prize"] = round(prize)
         else:
             status = SelectionStatus.SKIP
             prize = 0.0
             reason = f"Skip: {forecast}, can wait ({_pct(p_after)} overflow risk by {after_text})."
+            code, why = (
+                "skip_can_wait",
+                {"fill_pct": _p(mean_v), "after_day": after_day, "overflow_pct": _p(p_after)},
+            )
         reason += _sensor_text(est)
+        why.update(_sensor_params(est))
         out.append(
             BinSelection(
                 bin_id=item.bin_id,
@@ -419,6 +479,8 @@ def select_dynamic(
                 overflow_probability=p_next,
                 prize=prize,
                 flags=est.flags,
+                code=code,
+                params=why,
             )
         )
     return out

@@ -296,8 +296,8 @@ def store_plan(
     rows = []
     for s in selection_rows:
         reason = s["reason"]
-        if s["bin_id"] in dropped:
-            why = dropped[s["bin_id"]]
+        why = dropped.get(s["bin_id"])
+        if why is not None:
             reason = f"{reason}; left out: {why.reason.value}" + (f" ({why.detail})" if why.detail else "")
         rows.append(
             PlanBin(
@@ -307,6 +307,10 @@ def store_plan(
                 forecast_fill=s["forecast_fill"],
                 routed=s["bin_id"] in routed,
                 reason=reason,
+                reason_code=s.get("code") or None,
+                reason_params=dict(s.get("params") or {}),
+                drop_code=why.reason.code if why is not None else None,
+                drop_params=dict(why.params) if why is not None else None,
             )
         )
     repo.add_plan_bins(rows)
@@ -323,6 +327,7 @@ def store_plan(
         "solve_time_s": round(result.solve_time_s, 2),
         "iterations": int(result.stats.get("pyvrp_iteration_limit", 0)) or None,
         "stopped_by_clock": bool(result.stats.get("stopped_by_clock", 0.0)),
+        "notes": [{"code": n.code, "params": dict(n.params)} for n in result.notes],
         **extra,
     }
     repo.finish(plan_id, summary=summary, diagnosis=" ".join(result.diagnosis) or None, finished_at=now)
@@ -398,6 +403,8 @@ def execute_plan(
                     "category": category,
                     "forecast_fill": round(d.fill_at_visit, 3),
                     "reason": d.reason,
+                    "code": d.code,
+                    "params": dict(d.params),
                 }
             )
             if d.status is not SelectionStatus.SKIP:

@@ -55,7 +55,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from wasteroute.planning.compiled import ARC_UNITS_PER_M, CompiledProblem, NodeKind, compile_problem
 from wasteroute.planning.problem import BreakKind, BreakRule, Problem
-from wasteroute.planning.result import DroppedStop, DropReason, Route, RoutePlan, Visit, VisitKind
+from wasteroute.planning.result import DroppedStop, DropReason, Note, Route, RoutePlan, Visit, VisitKind
 
 __all__ = ["Engine", "plan_routes"]
 
@@ -580,10 +580,12 @@ def _empty_plan(
             )
         )
     plan_dropped = tuple(dropped)
+    notes = _diagnose(cp, plan_dropped, ())
     return RoutePlan(
         routes=(),
         dropped=plan_dropped,
-        diagnosis=_diagnose(cp, plan_dropped, ()),
+        diagnosis=tuple(n.text for n in notes),
+        notes=notes,
         cost=sum(
             cp.problem.stops[cp.node_ref[n]].prize for n in cp.stop_nodes() if not cp.stop_of(n).required
         ),
@@ -748,6 +750,7 @@ def _finish(
                     False,
                     DropReason.OPTIONAL_NOT_WORTH,
                     f"skipping costs {stop.prize:g}, less than the detour to collect it",
+                    {"prize": round(stop.prize, 2)},
                 )
             )
         elif shortfall.get(stop.fraction, 0.0) > 0:
@@ -761,6 +764,7 @@ def _finish(
                 )
             )
     plan_dropped = tuple(dropped)
+    notes = _diagnose(cp, plan_dropped, routes)
     prizes = sum(problem.stops[cp.node_ref[n]].prize for n in unserved if not cp.stop_of(n).required)
     prizes += sum(
         s.prize for s in problem.stops if not s.required and s.id in {d.stop_id for d in cp.excluded}
@@ -768,7 +772,8 @@ def _finish(
     return RoutePlan(
         routes=tuple(routes),
         dropped=plan_dropped,
-        diagnosis=_diagnose(cp, plan_dropped, routes),
+        diagnosis=tuple(n.text for n in notes),
+        notes=notes,
         cost=sum(r.cost for r in routes) + prizes,
         engine=engine,
         solve_time_s=elapsed,
@@ -823,12 +828,12 @@ def _volume_shortfall(cp: CompiledProblem, unserved: list[int], routes: Sequence
 
 def _diagnose(
     cp: CompiledProblem, dropped: Sequence[DroppedStop], routes: Sequence[Route]
-) -> tuple[str, ...]:
+) -> tuple[Note, ...]:
     problem = cp.problem
     required = [d for d in dropped if d.required]
     if not required:
         return ()
-    lines: list[str] = []
+    lines: list[Note] = []
     by_reason: dict[DropReason, int] = {}
     for d in required:
         by_reason[d.reason] = by_reason.get(d.reason, 0) + 1
@@ -839,7 +844,11 @@ def _diagnose(
         must = sum(s.volume_l for s in problem.stops if s.required and s.fraction == fraction)
         if not fleet:
             lines.append(
-                f"no vehicle collects {fraction!r}; {must:,.0f} L of must-go volume cannot be planned"
+                Note(
+                    "no_vehicle_for_fraction",
+                    {"fraction": fraction, "must_l": round(must)},
+                    f"no vehicle collects {fraction!r}; {must:,.0f} L of must-go volume cannot be planned",
+                )
             )
             continue
         trips = [(_trip_bound(cp, v) if problem.facilities else 1) for v in fleet]
@@ -857,34 +866,66 @@ def _diagnose(
         )
         if must > can:
             lines.append(
-                f"must-go {fraction} volume {must:,.0f} L exceeds what {len(fleet)} vehicles can carry in "
-                f"their shifts {trips_text}: {can:,.0f} L"
+                Note(
+                    "volume_exceeds_fleet",
+                    {
+                        "fraction": fraction,
+                        "must_l": round(must),
+                        "vehicles": len(fleet),
+                        "trips_min": min(trips),
+                        "trips_max": max(trips),
+                        "can_l": round(can),
+                    },
+                    f"must-go {fraction} volume {must:,.0f} L exceeds what {len(fleet)} vehicles can carry "
+                    f"in their shifts {trips_text}: {can:,.0f} L",
+                )
             )
             continue
         work_s = sum(s.service_s for s in problem.stops if s.required and s.fraction == fraction)
         shift_s = sum(cp.vehicle_max_duration_s[v] for v in fleet)
         if work_s > shift_s:
             lines.append(
-                f"must-go {fraction} stops need {work_s / 3600:,.1f} h of service alone, more than the "
-                f"{shift_s / 3600:,.1f} h of {len(fleet)} shifts"
+                Note(
+                    "service_exceeds_shifts",
+                    {
+                        "fraction": fraction,
+                        "work_h": round(work_s / 3600, 1),
+                        "shift_h": round(shift_s / 3600, 1),
+                        "vehicles": len(fleet),
+                    },
+                    f"must-go {fraction} stops need {work_s / 3600:,.1f} h of service alone, more than the "
+                    f"{shift_s / 3600:,.1f} h of {len(fleet)} shifts",
+                )
             )
     if DropReason.NO_COMPATIBLE_VEHICLE in by_reason:
+        n = by_reason[DropReason.NO_COMPATIBLE_VEHICLE]
         lines.append(
-            f"{by_reason[DropReason.NO_COMPATIBLE_VEHICLE]} must-go stops have no compatible vehicle"
+            Note("no_compatible_vehicle", {"stops": n}, f"{n} must-go stops have no compatible vehicle")
         )
     if DropReason.TIME_WINDOW_UNREACHABLE in by_reason:
+        n = by_reason[DropReason.TIME_WINDOW_UNREACHABLE]
         lines.append(
-            f"{by_reason[DropReason.TIME_WINDOW_UNREACHABLE]} must-go stops cannot be reached within their "
-            "time windows by any vehicle"
+            Note(
+                "time_window_unreachable",
+                {"stops": n},
+                f"{n} must-go stops cannot be reached within their time windows by any vehicle",
+            )
         )
-    if DropReason.CAPACITY in by_reason and not any("exceeds" in line for line in lines):
-        lines.append(f"{by_reason[DropReason.CAPACITY]} must-go stops are larger than any compatible vehicle")
+    if DropReason.CAPACITY in by_reason and not any(n.code == "volume_exceeds_fleet" for n in lines):
+        n = by_reason[DropReason.CAPACITY]
+        lines.append(
+            Note("stop_too_large", {"stops": n}, f"{n} must-go stops are larger than any compatible vehicle")
+        )
     if DropReason.NO_TIME_LEFT in by_reason or not lines:
         used = len(routes)
+        must_go = sum(1 for s in problem.stops if s.required)
         lines.append(
-            f"{len(required)} of {sum(1 for s in problem.stops if s.required)} must-go stops could not be "
-            f"fitted into the shifts of {len(problem.vehicles)} vehicles ({used} used); add a vehicle or "
-            "lengthen the shifts"
+            Note(
+                "shifts_too_short",
+                {"stops": len(required), "must_go": must_go, "vehicles": len(problem.vehicles), "used": used},
+                f"{len(required)} of {must_go} must-go stops could not be fitted into the shifts of "
+                f"{len(problem.vehicles)} vehicles ({used} used); add a vehicle or lengthen the shifts",
+            )
         )
     return tuple(lines)
 

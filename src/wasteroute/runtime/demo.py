@@ -108,36 +108,25 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
 
     # plans: one job per fraction with trucks, run by a worker process
     with transaction(factory) as session:
-        city = CityRepository(session).by_slug(doc.city.slug)
-        assert city is not None
-        vehicles = CityRepository(session).vehicles(city.id)
-        day, later = demo_service_day(
-            datetime.now(ZoneInfo(city.timezone)),
-            [v.shift_end for v in vehicles],
-            lambda d: closed_today(d, city.holiday_region),
+        demo = create_demo_plans(
+            session, doc.city.slug, datetime.now(UTC), time_limit_s=opts.time_limit_s, seed=opts.seed
         )
-        closed = None if later else closed_today(day, city.holiday_region)
-        fractions = sorted({v.fraction for v in vehicles})
-        plan_ids = [
-            PlanRepository(session)
-            .create(
-                city_id=city.id,
-                fraction=f,
-                service_date=day,
-                options={"time_limit_s": opts.time_limit_s, "seed": opts.seed},
-            )
-            .id
-            for f in fractions
-        ]
-        city_id = city.id
+    later = f"the next service day ({demo.later})" if demo.later else "today"
     _say(
-        f"planning {', '.join(fractions)} for {f'the next service day ({later})' if later else 'today'}, "
-        f"{day.isoformat()} (worker process, "
+        f"planning {', '.join(demo.fractions)} for {later}, {demo.day.isoformat()} (worker process, "
         f"{opts.time_limit_s:.0f} s per fraction)"
-        + (f"; today is a {closed}, the demo plans it anyway so every page has a tour" if closed else "")
+        + (
+            f"; today is a {demo.closed}, the demo plans it anyway so every page has a tour"
+            if demo.closed
+            else ""
+        )
     )
-    if later:
-        _say(f"  the driver page shows these tours on {day.isoformat()}; the dispatcher page has them now")
+    if demo.later:
+        _say(
+            f"  the driver page shows these tours on {demo.day.isoformat()}; the dispatcher page points to "
+            "them from today"
+        )
+    plan_ids = demo.plan_ids
     proc, worker_stop = start_worker_process(settings, services.database_url)
     results = _wait_for_plans(factory, plan_ids, stop, timeout_s=len(plan_ids) * (opts.time_limit_s * 2 + 60))
     totals = {
@@ -157,7 +146,7 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
         )
     ok = all(r["status"] == "done" for r in results) and totals["routes"] >= 1
     with transaction(factory) as session:
-        keys = _issue_keys(session, settings, city_id, plan_ids)
+        keys = _issue_keys(session, settings, demo.city_id, plan_ids)
     try:
         if opts.smoke:
             _say(f"smoke finished in {time.monotonic() - t_start:.0f} s")
@@ -174,19 +163,63 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> in
         services.stop()
 
 
+@dataclass(frozen=True)
+class DemoPlans:
+    """The plan jobs the demo created: for ``day``, with the reason it is not today (``later``) or the
+    reason today is a closed day the demo plans anyway (``closed``)."""
+
+    city_id: int
+    day: date
+    later: str | None
+    closed: str | None
+    fractions: list[str]
+    plan_ids: list[int]
+
+
+def create_demo_plans(session: Any, slug: str, now: datetime, *, time_limit_s: float, seed: int) -> DemoPlans:
+    """Queue one plan job per fraction with trucks for the demo's service day at ``now`` (aware): today
+    while today's shifts can still be driven, else the next day the city collects
+    (:func:`~wasteroute.runtime.service_day.demo_service_day`). The caller commits; a worker runs them."""
+    city = CityRepository(session).by_slug(slug)
+    if city is None:
+        raise LookupError(f"no city {slug!r}")
+    vehicles = CityRepository(session).vehicles(city.id)
+    day, later = demo_service_day(
+        now.astimezone(ZoneInfo(city.timezone)),
+        [v.shift_end for v in vehicles],
+        lambda d: closed_today(d, city.holiday_region),
+    )
+    fractions = sorted({v.fraction for v in vehicles})
+    plan_ids = [
+        PlanRepository(session)
+        .create(
+            city_id=city.id,
+            fraction=f,
+            service_date=day,
+            options={"time_limit_s": time_limit_s, "seed": seed},
+            created_at=now,
+        )
+        .id
+        for f in fractions
+    ]
+    closed = None if later else closed_today(day, city.holiday_region)
+    return DemoPlans(city.id, day, later, closed, fractions, plan_ids)
+
+
 def _issue_keys(session: Any, settings: Settings, city_id: int, plan_ids: list[int]) -> dict[str, str]:
-    """Keys for the demo: an admin, a dispatcher, and the driver of the first planned tour."""
+    """Keys for the demo: an admin, a dispatcher, and the driver of the first planned tour. Their names
+    show on the German pages (who started a plan), so they are German."""
     repo = PrincipalRepository(session, settings.secret_key.get_secret_value())
     keys = {
-        "admin": repo.create(city_id=city_id, name="demo admin", role="admin").key,
-        "dispatcher": repo.create(city_id=city_id, name="demo dispatcher", role="dispatcher").key,
+        "admin": repo.create(city_id=city_id, name="Demo-Administration", role="admin").key,
+        "dispatcher": repo.create(city_id=city_id, name="Demo-Disposition", role="dispatcher").key,
     }
     plans = PlanRepository(session)
     routes = [r for plan_id in sorted(plan_ids, reverse=True) for r in plans.routes(plan_id)]
     if routes:
         vehicle = next(v for v in CityRepository(session).vehicles(city_id) if v.id == routes[0].vehicle_id)
         keys["driver"] = repo.create(
-            city_id=city_id, name=f"driver of {vehicle.external_id}", role="driver", vehicle_id=vehicle.id
+            city_id=city_id, name=f"Fahrer {vehicle.external_id}", role="driver", vehicle_id=vehicle.id
         ).key
     return keys
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ class AlertRow:
     detail: str
     lon: float | None
     lat: float | None
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class AlertRepository:
         rows = self.session.execute(
             text(
                 "SELECT a.id, a.kind, a.bin_id, b.external_id, a.sensor_id, a.raised_at, a.detail, b.lon, "
-                "b.lat "
+                "b.lat, a.params "
                 "FROM alert a LEFT JOIN bin b ON b.id = a.bin_id "
                 "WHERE a.city_id = :city AND a.cleared_at IS NULL ORDER BY a.raised_at DESC, a.id DESC"
             ),

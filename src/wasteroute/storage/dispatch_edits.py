@@ -130,6 +130,18 @@ class DispatchEditRepository:
             DayPlan(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], int(r[9]), int(r[10])) for r in rows
         ]
 
+    def next_plan_day(self, city_id: int, fraction: str | None, after: date, until: date) -> date | None:
+        """The first day in (``after``, ``until``] with a finished plan (of ``fraction``), or None."""
+        row = self.session.execute(
+            text(
+                "SELECT min(service_date) FROM plan WHERE city_id = :city AND status = 'done' "
+                "AND service_date > :after AND service_date <= :until "
+                "AND (CAST(:fraction AS text) IS NULL OR fraction = :fraction)"
+            ),
+            {"city": city_id, "after": after, "until": until, "fraction": fraction},
+        ).first()
+        return row[0] if row else None
+
     def bin_fraction(self, city_id: int, bin_id: int) -> tuple[str, str] | None:
         """(external id, fraction) of the city's bin, or None (another city's bin answers the same)."""
         if not 0 < bin_id < 2**63:

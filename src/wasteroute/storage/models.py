@@ -257,6 +257,13 @@ class PlanBin(Base):
     forecast_fill: Mapped[float | None] = mapped_column(Float)
     routed: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(Text)
+    """The selection's decision and, when the router left it out, why: English, for API users and logs."""
+    reason_code: Mapped[str | None] = mapped_column(Text)
+    """The selection's decision as a code (``planning.selection``), e.g. ``must_threshold``."""
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    drop_code: Mapped[str | None] = mapped_column(Text)
+    """Why the router left a chosen container out (``DropReason.code``); None when routed or skipped."""
+    drop_params: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class DeadLetter(Base):
@@ -281,6 +288,9 @@ class Alert(Base):
     raised_at: Mapped[datetime] = mapped_column(TZ)
     cleared_at: Mapped[datetime | None] = mapped_column(TZ)
     detail: Mapped[str] = mapped_column(Text, default="")
+    """English, for API users and logs; the numbers are in ``params``."""
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    """What raised it: ``temperature_c`` (fire), ``tilt_deg`` (tilt)."""
 
 
 class PlanSchedule(Base):

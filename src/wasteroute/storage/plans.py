@@ -24,7 +24,9 @@ class PlanRepository:
         service_date: date,
         options: dict[str, Any],
         created_by: int | None = None,
+        created_at: datetime | None = None,
     ) -> Plan:
+        """A queued plan job; ``created_at`` defaults to the database's clock."""
         plan = Plan(
             city_id=city_id,
             fraction=fraction,
@@ -34,6 +36,8 @@ class PlanRepository:
             status="queued",
             progress=0.0,
         )
+        if created_at is not None:
+            plan.created_at = created_at
         self.session.add(plan)
         self.session.flush()
         return plan

@@ -80,14 +80,16 @@ WITH ins AS (
         temperature_c = excluded.temperature_c, tilt_deg = excluded.tilt_deg, updated_at = now()
     WHERE excluded.measured_at > bin_state.measured_at
 ), alerts AS (
-    INSERT INTO alert (city_id, bin_id, sensor_id, kind, raised_at, detail)
-    SELECT DISTINCT ON (bin_id, kind) city_id, bin_id, sensor_id, kind, measured_at, detail FROM (
+    INSERT INTO alert (city_id, bin_id, sensor_id, kind, raised_at, detail, params)
+    SELECT DISTINCT ON (bin_id, kind) city_id, bin_id, sensor_id, kind, measured_at, detail, params FROM (
         SELECT city_id, bin_id, sensor_id, 'fire' AS kind, measured_at,
-               format('temperature %s °C', round(temperature_c::numeric, 1)) AS detail
+               format('temperature %s °C', round(temperature_c::numeric, 1)) AS detail,
+               jsonb_build_object('temperature_c', round(temperature_c::numeric, 1)) AS params
         FROM ins WHERE temperature_c >= {FIRE_TEMPERATURE_C} AND bin_id IS NOT NULL
         UNION ALL
         SELECT city_id, bin_id, sensor_id, 'tilt', measured_at,
-               format('tilted %s°', round(tilt_deg::numeric, 0))
+               format('tilted %s°', round(tilt_deg::numeric, 0)),
+               jsonb_build_object('tilt_deg', round(tilt_deg::numeric, 0))
         FROM ins WHERE tilt_deg >= {TILT_ALERT_DEG} AND bin_id IS NOT NULL
     ) a ORDER BY bin_id, kind, measured_at
     ON CONFLICT (bin_id, kind) WHERE cleared_at IS NULL DO NOTHING

@@ -25,6 +25,7 @@ _TOUR_BODY = f"""
 SELECT json_build_object(
     'route_id', rt.id, 'plan_id', rt.plan_id, 'service_date', p.service_date, 'fraction', p.fraction,
     'vehicle_id', v.id, 'vehicle_external_id', v.external_id, 'vehicle_name', v.name,
+    'vehicle_access_class', v.access_class,
     'distance_km', round(rt.distance_m / 1000.0, 3), 'duration_h', round(rt.duration_s / 3600.0, 3),
     'start_at', {_UTC.format(col="rt.start_at")}, 'end_at', {_UTC.format(col="rt.end_at")},
     'stops', (
@@ -53,7 +54,7 @@ FROM principal p JOIN city c ON c.id = p.city_id
 LEFT JOIN LATERAL (
     SELECT r.id, r.version FROM route r JOIN plan pl ON pl.id = r.plan_id
     WHERE r.vehicle_id = p.vehicle_id AND r.city_id = p.city_id AND pl.status = 'done'
-      AND pl.service_date = (now() AT TIME ZONE c.timezone)::date
+      AND pl.service_date = (CAST(:now AS timestamptz) AT TIME ZONE c.timezone)::date
     ORDER BY pl.finished_at DESC NULLS LAST, pl.id DESC LIMIT 1
 ) t ON true
 WHERE p.key_prefix = :prefix
@@ -122,10 +123,11 @@ class TourRepository:
         ).first()
         return str(row[0]) if row else None
 
-    def tour_access(self, key_prefix: str) -> TourAccess | None:
-        """The principal holding ``key_prefix`` and its vehicle's route of today in the city's time zone,
-        in one round trip (the tablet's hot path). The caller checks the key's digest."""
-        row = self.session.execute(text(_TOUR_ACCESS), {"prefix": key_prefix}).first()
+    def tour_access(self, key_prefix: str, now: datetime) -> TourAccess | None:
+        """The principal holding ``key_prefix`` and its vehicle's route of today (``now``, aware, in the
+        city's time zone), in one round trip (the tablet's hot path). The caller checks the key's
+        digest."""
+        row = self.session.execute(text(_TOUR_ACCESS), {"prefix": key_prefix, "now": now}).first()
         return TourAccess(*row) if row else None
 
     def route_json(self, route_id: int) -> str | None:
@@ -203,10 +205,10 @@ class AsyncTourStore:
             isolation_level="AUTOCOMMIT",
         )
 
-    async def access(self, key_prefix: str) -> TourAccess | None:
+    async def access(self, key_prefix: str, now: datetime) -> TourAccess | None:
         """:meth:`TourRepository.tour_access` in one round trip."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(text(_TOUR_ACCESS), {"prefix": key_prefix})).first()
+            row = (await conn.execute(text(_TOUR_ACCESS), {"prefix": key_prefix, "now": now})).first()
         return TourAccess(*row) if row else None
 
     async def route_json(self, route_id: int) -> str | None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from wasteroute.api.deps import Caller, PageDep, SessionDep, require
+from wasteroute.api.deps import Caller, NowDep, PageDep, SessionDep, require
 from wasteroute.api.errors import AUTH_ERRORS, NOT_FOUND
 from wasteroute.api.forecasts import (
     HORIZON_H,
@@ -74,6 +74,7 @@ def _feature(b: MapBin, props: dict[str, Any]) -> BinMapFeature:
 def bins_geojson(
     session: SessionDep,
     page: PageDep,
+    now: NowDep,
     fraction: Fraction | None = None,
     state: Annotated[
         BinStateName | None,
@@ -89,7 +90,6 @@ def bins_geojson(
     """Forecasts come from each bin's latest readings; they are computed for the returned page only
     (and, with ``state`` must_go_soon or ok, for the bins that could be must-go)."""
     city = _city(session, caller)
-    now = datetime.now(UTC)
     bins = DispatchRepository(session).bins(caller.city_id, fraction)
     threshold = float(city.fill_threshold)
     if state is not None:
@@ -128,9 +128,8 @@ def bins_geojson(
     responses={**AUTH_ERRORS, **NOT_FOUND},
     summary="One bin with current fill, forecast and sensor health (GeoJSON Feature)",
 )
-def bin_feature(bin_id: int, session: SessionDep, caller: Caller = DISPATCH) -> BinMapFeature:
+def bin_feature(bin_id: int, session: SessionDep, now: NowDep, caller: Caller = DISPATCH) -> BinMapFeature:
     city = _city(session, caller)
-    now = datetime.now(UTC)
     found = [b for b in DispatchRepository(session).bins(caller.city_id, None) if b.id == bin_id]
     if not found:
         raise NotFound(f"bin {bin_id} not found")
@@ -147,6 +146,10 @@ def bin_feature(bin_id: int, session: SessionDep, caller: Caller = DISPATCH) -> 
     )
 
 
+STORED_CODES = {"fire": "temperature", "tilt": "tilt", "battery": "battery_low"}
+"""The ``code`` of a stored alert's ``detail``, by kind."""
+
+
 def _stored_alerts(repo: AlertRepository, city_id: int) -> list[AlertRead]:
     """The city's open alerts as stored (fire, tilt, battery)."""
     return [
@@ -159,6 +162,8 @@ def _stored_alerts(repo: AlertRepository, city_id: int) -> list[AlertRead]:
             sensor_id=a.sensor_id,
             raised_at=a.raised_at,
             detail=a.detail,
+            code=STORED_CODES.get(a.kind, a.kind),
+            params=dict(a.params or {}),
             lon=a.lon,
             lat=a.lat,
         )
@@ -172,9 +177,8 @@ def _stored_alerts(repo: AlertRepository, city_id: int) -> list[AlertRead]:
     responses=AUTH_ERRORS,
     summary="Open alerts: fire, tilt, battery (stored) and stale sensors, overflow forecasts (computed)",
 )
-def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> AlertList:
+def alerts(session: SessionDep, page: PageDep, now: NowDep, caller: Caller = DISPATCH) -> AlertList:
     city = _city(session, caller)
-    now = datetime.now(UTC)
     repo = AlertRepository(session)
     items = _stored_alerts(repo, caller.city_id)
     for s in repo.stale_sensors(caller.city_id, now - timedelta(hours=STALE_AFTER_H)):
@@ -193,6 +197,11 @@ def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> Ale
                 sensor_id=s.sensor_id,
                 raised_at=s.last_reading_at,
                 detail=detail,
+                code="no_reading_since" if s.last_reading_at else "no_reading_yet",
+                params={
+                    "device_id": s.device_id,
+                    **({"since": s.last_reading_at.isoformat()} if s.last_reading_at else {}),
+                },
                 lon=s.lon,
                 lat=s.lat,
             )
@@ -217,6 +226,8 @@ def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> Ale
                     sensor_id=None,
                     raised_at=None,
                     detail=f"expected {o.fill_in_horizon:.0%} full within {HORIZON_H:.0f} h",
+                    code="overflow_expected",
+                    params={"fill_pct": round(100 * o.fill_in_horizon), "hours": round(HORIZON_H)},
                     lon=b.lon,
                     lat=b.lat,
                 )
@@ -235,8 +246,8 @@ def alerts(session: SessionDep, page: PageDep, caller: Caller = DISPATCH) -> Ale
     responses={**AUTH_ERRORS, **NOT_FOUND},
     summary="Close a stored alert (after the fire brigade or the crew dealt with it)",
 )
-def clear_alert(alert_id: int, session: SessionDep, caller: Caller = DISPATCH) -> AlertList:
-    if not AlertRepository(session).clear(alert_id, caller.city_id, datetime.now(UTC)):
+def clear_alert(alert_id: int, session: SessionDep, now: NowDep, caller: Caller = DISPATCH) -> AlertList:
+    if not AlertRepository(session).clear(alert_id, caller.city_id, now):
         raise NotFound(f"alert {alert_id} not found")
     items = _stored_alerts(AlertRepository(session), caller.city_id)
     return AlertList(items=items, total=len(items), limit=len(items), offset=0)

@@ -3,13 +3,20 @@ container's fill history, and moving or locking a stop before the drivers start.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 
-from wasteroute.api.deps import Caller, SessionDep, SettingsDep, commit_and_forget_tour_access, require
+from wasteroute.api.deps import (
+    Caller,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    commit_and_forget_tour_access,
+    require,
+)
 from wasteroute.api.dispatch import EditInvalid, explain_unplanned, lock_stop, move_stop
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from wasteroute.api.routes.plans import plan_detail
@@ -33,6 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["dispatcher"])
 DISPATCH = require("dispatcher", "admin")
 MAX_HISTORY_DAYS = 92
 MAX_READINGS = 5000
+WEEK = timedelta(days=7)
 
 
 def _city(session: SessionDep, caller: Caller) -> City:
@@ -42,8 +50,8 @@ def _city(session: SessionDep, caller: Caller) -> City:
     return city
 
 
-def _today(city: City) -> date:
-    return datetime.now(ZoneInfo(city.timezone)).date()
+def _today(city: City, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(city.timezone)).date()
 
 
 @router.get(
@@ -53,16 +61,25 @@ def _today(city: City) -> date:
     summary="The plan jobs of one service day (who started each, when, status) and the current one",
 )
 def day_plans(
-    service_date: date, session: SessionDep, fraction: Fraction | None = None, caller: Caller = DISPATCH
+    service_date: date,
+    session: SessionDep,
+    now: NowDep,
+    fraction: Fraction | None = None,
+    caller: Caller = DISPATCH,
 ) -> DayPlans:
     city = _city(session, caller)
     rows = DispatchEditRepository(session).day_plans(caller.city_id, fraction, service_date)
     done = [p for p in rows if p.status == "done"]
     current = max(done, key=lambda p: (p.finished_at or p.created_at, p.id)) if done else None
+    repo = DispatchEditRepository(session)
+    later = (
+        None if current else repo.next_plan_day(caller.city_id, fraction, service_date, service_date + WEEK)
+    )
     return DayPlans(
         service_date=service_date,
-        today=_today(city),
+        today=_today(city, now),
         current_plan_id=current.id if current else None,
+        next_plan_date=later,
         items=[
             DayPlanRead(
                 id=p.id,
@@ -88,12 +105,12 @@ def day_plans(
     responses={**AUTH_ERRORS, **NOT_FOUND},
     summary="Why each container that is full soon (or left out) is on none of the plan's tours",
 )
-def unplanned(plan_id: int, session: SessionDep, caller: Caller = DISPATCH) -> UnplannedList:
+def unplanned(plan_id: int, session: SessionDep, now: NowDep, caller: Caller = DISPATCH) -> UnplannedList:
     city = _city(session, caller)
     plan = PlanRepository(session).get(plan_id, caller.city_id) if 0 < plan_id < 2**63 else None
     if plan is None:
         raise NotFound(f"plan {plan_id} not found")
-    return UnplannedList(plan_id=plan.id, items=explain_unplanned(session, city, plan, datetime.now(UTC)))
+    return UnplannedList(plan_id=plan.id, items=explain_unplanned(session, city, plan, now))
 
 
 @router.get(
@@ -105,6 +122,7 @@ def unplanned(plan_id: int, session: SessionDep, caller: Caller = DISPATCH) -> U
 def bin_readings(
     bin_id: int,
     session: SessionDep,
+    now: NowDep,
     since: Annotated[datetime | None, Query(description="default: 7 days before until")] = None,
     until: Annotated[datetime | None, Query(description="default: now")] = None,
     caller: Caller = DISPATCH,
@@ -118,7 +136,7 @@ def bin_readings(
             raise EditInvalid(
                 "naive_time", f"{name} needs a time zone, e.g. 2026-12-01T00:00:00Z", {"field": name}
             )
-    end = until or datetime.now(UTC)
+    end = until or now
     start = since or end - timedelta(days=7)
     if start >= end:
         raise EditInvalid(
@@ -161,10 +179,13 @@ def move(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     caller: Caller = DISPATCH,
 ) -> PlanRead:
     city = _city(session, caller)
-    plan_id = move_stop(session, city.id, stop_id, body.route_id, settings.road_detour_factor, _today(city))
+    plan_id = move_stop(
+        session, city.id, stop_id, body.route_id, settings.road_detour_factor, _today(city, now)
+    )
     commit_and_forget_tour_access(request, session)
     session.expire_all()
     plan = PlanRepository(session).get(plan_id, city.id)
@@ -179,10 +200,15 @@ def move(
     summary="Lock a container stop to its tour (or unlock it) before the driver starts",
 )
 def lock(
-    stop_id: int, body: StopLock, request: Request, session: SessionDep, caller: Caller = DISPATCH
+    stop_id: int,
+    body: StopLock,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    caller: Caller = DISPATCH,
 ) -> PlanRead:
     city = _city(session, caller)
-    plan_id = lock_stop(session, city.id, stop_id, body.locked, _today(city))
+    plan_id = lock_stop(session, city.id, stop_id, body.locked, _today(city, now))
     commit_and_forget_tour_access(request, session)
     session.expire_all()
     plan = PlanRepository(session).get(plan_id, city.id)

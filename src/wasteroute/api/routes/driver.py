@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from wasteroute.api.deps import (
     Caller,
+    NowDep,
     SessionDep,
     api_key_header,
     bearer_header,
@@ -44,29 +45,45 @@ MAX_REPORT_AGE = timedelta(hours=48)
 """How old a new report may be: a tablet offline over a night still delivers the day's reports."""
 
 
-def event_time_problem(occurred_at: datetime, now: datetime) -> str | None:
+class ReportTimeRefused(InvalidInput):
+    """A new report dated in the future or too far back (422). ``code`` is ``event_in_future`` or
+    ``event_too_old``; ``details.params`` has ``occurred_at``, ``server_time`` (ISO 8601, UTC) and
+    ``skew_min`` or ``max_age_h``."""
+
+    def __init__(self, code: str, message: str, params: dict[str, object]) -> None:
+        super().__init__(message, details={"params": params})
+        self.code = code
+
+
+def event_time_problem(occurred_at: datetime, now: datetime) -> ReportTimeRefused | None:
     """Why a new report's time cannot be right (in the future beyond :data:`CLOCK_SKEW`, or older than
     :data:`MAX_REPORT_AGE`), or None when it is plausible. Both times timezone-aware."""
+    at = f"{occurred_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    server = f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
     if occurred_at > now + CLOCK_SKEW:
-        return (
-            f"occurred_at {occurred_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} lies in the future; expected "
-            f"no later than the server's time {now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} plus "
-            f"{CLOCK_SKEW.seconds // 60} min (check the tablet's clock)"
+        skew_min = CLOCK_SKEW.seconds // 60
+        return ReportTimeRefused(
+            "event_in_future",
+            f"occurred_at {at} lies in the future; expected no later than the server's time {server} plus "
+            f"{skew_min} min (check the tablet's clock)",
+            {"occurred_at": at, "server_time": server, "skew_min": skew_min},
         )
     if occurred_at < now - MAX_REPORT_AGE:
-        return (
-            f"occurred_at {occurred_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} is older than "
-            f"{MAX_REPORT_AGE.days * 24 + MAX_REPORT_AGE.seconds // 3600} h; expected a report of the "
-            "current tour (check the tablet's clock)"
+        max_age_h = MAX_REPORT_AGE.days * 24 + MAX_REPORT_AGE.seconds // 3600
+        return ReportTimeRefused(
+            "event_too_old",
+            f"occurred_at {at} is older than {max_age_h} h; expected a report of the current tour "
+            "(check the tablet's clock)",
+            {"occurred_at": at, "server_time": server, "max_age_h": max_age_h},
         )
     return None
 
 
-def _today(session: SessionDep, caller: Caller) -> date:
+def _today(session: SessionDep, caller: Caller, now: datetime) -> date:
     city = session.get(City, caller.city_id)
     if city is None or caller.vehicle_id is None:
         raise NotFound(NO_TOUR)
-    return datetime.now(ZoneInfo(city.timezone)).date()
+    return now.astimezone(ZoneInfo(city.timezone)).date()
 
 
 async def tour_access(
@@ -91,7 +108,7 @@ async def tour_access(
         else:
             store: AsyncTourStore = request.app.state.tour_store
             generation = cache.generation
-            access = await store.access(parts[0])
+            access = await store.access(parts[0], request.app.state.clock())
             if access is not None:
                 cache.put(parts[0], access, generation)
     if (
@@ -104,7 +121,7 @@ async def tour_access(
     ):
         raise refuse_key(request)
     if access.role != "driver":
-        raise wrong_role(("driver",), access.role)
+        raise wrong_role(access.role, ("driver",))
     return access
 
 
@@ -157,9 +174,9 @@ async def my_tour(
     response_class=Response,
     summary="Today's tour as GPX 1.1 (for navigation devices)",
 )
-def my_tour_gpx(session: SessionDep, caller: Caller = DRIVER) -> Response:
+def my_tour_gpx(session: SessionDep, now: NowDep, caller: Caller = DRIVER) -> Response:
     repo = TourRepository(session)
-    route_id = repo.tour_route_id(caller.city_id, caller.vehicle_id or 0, _today(session, caller))
+    route_id = repo.tour_route_id(caller.city_id, caller.vehicle_id or 0, _today(session, caller, now))
     header = repo.route(route_id, caller.city_id) if route_id is not None else None
     if header is None:
         raise NotFound(NO_TOUR)
@@ -216,7 +233,12 @@ def _read(row: CollectionEvent) -> StopEventRead:
     summary="Report a stop: emptied, not reachable, damaged or overfilled (idempotent)",
 )
 def stop_event(
-    request: Request, body: StopEventCreate, response: Response, session: SessionDep, caller: Caller = DRIVER
+    request: Request,
+    body: StopEventCreate,
+    response: Response,
+    session: SessionDep,
+    now: NowDep,
+    caller: Caller = DRIVER,
 ) -> StopEventRead:
     """Send again with the same ``client_event_id`` after a lost answer: the same event comes back
     (header ``Idempotent-Replayed: true``) and nothing is stored twice. The same id with another
@@ -241,9 +263,9 @@ def stop_event(
         lat=body.lat,
     )
     if existing is None:
-        problem = event_time_problem(event.occurred_at, datetime.now(UTC))
+        problem = event_time_problem(event.occurred_at, now)
         if problem is not None:
-            raise InvalidInput(problem)
+            raise problem
         existing, created = repo.record(event)
     else:
         created = False
@@ -267,6 +289,7 @@ def withdraw_event(
     client_event_id: uuid.UUID,
     response: Response,
     session: SessionDep,
+    now: NowDep,
     caller: Caller = DRIVER,
 ) -> StopEventRead:
     """The report stays stored with ``withdrawn_at`` and counts nothing any more: the stop's status
@@ -275,7 +298,7 @@ def withdraw_event(
     stop again. Withdrawing again answers the same event (header ``Idempotent-Replayed: true``);
     another vehicle's report answers 404."""
     done = CollectionRepository(session).withdraw(
-        client_event_id, caller.city_id, caller.vehicle_id or 0, datetime.now(UTC)
+        client_event_id, caller.city_id, caller.vehicle_id or 0, now
     )
     if done is None:
         raise NotFound(f"report {client_event_id} not found")

@@ -49,7 +49,7 @@ async def _ingest(kind: WebhookKind, request: Request, caller: Caller) -> Respon
     gate: WebhookIngest = request.app.state.webhooks
     body = await request.body()
     try:
-        out = await run_in_threadpool(gate.handle, kind, body, caller.city_id)
+        out = await run_in_threadpool(gate.handle, kind, body, caller.city_id, request.app.state.clock())
     except StorageUnavailable:
         return envelope(
             503,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from wasteroute.api.deps import PageDep, SessionDep
+from wasteroute.api.deps import NowDep, PageDep, SessionDep
 from wasteroute.api.errors import PUBLIC_ERRORS, json_error
 from wasteroute.api.schemas import CityFigures, Page, PublicCity, WasteContainer, WeekRead
 from wasteroute.errors import NotFound
@@ -57,10 +57,11 @@ def cities(session: SessionDep) -> list[PublicCity]:
 def figures(
     slug: str,
     session: SessionDep,
+    now: NowDep,
     weeks: Annotated[int, Query(ge=1, le=104, description="how many weeks back")] = 12,
 ) -> CityFigures:
     city_id, slug, name = _city(session, slug)
-    since = datetime.now(UTC) - timedelta(weeks=weeks)
+    since = now - timedelta(weeks=weeks)
     rows = OpenDataRepository(session).weekly(city_id, since)
     total = sum(r.collections for r in rows)
     weighted = [(r.avg_fill_at_emptying, r.collections) for r in rows if r.avg_fill_at_emptying is not None]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, status
 
-from wasteroute.api.deps import Caller, PageDep, SessionDep, SettingsDep, require
+from wasteroute.api.deps import Caller, NowDep, PageDep, SessionDep, SettingsDep, require
 from wasteroute.api.errors import AUTH_ERRORS, NOT_FOUND, ErrorEnvelope
 from wasteroute.api.schemas import (
     Fraction,
     LeftOut,
     LineGeometry,
+    Message,
     Page,
     PlanCreate,
     PlanJobRead,
@@ -80,7 +80,9 @@ def _stop(s: StopDetail, locked: set[int] | None = None) -> StopRead:
 
 def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
     repo = PlanRepository(session)
-    names = {v.id: v.name for v in CityRepository(session).vehicles(p.city_id)}
+    trucks = {
+        v.id: (v.name, v.external_id, v.access_class) for v in CityRepository(session).vehicles(p.city_id)
+    }
     routes = list(repo.routes(p.id))
     stops = TourRepository(session).stops([r.id for r in routes])
     locked = DispatchEditRepository(session).locked_stops([r.id for r in routes])
@@ -88,7 +90,9 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
         RouteRead(
             id=r.id,
             vehicle_id=r.vehicle_id,
-            vehicle_name=names.get(r.vehicle_id, str(r.vehicle_id)),
+            vehicle_name=truck[0],
+            vehicle_external_id=truck[1],
+            vehicle_access_class=truck[2],
             distance_km=round(r.distance_m / 1000, 3),
             duration_h=round(r.duration_s / 3600, 3),
             start_at=r.start_at,
@@ -97,6 +101,8 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
             stops=[_stop(s, locked) for s in stops[r.id]],
         )
         for r in routes
+        # a truck retired since the plan keeps its id as its name
+        for truck in [trucks.get(r.vehicle_id, (str(r.vehicle_id), str(r.vehicle_id), "standard"))]
     ]
     left = [b for b in repo.plan_bins(p.id) if not b.routed and b.category != "skip"]
     ext = {}
@@ -106,6 +112,7 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
         **_job(p).model_dump(),
         summary=p.summary,
         diagnosis=p.diagnosis,
+        notes=[Message.model_validate(n) for n in (p.summary or {}).get("notes", [])],
         routes=out,
         left_out=[
             LeftOut(
@@ -114,6 +121,10 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
                 category=b.category,
                 forecast_fill=b.forecast_fill,
                 reason=b.reason,
+                code=b.reason_code,
+                params=b.reason_params or {},
+                drop_code=b.drop_code,
+                drop_params=b.drop_params or {},
             )
             for b in left
         ],
@@ -135,12 +146,12 @@ def _plan(session: SessionDep, caller: Caller, plan_id: int) -> Plan:
     summary="Queue a plan job for your city (a worker runs it)",
 )
 def create_plan(
-    body: PlanCreate, session: SessionDep, settings: SettingsDep, caller: Caller = DISPATCH
+    body: PlanCreate, session: SessionDep, settings: SettingsDep, now: NowDep, caller: Caller = DISPATCH
 ) -> PlanJobRead:
     city = CityRepository(session).get(caller.city_id)
     if city is None:
         raise NotFound("your city no longer exists")
-    today = datetime.now(ZoneInfo(city.timezone)).date()
+    today = now.astimezone(ZoneInfo(city.timezone)).date()
     day = check_service_date(
         body.service_date or today,
         today,
@@ -155,6 +166,7 @@ def create_plan(
         service_date=day,
         options=body.options.model_dump(),
         created_by=caller.principal_id,
+        created_at=now,
     )
     session.refresh(plan)
     return _job(plan)

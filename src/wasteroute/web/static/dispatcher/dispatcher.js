@@ -3,7 +3,22 @@
 // Uses the public API only, with the dispatcher's key from sessionStorage (this tab only).
 
 import { Api, ApiError, NetworkError, el } from "../shared/api.js";
-import { applyTranslations, clock, dateTime, day, num, onLanguageChange, percent, t, toggleLanguage } from "../shared/i18n.js";
+import {
+  applyTranslations,
+  clock,
+  containerLabel,
+  dateTime,
+  day,
+  formatParams,
+  num,
+  onLanguageChange,
+  percent,
+  say,
+  selectionText,
+  t,
+  toggleLanguage,
+  vehicleLabel,
+} from "../shared/i18n.js";
 
 const KEY = "wasteroute.dispatcher.key";
 const TILES = "wasteroute.dispatcher.tiles";
@@ -38,6 +53,8 @@ const view = {
   dayPlans: [],
   chosenPlan: null,
   unplanned: [],
+  popup: null, // {bin, layer}: the container whose popup is open, and on which layer ("bins", "routes")
+  redrawing: false,
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -51,6 +68,19 @@ function todayIso() {
   return isoDay(new Date());
 }
 
+// "heute · Di., 08.12.2026", "morgen · …", "gestern · …" or just the date
+function dayName(iso) {
+  const offset = Math.round((Date.parse(`${iso}T12:00:00`) - Date.parse(`${todayIso()}T12:00:00`)) / 86400000);
+  const name = { 0: t("disp.plan.today"), 1: t("disp.plan.tomorrow"), "-1": t("disp.day.yesterday") }[offset];
+  return name ? `${name} · ${day(iso)}` : day(iso);
+}
+
+function showDay(iso) {
+  if (![...$("plan-date").options].some((o) => o.value === iso)) $("plan-date").append(el("option", { value: iso }, dayName(iso)));
+  $("plan-date").value = iso;
+  $("plan-date").dispatchEvent(new Event("change"));
+}
+
 function fillDays() {
   // today and the next six days, named in the page's language (a date input would follow the browser's)
   const keep = $("plan-date").value || todayIso();
@@ -59,8 +89,7 @@ function fillDays() {
     const d = new Date();
     d.setDate(d.getDate() + i);
     const iso = isoDay(d);
-    const name = i === 0 ? t("disp.plan.today") : i === 1 ? t("disp.plan.tomorrow") : i === -1 ? t("disp.day.yesterday") : "";
-    options.push(el("option", { value: iso }, name ? `${name} · ${day(iso)}` : day(iso)));
+    options.push(el("option", { value: iso }, dayName(iso)));
   }
   $("plan-date").replaceChildren(...options);
   $("plan-date").value = keep;
@@ -94,7 +123,10 @@ function showLogin(message) {
 function loginMessage(err) {
   if (err instanceof NetworkError) return t("login.unreachable");
   if (err.status === 401) return t("login.badKey");
-  if (err.status === 403) return t("login.wrongRole", { role: "≠ dispatcher" });
+  if (err.status === 403) {
+    const role = err.details && err.details.params && err.details.params.role;
+    return t("login.wrongRole", { role: role ? t(`role.${role}`) : "?" });
+  }
   return t("common.error", { message: err.message });
 }
 
@@ -172,8 +204,14 @@ function initMap() {
     }
     return;
   }
-  const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: true });
+  const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: true, zoomControl: false });
   map.setView([54.0, 10.7], 12);
+  L.control.zoom({ zoomInTitle: t("map.zoomIn"), zoomOutTitle: t("map.zoomOut") }).addTo(map);
+  map.on("popupopen", (e) => {
+    // Leaflet names its close button in English; say it in the page's language
+    const close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) close.setAttribute("aria-label", t("map.closePopup"));
+  });
   L.control.scale({ imperial: false, maxWidth: 180 }).addTo(map);
   // routes lie below the bins (so each bin's colour stays visible); svg keeps them inspectable
   map.createPane("routes").style.zIndex = 350;
@@ -189,8 +227,23 @@ function initMap() {
   legend.onAdd = () => el("div", { class: "legend", id: "legend" });
   legend.addTo(map);
   view.map = map;
+  translateMap();
   renderLegend();
   applyTiles(localStorage.getItem(TILES) || "");
+}
+
+// Leaflet's own words (zoom buttons, the library's credit) in the page's language
+function translateMap() {
+  if (!view.map) return;
+  for (const [sel, key] of [[".leaflet-control-zoom-in", "map.zoomIn"], [".leaflet-control-zoom-out", "map.zoomOut"]]) {
+    const b = document.querySelector(sel);
+    if (b) {
+      b.title = t(key);
+      b.setAttribute("aria-label", t(key));
+    }
+  }
+  const credit = el("a", { href: "https://leafletjs.com", title: t("map.library") }, "Leaflet");
+  view.map.attributionControl.setPrefix(credit.outerHTML);
 }
 
 function applyTiles(url) {
@@ -264,7 +317,7 @@ function binPopup(f) {
   const p = f.properties;
   const lines = [
     el("div", {}, el("b", {}, p.external_id), " · ", t(`fraction.${p.fraction}`)),
-    el("div", { class: "muted" }, t("disp.popup.type", { type: p.container_type, volume: num(p.volume_l, 0) })),
+    el("div", { class: "muted" }, containerLabel(p.container_type, p.volume_l)),
     el("div", {}, t("disp.popup.fill", { value: percent(p.fill_level) })),
     el("div", {}, t("disp.popup.forecast", { value: percent(p.forecast_fill_24h) })),
     el("div", {}, t("disp.popup.threshold", { value: hoursText(p.hours_to_threshold) })),
@@ -280,7 +333,7 @@ function binPopup(f) {
   if (onRoute) {
     lines.push(
       el("div", {}, t("disp.popup.stop", {
-        vehicle: onRoute.route.vehicle_name,
+        vehicle: vehicleLabel(onRoute.route),
         seq: onRoute.stop.seq,
         eta: clock(onRoute.stop.eta),
         status: t(`status.${onRoute.stop.status}`),
@@ -339,11 +392,15 @@ function historyChart(h) {
 // ---------------------------------------------------------------------------------------------------
 // moving and locking a stop (the server checks capacity, windows and shift and says why not)
 
+function vehicleOf(id) {
+  const r = view.plan && view.plan.routes.find((x) => x.vehicle_id === id);
+  return r ? vehicleLabel(r) : null;
+}
+
 function refusalText(err) {
   const params = (err && err.details && err.details.params) || {};
-  const key = `disp.refuse.${err.code}`;
-  const text = t(key, params);
-  return text === key ? t("disp.refuse.other", { code: err.code }) : text;
+  const vehicle = vehicleOf(params.vehicle_id) || params.vehicle || "";
+  return say("disp.refuse", err.code, params, { vehicle });
 }
 
 function editNote(text, bad) {
@@ -369,7 +426,7 @@ function editControls(route, stop) {
   const box = el("div", { class: "edit" });
   if (others.length) {
     const select = el("select", { class: "move-target", "aria-label": t("disp.edit.move") },
-      ...others.map((r) => el("option", { value: String(r.id) }, r.vehicle_name)));
+      ...others.map((r) => el("option", { value: String(r.id) }, vehicleLabel(r))));
     box.append(
       el("label", { class: "small" }, t("disp.edit.move")),
       el("div", { class: "edit-row" }, select,
@@ -383,14 +440,39 @@ function editControls(route, stop) {
   return box;
 }
 
+// A redraw (the bins every minute, the tours when a driver reports) must not close the popup the
+// dispatcher is reading: the popup of the same container opens again on the new marker.
+function trackPopup(marker, bin, layer) {
+  marker.on("popupopen", () => { view.popup = { bin, layer }; });
+  marker.on("popupclose", () => { if (!view.redrawing && view.popup && view.popup.bin === bin) view.popup = null; });
+}
+
+function redraw(layer, draw) {
+  const open = view.popup && view.popup.layer === layer ? view.popup.bin : null;
+  view.redrawing = true;
+  try {
+    return draw();
+  } finally {
+    view.redrawing = false;
+    const again = open != null && (layer === "bins" ? view.markers.get(open) : view.stopMarkers && view.stopMarkers.get(open));
+    if (again) again.openPopup();
+    else if (open != null) view.popup = null;
+  }
+}
+
 function renderBins() {
   if (!view.map || !view.bins) return;
+  redraw("bins", drawBins);
+}
+
+function drawBins() {
   view.layers.bins.clearLayers();
   view.markers.clear();
   for (const f of view.bins.features) {
     const [lon, lat] = f.geometry.coordinates;
     const m = L.circleMarker([lat, lon], binStyle(f));
     m.bindPopup(() => binPopup(f));
+    trackPopup(m, f.id, "bins");
     m.addTo(view.layers.bins);
     view.markers.set(f.id, m);
   }
@@ -409,8 +491,13 @@ function symbol(kind, text, colour, status) {
 
 function renderRoutesOnMap() {
   if (!view.map) return;
+  redraw("routes", drawRoutes);
+}
+
+function drawRoutes() {
   view.layers.routes.clearLayers();
   view.layers.places.clearLayers();
+  view.stopMarkers = new Map();
   if (!view.plan) return;
   const places = new Map();
   view.plan.routes.forEach((r, i) => {
@@ -430,9 +517,13 @@ function renderRoutesOnMap() {
         const status = (s.status === "emptied" ? "emptied" : PROBLEMS.has(s.status) ? "problem" : "") + (s.locked ? " locked" : "");
         // a numbered badge beside the bin (up and right), so the bin's fill colour stays visible
         const icon = L.divIcon({ html: symbol("stop", String(s.seq), colour, status), className: "", iconSize: [18, 18], iconAnchor: [-3, 21] });
-        const marker = L.marker([s.lat, s.lon], { icon, keyboard: false, title: `${r.vehicle_name} ${s.seq} ${s.bin_external_id || ""}` });
+        const marker = L.marker([s.lat, s.lon], { icon, keyboard: false, title: `${vehicleLabel(r)} ${s.seq} ${s.bin_external_id || ""}` });
         const feature = view.bins && view.bins.features.find((f) => f.id === s.bin_id);
-        if (feature) marker.bindPopup(() => binPopup(feature));
+        if (feature) {
+          marker.bindPopup(() => binPopup(feature));
+          trackPopup(marker, s.bin_id, "routes");
+          view.stopMarkers.set(s.bin_id, marker);
+        }
         marker.addTo(view.layers.routes);
       } else if (s.kind === "facility" || s.kind === "start" || s.kind === "end") {
         const kind = s.kind === "facility" ? "facility" : "depot";
@@ -520,7 +611,7 @@ function renderAlerts() {
           { class: "grow" },
           el("div", {}, el("b", {}, a.bin_external_id || "–"), a.raised_at ? ` · ${dateTime(a.raised_at)}` : "",
             a.raised_at ? el("span", { class: "age" }, ` · ${t("disp.alerts.age", { age: ageText(a.raised_at) })}`) : ""),
-          el("div", { class: "why" }, a.detail),
+          el("div", { class: "why" }, say("alertDetail", a.code, a.params)),
         ),
         a.source === "stored" && a.id != null
           ? el("button", { type: "button", class: "clear-alert", onclick: (e) => (a.kind === "fire" ? confirmClear(e, a.id) : clearAlert(e, a.id)) }, t("disp.alerts.clear"))
@@ -591,6 +682,7 @@ async function loadPlans() {
   const dayIso = $("plan-date").value || todayIso();
   const day = await api.get(`/api/v1/days/${dayIso}/plans?fraction=${view.fraction}`);
   view.dayPlans = day.items;
+  view.nextPlanDate = day.next_plan_date;
   const active = day.items.find((p) => p.status === "queued" || p.status === "running");
   const chosen = view.chosenPlan && day.items.find((p) => p.id === view.chosenPlan && p.status === "done");
   const id = chosen ? chosen.id : day.current_plan_id;
@@ -672,7 +764,9 @@ function renderUnplanned() {
 async function refreshPlan() {
   if (!view.plan || document.hidden) return;
   try {
-    view.plan = await api.get(`/api/v1/plans/${view.plan.id}`);
+    const plan = await api.get(`/api/v1/plans/${view.plan.id}`);
+    if (!view.plan || plan.id !== view.plan.id || JSON.stringify(plan.routes) === JSON.stringify(view.plan.routes)) return;
+    view.plan = plan;
     renderRoutes();
     renderRoutesOnMap();
   } catch (err) {
@@ -691,9 +785,19 @@ async function startPlan() {
   } catch (err) {
     $("plan-button").disabled = false;
     $("plan-error").hidden = false;
-    $("plan-error").textContent = t("common.error", { message: err.message });
+    $("plan-error").textContent = planErrorText(err);
     handle(err);
   }
+}
+
+// A refused plan request in the page's language: the bounds come as the error's details.
+function planErrorText(err) {
+  const d = (err && err.details) || {};
+  if (err instanceof NetworkError) return t("login.unreachable");
+  if (err.code === "queue_full") return t("disp.plan.error.queue", formatParams(d));
+  if (d && d.earliest) return t("disp.plan.error.date", formatParams(d));
+  if (d && d.max_time_limit_s != null) return t("disp.plan.error.timeLimit", formatParams(d));
+  return t("common.error", { message: err.code || err.message });
 }
 
 function showProgress(job) {
@@ -717,8 +821,9 @@ async function trackJob(job) {
   view.jobId = null;
   $("plan-button").disabled = false;
   if (job.status === "failed") {
+    // the worker's message is technical and in English: shown as such, under a sentence of the page's
     $("plan-error").hidden = false;
-    $("plan-error").textContent = t("disp.plan.failed", { error: job.error || "?" });
+    $("plan-error").replaceChildren(el("div", {}, t("disp.plan.failedPlain")), el("code", { lang: "en", class: "small" }, job.error || "?"));
     return;
   }
   $("plan-progress").hidden = true;
@@ -734,7 +839,12 @@ function renderPlan() {
   const plan = view.plan;
   $("plan-diagnosis").hidden = true;
   if (!plan) {
-    $("plan-header").textContent = t("disp.plan.none", { fraction: t(`fraction.${view.fraction}`) });
+    $("plan-header").replaceChildren(t("disp.plan.none", { fraction: t(`fraction.${view.fraction}`) }));
+    if (view.nextPlanDate) {
+      // e.g. in the evening: today's shifts are over and tomorrow is planned already
+      const next = view.nextPlanDate;
+      $("plan-header").append(" ", el("button", { type: "button", class: "link next-plan", dataset: { day: next }, onclick: () => showDay(next) }, t("disp.plan.next", { day: dayName(next) })));
+    }
     $("plan-summary").textContent = "";
     $("routes").replaceChildren();
     $("leftout").replaceChildren();
@@ -749,9 +859,11 @@ function renderPlan() {
   const bins = plan.routes.reduce((a, r) => a + r.stops.filter((s) => s.kind === "stop").length, 0);
   const routes = t(plan.routes.length === 1 ? "disp.plan.routes.one" : "disp.plan.routes.other", { count: plan.routes.length });
   $("plan-summary").textContent = t("disp.plan.summary", { routes, km: num(km, 1), hours: num(hours, 1), bins });
-  if (plan.diagnosis) {
+  const notes = (plan.notes || []).map((n) => say("note", n.code, n.params));
+  if (!notes.length && plan.diagnosis) notes.push(t("note.legacy"));
+  if (notes.length) {
     $("plan-diagnosis").hidden = false;
-    $("plan-diagnosis").replaceChildren(el("b", {}, t("disp.plan.diagnosis")), el("div", {}, plan.diagnosis));
+    $("plan-diagnosis").replaceChildren(el("b", {}, t("disp.plan.diagnosis")), ...notes.map((n) => el("div", {}, n)));
   }
   renderRoutes();
   renderLeftOut();
@@ -788,7 +900,7 @@ function renderRoutes() {
         el(
           "div",
           { class: "route-head" },
-          el("b", {}, r.vehicle_name),
+          el("b", {}, vehicleLabel(r)),
           el("span", { class: "route-figures" }, `${t("common.km", { value: num(r.distance_km, 1) })} · ${t("common.hours", { value: num(r.duration_h, 1) })} · ${t("disp.route.times", { start: clock(r.start_at), end: clock(r.end_at) })}`),
         ),
         el("div", { class: "progress" }, good, bad),
@@ -862,17 +974,17 @@ function printRoutes() {
         el("td", {}, clock(s.eta)),
         el("td", {}, t(`disp.print.kind.${s.kind}`)),
         el("td", {}, s.bin_external_id || s.facility_name || ""),
-        el("td", {}, s.container_type || ""),
+        el("td", {}, s.container_type ? containerLabel(s.container_type) : ""),
         el("td", { class: "num" }, num(s.load_volume_l / 1000, 1)),
         el("td", {}, "☐"),
       ),
     );
     return el("section", { class: "print-page", dataset: { routeId: String(r.id) } },
-      el("h1", {}, t("disp.print.title", { vehicle: r.vehicle_name, date: day(plan.service_date) })),
+      el("h1", {}, t("disp.print.title", { vehicle: vehicleLabel(r), date: day(plan.service_date) })),
       el("p", {}, `${t("fraction." + plan.fraction)} · ${t("common.km", { value: num(r.distance_km, 1) })} · ${t("disp.route.times", { start: clock(r.start_at), end: clock(r.end_at) })}`),
       svg,
       el("table", {},
-        el("thead", {}, el("tr", {}, ...[t("disp.print.seq"), t("disp.print.eta"), t("disp.print.what"), t("disp.print.container"), "", t("disp.print.load"), ""].map((k) => el("th", {}, k)))),
+        el("thead", {}, el("tr", {}, ...[t("disp.print.seq"), t("disp.print.eta"), t("disp.print.what"), t("disp.print.container"), t("disp.print.type"), t("disp.print.load"), ""].map((k) => el("th", {}, k)))),
         el("tbody", {}, ...rows),
       ),
     );
@@ -914,11 +1026,18 @@ function renderLeftOut() {
           "div",
           { class: "grow" },
           el("div", {}, el("b", {}, b.bin_external_id || String(b.bin_id)), b.forecast_fill != null ? ` · ${t("disp.leftout.forecast", { percent: Math.round(b.forecast_fill * 100) })}` : ""),
-          el("div", { class: "why" }, b.reason),
+          el("div", { class: "why" }, leftOutText(b)),
         ),
       );
     }),
   );
+}
+
+// The selection's decision and, when the router left the container out, its reason; plans made
+// before codes were stored say only must or may.
+function leftOutText(b) {
+  const why = b.code ? selectionText(b.code, b.params) : t(`why.legacy.${b.category === "must" ? "must" : "may"}`);
+  return b.drop_code ? `${why} ${say("drop", b.drop_code, b.drop_params)}` : why;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -966,6 +1085,7 @@ function wire() {
     fillDays();
     planButtonLabel();
     renderLegend();
+    translateMap();
     $("live-note").textContent = t("disp.live", { seconds: REFRESH_S });
     if (!$("app").hidden) {
       renderUpdated();

@@ -4,7 +4,7 @@
 // API answers with the stored event), so the outbox simply retries until the server has it.
 
 import { Api, ApiError, NetworkError, el, newUuid } from "../shared/api.js";
-import { applyTranslations, clock, day, num, onLanguageChange, t, toggleLanguage } from "../shared/i18n.js";
+import { applyTranslations, clock, containerLabel, day, num, onLanguageChange, say, t, toggleLanguage, vehicleLabel } from "../shared/i18n.js";
 
 const KEY = "wasteroute.driver.key";
 const TOUR = "wasteroute.driver.tour";
@@ -22,7 +22,7 @@ const FILLS = [0.25, 0.5, 0.75, 1.0];
 // The key stays on the device (a cab tablet restarts and loses tabs; queued reports must still go out).
 const api = new Api(() => localStorage.getItem(KEY));
 const $ = (id) => document.getElementById(id);
-const view = { tour: null, tourAt: null, selected: null, fill: null, flushing: false, position: null, timers: [], reportedAt: 0 };
+const view = { tour: null, tourAt: null, selected: null, fill: null, flushing: false, position: null, timers: [], reportedAt: -Infinity };
 
 const load = (name, fallback) => {
   try {
@@ -65,7 +65,7 @@ async function login(event) {
       const msg =
         err instanceof NetworkError ? t("login.unreachable")
         : err.status === 401 ? t("login.badKey")
-        : err.status === 403 ? t("login.wrongRole", { role: "≠ driver" })
+        : err.status === 403 ? t("login.wrongRole", { role: roleOf(err) })
         : t("common.error", { message: err.message });
       showLogin(msg);
       return;
@@ -73,6 +73,11 @@ async function login(event) {
   }
   $("login-key").value = "";
   startApp();
+}
+
+function roleOf(err) {
+  const role = err.details && err.details.params && err.details.params.role;
+  return role ? t(`role.${role}`) : "?";
 }
 
 function logout() {
@@ -180,8 +185,9 @@ function currentStop() {
 
 function report(kind, observedFill) {
   const stop = currentStop();
-  if (!stop || Date.now() - view.reportedAt < DOUBLE_TAP_MS) return;
-  view.reportedAt = Date.now();
+  // measured on the monotonic clock: a tablet whose wall clock is set back must not block reports
+  if (!stop || performance.now() - view.reportedAt < DOUBLE_TAP_MS) return;
+  view.reportedAt = performance.now();
   const event = {
     client_event_id: newUuid(),
     stop_id: stop.id,
@@ -215,7 +221,7 @@ function undoLast() {
   }
   localStorage.removeItem(LAST);
   view.selected = last.stop_id;
-  view.reportedAt = 0; // an undo is deliberate: the corrected report may follow at once
+  view.reportedAt = -Infinity; // an undo is deliberate: the corrected report may follow at once
   showNotice(t("drv.undo.done", { seq: last.seq }), "info", "undo");
   render();
   flush();
@@ -253,7 +259,9 @@ async function flush() {
       } catch (err) {
         const permanent = err instanceof ApiError && [400, 404, 409, 422].includes(err.status);
         if (!permanent) break; // offline, server busy or key problem: keep it and retry later
-        save(REJECTED, [...rejected(), { ...next, reason: err.message }]);
+        // kept with the server's code and numbers, said in the page's language (the English message too)
+        const params = (err.details && err.details.params) || {};
+        save(REJECTED, [...rejected(), { ...next, code: err.code, params, reason: err.message }]);
       }
       save(OUTBOX, outbox().filter((e) => !(e.client_event_id === next.client_event_id && e.op === next.op)));
       sent += 1;
@@ -312,7 +320,7 @@ function renderQueue(sending = false) {
   $("rejected").hidden = bad.length === 0;
   $("rejected-text").textContent = t("drv.queue.rejected", { count: bad.length });
   $("rejected-list").replaceChildren(
-    ...bad.map((e) => el("li", {}, t("drv.queue.rejectedItem", { seq: e.seq, kind: t(`status.${e.kind}`), reason: e.reason }))),
+    ...bad.map((e) => el("li", { dataset: { code: e.code || "" } }, t("drv.queue.rejectedItem", { seq: e.seq, kind: t(`status.${e.kind}`), reason: say("drv.reject", e.code || "", e.params || {}) }))),
   );
 }
 
@@ -358,7 +366,7 @@ function renderNext(stop) {
   $("next-address").textContent = stop.address || t("drv.noAddress");
   $("next-seq").textContent = String(stop.seq);
   $("next-bin").textContent = stop.bin_external_id || `#${stop.bin_id}`;
-  $("next-sub").textContent = [t("drv.eta", { time: clock(stop.eta) }), stop.container_type ? t("drv.type", { type: stop.container_type }) : ""]
+  $("next-sub").textContent = [t("drv.eta", { time: clock(stop.eta) }), stop.container_type ? containerLabel(stop.container_type) : ""]
     .filter(Boolean)
     .join(" · ");
   $("fill-row").replaceChildren(
@@ -398,7 +406,7 @@ function renderStops(current) {
       if (pending) cls.push("pending");
       if (current && s.id === current.id) cls.push("current");
       const sub = [clock(s.eta)];
-      if (isBin && s.container_type) sub.push(s.container_type);
+      if (isBin && s.container_type) sub.push(containerLabel(s.container_type));
       if (isBin && s.address) sub.push(s.address);
       if (s.kind === "break") {
         sub.length = 0;
@@ -436,7 +444,7 @@ function render() {
     $("stops-card").hidden = true;
     return;
   }
-  $("tour-title").textContent = t("drv.header", { vehicle: tour.vehicle_name, fraction: t(`fraction.${tour.fraction}`) });
+  $("tour-title").textContent = t("drv.header", { vehicle: vehicleLabel(tour), fraction: t(`fraction.${tour.fraction}`) });
   $("tour-meta").textContent = `${day(tour.service_date)} · ${t("common.km", { value: num(tour.distance_km, 1) })} · ${t("common.hours", { value: num(tour.duration_h, 1) })} · ${clock(tour.start_at)}–${clock(tour.end_at)}`;
   const bins = binStops();
   const done = bins.filter((s) => effectiveStatus(s).status !== "planned").length;

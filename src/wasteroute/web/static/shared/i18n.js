@@ -73,8 +73,8 @@ export const STRINGS = {
     "disp.plan.buttonDay": "Für {date} planen",
     "disp.plan.queued": "Planung angefordert …",
     "disp.plan.progress": "Planung {status}: {percent} %",
-    "disp.plan.failed": "Die Planung ist fehlgeschlagen: {error}",
     "disp.plan.none": "Für {fraction} gibt es noch keinen fertigen Plan.",
+    "disp.plan.next": "Nächster Plan: {day}",
     "disp.plan.header": "Plan {id} · {date} · {fraction}",
     "disp.plan.summary": "{routes} · {km} km · {hours} h · {bins} Behälter",
     "disp.plan.routes.one": "1 Tour",
@@ -115,7 +115,6 @@ export const STRINGS = {
     "disp.popup.threshold": "Schwelle in: {value}",
     "disp.popup.measured": "gemessen: {value}",
     "disp.popup.battery": "Batterie: {value} %",
-    "disp.popup.type": "{type} · {volume} l",
     "disp.popup.stop": "Tour {vehicle}, Halt {seq}, ETA {eta} – {status}",
     "disp.hours": "{value} h",
     "disp.days": "{value} Tage",
@@ -168,6 +167,7 @@ export const STRINGS = {
     "disp.print.seq": "Nr.",
     "disp.print.eta": "Zeit",
     "disp.print.container": "Behälter",
+    "disp.print.type": "Behältertyp",
     "disp.print.what": "Art",
     "disp.print.load": "Ladung (m³)",
     "disp.print.kind.start": "Abfahrt Betriebshof",
@@ -192,7 +192,6 @@ export const STRINGS = {
     "drv.selected": "Ausgewählter Halt",
     "drv.stop": "Halt {seq}",
     "drv.eta": "geplant {time} Uhr",
-    "drv.type": "Typ {type}",
     "drv.btn.emptied": "Geleert",
     "drv.btn.not_reachable": "Nicht erreichbar",
     "drv.btn.damaged": "Beschädigt",
@@ -232,6 +231,81 @@ export const STRINGS = {
     "drv.breakFirst": "Zuerst Pause {from}–{to} Uhr, dann:",
     "drv.breakRow": "Pause {from}–{to} ({minutes} min)",
     "drv.noAddress": "keine Adresse hinterlegt",
+    // what the server says as codes with numbers (issue 14: German throughout)
+    "role.admin": "Administration",
+    "role.dispatcher": "Disposition",
+    "role.driver": "Fahrer",
+    "role.gateway": "Sensor-Gateway",
+    "access.standard": "Standard",
+    "access.narrow": "enge Zufahrt",
+    "access.crane": "Kran",
+    "vehicle.label": "{plate} · {kind}",
+    "vehicle.standard": "Hecklader",
+    "vehicle.narrow": "Kleinfahrzeug",
+    "vehicle.crane": "Kranfahrzeug",
+    "container.wheelie": "Großbehälter {volume} l",
+    "container.underground": "Unterflurbehälter {volume} l",
+    "container.glass-bank": "Glascontainer {volume} l",
+    "container.litter": "Abfallkorb {volume} l",
+    "container.other": "Behälter {volume} l",
+    "alertDetail.temperature": "Temperatur {temperature_c} °C",
+    "alertDetail.tilt": "um {tilt_deg}° geneigt",
+    "alertDetail.battery_low": "Batterie bei {battery_pct} %",
+    "alertDetail.no_reading_since": "Sensor {device_id}: kein Messwert seit {since}",
+    "alertDetail.no_reading_yet": "Sensor {device_id}: noch kein Messwert",
+    "alertDetail.overflow_expected": "voraussichtlich {fill_pct} % voll in {hours} h",
+    "alertDetail.other": "Hinweis des Sensors ({code})",
+    "why.must_threshold": "Pflicht: Prognose {fill_pct} % beim Besuch, Schwelle {threshold_pct} %.",
+    "why.must_overflow_next": "Pflicht: Prognose {fill_pct} % beim Besuch, aber {next_fill_pct} % bis zum nächsten Planungstag ({next_day}): er liefe vorher über.",
+    "why.must_overflow_risk": "Pflicht: Prognose {fill_pct} %; bis {next_day} zu warten hieße {overflow_pct} % Überlaufrisiko (Grenze {risk_pct} %).",
+    "why.must_fixed_round": "Pflicht: heute an der Reihe (feste Tour).",
+    "why.may_unknown": "Optional: keine Messwerte und keine ähnlichen Behälter zum Schätzen; eine Anfahrt würde es klären.",
+    "why.may_near_threshold": "Optional: Prognose {fill_pct} % beim Besuch, weniger als {margin_pct} % unter der Schwelle von {threshold_pct} %; {overflow_pct} % Überlaufrisiko bis {next_day}.",
+    "why.may_overflow_risk": "Optional: Prognose {fill_pct} % beim Besuch, aber {overflow_pct} % Überlaufrisiko bis {next_day}.",
+    "why.may_due_soon": "Optional: Prognose {fill_pct} %, fällig bis {after_day} ({overflow_pct} % Überlaufrisiko, wenn er so lange wartet); lohnt sich, wenn ein Fahrzeug vorbeikommt.",
+    "why.skip_not_due": "Nicht fällig: Prognose {fill_pct} % beim Besuch, {next_fill_pct} % bis {next_day}.",
+    "why.skip_can_wait": "Nicht fällig: Prognose {fill_pct} %, kann warten ({overflow_pct} % Überlaufrisiko bis {after_day}).",
+    "why.skip_fixed_round": "Nicht fällig: heute nicht an der Reihe (feste Tour).",
+    "why.skip_below_threshold": "Nicht fällig: Prognose {fill_pct} %, unter der Schwelle von {threshold_pct} %.",
+    "why.other": "Entscheidung der Auswahl ({code}).",
+    "why.legacy.must": "Pflicht (vor der Umstellung auf Codes geplant).",
+    "why.legacy.may": "Optional (vor der Umstellung auf Codes geplant).",
+    "why.sensor": " Sensor auffällig ({flags}); die Prognose nutzt {source}.",
+    "rate.similar": "die mittlere Füllrate ähnlicher Behälter",
+    "rate.history": "die frühere Füllrate dieses Behälters",
+    "rate.default": "eine Standard-Füllrate",
+    "rate.none": "keine Füllrate",
+    "rate.sensor": "die eigenen Messwerte",
+    "drop.optional_not_worth": "Ausgelassen: ihn mitzunehmen wäre ein Umweg, der mehr kostet als sein Wert ({prize}).",
+    "drop.capacity": "Ausgelassen: die Fahrzeuge können nicht alle Pflicht-Behälter aufnehmen.",
+    "drop.no_time_left": "Ausgelassen: kein Fahrzeug hatte in seiner Schicht noch Zeit dafür.",
+    "drop.no_compatible_vehicle": "Ausgelassen: kein Fahrzeug kann ihn anfahren ({access_class}).",
+    "drop.time_window_unreachable": "Ausgelassen: kein Fahrzeug erreicht ihn im Abholzeitfenster.",
+    "drop.other": "Ausgelassen von der Tourenplanung ({code}).",
+    "note.no_vehicle_for_fraction": "Kein Fahrzeug sammelt {fraction}; {must_l} l Pflicht-Volumen lassen sich nicht planen.",
+    "note.volume_exceeds_fleet": "Das Pflicht-Volumen {fraction} von {must_l} l übersteigt, was {vehicles} Fahrzeuge mit {trips_max} Entladefahrt(en) je Schicht fassen: {can_l} l.",
+    "note.service_exceeds_shifts": "Die Pflicht-Behälter {fraction} brauchen allein {work_h} h zum Leeren, mehr als die {shift_h} h von {vehicles} Schichten.",
+    "note.no_compatible_vehicle": "{stops} Pflicht-Behälter kann kein Fahrzeug anfahren.",
+    "note.time_window_unreachable": "{stops} Pflicht-Behälter sind in ihren Abholzeitfenstern nicht erreichbar.",
+    "note.stop_too_large": "{stops} Pflicht-Behälter sind größer als jedes passende Fahrzeug.",
+    "note.shifts_too_short": "{stops} von {must_go} Pflicht-Behältern passen nicht in die Schichten von {vehicles} Fahrzeugen ({used} eingesetzt); ein Fahrzeug mehr oder längere Schichten helfen.",
+    "note.other": "Hinweis der Planung ({code}).",
+    "note.legacy": "Nicht alle Pflicht-Behälter konnten eingeplant werden.",
+    "disp.plan.error.date": "Dieser Tag kann nicht geplant werden: erlaubt ist {earliest} bis {latest}.",
+    "disp.plan.error.timeLimit": "Die Rechenzeit muss über 0 und höchstens {max_time_limit_s} s sein.",
+    "disp.plan.error.queue": "Für Ihre Stadt laufen schon {active_jobs} Planungen (höchstens {max_active_jobs}); bitte warten.",
+    "disp.plan.failedPlain": "Die Planung ist fehlgeschlagen. Technische Meldung:",
+    "map.zoomIn": "Vergrößern",
+    "map.zoomOut": "Verkleinern",
+    "map.closePopup": "Schließen",
+    "map.library": "Kartenbibliothek Leaflet",
+    "map.label": "Karte",
+    "drv.reject.event_in_future": "Zeitpunkt {occurred_at} liegt in der Zukunft (Server: {server_time}); bitte die Uhr des Geräts prüfen.",
+    "drv.reject.event_too_old": "Zeitpunkt {occurred_at} liegt mehr als {max_age_h} h zurück (Server: {server_time}); bitte die Uhr des Geräts prüfen.",
+    "drv.reject.not_found": "Dieser Halt gehört nicht (mehr) zu Ihrer Tour.",
+    "drv.reject.conflict": "Diese Meldung wurde schon für einen anderen Halt verwendet.",
+    "drv.reject.invalid_input": "Die Meldung ist unvollständig oder ungültig.",
+    "drv.reject.other": "Vom Server abgelehnt ({code}).",
   },
   en: {
     "lang.switch": "Deutsch",
@@ -303,8 +377,8 @@ export const STRINGS = {
     "disp.plan.buttonDay": "Plan {date}",
     "disp.plan.queued": "Plan requested …",
     "disp.plan.progress": "Plan {status}: {percent} %",
-    "disp.plan.failed": "Planning failed: {error}",
     "disp.plan.none": "There is no finished plan for {fraction} yet.",
+    "disp.plan.next": "Next plan: {day}",
     "disp.plan.header": "Plan {id} · {date} · {fraction}",
     "disp.plan.summary": "{routes} · {km} km · {hours} h · {bins} containers",
     "disp.plan.routes.one": "1 route",
@@ -345,7 +419,6 @@ export const STRINGS = {
     "disp.popup.threshold": "threshold in: {value}",
     "disp.popup.measured": "measured: {value}",
     "disp.popup.battery": "Battery: {value} %",
-    "disp.popup.type": "{type} · {volume} L",
     "disp.popup.stop": "Route {vehicle}, stop {seq}, ETA {eta} – {status}",
     "disp.hours": "{value} h",
     "disp.days": "{value} days",
@@ -398,6 +471,7 @@ export const STRINGS = {
     "disp.print.seq": "No.",
     "disp.print.eta": "Time",
     "disp.print.container": "Container",
+    "disp.print.type": "Type",
     "disp.print.what": "Task",
     "disp.print.load": "Load (m³)",
     "disp.print.kind.start": "Leave depot",
@@ -422,7 +496,6 @@ export const STRINGS = {
     "drv.selected": "Selected stop",
     "drv.stop": "Stop {seq}",
     "drv.eta": "planned {time}",
-    "drv.type": "Type {type}",
     "drv.btn.emptied": "Emptied",
     "drv.btn.not_reachable": "Not reachable",
     "drv.btn.damaged": "Damaged",
@@ -462,6 +535,81 @@ export const STRINGS = {
     "drv.breakFirst": "Break {from}–{to} first, then:",
     "drv.breakRow": "Break {from}–{to} ({minutes} min)",
     "drv.noAddress": "no address on file",
+    // what the server says as codes with numbers (issue 14: German throughout)
+    "role.admin": "administration",
+    "role.dispatcher": "dispatch",
+    "role.driver": "driver",
+    "role.gateway": "sensor gateway",
+    "access.standard": "standard",
+    "access.narrow": "narrow access",
+    "access.crane": "crane",
+    "vehicle.label": "{plate} · {kind}",
+    "vehicle.standard": "rear loader",
+    "vehicle.narrow": "small truck",
+    "vehicle.crane": "crane truck",
+    "container.wheelie": "wheelie bin {volume} L",
+    "container.underground": "underground container {volume} L",
+    "container.glass-bank": "glass bank {volume} L",
+    "container.litter": "litter bin {volume} L",
+    "container.other": "container {volume} L",
+    "alertDetail.temperature": "temperature {temperature_c} °C",
+    "alertDetail.tilt": "tilted {tilt_deg}°",
+    "alertDetail.battery_low": "battery at {battery_pct} %",
+    "alertDetail.no_reading_since": "sensor {device_id}: no reading since {since}",
+    "alertDetail.no_reading_yet": "sensor {device_id}: no reading yet",
+    "alertDetail.overflow_expected": "expected {fill_pct} % full within {hours} h",
+    "alertDetail.other": "sensor notice ({code})",
+    "why.must_threshold": "Must go: forecast {fill_pct} % at the visit, threshold {threshold_pct} %.",
+    "why.must_overflow_next": "Must go: forecast {fill_pct} % at the visit, but {next_fill_pct} % by the next planning day ({next_day}): it would overflow before then.",
+    "why.must_overflow_risk": "Must go: forecast {fill_pct} %; waiting until {next_day} would risk an overflow ({overflow_pct} %, limit {risk_pct} %).",
+    "why.must_fixed_round": "Must go: due on its fixed round today.",
+    "why.may_unknown": "May go: no readings and no similar containers to estimate from; a visit would check it.",
+    "why.may_near_threshold": "May go: forecast {fill_pct} % at the visit, within {margin_pct} % of the {threshold_pct} % threshold; {overflow_pct} % chance of overflow by {next_day}.",
+    "why.may_overflow_risk": "May go: forecast {fill_pct} % at the visit, but a {overflow_pct} % chance of overflow by {next_day}.",
+    "why.may_due_soon": "May go: forecast {fill_pct} %, due by {after_day} ({overflow_pct} % overflow risk if it waits that long); worth it if a truck passes nearby.",
+    "why.skip_not_due": "Not due: forecast {fill_pct} % at the visit, {next_fill_pct} % by {next_day}.",
+    "why.skip_can_wait": "Not due: forecast {fill_pct} %, can wait ({overflow_pct} % overflow risk by {after_day}).",
+    "why.skip_fixed_round": "Not due on its fixed round today.",
+    "why.skip_below_threshold": "Not due: forecast {fill_pct} %, below the {threshold_pct} % threshold.",
+    "why.other": "Selection decision ({code}).",
+    "why.legacy.must": "Must go (planned before codes were stored).",
+    "why.legacy.may": "May go (planned before codes were stored).",
+    "why.sensor": " Sensor flagged ({flags}); the forecast uses {source}.",
+    "rate.similar": "the median rate of similar containers",
+    "rate.history": "this container's earlier rate",
+    "rate.default": "a default rate",
+    "rate.none": "no rate at all",
+    "rate.sensor": "its own readings",
+    "drop.optional_not_worth": "Left out: collecting it is a detour that costs more than its value ({prize}).",
+    "drop.capacity": "Left out: the trucks cannot carry every must-go container.",
+    "drop.no_time_left": "Left out: no truck had time left in its shift for it.",
+    "drop.no_compatible_vehicle": "Left out: no truck can reach it ({access_class}).",
+    "drop.time_window_unreachable": "Left out: no truck reaches it within its collection window.",
+    "drop.other": "Left out by the route planner ({code}).",
+    "note.no_vehicle_for_fraction": "No truck collects {fraction}; {must_l} L of must-go volume cannot be planned.",
+    "note.volume_exceeds_fleet": "The must-go {fraction} volume of {must_l} L exceeds what {vehicles} trucks with {trips_max} disposal trip(s) per shift can carry: {can_l} L.",
+    "note.service_exceeds_shifts": "The must-go {fraction} containers need {work_h} h of emptying alone, more than the {shift_h} h of {vehicles} shifts.",
+    "note.no_compatible_vehicle": "{stops} must-go containers cannot be reached by any truck.",
+    "note.time_window_unreachable": "{stops} must-go containers cannot be reached within their collection windows.",
+    "note.stop_too_large": "{stops} must-go containers are larger than any suitable truck.",
+    "note.shifts_too_short": "{stops} of {must_go} must-go containers do not fit into the shifts of {vehicles} trucks ({used} used); add a truck or lengthen the shifts.",
+    "note.other": "Planner's note ({code}).",
+    "note.legacy": "Not every must-go container could be planned.",
+    "disp.plan.error.date": "This day cannot be planned: {earliest} to {latest} is allowed.",
+    "disp.plan.error.timeLimit": "The solver time must be above 0 and at most {max_time_limit_s} s.",
+    "disp.plan.error.queue": "Your city already has {active_jobs} plans running (at most {max_active_jobs}); please wait.",
+    "disp.plan.failedPlain": "Planning failed. Technical message:",
+    "map.zoomIn": "Zoom in",
+    "map.zoomOut": "Zoom out",
+    "map.closePopup": "Close",
+    "map.library": "Leaflet map library",
+    "map.label": "Map",
+    "drv.reject.event_in_future": "Time {occurred_at} lies in the future (server: {server_time}); please check the device's clock.",
+    "drv.reject.event_too_old": "Time {occurred_at} lies more than {max_age_h} h back (server: {server_time}); please check the device's clock.",
+    "drv.reject.not_found": "This stop is not (or no longer) on your route.",
+    "drv.reject.conflict": "This report was already used for another stop.",
+    "drv.reject.invalid_input": "The report is incomplete or invalid.",
+    "drv.reject.other": "Refused by the server ({code}).",
   },
 };
 
@@ -506,7 +654,7 @@ export function num(value, digits = 1) {
 }
 
 export function percent(fraction) {
-  return fraction == null ? "–" : `${Math.round(fraction * 100)} %`;
+  return fraction == null ? "–" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 0 }).format(fraction);
 }
 
 export function clock(iso) {
@@ -520,4 +668,76 @@ export function day(isoDate) {
 
 export function dateTime(iso) {
   return new Date(iso).toLocaleString(locale(), { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// What the server says as a code with its numbers (``params``), in the page's language. A number is
+// formatted by the unit in its name (the API's convention): *_pct, *_l, *_kg, *_c, *_deg, *_h, *_min;
+// *_day and service_date are ISO dates, *_at, *_time and since ISO times; fraction, access_class,
+// rate_source and sensor flags are codes of their own.
+
+function formatParam(name, value) {
+  if (value == null) return "–";
+  if (Array.isArray(value)) return value.map((v) => formatParam(name, v)).join(", ");
+  if (typeof value === "number") {
+    if (name.endsWith("_pct")) return num(value, Math.abs(value) < 10 && value % 1 ? 1 : 0);
+    if (name.endsWith("_c") || name.endsWith("_h")) return num(value, 1);
+    return num(value, name.endsWith("_l") || name.endsWith("_kg") || name === "prize" ? 0 : 2);
+  }
+  if (typeof value !== "string") return String(value);
+  if (name === "fraction") return t(`fraction.${value}`);
+  if (name === "access_class") return t(`access.${value}`);
+  if (name === "flags") return t(`health.${value}`);
+  if (name === "rate_source") return t(`rate.${value}`);
+  if ((name.endsWith("_day") || name === "service_date" || name === "earliest" || name === "latest") && /^\d{4}-\d{2}-\d{2}$/.test(value)) return day(value);
+  if ((name.endsWith("_at") || name.endsWith("_time") || name === "since") && !Number.isNaN(Date.parse(value))) {
+    return new Date(value).toLocaleString(locale(), { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+  return value;
+}
+
+export function formatParams(params = {}) {
+  const out = {};
+  for (const [name, value] of Object.entries(params || {})) out[name] = formatParam(name, value);
+  return out;
+}
+
+// ``prefix.code`` with ``params`` (formatted), ``extra`` (already text) on top; ``prefix.other`` when
+// the code is unknown to this page (a newer server).
+export function say(prefix, code, params = {}, extra = {}) {
+  const key = `${prefix}.${code}`;
+  if (!(key in STRINGS.de)) return t(`${prefix}.other`, { code });
+  const vars = { ...formatParams(params), ...extra };
+  const template = STRINGS[lang()][key] ?? STRINGS.de[key];
+  for (const [, name] of template.matchAll(/\{(\w+)\}/g)) if (!(name in vars)) vars[name] = "–"; // a number the server did not send
+  return t(key, vars);
+}
+
+// The selection's decision on a container, with the sensor's state when it was flagged.
+export function selectionText(code, params = {}) {
+  let text = say("why", code, params);
+  const sensor = params && params.sensor;
+  if (sensor) text += t("why.sensor", { flags: formatParam("flags", sensor.flags || []), source: formatParam("rate_source", sensor.rate_source) });
+  return text;
+}
+
+// A truck as drivers and dispatchers know it: its fleet number or plate and its kind.
+export function vehicleLabel(v) {
+  const plate = v.vehicle_external_id || v.vehicle_name || "";
+  const kind = `vehicle.${v.vehicle_access_class || "standard"}`;
+  return key(kind) ? t("vehicle.label", { plate, kind: t(kind) }) : plate;
+}
+
+// A container type by its code (family-volume, e.g. wheelie-1100), with ``volumeL`` when the code
+// carries no volume; an unknown family is a "container" of its volume.
+export function containerLabel(code, volumeL = null) {
+  const m = /^([a-z][a-z-]*?)-(\d+)$/.exec(code || "");
+  const volume = m ? Number(m[2]) : volumeL;
+  if (volume == null) return code || "";
+  const family = m ? `container.${m[1]}` : "container.other";
+  return t(key(family) ? family : "container.other", { volume: num(volume, 0) });
+}
+
+function key(name) {
+  return name in STRINGS.de;
 }

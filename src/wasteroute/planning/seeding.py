@@ -401,7 +401,10 @@ def _droppable(enc: Encoding) -> pyvrp.ProblemData:
 
 def _carry(solution: pyvrp.Solution, data: pyvrp.ProblemData) -> pyvrp.Solution:
     """``solution`` (same routes, reloads included) as a solution of ``data`` (same locations)."""
-    routes = [pyvrp.Route(data, list(route)[1:-1], route.vehicle_type()) for route in solution.routes()]
+    routes = [
+        pyvrp.Route(data, list[pyvrp.Activity](route)[1:-1], route.vehicle_type())
+        for route in solution.routes()
+    ]
     return pyvrp.Solution(data, routes)
 
 
@@ -613,6 +616,8 @@ def _run(
         initial = ls(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
     if initial.is_feasible():
         watch.best = initial
+        if watch.first_feasible_iteration is None:
+            watch.first_feasible_iteration = 0
     ils = pyvrp.IteratedLocalSearch(
         data,
         penalties,  # type: ignore[arg-type]

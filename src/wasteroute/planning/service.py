@@ -323,6 +323,7 @@ def store_plan(
         "solve_time_s": round(result.solve_time_s, 2),
         "iterations": int(result.stats.get("pyvrp_iteration_limit", 0)) or None,
         "stopped_by_clock": bool(result.stats.get("stopped_by_clock", 0.0)),
+        "fleet": result.fleet.as_dict() if result.fleet is not None else None,
         **extra,
     }
     repo.finish(plan_id, summary=summary, diagnosis=" ".join(result.diagnosis) or None, finished_at=now)

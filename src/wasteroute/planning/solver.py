@@ -55,7 +55,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from wasteroute.planning.compiled import ARC_UNITS_PER_M, CompiledProblem, NodeKind, compile_problem
 from wasteroute.planning.problem import BreakKind, BreakRule, Problem
-from wasteroute.planning.result import DroppedStop, DropReason, Route, RoutePlan, Visit, VisitKind
+from wasteroute.planning.result import DroppedStop, DropReason, FleetUse, Route, RoutePlan, Visit, VisitKind
 
 __all__ = ["Engine", "plan_routes"]
 
@@ -529,7 +529,9 @@ def plan_routes(
             if engine == "hybrid":
                 raise
             use_pyvrp = False
-    improve = _ortools_adds_value(cp)
+    # Reproducible plans only validate: greedy descent after PyVRP gained nothing measurable on
+    # city days (40-stop day: the same objective after 1.2 s) and its time is the search's.
+    improve = _ortools_adds_value(cp) and not deterministic
     if use_pyvrp:
         reserve_s = _validation_reserve_s(cp)
         share = (_DETERMINISTIC_ORTOOLS_SHARE if deterministic else ortools_share) if improve else 0.0
@@ -832,6 +834,38 @@ def _finish(
         solve_time_s=elapsed,
         seed=seed,
         stats=stats,
+        fleet=_fleet_use(cp, routes, plan_dropped, stats),
+    )
+
+
+def _fleet_use(
+    cp: CompiledProblem, routes: Sequence[Route], dropped: Sequence[DroppedStop], stats: dict[str, float]
+) -> FleetUse:
+    """How tight the fleet was: vehicles used and needed, must-go stops dropped, and how long the
+    search took to serve every must-go stop (from the PyVRP search's figures, when it ran)."""
+    needed = int(stats.get("pyvrp_fleet_lower_bound", 0.0))
+    if not needed:
+        volume = sum(cp.node_volume_ml[n] for n in cp.stop_nodes() if cp.stop_of(n).required)
+        per_vehicle = [c * max(1, t) for c, t in zip(cp.vehicle_cap_ml, cp.vehicle_max_trips, strict=True)]
+        needed = max(1, math.ceil(volume * len(per_vehicle) / max(1, sum(per_vehicle))))
+    first = stats.get("pyvrp_first_feasible_iteration")
+    searched = stats.get("pyvrp_iterations", 0.0)
+    share: float | None
+    if first is None or "pyvrp_iterations" not in stats:
+        share = 0.0 if not any(d.required for d in dropped) else None
+    elif stats.get("pyvrp_must_go_droppable", 0.0) > 0:
+        # Served in the last phase, where must-go stops were droppable, or not at all.
+        share = None if any(d.required for d in dropped) else 1.0
+    elif first < 0:
+        share = None
+    else:
+        share = first / searched if searched > 0 else 0.0
+    return FleetUse(
+        available=len(cp.problem.vehicles),
+        used=len(routes),
+        needed_at_least=needed,
+        must_go_dropped=sum(1 for d in dropped if d.required),
+        first_plan_share=share,
     )
 
 

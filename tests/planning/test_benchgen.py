@@ -16,8 +16,10 @@ from wasteroute.planning.benchgen import (
     XRecipe,
     generate,
     gh_like,
-    main as generate_main,
     x_like,
+)
+from wasteroute.planning.benchgen import (
+    main as generate_main,
 )
 from wasteroute.planning.benchreaders import InstanceKind, read_vrplib
 from wasteroute.planning.checker import check_solution

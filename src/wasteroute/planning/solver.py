@@ -446,6 +446,41 @@ def _cut_to_fit(cp: CompiledProblem, routes: Sequence[Sequence[int]]) -> tuple[l
     return fixed, removed
 
 
+def _reinsert(
+    cp: CompiledProblem, routes: list[list[int]], before: Sequence[Sequence[int]], tries: int = 25
+) -> tuple[list[list[int]], int]:
+    """Put the stops that :func:`_cut_to_fit` removed (in ``before`` but not in ``routes``) back
+    where they fit: must-go stops first, each at the cheapest of its ``tries`` cheapest insertion
+    places that the route's one-vehicle model accepts. Returns the routes and how many went back."""
+    placed = {n for r in routes for n in r}
+    missing = [n for r in before for n in r if cp.node_kind[n] is NodeKind.STOP and n not in placed]
+    missing.sort(key=lambda n: (not cp.stop_of(n).required, n))
+    loc = cp.node_location
+    dist = cp.problem.distance_m
+    out = [list(r) for r in routes]
+    back = 0
+    for node in missing:
+        here = int(loc[node])
+        options: list[tuple[int, int, int]] = []
+        for v in cp.allowed_vehicles.get(node, []):
+            route = out[v]
+            if not route:
+                continue
+            path = [cp.vehicle_start[v], *route, cp.vehicle_end[v]]
+            for k in range(len(path) - 1):
+                a, b = int(loc[path[k]]), int(loc[path[k + 1]])
+                delta = int(dist[a, here]) + int(dist[here, b]) - int(dist[a, b])
+                options.append((delta, v, k))
+        options.sort()
+        for _, v, k in options[:tries]:
+            trial = [*out[v][:k], node, *out[v][k:]]
+            if _route_fits(cp, v, trial):
+                out[v] = trial
+                back += 1
+                break
+    return out, back
+
+
 def _ortools_adds_value(cp: CompiledProblem) -> bool:
     """Whether OR-Tools should improve PyVRP's plan rather than only validate it.
 
@@ -560,8 +595,11 @@ def plan_routes(
                 elapsed = time.monotonic() - started
                 return _finish(cp, alone[0], alone[1], "pyvrp+ortools", elapsed, seed, stats)
             if cp.num_nodes > _FULL_MODEL_NODES:
-                # Too large for the full model: rejected routes are cut back until they fit.
+                # Too large for the full model: rejected routes are cut back until they fit, and
+                # the stops cut go where they fit at the least detour.
                 cut, removed = _cut_to_fit(cp, seed_routes)
+                cut, reinserted = _reinsert(cp, cut, seed_routes)
+                removed -= reinserted
                 alone = _validate_alone(cp, cut, stats)
                 if alone is not None:
                     stats["ortools_skipped"] = 1.0

@@ -518,9 +518,12 @@ class _Budget:
     """Stopping rule of one search: seconds (``deadline``) or iterations, with a checkpoint.
 
     Called by PyVRP before every iteration with the best cost (infinite while the best is
-    infeasible). ``limit`` is the iteration budget (None: clock only); with ``calibrate`` the first
-    ``probe`` iterations are timed and set ``limit`` (snapped, see :func:`snap_iterations`) so that
-    the whole run fits ``seconds``. ``checkpoint(iterations_done, elapsed_s)`` is asked once, at
+    infeasible). ``limit`` is the iteration budget (None: clock only). With ``calibrate`` the
+    budget is measured on the run itself: the first ``probe`` iterations (at least 5 % of the time)
+    are timed and their rate fills the rest of the time, snapped to a coarse grid
+    (:func:`snap_iterations`); when the search reaches that count with a quarter of the time or
+    more left (early iterations of a large day are slower than later ones), the rate since the
+    last estimate extends it, snapped again. ``checkpoint()`` is asked once, at
     ``checkpoint_share`` of the budget, whether to stop there (the caller goes on differently).
     The deadline always holds; ``clocked`` says when it ended a search that counts iterations.
     """
@@ -540,6 +543,7 @@ class _Budget:
         self.seconds = seconds
         self.limit = limit
         self.calibrate = calibrate
+        self.extendable = calibrate
         self.probe = probe
         self.checkpoint_share = checkpoint_share
         self.checkpoint = checkpoint
@@ -547,16 +551,25 @@ class _Budget:
         self.stopped_at_checkpoint = False
         self.clocked = False
         self.done = 0
-        self._marks: list[float] = []
+        self._mark: tuple[int, float] | None = None
 
     def __call__(self, best_cost: float) -> bool:
         now = time.monotonic()
+        if self._mark is None:
+            self._mark = (self.done, now)  # set-up and the first solution are behind us
         if self.calibrate:
-            self._marks.append(now)
-            probed = self.done >= self.probe and now - self._marks[0] >= _PROBE_MIN_SHARE * self.seconds
+            probed = self.done >= self.probe and now - self._mark[1] >= _PROBE_MIN_SHARE * self.seconds
             if probed or now - self.started >= _PROBE_SHARE * self.seconds:
-                self._set_limit(now)
-        if self.limit is not None and self.done >= self.limit:
+                self.calibrate = False
+                self._estimate(now)
+        extended = (
+            self.limit is not None
+            and self.done >= self.limit
+            and self.extendable
+            and self.deadline - now >= 0.25 * self.seconds
+            and self._estimate(now)
+        )
+        if self.limit is not None and self.done >= self.limit and not extended:
             return True
         if now >= self.deadline:
             self.clocked = self.limit is not None
@@ -575,18 +588,18 @@ class _Budget:
             return not self.calibrate and self.done >= self.checkpoint_share * self.limit
         return now - self.started >= self.checkpoint_share * self.seconds
 
-    def _set_limit(self, now: float) -> None:
-        self.calibrate = False
-        marks = self._marks
-        # Steady rate over the second half of the probe (the first iterations, which find new best
-        # solutions and search them exhaustively, are slower than the search goes on).
-        half = len(marks) // 2
-        span = marks[-1] - marks[half] if len(marks) > 2 else 0.0
-        rate = (len(marks) - 1 - half) / span if span > 0 else 0.0
+    def _estimate(self, now: float) -> bool:
+        """Set the limit from the rate since the last estimate; whether it grew."""
+        assert self._mark is not None
+        done0, t0 = self._mark
+        rate = (self.done - done0) / (now - t0) if now > t0 else 0.0
+        self._mark = (self.done, now)
         ahead = max(0.0, self.deadline - now)
-        # The whole count is snapped (the probe may have ended on the clock), with a margin for a
-        # shared machine whose speed drifts while the search goes on.
-        self.limit = max(self.done, snap_iterations(self.done + _RATE_MARGIN * rate * ahead))
+        # The whole count is snapped, with a margin for a shared machine whose speed drifts.
+        limit = max(self.done, snap_iterations(self.done + _RATE_MARGIN * rate * ahead))
+        grew = self.limit is None or limit > self.limit
+        self.limit = limit if grew else self.limit
+        return grew and self.done < (self.limit or 0)
 
 
 def snap_iterations(estimate: float) -> int:

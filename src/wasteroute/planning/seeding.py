@@ -753,9 +753,12 @@ def solve_with_pyvrp(
         checkpoint=checkpoint if (reducible or has_required) else None,
     )
     result, penalties = _run(data, budget, seed, None, watch)
-    if deterministic and calibrate and not budget.clocked and key is not None and budget.limit is not None:
-        _CALIBRATED[key] = budget.limit
     total = budget.limit
+    if budget.clocked:
+        # What was searched: replaying this count gives this plan (on a machine fast enough).
+        total = result.num_iterations
+    if deterministic and calibrate and key is not None and total is not None:
+        _CALIBRATED[key] = total
     searched = result.num_iterations
     clocked = budget.clocked
     best = result.best

@@ -375,29 +375,93 @@ def _route_alone(
     return model, assignment, keep
 
 
+def _fit(cp: CompiledProblem, v: int, route: Sequence[int], stats: dict[str, float]) -> list[Route] | None:
+    """``route`` of vehicle ``v`` validated alone (:func:`_route_alone`) and timed, or None."""
+    loaded = _route_alone(cp, v, route)
+    if loaded is None:
+        return None
+    sub_routes, _ = _extract_routes(loaded[0], loaded[1], stats)
+    keep = loaded[2]  # the sub-model's place k is the day's place keep[k]
+    out = []
+    for r in sub_routes:
+        visits = tuple(
+            vis if vis.location is None else replace(vis, location=int(keep[vis.location]))
+            for vis in r.visits
+        )
+        out.append(replace(r, visits=visits))
+    return out
+
+
 def _validate_alone(
     cp: CompiledProblem, routes: Sequence[Sequence[int]], stats: dict[str, float]
 ) -> tuple[list[Route], set[str]] | None:
     """Load every route into its own one-vehicle model (see :func:`_route_alone`); the routes with
     their timing, or None as soon as one is rejected."""
-    out: list[Route] = []
-    served: set[str] = set()
+    checked = _validate_each(cp, routes, stats, stop_early=True)
+    if any(c is None for c in checked):
+        return None
+    return _collect(checked)
+
+
+def _validate_each(
+    cp: CompiledProblem, routes: Sequence[Sequence[int]], stats: dict[str, float], *, stop_early: bool = False
+) -> list[list[Route] | None]:
+    """Per vehicle: its validated, timed route (``[]`` when unused) or None when rejected."""
+    out: list[list[Route] | None] = []
     for v, route in enumerate(routes):
-        if not route:
+        fitted = _fit(cp, v, route, stats) if route else []
+        out.append(fitted)
+        if fitted is None and stop_early:
+            break
+    return out
+
+
+def _collect(checked: Sequence[list[Route] | None]) -> tuple[list[Route], set[str]]:
+    routes = [r for c in checked if c is not None for r in c]
+    return routes, {sid for r in routes for sid in r.stop_ids}
+
+
+def _mend(
+    cp: CompiledProblem, routes: list[list[int]], stats: dict[str, float], tries: int = 8
+) -> tuple[list[Route], set[str], int]:
+    """Validate every route; cut rejected ones back until they fit and put the stops cut where a
+    route's one-vehicle model accepts them (must-go first, each at the cheapest of its ``tries``
+    cheapest places). Only changed routes are loaded again. Returns the timed routes, the served
+    stop ids and the number of stops left out."""
+    checked = _validate_each(cp, routes, stats)
+    fixed = [list(r) for r in routes]
+    missing: list[int] = []
+    for v, c in enumerate(checked):
+        if c is not None:
             continue
-        loaded = _route_alone(cp, v, route)
-        if loaded is None:
-            return None
-        sub_routes, sub_served = _extract_routes(loaded[0], loaded[1], stats)
-        keep = loaded[2]  # the sub-model's place k is the day's place keep[k]
-        for r in sub_routes:
-            visits = tuple(
-                vis if vis.location is None else replace(vis, location=int(keep[vis.location]))
-                for vis in r.visits
-            )
-            out.append(replace(r, visits=visits))
-        served |= sub_served
-    return out, served
+        cut, _ = _cut_to_fit(cp, [[] if w != v else routes[v] for w in range(len(routes))])
+        fixed[v] = cut[v]
+        kept = set(cut[v])
+        missing += [n for n in routes[v] if cp.node_kind[n] is NodeKind.STOP and n not in kept]
+        checked[v] = _fit(cp, v, fixed[v], stats) if fixed[v] else []
+    missing.sort(key=lambda n: (not cp.stop_of(n).required, n))
+    loc = cp.node_location
+    dist = cp.problem.distance_m
+    left = 0
+    for node in missing:
+        here = int(loc[node])
+        options: list[tuple[int, int, int]] = []
+        for v in cp.allowed_vehicles.get(node, []):
+            path = [cp.vehicle_start[v], *fixed[v], cp.vehicle_end[v]]
+            for k in range(len(path) - 1):
+                a, b = int(loc[path[k]]), int(loc[path[k + 1]])
+                options.append((int(dist[a, here]) + int(dist[here, b]) - int(dist[a, b]), v, k))
+        options.sort()
+        for _, v, k in options[:tries]:
+            trial = [*fixed[v][:k], node, *fixed[v][k:]]
+            fitted = _fit(cp, v, trial, stats)
+            if fitted is not None:
+                fixed[v], checked[v] = trial, fitted
+                break
+        else:
+            left += 1
+    routes_out, served = _collect(checked)
+    return routes_out, served, left
 
 
 def _repair(model: _Model, routes: list[list[int]]) -> tuple[Any, int]:
@@ -444,41 +508,6 @@ def _cut_to_fit(cp: CompiledProblem, routes: Sequence[Sequence[int]]) -> tuple[l
         removed += len(cuts) - sum(1 for n in best if cp.node_kind[n] is NodeKind.STOP)
         fixed.append(best)
     return fixed, removed
-
-
-def _reinsert(
-    cp: CompiledProblem, routes: list[list[int]], before: Sequence[Sequence[int]], tries: int = 25
-) -> tuple[list[list[int]], int]:
-    """Put the stops that :func:`_cut_to_fit` removed (in ``before`` but not in ``routes``) back
-    where they fit: must-go stops first, each at the cheapest of its ``tries`` cheapest insertion
-    places that the route's one-vehicle model accepts. Returns the routes and how many went back."""
-    placed = {n for r in routes for n in r}
-    missing = [n for r in before for n in r if cp.node_kind[n] is NodeKind.STOP and n not in placed]
-    missing.sort(key=lambda n: (not cp.stop_of(n).required, n))
-    loc = cp.node_location
-    dist = cp.problem.distance_m
-    out = [list(r) for r in routes]
-    back = 0
-    for node in missing:
-        here = int(loc[node])
-        options: list[tuple[int, int, int]] = []
-        for v in cp.allowed_vehicles.get(node, []):
-            route = out[v]
-            if not route:
-                continue
-            path = [cp.vehicle_start[v], *route, cp.vehicle_end[v]]
-            for k in range(len(path) - 1):
-                a, b = int(loc[path[k]]), int(loc[path[k + 1]])
-                delta = int(dist[a, here]) + int(dist[here, b]) - int(dist[a, b])
-                options.append((delta, v, k))
-        options.sort()
-        for _, v, k in options[:tries]:
-            trial = [*out[v][:k], node, *out[v][k:]]
-            if _route_fits(cp, v, trial):
-                out[v] = trial
-                back += 1
-                break
-    return out, back
 
 
 def _ortools_adds_value(cp: CompiledProblem) -> bool:
@@ -586,27 +615,20 @@ def plan_routes(
         if seed_routes is not None and not improve:
             # Validation: every route loaded into a one-vehicle OR-Tools model of the full rules.
             t_read = time.monotonic()
-            alone = _validate_alone(cp, seed_routes, stats)
-            stats["validate_s"] = time.monotonic() - t_read
-            if alone is not None:
-                stats["ortools_skipped"] = 1.0
-                stats["seed_stops_removed"] = 0.0
-                stats["stopped_by_clock"] = float(deterministic and stats["pyvrp_stopped_by_clock"] > 0)
-                elapsed = time.monotonic() - started
-                return _finish(cp, alone[0], alone[1], "pyvrp+ortools", elapsed, seed, stats)
             if cp.num_nodes > _FULL_MODEL_NODES:
                 # Too large for the full model: rejected routes are cut back until they fit, and
                 # the stops cut go where they fit at the least detour.
-                cut, removed = _cut_to_fit(cp, seed_routes)
-                cut, reinserted = _reinsert(cp, cut, seed_routes)
-                removed -= reinserted
-                alone = _validate_alone(cp, cut, stats)
-                if alone is not None:
-                    stats["ortools_skipped"] = 1.0
-                    stats["seed_stops_removed"] = float(removed)
-                    stats["stopped_by_clock"] = float(deterministic and stats["pyvrp_stopped_by_clock"] > 0)
-                    elapsed = time.monotonic() - started
-                    return _finish(cp, alone[0], alone[1], "pyvrp+ortools", elapsed, seed, stats)
+                mended, served, left = _mend(cp, seed_routes, stats)
+                checked: tuple[list[Route], set[str]] | None = (mended, served)
+            else:
+                checked, left = _validate_alone(cp, seed_routes, stats), 0
+            stats["validate_s"] = time.monotonic() - t_read
+            if checked is not None:
+                stats["ortools_skipped"] = 1.0
+                stats["seed_stops_removed"] = float(left)
+                stats["stopped_by_clock"] = float(deterministic and stats["pyvrp_stopped_by_clock"] > 0)
+                elapsed = time.monotonic() - started
+                return _finish(cp, checked[0], checked[1], "pyvrp+ortools", elapsed, seed, stats)
     remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
 
     t_build = time.monotonic()

@@ -1,7 +1,14 @@
 """``wasteroute bench routing``: solve public benchmark instances with the production router.
 
     wasteroute bench routing --instance PATH [--time-limit S] [--seed N] [--engine E] [--json]
-    wasteroute bench routing --all DIR [--time-limit S] [--seed N] [--engine E] [--json]
+    wasteroute bench routing --all DIR [--all DIR2 ...] [--time-limit S] [--seed N] [--engine E] [--json]
+        [--fleet K|file] [--seeds 1,2,3] [--against-pyvrp]
+
+``--against-pyvrp`` runs plain PyVRP (default parameters, same seed and time limit) on each
+instance right after the router and puts both on the instance's line: ``gap_diff_pct`` (points,
+where a reference exists) and ``cost_diff_pct`` (our cost against plain PyVRP's, percent, always);
+the summary gives their means and the worst instance. ``--seeds`` adds a line of medians per
+instance, which the summary then uses.
 
 For each instance: read it by its format (:mod:`.benchreaders`), convert it to the router's
 :class:`~wasteroute.planning.problem.Problem`, solve with :func:`~wasteroute.planning.solver.plan_routes`
@@ -655,10 +662,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Solve benchmark instances (CVRPLIB .vrp, LKH .vrptw, Kim *_stop.txt) with the "
         "production router, re-check the solutions independently and compare with the reference cost.",
     )
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--instance", type=Path, metavar="PATH", help="one instance file")
+    target = parser.add_argument_group("instances (at least one)")
     target.add_argument(
-        "--all", type=Path, metavar="DIR", help="every instance below DIR, one after the other"
+        "--instance", type=Path, metavar="PATH", action="append", help="an instance file (repeatable)"
+    )
+    target.add_argument(
+        "--all",
+        type=Path,
+        metavar="DIR",
+        action="append",
+        help="every instance below DIR, one after the other (repeatable)",
     )
     parser.add_argument(
         "--time-limit", type=float, default=30.0, metavar="S", help="seconds per instance (30)"
@@ -718,14 +731,17 @@ def main(argv: list[str] | None = None) -> int:
     def emit(record: dict[str, object]) -> None:
         print(json.dumps(record) if args.json else _human(record), flush=True)
 
-    if args.instance is not None:
-        paths = [args.instance]
-    else:
-        if not args.all.is_dir():
-            parser.error(f"--all needs a folder, {args.all} is not one")
-        paths = _instances_in(args.all)
-        if not paths:
-            parser.error(f"no *.vrp, *.vrptw or *_stop.txt files below {args.all}")
+    if args.instance is None and args.all is None:
+        parser.error("give --instance PATH or --all DIR (each may repeat)")
+    paths = list(args.instance or [])
+    if args.all is not None:
+        for folder in args.all:
+            if not folder.is_dir():
+                parser.error(f"--all needs a folder, {folder} is not one")
+            found = _instances_in(folder)
+            if not found:
+                parser.error(f"no *.vrp, *.vrptw or *_stop.txt files below {folder}")
+            paths += found
 
     started = time.perf_counter()
     records: list[dict[str, object]] = []
@@ -735,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             record: dict[str, object] = {"instance": path.name, "path": str(path), "error": str(exc)}
             records.append(record)
-            if args.instance is not None:
+            if len(paths) == 1:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             emit(record)
@@ -751,7 +767,7 @@ def main(argv: list[str] | None = None) -> int:
             record = _median_record(per_seed)
             emit(record)
         records.append(record)
-    if args.all is not None or args.against_pyvrp:
+    if args.all is not None or args.against_pyvrp or len(paths) > 1:
         summary = _summary(records, time.perf_counter() - started)
         if args.against_pyvrp:
             summary |= _versus_summary(records)

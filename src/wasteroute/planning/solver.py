@@ -8,15 +8,21 @@ and unload times, heterogeneous fleet and vehicle-container compatibility, optio
 prizes, several depots, daily volume and stop limits.
 
 Search (``engine="auto"``): PyVRP (:mod:`.seeding`, which models most of the rules but not breaks
-or daily limits; those are approximated conservatively) searches for most of the budget; its
-routes are loaded into the OR-Tools model (``ReadAssignmentFromRoutes``), a route the full model
-rejects is cut back until it fits (the cut stops are left for OR-Tools to reinsert), and OR-Tools
-improves the result. On large models with breaks (over 300 nodes), where every OR-Tools move is
-slow, PyVRP gets the whole budget and each route is loaded into a one-vehicle model of the same
-rules instead (0.4-0.8 s at 1,000 stops against 15-30 s for the full model; only if a route is
-rejected does the full model come in). The returned plan is always one the OR-Tools model
-accepted. ``engine="ortools"`` runs OR-Tools alone (parallel cheapest insertion, then guided local
-search); it is also the fallback when PyVRP is not installed.
+or daily limits; those are approximated conservatively) searches for nearly all of the budget, in
+the units its penalties are tuned for, feasibility first when the fleet binds (must-go stops
+become droppable at a prize above any detour when no plan serves them all by half the budget).
+Every route is then loaded into a one-vehicle OR-Tools model of the full rules
+(:func:`_route_alone`, cut to the route's own places: about 0.2 s for 500 stops, 0.6 s for 1,000);
+every rule is a rule of one route, so a plan whose routes all pass is one the full model accepts.
+OR-Tools improves the plan only where it adds value (:func:`_ortools_adds_value`: breaks or daily
+limits, which PyVRP approximates, on models up to 300 nodes, not in reproducible mode); on CVRPLIB
+X and Solomon days PyVRP's model is exact and the seconds OR-Tools took after it (15 % of the
+budget, plus building the full model) made plans worse than plain PyVRP's at the same time. A
+rejected route is cut back until it fits; the full model then reinserts the cut stops, or, above
+1,500 nodes, where the full model is not built, each cut stop goes to the cheapest place a route's
+one-vehicle model accepts (:func:`_mend`). ``engine="ortools"`` runs OR-Tools alone (parallel
+cheapest insertion, then guided local search); it is also the fallback when PyVRP is not installed
+or finds no plan.
 
 Timing of a route: every route gets the shortest timing its stop order allows
 (:func:`_compact_schedule`): it leaves as late as its windows permit and serves everything as
@@ -24,17 +30,20 @@ early as possible from there, a lunch break goes where the day is shortest (afte
 over before lunch: at the depot), so its hours contain no waiting that a later start or an earlier
 return would remove. Statutory breaks keep the OR-Tools timing.
 
-Determinism (``deterministic=True``, the default): the searches stop on *work* limits, not on
-elapsed time. PyVRP's iteration budget is calibrated on the problem itself: a probe of a fixed
-number of iterations is timed, the steady rate it shows fills the budget, and the result is rounded
-down to a coarse grid (steps of a factor 1.41) so that repeated measurements agree; the search then
-continues from the probe's best solution. The value is kept per problem and budget for the
-process, reported as ``stats["pyvrp_iteration_limit"]``, and can be passed back
-(``iterations=``) to replay a plan exactly in another process. Two processes measure the same grid
-value unless the machine's speed moved across a step between them (a busy shared machine can do
-that). OR-Tools runs greedy descent to a local optimum with a solution budget. ``time_limit_s``
-stays a wall-clock guard; a search that hits it anyway says so (``"stopped_by_clock": 1.0``).
-``deterministic=False`` spends the whole budget on the clock (GLS at the end).
+Determinism (``deterministic=True``, the default): the search stops on *iterations*, not on
+elapsed time. The budget is calibrated on the run itself: its first iterations are timed and the
+rate they show fills the budget (with a 15 % margin), rounded to a coarse grid (steps of a factor
+1.41) so that repeated measurements agree; a search that reaches that count with a quarter of the
+time left extends it once more the same way (the first iterations of a large day are slower). The
+value is kept per problem and budget for the process, reported as
+``stats["pyvrp_iteration_limit"]``, and can be passed back (``iterations=``) to replay a plan
+exactly in another process. Two processes measure the same grid value unless the machine's speed
+moved across a step between them (a busy shared machine can do that). ``time_limit_s`` stays a
+wall-clock guard; a search that hits it anyway says so (``"stopped_by_clock": 1.0``) and records
+the iterations it did, so a replay gives the same plan. ``deterministic=False`` spends the whole
+budget on the clock.
+
+A plan says how tightly its must-go stops fitted the fleet (:attr:`RoutePlan.fleet`).
 
 Time: ``time_limit_s`` is the whole call: compiling, searching, loading the routes into OR-Tools
 and timing them (a few tenths of a second more on busy machines).
@@ -554,15 +563,15 @@ def plan_routes(
             validation.
         seed: PyVRP's random seed.
         engine: ``"auto"``/``"hybrid"``: PyVRP search, then OR-Tools validation (and repair if the
-            full model rejects a route) and improvement; ``"ortools"``: OR-Tools alone (parallel
-            cheapest insertion, guided local search).
+            full model rejects a route) and, where it adds value, improvement; ``"ortools"``:
+            OR-Tools alone (parallel cheapest insertion, guided local search).
         deterministic: stop on work limits (PyVRP iterations calibrated on this problem, see the
-            module docstring; OR-Tools greedy descent with a solution budget) so that the same
-            problem, budget and seed give the same plan on this machine. ``False`` searches on the
+            module docstring) so that the same problem, budget and seed give the same plan on
+            this machine. ``False`` searches on the
             clock for the whole budget (benchmarks) and is not reproducible.
             ``stats["stopped_by_clock"] == 1.0`` says when a deterministic solve hit the clock anyway.
         ortools_share: fraction of the budget kept for OR-Tools improvement after PyVRP when not
-            deterministic (default 0.15; 0.05 in reproducible mode, none on large break models).
+            deterministic and OR-Tools adds value (default 0.15; see :func:`_ortools_adds_value`).
         iterations: PyVRP iteration budget to use instead of calibrating one (reproducible mode):
             ``stats["pyvrp_iteration_limit"]`` of an earlier plan replays it exactly.
 

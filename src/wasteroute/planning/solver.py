@@ -10,7 +10,7 @@ prizes, several depots, daily volume and stop limits.
 Search (``engine="auto"``): PyVRP (:mod:`.seeding`, which models most of the rules but not breaks
 or daily limits; those are approximated conservatively) searches for nearly all of the budget, in
 the units its penalties are tuned for, feasibility first when the fleet binds (must-go stops
-become droppable at a prize above any detour when no plan serves them all by half the budget).
+become droppable at a prize above any detour when no plan serves them all by 80 % of the budget).
 Every route is then loaded into a one-vehicle OR-Tools model of the full rules
 (:func:`_route_alone`, cut to the route's own places: about 0.2 s for 500 stops, 0.6 s for 1,000);
 every rule is a rule of one route, so a plan whose routes all pass is one the full model accepts.

@@ -58,23 +58,43 @@ def _two_stop_data() -> pyvrp.ProblemData:
     return encode(compile_problem(problem)).data
 
 
-def test_penalties_move_every_50_solutions_until_a_feasible_one_then_every_500() -> None:
+def test_penalties_hunt_feasibility_quickly_then_settle_at_pyvrps_pace() -> None:
     data = _two_stop_data()
     overloaded = pyvrp.Solution(data, [[0, 1]])
     feasible = pyvrp.Solution(data, [[0], [1]])
     assert not overloaded.is_feasible() and feasible.is_feasible()
+
+    def cost(p: _Penalties) -> float:
+        return float(p.cost_evaluator().penalised_cost(overloaded))
+
     penalties = _Penalties(data, pyvrp.PenaltyParams())
-    start = penalties.cost_evaluator().penalised_cost(overloaded)
+    penalties.start(overloaded)  # a binding fleet: the search starts infeasible
+    start = cost(penalties)
     for _ in range(50):
         penalties.register(overloaded)
-    raised = penalties.cost_evaluator().penalised_cost(overloaded)
-    assert raised > start  # too few feasible solutions: the load penalty went up after 50
-    penalties.register(feasible)
-    assert penalties.seen_feasible
+    raised = cost(penalties)
+    assert raised > start  # no feasible solution among 50: the load penalty went up already
+    for _ in range(50):
+        penalties.register(feasible)
+    assert penalties.seen_feasible and cost(penalties) < raised  # too many feasible: down, as quickly
+    lowered = cost(penalties)
+    for k in range(50):
+        penalties.register(feasible if k % 3 else overloaded)  # 66 % feasible: PyVRP's target
+    assert cost(penalties) == lowered
     for _ in range(100):
         penalties.register(overloaded)
-    # PyVRP's own pace from now on: 100 more are not enough for another step.
-    assert penalties.cost_evaluator().penalised_cost(overloaded) == raised
+    assert cost(penalties) == lowered  # settled: PyVRP's pace of 500 from now on
+
+
+def test_a_search_that_starts_feasible_keeps_pyvrps_pace() -> None:
+    data = _two_stop_data()
+    overloaded = pyvrp.Solution(data, [[0, 1]])
+    penalties = _Penalties(data, pyvrp.PenaltyParams())
+    penalties.start(pyvrp.Solution(data, [[0], [1]]))
+    before = penalties.cost_evaluator().penalised_cost(overloaded)
+    for _ in range(499):
+        penalties.register(overloaded)
+    assert penalties.cost_evaluator().penalised_cost(overloaded) == before
 
 
 def test_budget_counts_iterations_and_stops_at_its_checkpoint_when_asked() -> None:

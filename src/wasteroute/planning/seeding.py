@@ -408,6 +408,15 @@ def _droppable(enc: Encoding) -> pyvrp.ProblemData:
     return enc.data.replace(clients=clients)
 
 
+def _without_shortest_route(solution: pyvrp.Solution, data: pyvrp.ProblemData) -> pyvrp.Solution:
+    """``solution`` less its route with the fewest stops, in ``data`` (one truck fewer): the search
+    for a smaller fleet starts from the plan it has, its stops to be placed in the other routes."""
+    routes = sorted(solution.routes(), key=lambda r: r.num_clients())[1:]
+    return pyvrp.Solution(
+        data, [pyvrp.Route(data, list[pyvrp.Activity](r)[1:-1], r.vehicle_type()) for r in routes]
+    )
+
+
 def _carry(solution: pyvrp.Solution, data: pyvrp.ProblemData) -> pyvrp.Solution:
     """``solution`` (same routes, reloads included) as a solution of ``data`` (same locations)."""
     routes = [
@@ -456,10 +465,13 @@ def decode(
 
 class _Penalties:
     """PyVRP's adaptive penalties (same rule and range as :class:`pyvrp.PenaltyManager`), paced by
-    feasibility: while no solution without load excess and lateness has been seen, the penalties
-    are adjusted every 50 solutions instead of 500, so a binding fleet reaches a feasible plan
-    sooner (feasibility first); from the first feasible solution on, PyVRP's own pace resumes so
-    the search for distance is not disturbed.
+    feasibility. A search that starts from a feasible solution gets PyVRP's own pace (every 500
+    solutions) throughout. One that starts infeasible (a binding fleet) adjusts every 50 solutions
+    until it has seen a feasible solution, so it reaches a plan sooner (feasibility first), and
+    keeps that pace until the share of feasible solutions is back at PyVRP's target: the penalties
+    raised in the hunt come down as quickly as they went up instead of holding the search in
+    feasible space (on a 400-customer RC1-like day with its 42 vehicles the plan stopped improving
+    right after the first feasible one). Then PyVRP's pace.
     """
 
     def __init__(self, data: pyvrp.ProblemData, params: pyvrp.PenaltyParams, fast_updates: int = 50) -> None:
@@ -469,6 +481,14 @@ class _Penalties:
         self._values = [midpoint] * (data.num_load_dimensions + 2)
         self._recent: list[list[int]] = [[] for _ in self._values]
         self.seen_feasible = False
+        self._settled = [False] * len(self._values)
+        self._last_diff = [0.0] * len(self._values)
+
+    def start(self, initial: pyvrp.Solution) -> None:
+        """A search from a feasible solution keeps PyVRP's pace throughout."""
+        if initial.is_feasible():
+            self.seen_feasible = True
+            self._settled = [True] * len(self._values)
 
     def _adjust(self, idx: int) -> None:
         recent = self._recent[idx]
@@ -476,6 +496,9 @@ class _Penalties:
         recent.clear()
         p = self._params
         diff = p.target_feasible - share
+        if self.seen_feasible and (abs(diff) < p.feas_tolerance or self._last_diff[idx] < 0 < diff):
+            self._settled[idx] = True  # back at the target share: PyVRP's pace from now on
+        self._last_diff[idx] = diff
         if abs(diff) < p.feas_tolerance:
             return
         factor = p.penalty_increase if diff > 0 else p.penalty_decrease
@@ -485,9 +508,9 @@ class _Penalties:
         violations = [*sol.excess_load(), sol.time_warp(), sol.excess_distance()]
         if not self.seen_feasible and not any(violations):
             self.seen_feasible = True
-        every = self._params.solutions_between_updates if self.seen_feasible else self._fast
         for idx, viol in enumerate(violations):
             self._recent[idx].append(viol)
+            every = self._params.solutions_between_updates if self._settled[idx] else self._fast
             if len(self._recent[idx]) >= every:
                 self._adjust(idx)
 
@@ -638,6 +661,7 @@ def _run(
     penalties = _Penalties(data, params.penalty)
     if initial is None:
         initial = ls(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
+    penalties.start(initial)
     if initial.is_feasible():
         watch.best = initial
         if watch.first_feasible_iteration is None:
@@ -777,8 +801,9 @@ def solve_with_pyvrp(
     if budget.stopped_at_checkpoint and best.is_feasible() and reducible:
         # Trucks cost money: the rest of the budget tries the day with one truck fewer.
         fleet = data.vehicle_type(0).replace(num_available=best.num_routes() - 1)
+        fewer = data.replace(vehicle_types=[fleet])
         more_budget = rest_budget()
-        smaller, _ = _run(data.replace(vehicle_types=[fleet]), more_budget, seed, None, _Watch())
+        smaller, _ = _run(fewer, more_budget, seed, _without_shortest_route(best, fewer), _Watch())
         searched += smaller.num_iterations
         clocked = clocked or more_budget.clocked
         stats["pyvrp_fleet_tried"] = float(fleet.num_available)

@@ -68,7 +68,7 @@ def test_penalties_hunt_feasibility_quickly_then_settle_at_pyvrps_pace() -> None
         return float(p.cost_evaluator().penalised_cost(overloaded))
 
     penalties = _Penalties(data, pyvrp.PenaltyParams())
-    penalties.start(overloaded)  # a binding fleet: the search starts infeasible
+    penalties.hunt()  # a binding fleet: no feasible solution by 40 % of the budget
     start = cost(penalties)
     for _ in range(50):
         penalties.register(overloaded)
@@ -86,11 +86,10 @@ def test_penalties_hunt_feasibility_quickly_then_settle_at_pyvrps_pace() -> None
     assert cost(penalties) == lowered  # settled: PyVRP's pace of 500 from now on
 
 
-def test_a_search_that_starts_feasible_keeps_pyvrps_pace() -> None:
+def test_without_a_hunt_the_penalties_keep_pyvrps_pace() -> None:
     data = _two_stop_data()
     overloaded = pyvrp.Solution(data, [[0, 1]])
     penalties = _Penalties(data, pyvrp.PenaltyParams())
-    penalties.start(pyvrp.Solution(data, [[0], [1]]))
     before = penalties.cost_evaluator().penalised_cost(overloaded)
     for _ in range(499):
         penalties.register(overloaded)
@@ -113,6 +112,12 @@ def test_budget_counts_iterations_and_stops_at_its_checkpoint_when_asked() -> No
     while not checkpointed(0.0):
         pass
     assert asked == [50] and checkpointed.stopped_at_checkpoint
+    hunted: list[int] = []
+    hunting = _Budget(seconds=60.0, limit=100)
+    hunting.hunt = lambda: hunted.append(hunting.done)
+    while not hunting(float("inf")):  # never a feasible best
+        pass
+    assert hunted == [40]
 
 
 def test_budget_calibrates_a_snapped_count_that_fits_the_time() -> None:

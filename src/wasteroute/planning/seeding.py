@@ -447,7 +447,12 @@ def decode(
             if act.is_client():
                 out.append((NodeKind.STOP, enc.stop_nodes[act.idx]))
             elif act.is_depot() and n_dep <= act.idx < n_dep + n_fac:
-                out.append((NodeKind.FACILITY, act.idx - n_dep))
+                visit = (NodeKind.FACILITY, act.idx - n_dep)
+                if out and out[-1] == visit:
+                    # An empty trip (unload, then unload again at the same place): the model
+                    # rightly forbids it and it only costs time, so it goes (a 2,000-stop day had one).
+                    continue
+                out.append(visit)
                 uses[act.idx - n_dep] += 1
         last = activities[-1]
         if last.is_depot() and last.idx >= n_dep + n_fac:

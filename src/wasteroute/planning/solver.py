@@ -431,7 +431,7 @@ def _collect(checked: Sequence[list[Route] | None]) -> tuple[list[Route], set[st
 
 
 def _mend(
-    cp: CompiledProblem, routes: list[list[int]], stats: dict[str, float], tries: int = 8
+    cp: CompiledProblem, routes: list[list[int]], stats: dict[str, float], tries: int = 40
 ) -> tuple[list[Route], set[str], int]:
     """Validate every route; cut rejected ones back until they fit and put the stops cut where a
     route's one-vehicle model accepts them (must-go first, each at the cheapest of its ``tries``

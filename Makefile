@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run smoke test lint format bench-routing bench-cityday bench-api bench-forecast bench-ingest bench-soak system-deps clean
+.PHONY: install run smoke test lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
@@ -48,6 +48,26 @@ format: install
 
 bench-routing: install
 	$(BIN)/wasteroute bench routing --all ../shared/benchmarks --time-limit 30 --json
+
+# The router against plain PyVRP (same seed and time, right after), medians of three seeds: CVRPLIB X,
+# Gehring-Homberger R1_2_1 with its fleet, and the seeded X-like (400-1,000) and GH-like (400)
+# instances written by `bench generate`. About 40 minutes; run nothing else meanwhile.
+SHARED_BENCH ?= $(abspath ../shared/benchmarks)
+GENERATED_BENCH ?= .bench/generated
+
+bench-routing-versus: install
+	$(BIN)/wasteroute bench generate --out $(GENERATED_BENCH) --json
+	$(BIN)/wasteroute bench routing --all $(SHARED_BENCH)/cvrplib --all $(GENERATED_BENCH) \
+		--instance $(SHARED_BENCH)/solomon/lkh3/R1_2_1.200.20.vrptw \
+		--time-limit 30 --seeds 1,2,3 --against-pyvrp --json
+
+# Every Solomon / Gehring-Homberger file with exactly its file's fleet, against plain PyVRP.
+bench-routing-fleets: install
+	$(BIN)/wasteroute bench routing --all $(SHARED_BENCH)/solomon --fleet file --time-limit 30 --against-pyvrp --json
+
+bench-cityday-large: install
+	$(BIN)/wasteroute bench cityday --stops 2000 --time-limit 60 --runs 2 --json
+	$(BIN)/wasteroute bench cityday --stops 5000 --time-limit 180 --runs 2 --json
 
 bench-cityday: install
 	$(BIN)/wasteroute bench cityday --stops 1000 --time-limit 40 --runs 2 --json

@@ -219,6 +219,7 @@ BENCHMARKS = {
     "routing": ("wasteroute.planning.bench", "main"),
     "distances": ("wasteroute.planning.bench", "main_distances"),
     "cityday": ("wasteroute.planning.demo", "main"),
+    "generate": ("wasteroute.planning.benchgen", "main"),
     "forecast": ("wasteroute.forecasting.bench", "main"),
     "ingest": ("wasteroute.ingest.bench", "main"),
     "api": ("wasteroute.api.bench", "main"),

@@ -74,6 +74,9 @@ def test_a_worker_killed_mid_plan_is_replaced_and_the_plan_is_stored_once(
     assert done["attempts"] == 2 and str(done["worker"]).endswith(f":{other.pid}")
     summary = done["summary"]
     assert isinstance(summary, dict) and summary["attempt"] == 2
+    fleet = summary["fleet"]  # how tightly the must-go bins fitted the trucks, for the dispatcher
+    assert fleet["used"] == summary["routes"] and fleet["available"] >= fleet["used"]
+    assert isinstance(fleet["note"], str) and fleet["note"]
     routes = two_cities.rows("SELECT vehicle_id FROM route WHERE plan_id = :id", id=plan_id)
     assert len(routes) == summary["routes"] >= 1
     assert len({r[0] for r in routes}) == len(routes)

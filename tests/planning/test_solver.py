@@ -297,3 +297,56 @@ def test_problem_validation_checks_references_and_matrices() -> None:
         Problem(loc, good, good, (), (depot,), (Vehicle("v", "d", 100.0),))
     with pytest.raises(ValueError, match="time_limit_s must be"):
         plan_routes(Problem(loc, good, good, (), (depot,), (vehicle,)), time_limit_s=0)
+
+
+def _line_day(volumes: list[float], trucks: int, capacity_l: float) -> Problem:
+    """Stops on a line, 1 km apart, a depot at 0; trucks of one kind without disposal trips."""
+    n = len(volumes) + 1
+    xy = np.arange(n, dtype=np.int64) * 1000
+    distance = np.abs(xy[:, None] - xy[None, :])
+    return Problem(
+        locations=tuple(Location(f"L{i}") for i in range(n)),
+        distance_m=distance,
+        duration_s=distance // 10,
+        stops=tuple(Stop(f"s{i}", i + 1, volume_l=v, service_s=60) for i, v in enumerate(volumes)),
+        depots=(Depot("yard", 0),),
+        vehicles=tuple(
+            Vehicle(f"t{k}", "yard", capacity_volume_l=capacity_l, must_end_empty=False)
+            for k in range(trucks)
+        ),
+    )
+
+
+def test_a_fleet_too_small_drops_the_fewest_must_go_stops_and_says_so() -> None:
+    # 6 stops of 1,000 L, two trucks of 2,500 L without unloading: 4 fit, and no more.
+    problem = _line_day([1000.0] * 6, trucks=2, capacity_l=2500.0)
+    plan = plan_routes(problem, time_limit_s=2.0, seed=1)
+    check_plan(problem, plan)
+    dropped = [d for d in plan.dropped if d.required]
+    assert len(dropped) == 2
+    assert plan.fleet is not None
+    assert plan.fleet.must_go_dropped == 2 and plan.fleet.tight
+    assert plan.fleet.used == plan.fleet.available == 2
+    assert plan.fleet.needed_at_least == 3  # 6,000 L in trucks of 2,500 L
+    assert "2 must-go stops did not fit" in plan.fleet.describe()
+    assert plan.stats["pyvrp_must_go_droppable"] == 1.0
+
+
+def test_an_exactly_full_fleet_serves_everything_and_reports_it_tight() -> None:
+    # 6 stops of 1,000 L, three trucks of 2,000 L: the only plans use every truck, full.
+    problem = _line_day([1000.0] * 6, trucks=3, capacity_l=2000.0)
+    plan = plan_routes(problem, time_limit_s=2.0, seed=1)
+    check_plan(problem, plan)
+    assert plan.feasible
+    assert plan.fleet is not None and plan.fleet.tight
+    assert plan.fleet.used == 3 and plan.fleet.needed_at_least == 3
+    assert plan.fleet.first_plan_share is not None
+    assert plan.fleet.as_dict()["tight"] is True
+
+
+def test_a_roomy_fleet_is_not_called_tight() -> None:
+    problem = _line_day([500.0] * 4, trucks=4, capacity_l=5000.0)
+    plan = plan_routes(problem, time_limit_s=1.0, seed=1)
+    assert plan.feasible
+    assert plan.fleet is not None and not plan.fleet.tight
+    assert plan.fleet.describe().endswith("every must-go stop served")

@@ -1,7 +1,14 @@
 """``wasteroute bench routing``: solve public benchmark instances with the production router.
 
     wasteroute bench routing --instance PATH [--time-limit S] [--seed N] [--engine E] [--json]
-    wasteroute bench routing --all DIR [--time-limit S] [--seed N] [--engine E] [--json]
+    wasteroute bench routing --all DIR [--all DIR2 ...] [--time-limit S] [--seed N] [--engine E] [--json]
+        [--fleet K|file] [--seeds 1,2,3] [--against-pyvrp]
+
+``--against-pyvrp`` runs plain PyVRP (default parameters, same seed and time limit) on each
+instance right after the router and puts both on the instance's line: ``gap_diff_pct`` (points,
+where a reference exists) and ``cost_diff_pct`` (our cost against plain PyVRP's, percent, always);
+the summary gives their means and the worst instance. ``--seeds`` adds a line of medians per
+instance, which the summary then uses.
 
 For each instance: read it by its format (:mod:`.benchreaders`), convert it to the router's
 :class:`~wasteroute.planning.problem.Problem`, solve with :func:`~wasteroute.planning.solver.plan_routes`
@@ -70,6 +77,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -155,9 +163,20 @@ class BenchCase:
 # conversion
 
 
-def load_case(path: str | Path, *, fleet: int | None = None) -> BenchCase:
-    """Read an instance by its format and build the router's problem (``fleet`` overrides the default)."""
+def load_case(path: str | Path, *, fleet: int | str | None = None) -> BenchCase:
+    """Read an instance by its format and build the router's problem.
+
+    ``fleet`` overrides the default fleet: a number of vehicles, or ``"file"`` for exactly the
+    file's ``VEHICLES`` (Solomon / Gehring-Homberger; other files keep their default).
+    """
     path = Path(path)
+    if fleet == "file":
+        if detect_kind(path) is InstanceKind.KIM:
+            return _kim_case(path, read_kim(path), None)
+        inst = read_vrplib(path)
+        return _vrplib_case(path, inst, inst.vehicles)
+    if isinstance(fleet, str):
+        raise ValueError(f"fleet must be a number of vehicles or 'file', got {fleet!r}")
     if fleet is not None and fleet < 1:
         raise ValueError(f"fleet must be >= 1 vehicle, got {fleet}")
     if detect_kind(path) is InstanceKind.KIM:
@@ -474,6 +493,12 @@ def run_case(
         "seed": seed,
         "engine": plan.engine,
         "path": str(case.path),
+        "fleet_use": plan.fleet.as_dict() if plan.fleet is not None else None,
+        "search": {
+            k: round(v, 3)
+            for k, v in plan.stats.items()
+            if k in ("pyvrp_s", "pyvrp_iterations", "validate_s", "ortools_s", "pyvrp_must_go_droppable")
+        },
     }
     if case.best_published is not None:
         record["best_published"] = case.best_published
@@ -541,6 +566,62 @@ def _add_plain_pyvrp(record: dict[str, object], case: BenchCase, *, time_limit_s
     both = record.get("feasible") and plain["feasible"]
     if both and isinstance(ours, float) and isinstance(theirs, float):
         record["gap_diff_pct"] = round(ours - theirs, 3)
+    if both:
+        # Without a reference value: our cost against plain PyVRP's, in percent of plain PyVRP's.
+        ours_cost, plain_cost = float(record["cost"]), float(plain["cost"])  # type: ignore[arg-type]
+        record["cost_diff_pct"] = round(100.0 * (ours_cost - plain_cost) / plain_cost, 3)
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _median_record(records: Sequence[dict[str, Any]]) -> dict[str, object]:
+    """One instance over several seeds: medians of the router's and plain PyVRP's figures.
+
+    Feasible only when every seed was; gaps and costs are medians over the seeds (each side
+    separately), ``cost_diff_pct`` the median of the per-seed differences.
+    """
+    first = records[0]
+    out: dict[str, Any] = {
+        "instance": first["instance"],
+        "kind": first["kind"],
+        "convention": first["convention"],
+        "median_of_seeds": [r["seed"] for r in records],
+        "feasible": all(bool(r.get("feasible")) for r in records),
+        "dropped_required": max(int(r.get("dropped_required", 0)) for r in records),
+        "vehicles": _median([float(r["vehicles"]) for r in records]),
+        "cost": round(_median([float(r["cost"]) for r in records]), 4),
+        "reference": first.get("reference"),
+        "seconds": round(_median([float(r["seconds"]) for r in records]), 2),
+        "fleet": first["fleet"],
+        "path": first["path"],
+    }
+    gaps = [float(r["gap_pct"]) for r in records if isinstance(r.get("gap_pct"), float)]
+    out["gap_pct"] = round(_median(gaps), 3) if len(gaps) == len(records) else None
+    plains: list[dict[str, Any]] = [
+        r["plain_pyvrp"] for r in records if isinstance(r.get("plain_pyvrp"), dict)
+    ]
+    if len(plains) == len(records):
+        p_gaps = [float(p["gap_pct"]) for p in plains if isinstance(p.get("gap_pct"), float)]
+        plain: dict[str, Any] = {
+            "feasible": all(bool(p["feasible"]) for p in plains),
+            "cost": round(_median([float(p["cost"]) for p in plains]), 4),
+            "gap_pct": round(_median(p_gaps), 3) if len(p_gaps) == len(plains) else None,
+            "vehicles": _median([float(p["vehicles"]) for p in plains]),
+            "unserved": max(int(p["unserved"]) for p in plains),
+        }
+        out["plain_pyvrp"] = plain
+        out["plain_gap_pct"] = plain["gap_pct"]
+        both = out["feasible"] and plain["feasible"]
+        if both and isinstance(out["gap_pct"], float) and isinstance(plain["gap_pct"], float):
+            out["gap_diff_pct"] = round(out["gap_pct"] - plain["gap_pct"], 3)
+        diffs = [float(r["cost_diff_pct"]) for r in records if isinstance(r.get("cost_diff_pct"), float)]
+        if len(diffs) == len(records):
+            out["cost_diff_pct"] = round(_median(diffs), 3)
+    return out
 
 
 def _versus_summary(records: Sequence[dict[str, object]]) -> dict[str, object]:
@@ -552,6 +633,9 @@ def _versus_summary(records: Sequence[dict[str, object]]) -> dict[str, object]:
     theirs = [float(r["plain_gap_pct"]) for r in paired]  # type: ignore[arg-type]
     diffs = [float(r["gap_diff_pct"]) for r in paired]  # type: ignore[arg-type]
     worst = max(paired, key=lambda r: float(r["gap_diff_pct"]), default=None)  # type: ignore[arg-type]
+    costed = [r for r in records if isinstance(r.get("cost_diff_pct"), float)]
+    cost_diffs = [float(r["cost_diff_pct"]) for r in costed]  # type: ignore[arg-type]
+    worst_cost = max(costed, key=lambda r: float(r["cost_diff_pct"]), default=None)  # type: ignore[arg-type]
     return {
         "versus_pyvrp": True,
         "paired": len(paired),
@@ -560,6 +644,10 @@ def _versus_summary(records: Sequence[dict[str, object]]) -> dict[str, object]:
         "mean_gap_diff_pct": round(sum(diffs) / len(diffs), 3) if diffs else None,
         "worst_gap_diff_pct": worst["gap_diff_pct"] if worst else None,
         "worst_instance": worst["instance"] if worst else None,
+        "cost_paired": len(cost_diffs),
+        "mean_cost_diff_pct": round(sum(cost_diffs) / len(cost_diffs), 3) if cost_diffs else None,
+        "worst_cost_diff_pct": worst_cost["cost_diff_pct"] if worst_cost else None,
+        "worst_cost_instance": worst_cost["instance"] if worst_cost else None,
         "feasible_ours": sum(1 for r in compared if r.get("feasible")),
         "feasible_plain_pyvrp": sum(1 for p in plains if p.get("feasible")),  # type: ignore[attr-defined,misc]
         "dropped_required_ours": sum(int(r.get("dropped_required", 0)) for r in compared),  # type: ignore[call-overload]
@@ -574,10 +662,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Solve benchmark instances (CVRPLIB .vrp, LKH .vrptw, Kim *_stop.txt) with the "
         "production router, re-check the solutions independently and compare with the reference cost.",
     )
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--instance", type=Path, metavar="PATH", help="one instance file")
+    target = parser.add_argument_group("instances (at least one)")
     target.add_argument(
-        "--all", type=Path, metavar="DIR", help="every instance below DIR, one after the other"
+        "--instance", type=Path, metavar="PATH", action="append", help="an instance file (repeatable)"
+    )
+    target.add_argument(
+        "--all",
+        type=Path,
+        metavar="DIR",
+        action="append",
+        help="every instance below DIR, one after the other (repeatable)",
     )
     parser.add_argument(
         "--time-limit", type=float, default=30.0, metavar="S", help="seconds per instance (30)"
@@ -587,7 +681,16 @@ def _parser() -> argparse.ArgumentParser:
         "--engine", choices=("auto", "ortools", "hybrid"), default="auto", help="router engine"
     )
     parser.add_argument(
-        "--fleet", type=int, metavar="K", help="vehicles given to the router (default per kind)"
+        "--fleet",
+        metavar="K",
+        help="vehicles given to the router: a number, or 'file' for exactly the file's VEHICLES "
+        "(Solomon / Gehring-Homberger); default per kind (see the module docstring)",
+    )
+    parser.add_argument(
+        "--seeds",
+        metavar="LIST",
+        help="comma-separated seeds, each instance run once per seed (then a median line per "
+        "instance; the summary uses the medians); overrides --seed",
     )
     parser.add_argument(
         "--against-pyvrp",
@@ -608,40 +711,63 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     if not (math.isfinite(args.time_limit) and args.time_limit > 0):
         parser.error(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
-    if args.fleet is not None and args.fleet < 1:
-        parser.error(f"--fleet must be >= 1, got {args.fleet}")
+    fleet: int | str | None = None
+    if args.fleet is not None:
+        if args.fleet == "file":
+            fleet = "file"
+        elif args.fleet.isdigit() and int(args.fleet) >= 1:
+            fleet = int(args.fleet)
+        else:
+            parser.error(f"--fleet must be a number >= 1 or 'file', got {args.fleet}")
+    seeds = [args.seed]
+    if args.seeds:
+        try:
+            seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+        except ValueError:
+            parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+        if not seeds:
+            parser.error("--seeds names no seed")
 
     def emit(record: dict[str, object]) -> None:
         print(json.dumps(record) if args.json else _human(record), flush=True)
 
-    if args.instance is not None:
-        paths = [args.instance]
-    else:
-        if not args.all.is_dir():
-            parser.error(f"--all needs a folder, {args.all} is not one")
-        paths = _instances_in(args.all)
-        if not paths:
-            parser.error(f"no *.vrp, *.vrptw or *_stop.txt files below {args.all}")
+    if args.instance is None and args.all is None:
+        parser.error("give --instance PATH or --all DIR (each may repeat)")
+    paths = list(args.instance or [])
+    if args.all is not None:
+        for folder in args.all:
+            if not folder.is_dir():
+                parser.error(f"--all needs a folder, {folder} is not one")
+            found = _instances_in(folder)
+            if not found:
+                parser.error(f"no *.vrp, *.vrptw or *_stop.txt files below {folder}")
+            paths += found
 
     started = time.perf_counter()
     records: list[dict[str, object]] = []
     for path in paths:
         try:
-            case = load_case(path, fleet=args.fleet)
+            case = load_case(path, fleet=fleet)
         except (OSError, ValueError) as exc:
             record: dict[str, object] = {"instance": path.name, "path": str(path), "error": str(exc)}
             records.append(record)
-            if args.instance is not None:
+            if len(paths) == 1:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             emit(record)
             continue
-        record = run_case(case, time_limit_s=args.time_limit, seed=args.seed, engine=args.engine)
-        if args.against_pyvrp:
-            _add_plain_pyvrp(record, case, time_limit_s=args.time_limit, seed=args.seed)
+        per_seed: list[dict[str, object]] = []
+        for seed in seeds:
+            record = run_case(case, time_limit_s=args.time_limit, seed=seed, engine=args.engine)
+            if args.against_pyvrp:
+                _add_plain_pyvrp(record, case, time_limit_s=args.time_limit, seed=seed)
+            per_seed.append(record)
+            emit(record)
+        if len(seeds) > 1:
+            record = _median_record(per_seed)
+            emit(record)
         records.append(record)
-        emit(record)
-    if args.all is not None or args.against_pyvrp:
+    if args.all is not None or args.against_pyvrp or len(paths) > 1:
         summary = _summary(records, time.perf_counter() - started)
         if args.against_pyvrp:
             summary |= _versus_summary(records)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["DropReason", "DroppedStop", "Note", "Route", "RoutePlan", "Visit", "VisitKind"]
+__all__ = ["DropReason", "DroppedStop", "FleetUse", "Note", "Route", "RoutePlan", "Visit", "VisitKind"]
 
 
 class VisitKind(StrEnum):
@@ -133,6 +133,63 @@ class DroppedStop:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetUse:
+    """How tightly the day's must-go stops fitted the fleet.
+
+    Attributes:
+        available: vehicles the day had.
+        used: vehicles the plan uses.
+        needed_at_least: a lower bound on the vehicles the must-go load needs (capacity times the
+            disposal trips a vehicle may make), per load dimension, the larger one.
+        must_go_dropped: must-go stops the plan leaves out.
+        first_plan_share: share of the search it took to find a plan serving every must-go stop
+            (None when none was found: the search then dropped the fewest it could).
+    """
+
+    available: int
+    used: int
+    needed_at_least: int
+    must_go_dropped: int
+    first_plan_share: float | None
+
+    @property
+    def tight(self) -> bool:
+        """Every vehicle in use, the load bound within 10 % of the fleet, or must-go stops left out."""
+        return (
+            self.used >= self.available
+            or self.needed_at_least >= 0.9 * self.available
+            or self.must_go_dropped > 0
+            or self.first_plan_share is None
+        )
+
+    def describe(self) -> str:
+        """One sentence for the dispatcher."""
+        head = (
+            f"{self.used} of {self.available} vehicles used; the must-go load needs at least "
+            f"{self.needed_at_least}"
+        )
+        if self.must_go_dropped:
+            return f"{head}; {self.must_go_dropped} must-go stops did not fit (fewest left out first)"
+        if self.first_plan_share is None:
+            return f"{head}; no plan serving every must-go stop was found"
+        if self.tight:
+            found = f"found after {self.first_plan_share:.0%} of the search"
+            return f"{head}; tight: every must-go stop served ({found})"
+        return f"{head}; every must-go stop served"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "available": self.available,
+            "used": self.used,
+            "needed_at_least": self.needed_at_least,
+            "must_go_dropped": self.must_go_dropped,
+            "first_plan_share": None if self.first_plan_share is None else round(self.first_plan_share, 3),
+            "tight": self.tight,
+            "note": self.describe(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RoutePlan:
     """The router's answer.
 
@@ -150,6 +207,7 @@ class RoutePlan:
         engine: which search produced the final routes (``"ortools"``, ``"pyvrp+ortools"``).
         solve_time_s: wall-clock seconds spent in the solver.
         seed: the seed the plan was computed with.
+        fleet: how tightly the must-go stops fitted the fleet (None when no search ran).
     """
 
     routes: tuple[Route, ...]
@@ -161,6 +219,7 @@ class RoutePlan:
     seed: int
     stats: dict[str, float] = field(default_factory=dict)
     notes: tuple[Note, ...] = ()
+    fleet: FleetUse | None = None
 
     @property
     def feasible(self) -> bool:

@@ -328,6 +328,7 @@ def store_plan(
         "iterations": int(result.stats.get("pyvrp_iteration_limit", 0)) or None,
         "stopped_by_clock": bool(result.stats.get("stopped_by_clock", 0.0)),
         "notes": [{"code": n.code, "params": dict(n.params)} for n in result.notes],
+        "fleet": result.fleet.as_dict() if result.fleet is not None else None,
         **extra,
     }
     repo.finish(plan_id, summary=summary, diagnosis=" ".join(result.diagnosis) or None, finished_at=now)

@@ -68,22 +68,42 @@ CONTAINER_TYPES: dict[str, ContainerType] = {
 """The four container types, by code."""
 
 MEDIAN_FILL_PER_DAY: dict[tuple[str, str], float] = {
-    ("residual", "wheelie-1100"): 0.20,
-    ("residual", "underground-3000"): 0.17,
-    ("residual", "litter-100"): 0.28,
-    ("paper", "wheelie-1100"): 0.14,
-    ("paper", "underground-3000"): 0.12,
-    ("packaging", "wheelie-1100"): 0.18,
-    ("packaging", "underground-3000"): 0.15,
-    ("bio", "wheelie-1100"): 0.16,
-    ("bio", "underground-3000"): 0.13,
-    ("glass", "glass-bank-2500"): 0.06,
+    ("residual", "wheelie-1100"): 0.10,
+    ("residual", "underground-3000"): 0.10,
+    ("residual", "litter-100"): 0.22,
+    ("paper", "wheelie-1100"): 0.06,
+    ("paper", "underground-3000"): 0.09,
+    ("packaging", "wheelie-1100"): 0.07,
+    ("packaging", "underground-3000"): 0.09,
+    ("bio", "wheelie-1100"): 0.08,
+    ("bio", "underground-3000"): 0.07,
+    ("glass", "glass-bank-2500"): 0.045,
 }
 """Median fill rate by (fraction, container type), fraction of the volume per day. Container rates
-are lognormal around these medians (see ``RATE_SIGMA``)."""
+are lognormal around these medians (see ``RATE_SIGMA``).
+
+Where the figures come from: cities size containers and rounds so that a typical container is
+about half full when it is emptied on its fixed round (Groningen's underground containers 48.9 %,
+a German depot-container operator 50 % at fixed rhythms; Badajoz found only a fifth of its bins
+needing a weekly round). Household containers on weekly or fortnightly rounds therefore gain a
+few per cent a day (residual about 10 %: 70 % after a week, paper and packaging less, glass banks
+about 4.5 %: half full after a fortnight to three weeks), public litter bins on daily or
+three-weekly rounds about a fifth of their volume a day (more near the centre, see
+``centre_factor``)."""
 
 RATE_SIGMA = 0.55
 """Standard deviation of log(daily fill rate) across containers: the long tail of busy sites."""
+
+WEEKEND_FILL_LIMIT = 0.7
+"""Most of its volume a container may receive, on average, from Saturday's round to Monday's.
+
+A city sizes each site to its load: where one container would fill over a weekend, it puts a
+second or a bigger one (the site's waste is then shared). A container's mean daily rate is
+therefore at most half of this (``MAX_FILL_PER_DAY``); busier sites have more containers, not
+fuller ones. Events, holidays and day-to-day noise still push single days above it."""
+
+MAX_FILL_PER_DAY = WEEKEND_FILL_LIMIT / 2
+"""Largest mean daily fill rate of one container (see ``WEEKEND_FILL_LIMIT``)."""
 
 LOOSE_DENSITY_KG_PER_L = {"residual": 0.12, "paper": 0.07, "glass": 0.33, "packaging": 0.04, "bio": 0.35}
 """Typical loose density of each fraction in a container, kg per litre."""
@@ -98,7 +118,7 @@ def centre_factor(spec: CitySpec, lon: float, lat: float) -> float:
 def mean_fill_per_day(fraction: str, container_type: str) -> float:
     """Mean (not median) daily fill rate of a container of this fraction and type."""
     median = MEDIAN_FILL_PER_DAY.get((fraction, container_type), 0.15)
-    return median * math.exp(RATE_SIGMA**2 / 2)
+    return min(median * math.exp(RATE_SIGMA**2 / 2), MAX_FILL_PER_DAY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from sensors_sim.city import MEDIAN_FILL_PER_DAY, RATE_SIGMA, centre_factor
+from sensors_sim.city import MAX_FILL_PER_DAY, MEDIAN_FILL_PER_DAY, RATE_SIGMA, centre_factor
 from sensors_sim.geography import CitySpec, distance_m
 from sensors_sim.holidays_de import public_holidays
 
@@ -122,8 +122,10 @@ class FillModel:
                 for b in bins
             ]
         )
-        self.mean_rate_per_day: FloatArray = medians * centre * np.exp(rng.normal(0.0, RATE_SIGMA, self._n))
-        """Each container's own rate before profiles and noise, fraction of its volume per day."""
+        drawn = medians * centre * np.exp(rng.normal(0.0, RATE_SIGMA, self._n))
+        self.mean_rate_per_day: FloatArray = np.minimum(drawn, MAX_FILL_PER_DAY)
+        """Each container's own rate before profiles and noise, fraction of its volume per day (at
+        most ``MAX_FILL_PER_DAY``: a site is sized to its load, see ``WEEKEND_FILL_LIMIT``)."""
         self._kinds = [container_kind(b.container_type) for b in bins]
         self._kind_names = sorted(set(self._kinds))
         self._kind_idx = np.array([self._kind_names.index(k) for k in self._kinds], dtype=np.intp)

@@ -29,6 +29,30 @@ def _thresholds(text: str) -> dict[str, float]:
     return out
 
 
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers like 1,2,3, got {text!r}"
+        ) from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct seeds like 1,2,3, got {text!r}")
+    return seeds
+
+
+def _option(text: str) -> tuple[str, float]:
+    """``risk=0.02`` -> ("risk", 0.02): a numeric option of the dynamic policy."""
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not sep or not name.strip() or number != number:
+        raise argparse.ArgumentTypeError(f"expected name=number like risk=0.02, got {text!r}")
+    return name.strip(), number
+
+
 def _policies(text: str) -> list[str]:
     names = [p.strip() for p in text.split(",") if p.strip()]
     bad = [p for p in names if p not in POLICIES]
@@ -52,7 +76,35 @@ def register(sub: Any) -> None:
     sp.add_argument("--warmup-days", type=int, default=14)
     sp.add_argument("--policy", type=_policies, default=list(POLICIES), help="comma-separated, default all")
     sp.add_argument("--seed", type=int, default=1)
-    sp.add_argument("--plan-time-limit", type=float, default=2.0, help="routing time per fraction and day, s")
+    sp.add_argument(
+        "--seeds",
+        type=_seeds,
+        default=None,
+        help="several seeds, e.g. 1,2,3: a report each and their medians",
+    )
+    sp.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes); results do not change")
+    sp.add_argument(
+        "--plan-time-limit",
+        type=float,
+        default=10.0,
+        help="upper bound of routing time per fraction and day, s",
+    )
+    sp.add_argument(
+        "--plan-iterations",
+        type=int,
+        default=1500,
+        help="PyVRP iterations per plan (reproducible on any machine); 0: as many as the time limit allows",
+    )
+    sp.add_argument(
+        "--run-in-days", type=int, default=7, help="unmeasured days of the policy before measuring"
+    )
+    sp.add_argument(
+        "--policy-option",
+        type=_option,
+        action="append",
+        default=[],
+        help="an option of the dynamic policy, e.g. risk=0.02 (repeatable; see PolicyOptions)",
+    )
     sp.add_argument("--sensor-coverage", type=float, default=1.0, help="share of containers with a sensor")
     sp.add_argument(
         "--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85"
@@ -68,17 +120,24 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from wasteroute.runtime.services import start_services
     from wasteroute.simulation.loop import SimulationConfig
     from wasteroute.simulation.measures import json_line
-    from wasteroute.simulation.report import simulate_policies
+    from wasteroute.simulation.report import simulate_policies, simulate_seeds, summarise
 
-    if args.city_file is not None:
-        doc = json.loads(args.city_file.read_text())
-    else:
-        doc = generate_city(args.city, args.bins, args.seed)
+    def city(seed: int) -> dict[str, Any]:
+        if args.city_file is not None:
+            doc: dict[str, Any] = json.loads(args.city_file.read_text())
+            return doc
+        return generate_city(args.city, args.bins, seed)
+
+    if args.jobs < 1:
+        raise SystemExit("--jobs must be at least 1")
     cfg = SimulationConfig(
         days=args.days,
         warmup_days=args.warmup_days,
         seed=args.seed,
         plan_time_limit_s=args.plan_time_limit,
+        plan_iterations=args.plan_iterations or None,
+        run_in_days=args.run_in_days,
+        policy_options=dict(args.policy_option),
         sensor_coverage=args.sensor_coverage,
         thresholds=args.threshold,
         one_truck_fewer=args.one_truck_fewer,
@@ -87,12 +146,36 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     )
     services = start_services(settings, need_broker=False, migrate_db=False)
     try:
-        results = simulate_policies(
-            doc, cfg, args.policy, services.database_url, settings, args.out, progress=True
-        )
+        if args.seeds:
+            per_seed = simulate_seeds(
+                city,
+                cfg,
+                args.policy,
+                args.seeds,
+                services.database_url,
+                settings,
+                args.out,
+                progress=True,
+                jobs=args.jobs,
+            )
+            results = [json_line(r) | {"seeds": r["seeds"]} for r in summarise(per_seed)]
+            report = args.out / "summary.md"
+        else:
+            results = simulate_policies(
+                city(args.seed),
+                cfg,
+                args.policy,
+                services.database_url,
+                settings,
+                args.out,
+                progress=True,
+                jobs=args.jobs,
+            )
+            results = [json_line(r) for r in results]
+            report = args.out / "report.md"
     finally:
         services.stop()
-    print(f"report: {args.out / 'report.md'}", flush=True)
+    print(f"report: {report}", flush=True)
     for r in results:
-        print(json.dumps(json_line(r)), flush=True)
+        print(json.dumps(r), flush=True)
     return 0

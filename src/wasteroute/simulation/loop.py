@@ -6,7 +6,9 @@ plan job (``planning.service.execute_plan``: forecast, selection, router, stored
 fraction with its trucks; simulated drivers then report each stop through the driver API's code
 (``emptied``, now and then ``not_reachable``), which empties the container in the simulation when
 the truck gets there and feeds the next forecast. The first ``warmup_days`` run on the city's old
-fixed rounds (the history every policy starts from); measures count the days after.
+fixed rounds (the history every policy starts from); then the policy runs ``run_in_days`` unmeasured
+(the switch from the old rounds leaves every policy a transient: containers the old rounds had just
+left, others nearly full), and measures count the ``days`` after.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ log = logging.getLogger(__name__)
 
 PLAN_HOUR = 5
 """Local hour at which the day's plans are made (before the 06:00 shifts)."""
-DEFAULT_MEASURED_START = date(2026, 9, 21)
-"""First measured day by default (a Monday of an ordinary autumn month)."""
+DEFAULT_MEASURED_START = date(2026, 11, 3)
+"""First measured day by default: a Tuesday of an ordinary autumn month (no public holiday in the
+four weeks after it in the alliance's states; Reformation Day falls in the run-in)."""
 HOLIDAY_MEASURED_START = date(2026, 12, 21)
 """First measured day with ``holiday_week``: Christmas and New Year fall in the measured period."""
 WRITE_BATCH = 5_000
@@ -61,7 +64,15 @@ class SimulationConfig:
     days: int = 28
     warmup_days: int = 14
     seed: int = 1
-    plan_time_limit_s: float = 2.0
+    plan_time_limit_s: float = 10.0
+    """Upper bound of routing time per fraction and day; the search stops on ``plan_iterations``."""
+    plan_iterations: int | None = 1500
+    """PyVRP iterations per plan (the same plan on any machine and load); ``None``: calibrated on the
+    time limit (faster machines search more)."""
+    run_in_days: int = 7
+    """Days the policy runs before the measured period (not measured)."""
+    policy_options: Mapping[str, Any] = field(default_factory=dict)
+    """Extra options of the dynamic policy's plan jobs (see ``selection.PolicyOptions``)."""
     sensor_coverage: float = 1.0
     """Share of containers with a sensor; the others are planned from their peers and history."""
     thresholds: Mapping[str, float] = field(default_factory=dict)
@@ -79,6 +90,10 @@ class SimulationConfig:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
         if self.days < 1 or self.warmup_days < 1:
             raise ValueError(f"days and warmup_days must be >= 1, got {self.days} and {self.warmup_days}")
+        if self.run_in_days < 0:
+            raise ValueError(f"run_in_days must be >= 0, got {self.run_in_days}")
+        if self.plan_iterations is not None and self.plan_iterations < 1:
+            raise ValueError(f"plan_iterations must be >= 1 or None, got {self.plan_iterations}")
         if not 0 < self.sensor_coverage <= 1:
             raise ValueError(f"sensor_coverage must be in (0, 1], got {self.sensor_coverage}")
         if not 0 <= self.not_reachable < 1:
@@ -97,6 +112,7 @@ class SimulationConfig:
 @dataclass
 class DayRecord:
     day: date
+    measured: bool = True
     km: float = 0.0
     hours: float = 0.0
     tours: int = 0
@@ -118,6 +134,11 @@ class PolicyRun:
     readings_stored: int
     dead_letters: int
     rhythms: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def measured_days(self) -> list[DayRecord]:
+        """The planning days of the measured period (the run-in's are left out)."""
+        return [d for d in self.days if d.measured]
 
 
 class _Feed:
@@ -281,20 +302,23 @@ def run_policy(
         }
         rules = CalendarRules(timezone=tz, subdivision=region or "SH")
         measure_day0 = cfg.measured_start
-        start_day = measure_day0 - timedelta(days=cfg.warmup_days)
+        policy_day0 = measure_day0 - timedelta(days=cfg.run_in_days)
+        start_day = policy_day0 - timedelta(days=cfg.warmup_days)
         start = _local(start_day, 0, zone)
         measure_from = _local(measure_day0, 0, zone)
         measure_to = _local(measure_day0 + timedelta(days=cfg.days), 0, zone)
-        truth = Truth(len(feats), tz, measure_from, measure_to, cfg.warmup_days)
+        truth = Truth(len(feats), tz, measure_from, measure_to, cfg.warmup_days, cfg.run_in_days)
         stats = SimStats(on_hour=truth.hour, on_collect=truth.collected)
         feed = _Feed()
         writer = _Writer(database_url, settings)
         driver_rng = random.Random(f"wasteroute-sim-drivers:{cfg.seed}:{cfg.policy}")
         planning_days = [
-            measure_day0 + timedelta(days=k)
-            for k in range(cfg.days)
-            if closed_reason(measure_day0 + timedelta(days=k), rules) is None
+            policy_day0 + timedelta(days=k)
+            for k in range(cfg.run_in_days + cfg.days)
+            if closed_reason(policy_day0 + timedelta(days=k), rules) is None
         ]
+        missed: set[str] = set()
+        """Fixed rounds' containers due but not emptied (left out, not reachable): the next day's."""
         rhythms: dict[str, Rhythm] = {}
         records: list[DayRecord] = []
         late = timedelta(hours=PolicyOptions.late_visit_h if cfg.policy == "dynamic" else 0.0)
@@ -302,7 +326,7 @@ def run_policy(
 
         def plan_day(day: date, now: datetime) -> None:
             nonlocal previous_day
-            rec = DayRecord(day)
+            rec = DayRecord(day, measured=day >= measure_day0)
             records.append(rec)
             if cfg.policy == "fixed" and not rhythms:
                 for ext, key in rounds_key.items():
@@ -310,8 +334,10 @@ def run_policy(
             due = [
                 str(bid)
                 for bid, ext in ext_of.items()
-                if cfg.policy == "fixed" and due_today(rhythms[ext], day, previous_day)
+                if cfg.policy == "fixed" and (due_today(rhythms[ext], day, previous_day) or ext in missed)
             ]
+            missed.clear()
+            emptied_today: set[str] = set()
             next_day = next_planning_day(day, rules)
             visit = _local(day, VISIT_TIME.hour, zone)
             deadline = _local(next_day, VISIT_TIME.hour, zone) + late
@@ -322,6 +348,10 @@ def run_policy(
                     "seed": cfg.seed,
                     "thresholds": dict(cfg.thresholds),
                 }
+                if cfg.plan_iterations is not None:
+                    options["iterations"] = cfg.plan_iterations
+                if cfg.policy == "dynamic":
+                    options.update(cfg.policy_options)
                 if cfg.policy == "fixed":
                     options["due"] = due
                 with transaction(factory) as session:
@@ -361,8 +391,11 @@ def run_policy(
                             rec.stops += 1
                             if kind == "emptied":
                                 feed.add(ext_of[bin_id], stop.eta)
+                                emptied_today.add(ext_of[bin_id])
                             else:
                                 rec.not_reachable += 1
+            if cfg.policy == "fixed":
+                missed.update(ext_of[int(b)] for b in due if ext_of[int(b)] not in emptied_today)
             previous_day = day
             if progress:
                 log.info(
@@ -379,7 +412,7 @@ def run_policy(
         k = 0
         for msg in simulate(
             city_doc,
-            cfg.warmup_days + cfg.days,
+            cfg.warmup_days + cfg.run_in_days + cfg.days,
             cfg.seed,
             "mixed",
             cfg.faults,

@@ -33,17 +33,18 @@ JSON_KEYS = (
 def measures(run: PolicyRun) -> dict[str, Any]:
     """Every measure of the report; the first keys are the JSON line's (``JSON_KEYS``)."""
     t = run.truth
-    km = sum(d.km for d in run.days)
+    days = run.measured_days
+    km = sum(d.km for d in days)
     fills = np.asarray(t.fill_at_emptying, dtype=np.float64)
     diesel = km * DIESEL_L_PER_KM
-    stops = sum(d.stops for d in run.days)
+    stops = sum(d.stops for d in days)
     return {
         "policy": run.config.policy,
         "days": run.config.days,
         "containers": run.containers,
         "km": round(km, 1),
-        "vehicle_hours": round(sum(d.hours for d in run.days), 1),
-        "tours": sum(d.tours for d in run.days),
+        "vehicle_hours": round(sum(d.hours for d in days), 1),
+        "tours": sum(d.tours for d in days),
         "collections": t.collections,
         "service_level": round(t.service_level, 5),
         "overflows": t.overflow_events,
@@ -55,9 +56,9 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         "overflow_container_days": t.overflow_container_days,
         "container_days": t.container_days,
         "stops_reported": stops,
-        "not_reachable": sum(d.not_reachable for d in run.days),
-        "planning_seconds": round(sum(d.planning_s for d in run.days), 1),
-        "failed_plans": sum(d.failed_plans for d in run.days),
+        "not_reachable": sum(d.not_reachable for d in days),
+        "planning_seconds": round(sum(d.planning_s for d in days), 1),
+        "failed_plans": sum(d.failed_plans for d in days),
         "band_95_coverage": round(float(np.mean(t.band)), 4) if t.band else None,
         "readings_stored": run.readings_stored,
         "dead_letters": run.dead_letters,

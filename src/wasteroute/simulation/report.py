@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import multiprocessing
+import os
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,41 @@ log = logging.getLogger(__name__)
 RELIABILITY_EDGES = (0.0, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9, 1.0)
 
 
+def _run_one(
+    city_doc: dict[str, Any], cfg: SimulationConfig, server_url: str, settings: Settings, progress: bool
+) -> PolicyRun:
+    """One policy and seed in a scratch database of its own (dropped afterwards)."""
+    if progress and not logging.getLogger().handlers:  # a worker process of its own
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    name = f"wasteroute_sim_{os.getpid()}_{cfg.policy}_s{cfg.seed}"
+    url = create_database(server_url, name)
+    try:
+        migrate(url)
+        return run_policy(city_doc, cfg, url, settings, progress=progress)
+    finally:
+        drop_database(server_url, name)
+
+
+def run_many(
+    tasks: Sequence[tuple[dict[str, Any], SimulationConfig]],
+    server_url: str,
+    settings: Settings,
+    *,
+    jobs: int = 1,
+    progress: bool = False,
+) -> list[PolicyRun]:
+    """Run every (city, config) task, ``jobs`` at a time in processes of their own; results in task
+    order. A run depends only on its city and config, so ``jobs`` changes nothing but the time."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if jobs == 1 or len(tasks) == 1:
+        return [_run_one(doc, cfg, server_url, settings, progress) for doc, cfg in tasks]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+        futures = [pool.submit(_run_one, doc, cfg, server_url, settings, progress) for doc, cfg in tasks]
+        return [f.result() for f in futures]
+
+
 def simulate_policies(
     city_doc: dict[str, Any],
     base: SimulationConfig,
@@ -34,23 +73,93 @@ def simulate_policies(
     out_dir: Path,
     *,
     progress: bool = False,
+    jobs: int = 1,
 ) -> list[dict[str, Any]]:
     """Run each policy in a database of its own on ``server_url``, write the report into ``out_dir``,
     and return the measures per policy (in ``policies`` order)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs: list[PolicyRun] = []
-    for policy in policies:
-        cfg = replace(base, policy=policy)
-        name = f"wasteroute_sim_{policy}_s{cfg.seed}"
-        url = create_database(server_url, name)
-        try:
-            migrate(url)
-            runs.append(run_policy(city_doc, cfg, url, settings, progress=progress))
-        finally:
-            drop_database(server_url, name)
+    tasks = [(city_doc, replace(base, policy=p)) for p in policies]
+    runs = run_many(tasks, server_url, settings, jobs=jobs, progress=progress)
     results = [measures(r) for r in runs]
     write_report(runs, results, city_doc, out_dir)
     return results
+
+
+def simulate_seeds(
+    city_for_seed: Callable[[int], dict[str, Any]],
+    base: SimulationConfig,
+    policies: Sequence[str],
+    seeds: Sequence[int],
+    server_url: str,
+    settings: Settings,
+    out_dir: Path,
+    *,
+    progress: bool = False,
+    jobs: int = 1,
+) -> dict[int, list[dict[str, Any]]]:
+    """Every policy for every seed (the city of each seed from ``city_for_seed``): a report per seed
+    in ``out_dir/seed-N`` and ``summary.md``/``summary.json`` with the medians over the seeds."""
+    docs = {seed: city_for_seed(seed) for seed in seeds}
+    tasks = [(docs[seed], replace(base, policy=p, seed=seed)) for seed in seeds for p in policies]
+    runs = run_many(tasks, server_url, settings, jobs=jobs, progress=progress)
+    per_seed: dict[int, list[dict[str, Any]]] = {}
+    for i, seed in enumerate(seeds):
+        seed_runs = runs[i * len(policies) : (i + 1) * len(policies)]
+        results = [measures(r) for r in seed_runs]
+        seed_dir = out_dir / f"seed-{seed}"
+        seed_dir.mkdir(parents=True, exist_ok=True)
+        write_report(seed_runs, results, docs[seed], seed_dir)
+        per_seed[seed] = results
+    write_summary(per_seed, out_dir)
+    return per_seed
+
+
+def summarise(per_seed: Mapping[int, Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per policy: the median over the seeds of every numeric measure, and for ``dynamic`` the median
+    relative km saving against each other policy (``km_saving_vs_<policy>``, a fraction)."""
+    policies = [r["policy"] for r in next(iter(per_seed.values()))]
+    by_policy = {p: [next(r for r in rs if r["policy"] == p) for rs in per_seed.values()] for p in policies}
+    out = []
+    for p in policies:
+        rows = by_policy[p]
+        row: dict[str, Any] = {"policy": p, "seeds": list(per_seed)}
+        for k, v in rows[0].items():
+            if k != "policy" and isinstance(v, int | float) and not isinstance(v, bool):
+                values = [r[k] for r in rows if isinstance(r.get(k), int | float)]
+                row[k] = round(float(statistics.median(values)), 5)
+        if p == "dynamic":
+            for other in policies:
+                if other != p:
+                    savings = [
+                        1.0 - d["km"] / o["km"]
+                        for d, o in zip(rows, by_policy[other], strict=True)
+                        if o["km"]
+                    ]
+                    if savings:
+                        row[f"km_saving_vs_{other}"] = round(float(statistics.median(savings)), 4)
+        out.append(row)
+    return out
+
+
+def write_summary(per_seed: Mapping[int, Sequence[dict[str, Any]]], out_dir: Path) -> Path:
+    """``summary.md`` and ``summary.json`` in ``out_dir``: medians over seeds (see :func:`summarise`)."""
+    rows = summarise(per_seed)
+    keys = [k for k in rows[0] if k not in ("policy", "seeds")]
+    keys += [k for r in rows for k in r if k.startswith("km_saving_vs_") and k not in keys]
+    lines = [
+        f"# Policy simulation: medians over seeds {', '.join(str(s) for s in per_seed)}",
+        "",
+        "Each seed's own report is in `seed-N/report.md`.",
+        "",
+        "| measure | " + " | ".join(str(r["policy"]) for r in rows) + " |",
+        "|---|" + "---|" * len(rows),
+    ]
+    for k in keys:
+        lines.append(f"| {k} | " + " | ".join(str(r.get(k, "")) for r in rows) + " |")
+    path = out_dir / "summary.md"
+    path.write_text("\n".join(lines) + "\n")
+    (out_dir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+    return path
 
 
 def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
@@ -62,7 +171,8 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     files = []
     fig, ax = plt.subplots(figsize=(8, 4))
     for r in runs:
-        ax.plot([d.day for d in r.days], [d.km for d in r.days], marker="o", ms=3, label=r.config.policy)  # type: ignore[arg-type]
+        measured = r.measured_days
+        ax.plot([d.day for d in measured], [d.km for d in measured], marker="o", ms=3, label=r.config.policy)  # type: ignore[arg-type]
     ax.set_ylabel("km per planning day")
     ax.set_title("Daily km per policy")
     ax.legend()
@@ -136,9 +246,14 @@ def write_report(
         f"{results[0]['containers']} containers, {len(city_doc['vehicles'])} trucks in the city file"
         + (" (one truck fewer per fraction in this run)" if cfg.one_truck_fewer else "")
         + f"; {cfg.days} days measured from {cfg.measured_start} after {cfg.warmup_days} days of warm-up "
-        f"on the city's old fixed rounds; seed {cfg.seed}; sensor coverage {cfg.sensor_coverage:.0%}; "
-        f"readings every {cfg.report_interval_h:g} h with faults '{cfg.faults}'; plan time limit "
-        f"{cfg.plan_time_limit_s:g} s per fraction; {cfg.not_reachable:.0%} of stops not reachable.",
+        f"on the city's old fixed rounds and {cfg.run_in_days} days of run-in on the policy; seed "
+        f"{cfg.seed}; sensor coverage {cfg.sensor_coverage:.0%}; readings every {cfg.report_interval_h:g} h "
+        f"with faults '{cfg.faults}'; routing "
+        + (f"{cfg.plan_iterations} PyVRP iterations (at most " if cfg.plan_iterations else "")
+        + f"{cfg.plan_time_limit_s:g} s"
+        + (")" if cfg.plan_iterations else "")
+        + f" per fraction and day; {cfg.not_reachable:.0%} of stops not reachable."
+        + (f" Dynamic policy options: {dict(cfg.policy_options)}." if cfg.policy_options else ""),
         "",
         "Measured from the simulation's truth (true fill levels), not from the planner's forecasts.",
         f"Diesel: {DIESEL_L_PER_KM} L/km (refuse truck in collection duty, typical published value); "

@@ -1,14 +1,19 @@
 """Fixed weekly rhythms: the practice a fill-driven policy is compared with (pure, no I/O).
 
 Each container gets the least frequent rhythm a city uses (fortnightly, weekly, twice weekly,
-three times weekly, every working day) whose longest gap its history says it survives: the most
-waste it received in any window of that gap's length during the history, times a safety factor,
-stays below a full container. Round days are shared by all containers of one district and fraction,
-as in a city's collection calendar; a round that falls on a closed day moves to the next planning day.
+three times weekly, every working day) whose longest gap its history says it survives at the
+service level asked for (99.9 % by default): the waste of a gap of ``g`` days, estimated from the
+history's daily gains as ``g * mean + z * sqrt(g * var + g**2 * var / n)`` (the second term counts
+the uncertainty of a mean from ``n`` days of history; ``z`` the normal quantile of the service
+level), and the most waste the history saw in any ``g`` days, both stay below a full container.
+
+Round days are shared by all containers of one district and fraction, as in a city's collection
+calendar; a round that falls on a closed day moves to the next planning day.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,8 +21,8 @@ from datetime import date
 
 import numpy as np
 
-SAFETY = 1.25
-"""The worst window of the history, times this, must stay below a full container."""
+SERVICE_LEVEL = 0.999
+"""Share of gaps a container must survive without overflowing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +70,39 @@ def worst_window(daily_gain: Sequence[float], days: int) -> float:
     return float(np.max(c[days:] - c[:-days]))
 
 
-def choose_rhythm(daily_gain: Sequence[float], key: str, safety: float = SAFETY) -> Rhythm:
-    """The least frequent rhythm whose longest gap the history survives (``worst_window * safety < 1``);
-    every working day when none does."""
-    if safety <= 0:
-        raise ValueError(f"safety must be > 0, got {safety}")
+def _normal_quantile(p: float) -> float:
+    """Inverse of the standard normal distribution (bisection on erf; p in (0.5, 1))."""
+    lo, hi = 0.0, 10.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if 0.5 * (1 + math.erf(mid / math.sqrt(2))) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def gap_fill(daily_gain: Sequence[float], days: int, service_level: float = SERVICE_LEVEL) -> float:
+    """The fill a container reaches in ``days`` days without emptying, not exceeded in
+    ``service_level`` of such gaps (from its history of daily gains; see the module docs)."""
+    a = np.asarray(daily_gain, dtype=np.float64)
+    if a.size == 0:
+        return float("inf")
+    z = _normal_quantile(service_level)
+    mean = float(a.mean())
+    var = float(a.var(ddof=1)) if a.size > 1 else mean**2
+    return days * mean + z * math.sqrt(days * var + days**2 * var / a.size)
+
+
+def choose_rhythm(daily_gain: Sequence[float], key: str, service_level: float = SERVICE_LEVEL) -> Rhythm:
+    """The least frequent rhythm whose longest gap the history survives (``gap_fill`` and the worst
+    window of the history both below a full container); every working day when none does."""
+    if not 0.5 < service_level < 1:
+        raise ValueError(f"service_level must be in (0.5, 1), got {service_level}")
     options = rhythm_options(key)
     for r in options:
-        if worst_window(daily_gain, r.longest_gap_days) * safety < 1.0:
+        g = r.longest_gap_days
+        if max(gap_fill(daily_gain, g, service_level), worst_window(daily_gain, g)) < 1.0:
             return r
     return options[-1]
 

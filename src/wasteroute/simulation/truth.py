@@ -41,6 +41,8 @@ class Truth:
     measure_from: datetime
     measure_to: datetime
     warmup_days: int
+    run_in_days: int = 0
+    """Days between the warm-up and the measured period (a policy's run-in: neither recorded)."""
     collections: int = 0
     fill_at_emptying: list[float] = field(default_factory=list)
     overflow_events: int = 0
@@ -64,10 +66,13 @@ class Truth:
         self._last_emptied_s: FloatArray = np.full(self.n, -np.inf)
         self.warm_gain: FloatArray = np.zeros((self.n, max(1, self.warmup_days)))
         self._warm_start = (
-            (self.measure_from - timedelta(days=self.warmup_days)).astimezone(self._zone).date()
+            (self.measure_from - timedelta(days=self.warmup_days + self.run_in_days))
+            .astimezone(self._zone)
+            .date()
         )
         self._pending: list[_Pending] = []
         self._day_counts = False
+        self._started = False
 
     def _local_day(self, t: datetime) -> date:
         return (t - timedelta(seconds=1)).astimezone(self._zone).date()
@@ -94,10 +99,12 @@ class Truth:
             self.overflow_events += new
             self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + new
             self._day_over |= over
-        elif t <= self.measure_from:
+        elif t <= self.measure_from and self._started:
+            # the first hour has no level before it: the starting fill is not a day's waste
             k = (day - self._warm_start).days
             if 0 <= k < self.warm_gain.shape[1]:
                 self.warm_gain[:, k] += np.maximum(0.0, fills - self._prev)
+        self._started = True
         self._over = over
         self._prev = fills.copy()
         self._resolve(t.timestamp(), fills)

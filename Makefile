@@ -2,15 +2,15 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml benchmarks/pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install run smoke test lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak system-deps clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml benchmarks/pyproject.toml
 	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . -e ./benchmarks
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -38,13 +38,13 @@ test: install
 	WASTEROUTE_TEST_TIMESCALEDB="$${WASTEROUTE_TEST_TIMESCALEDB:-$(TIMESCALEDB_BUILD)}" $(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src sensors_sim tests migrations
-	$(BIN)/ruff format --check src sensors_sim tests migrations
+	$(BIN)/ruff check src sensors_sim benchmarks tests migrations
+	$(BIN)/ruff format --check src sensors_sim benchmarks tests migrations
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format src sensors_sim tests migrations
-	$(BIN)/ruff check --fix src sensors_sim tests migrations
+	$(BIN)/ruff format src sensors_sim benchmarks tests migrations
+	$(BIN)/ruff check --fix src sensors_sim benchmarks tests migrations
 
 bench-routing: install
 	$(BIN)/wasteroute bench routing --all ../shared/benchmarks --time-limit 30 --json

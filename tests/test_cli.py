@@ -39,6 +39,17 @@ def test_every_benchmark_entry_point_exists() -> None:
         assert callable(getattr(importlib.import_module(module), func))
 
 
+def test_bench_says_where_the_benchmarks_come_from_when_they_are_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wasteroute import cli
+
+    monkeypatch.setitem(cli.BENCHMARKS, "routing", ("benchmarks.not_there", "main"))
+    assert cli.main(["bench", "routing", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "the benchmarks are not installed here" in err and "make install" in err
+
+
 def test_plan_refuses_an_unknown_fraction(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(["plan", "--city", "luebeck", "--fraction", "metal"])

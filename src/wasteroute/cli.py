@@ -216,23 +216,40 @@ def cmd_create_key(args: argparse.Namespace, settings: Settings) -> int:
 
 
 BENCHMARKS = {
-    "routing": ("wasteroute.planning.bench", "main"),
-    "distances": ("wasteroute.planning.bench", "main_distances"),
-    "cityday": ("wasteroute.planning.demo", "main"),
-    "generate": ("wasteroute.planning.benchgen", "main"),
+    # name: (module, function); the modules are in the separate ``benchmarks`` package
+    "routing": ("benchmarks.routing.bench", "main"),
+    "distances": ("benchmarks.routing.bench", "main_distances"),
+    "cityday": ("benchmarks.routing.cityday", "main"),
+    "generate": ("benchmarks.routing.generate", "main"),
     "forecast": ("wasteroute.forecasting.bench", "main"),
-    "ingest": ("wasteroute.ingest.bench", "main"),
-    "api": ("wasteroute.api.bench", "main"),
-    "soak": ("wasteroute.runtime.bench", "main"),
+    "ingest": ("benchmarks.ingest", "main"),
+    "api": ("benchmarks.api", "main"),
+    "soak": ("benchmarks.soak", "main"),
 }
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """Each benchmark prints its figures as JSON on its last line."""
+    """Each benchmark prints its figures as JSON on its last line.
+
+    The benchmarks live beside the product (the ``benchmarks`` package of a source checkout, installed
+    by ``make install``), not in its wheel: they are imported only here, when one is asked for.
+    """
     import importlib
 
     module, func = BENCHMARKS[args.what]
-    entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), func)
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "benchmarks":
+            raise
+        print(
+            f"wasteroute bench {args.what}: the benchmarks are not installed here; they come with a "
+            "source checkout (its benchmarks/ folder): run `make install` there, or "
+            "`pip install -e benchmarks` beside `pip install -e .`",
+            file=sys.stderr,
+        )
+        return 2
+    entry: Callable[[list[str]], int] = getattr(loaded, func)
     return int(entry(list(args.rest)))
 
 

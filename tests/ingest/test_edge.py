@@ -25,9 +25,7 @@ import psycopg
 import pytest
 from paho.mqtt.client import topic_matches_sub
 
-from tests.conftest import DATA
-from wasteroute.config import Settings
-from wasteroute.ingest.bench import (
+from benchmarks.ingest import (
     count_readings,
     device_ids,
     fast_publisher,
@@ -35,6 +33,8 @@ from wasteroute.ingest.bench import (
     seed_city,
     seed_document,
 )
+from tests.conftest import DATA
+from wasteroute.config import Settings
 from wasteroute.ingest.service import TOPICS, Ingestor, run_ingestor
 from wasteroute.runtime.broker import BrokerHandle, start_mosquitto
 from wasteroute.runtime.ports import free_port

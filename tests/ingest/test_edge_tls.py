@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from wasteroute.ingest.bench import fast_publisher
+from benchmarks.ingest import fast_publisher
 from wasteroute.ingest.edge import InboundMessage, Inbox, MqttEdge
 from wasteroute.runtime.broker import BrokerHandle, start_mosquitto
 from wasteroute.runtime.ports import free_port, wait_for_port

@@ -25,8 +25,7 @@ import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
-from wasteroute.config import Settings
-from wasteroute.ingest.bench import (
+from benchmarks.ingest import (
     count_readings,
     device_ids,
     fast_publisher,
@@ -34,6 +33,7 @@ from wasteroute.ingest.bench import (
     seed_city,
     seed_document,
 )
+from wasteroute.config import Settings
 from wasteroute.ingest.service import Ingestor
 from wasteroute.runtime.broker import BrokerHandle
 from wasteroute.storage.db import migrate

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pyvrp
 
+from benchmarks.routing.cityday import city_day
 from wasteroute.planning.compiled import compile_problem
-from wasteroute.planning.demo import city_day
 from wasteroute.planning.problem import Depot, Location, Problem, Stop, Vehicle
 from wasteroute.planning.seeding import (
     _Budget,

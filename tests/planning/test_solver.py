@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.routing.cityday import city_day
 from wasteroute.planning import (
     BreakKind,
     BreakRule,
@@ -24,7 +25,6 @@ from wasteroute.planning import (
     Vehicle,
     VisitKind,
 )
-from wasteroute.planning.demo import city_day
 from wasteroute.planning.solver import plan_routes
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "routing"

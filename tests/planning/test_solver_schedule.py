@@ -8,6 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from benchmarks.routing.cityday import city_day
 from wasteroute.planning import (
     BreakRule,
     Depot,
@@ -20,7 +21,6 @@ from wasteroute.planning import (
     seeding,
 )
 from wasteroute.planning.compiled import CompiledProblem, compile_problem
-from wasteroute.planning.demo import city_day
 from wasteroute.planning.seeding import snap_iterations
 from wasteroute.planning.solver import _compact_schedule, plan_routes
 

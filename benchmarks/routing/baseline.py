@@ -19,9 +19,9 @@ import numpy as np
 import pyvrp
 from pyvrp.stop import MaxRuntime
 
-from wasteroute.planning.bench import BenchCase
-from wasteroute.planning.benchreaders import VrplibInstance
-from wasteroute.planning.checker import check_solution
+from benchmarks.routing.bench import BenchCase
+from benchmarks.routing.checker import check_solution
+from benchmarks.routing.readers import VrplibInstance
 
 __all__ = ["plain_pyvrp_data", "run_plain_pyvrp"]
 

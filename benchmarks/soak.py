@@ -51,12 +51,12 @@ from typing import Any
 
 import psycopg
 
+from benchmarks.api import fetch_tours, start_server, wait_ready
+from benchmarks.ingest import count_readings, native_payload, p99
 from wasteroute.admin.integrations import IntegrationCreate, register, render_acl
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
-from wasteroute.api.bench import fetch_tours, start_server, wait_ready
 from wasteroute.config import Settings
-from wasteroute.ingest.bench import count_readings, native_payload, p99
 from wasteroute.ingest.schemas import native_topic
 from wasteroute.runtime.broker import BrokerHandle, start_mosquitto
 from wasteroute.runtime.ports import free_port

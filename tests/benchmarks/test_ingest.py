@@ -10,7 +10,7 @@ import json
 import psycopg
 import pytest
 
-from wasteroute.ingest.bench import BenchOptions, main
+from benchmarks.ingest import BenchOptions, main
 from wasteroute.storage.db import migrate
 
 KEYS = {

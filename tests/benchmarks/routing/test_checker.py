@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wasteroute.planning.benchreaders import (
+from benchmarks.routing.checker import check_kim, check_solution, check_vrplib
+from benchmarks.routing.readers import (
     KimInstance,
     find_reference,
     read_kim,
@@ -16,10 +17,9 @@ from wasteroute.planning.benchreaders import (
     read_vrplib,
     read_vrplib_solution,
 )
-from wasteroute.planning.checker import check_kim, check_solution, check_vrplib
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "bench"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+DATA = Path(__file__).resolve().parents[2] / "data" / "bench"
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
 
 
 def _kim(**changes: object) -> KimInstance:

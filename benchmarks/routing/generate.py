@@ -2,7 +2,7 @@
 
     wasteroute bench generate --out DIR [--set large|small] [--json]
 
-Two families, written in the formats :mod:`.benchreaders` reads, so ``bench routing --all DIR``
+Two families, written in the formats :mod:`.readers` reads, so ``bench routing --all DIR``
 (and its ``--against-pyvrp`` comparison, which needs no best-known value) runs on them:
 
 * **X-like CVRP** (:func:`x_like`), from the published design of the CVRPLIB X set (Uchoa, Pecin,

@@ -110,7 +110,7 @@ def city_day(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m wasteroute.planning.demo [--stops N] [--time-limit S] [--seed K] [--runs R]``.
+    """``python -m benchmarks.routing.cityday [--stops N] [--time-limit S] [--seed K] [--runs R]``.
 
     Solves the synthetic city day ``runs`` times with the same seed and prints one JSON object as the
     last line: wall-clock seconds (model building included), km, vehicles, dropped stops, and whether
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from wasteroute.planning.solver import plan_routes
 
-    parser = argparse.ArgumentParser(prog="python -m wasteroute.planning.demo")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.routing.cityday")
     parser.add_argument(
         "--json", action="store_true", help="accepted like every benchmark; the last line is JSON"
     )

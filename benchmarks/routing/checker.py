@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from wasteroute.planning.benchreaders import (
+from benchmarks.routing.readers import (
     KIM_LUNCH_WINDOW_S,
     KimInstance,
     KimStopType,

@@ -10,7 +10,7 @@ where a reference exists) and ``cost_diff_pct`` (our cost against plain PyVRP's,
 the summary gives their means and the worst instance. ``--seeds`` adds a line of medians per
 instance, which the summary then uses.
 
-For each instance: read it by its format (:mod:`.benchreaders`), convert it to the router's
+For each instance: read it by its format (:mod:`.readers`), convert it to the router's
 :class:`~wasteroute.planning.problem.Problem`, solve with :func:`~wasteroute.planning.solver.plan_routes`
 (the same call production makes), turn the plan back into plain routes of file node indices, re-check
 them with the independent :mod:`.checker`, and print one JSON object as the last line::
@@ -82,7 +82,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wasteroute.planning.benchreaders import (
+from benchmarks.routing.checker import CheckReport, check_solution
+from benchmarks.routing.readers import (
     FEET_PER_MILE,
     KIM_BEST_PUBLISHED,
     KIM_LUNCH_WINDOW_S,
@@ -97,7 +98,6 @@ from wasteroute.planning.benchreaders import (
     read_kim,
     read_vrplib,
 )
-from wasteroute.planning.checker import CheckReport, check_solution
 from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
 from wasteroute.planning.result import RoutePlan, VisitKind
 
@@ -557,7 +557,7 @@ def _add_plain_pyvrp(record: dict[str, object], case: BenchCase, *, time_limit_s
     if case.kind is InstanceKind.KIM:
         record["plain_pyvrp"] = None  # disposal trips, lunch and daily limits: not plain PyVRP's model
         return
-    from wasteroute.planning.benchbaseline import run_plain_pyvrp
+    from benchmarks.routing.baseline import run_plain_pyvrp
 
     plain = run_plain_pyvrp(case, time_limit_s=time_limit_s, seed=seed)
     record["plain_pyvrp"] = plain

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.routing.bench import load_case, main, main_distances, plan_to_routes
+from benchmarks.routing.readers import KimInstance, VrplibInstance, kim_arc_miles, vrplib_arc_cost
 from wasteroute.planning import solver
-from wasteroute.planning.bench import load_case, main, main_distances, plan_to_routes
-from wasteroute.planning.benchreaders import KimInstance, VrplibInstance, kim_arc_miles, vrplib_arc_cost
 from wasteroute.planning.problem import BreakKind, Problem
 from wasteroute.planning.result import RoutePlan
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "bench"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+DATA = Path(__file__).resolve().parents[2] / "data" / "bench"
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
 REQUIRED = {"instance", "kind", "cost", "vehicles", "reference", "gap_pct", "feasible", "seconds"}
 
 
@@ -216,7 +216,7 @@ def test_distance_benchmark_prints_one_json_line(capsys: pytest.CaptureFixture[s
 
 
 def test_kim_fleet_bound_counts_spanning_tree_driving() -> None:
-    from wasteroute.planning.bench import _manhattan_mst_ft
+    from benchmarks.routing.bench import _manhattan_mst_ft
 
     xy = np.array([(0.0, 0.0), (5280.0, 0.0), (5280.0, 5280.0), (0.0, 10560.0)])
     assert _manhattan_mst_ft(xy) == 5280.0 * 4  # 0-1 and 1-2 (1 mile each), then 3 at 2 miles

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wasteroute.planning.bench import load_case, main
-from wasteroute.planning.benchgen import (
+from benchmarks.routing.bench import load_case, main
+from benchmarks.routing.checker import check_solution
+from benchmarks.routing.generate import (
     LARGE_SET,
     SMALL_SET,
     GhRecipe,
@@ -18,11 +19,10 @@ from wasteroute.planning.benchgen import (
     gh_like,
     x_like,
 )
-from wasteroute.planning.benchgen import (
+from benchmarks.routing.generate import (
     main as generate_main,
 )
-from wasteroute.planning.benchreaders import InstanceKind, read_vrplib
-from wasteroute.planning.checker import check_solution
+from benchmarks.routing.readers import InstanceKind, read_vrplib
 
 
 def test_same_recipe_writes_the_same_file_and_another_seed_another() -> None:
@@ -143,7 +143,7 @@ def test_against_plain_pyvrp_reports_both_and_medians_over_seeds(
 def test_plain_pyvrp_and_router_are_checked_by_the_same_checker(tmp_path: Path) -> None:
     [path] = generate((SMALL_SET[0],), tmp_path)
     case = load_case(path)
-    from wasteroute.planning.benchbaseline import run_plain_pyvrp
+    from benchmarks.routing.baseline import run_plain_pyvrp
 
     plain = run_plain_pyvrp(case, time_limit_s=0.5, seed=1)
     assert plain["feasible"] and plain["unserved"] == 0

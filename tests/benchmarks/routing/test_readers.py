@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wasteroute.planning.benchreaders import (
+from benchmarks.routing.readers import (
     KIM_LUNCH_WINDOW_S,
     KIM_REFERENCES,
     BenchmarkFormatError,
@@ -25,8 +25,8 @@ from wasteroute.planning.benchreaders import (
     vrplib_arc_cost,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "bench"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+DATA = Path(__file__).resolve().parents[2] / "data" / "bench"
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
 
 
 def _cost(instance: VrplibInstance, routes: tuple[tuple[int, ...], ...]) -> float:

@@ -1,0 +1,1 @@
+"""Routing benchmarks: instance readers, the independent checker, seeded instances, plain PyVRP, city days."""

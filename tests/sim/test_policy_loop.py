@@ -8,12 +8,14 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from sensors_sim.city import generate_city
 from wasteroute.config import Settings
 from wasteroute.forecasting import FillEstimate, RateSource, WeekProfile
+from wasteroute.planning.calendar import CalendarRules
 from wasteroute.planning.selection import (
     PolicyOptions,
     SelectionInput,
@@ -22,6 +24,7 @@ from wasteroute.planning.selection import (
     select_dynamic,
     select_for_policy,
 )
+from wasteroute.planning.service import later_visit_times
 from wasteroute.simulation.loop import SimulationConfig, prepare_city
 from wasteroute.simulation.measures import JSON_KEYS, json_line, measures
 from wasteroute.simulation.report import run_many, simulate_policies, summarise
@@ -73,6 +76,62 @@ def test_dynamic_postpones_what_can_wait_and_forces_what_cannot() -> None:
 def test_dynamic_prize_grows_with_fill() -> None:
     d = dynamic(("a", est(0.6, 0.2)), ("b", est(0.7, 0.15)))
     assert d["b"].prize > d["a"].prize > 0
+
+
+def test_dynamic_looks_ahead_over_the_planning_days_of_its_horizon() -> None:
+    week = [VISIT + timedelta(days=k) for k in range(1, 7)]
+    items = [
+        SelectionInput(i, "luebeck", "residual", e)
+        for i, e in (
+            ("due_in_3", est(0.6, 0.1)),  # last safe day in 3 days at about 0.9: pull 0.67
+            ("fuller", est(0.68, 0.1)),  # last safe day in 2 days at about 0.88: pull 0.77
+            ("slow", est(0.2, 0.05)),  # nowhere near full within the horizon
+        )
+    ]
+    d = {
+        x.bin_id: x
+        for x in select_dynamic(
+            items, visit_at=VISIT, next_visit_at=week[0], later_visits=week, params=SelectionParams()
+        )
+    }
+    assert d["due_in_3"].status is SelectionStatus.SKIP and d["due_in_3"].code == "skip_too_early"
+    assert d["fuller"].status is SelectionStatus.MAY_GO and d["fuller"].code == "may_early"
+    assert d["fuller"].params["until_day"] == "2026-11-25"
+    assert d["fuller"].prize == pytest.approx(
+        15.0 * (d["fuller"].params["fill_pct"] / d["fuller"].params["due_fill_pct"]) ** 2, rel=0.01
+    )
+    assert d["slow"].code == "skip_can_wait" and d["slow"].params["after_day"] == "2026-11-29"
+    # a smaller minimum pull offers the earlier one too, at a lower prize
+    low = select_dynamic(
+        items[:1],
+        visit_at=VISIT,
+        next_visit_at=week[0],
+        later_visits=week,
+        params=SelectionParams(),
+        policy=PolicyOptions(min_pull=0.5),
+    )[0]
+    assert low.status is SelectionStatus.MAY_GO and 0 < low.prize < d["fuller"].prize
+    with pytest.raises(ValueError, match="must start with next_visit_at"):
+        select_dynamic(
+            items, visit_at=VISIT, next_visit_at=NEXT, later_visits=week[1:], params=SelectionParams()
+        )
+    with pytest.raises(ValueError, match="horizon_days"):
+        PolicyOptions(horizon_days=0)
+    assert PolicyOptions.from_options({"risk": 0.02, "horizon_days": 4}) == PolicyOptions(
+        risk=0.02, horizon_days=4
+    )
+    with pytest.raises(ValueError, match="min_pull must be a number"):
+        PolicyOptions.from_options({"min_pull": "high"})
+
+
+def test_later_visit_times_skip_sundays_and_holidays() -> None:
+    rules = CalendarRules(timezone="Europe/Berlin", subdivision="SH")
+    # Thursday 24 Dec 2026: Christmas Friday and Saturday ... Boxing Day and Sunday are closed
+    times = later_visit_times(date(2026, 12, 23), 6, rules)
+    days = [t.astimezone(ZoneInfo("Europe/Berlin")).date() for t in times]
+    assert days[0] == date(2026, 12, 23)
+    assert date(2026, 12, 25) not in days and date(2026, 12, 27) not in days
+    assert all(d <= date(2026, 12, 28) for d in days) and days == sorted(days)
 
 
 def test_fixed_and_threshold_policies_choose_exactly_their_containers() -> None:

@@ -19,8 +19,9 @@ flagged and the fallback rate was used.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -290,15 +291,26 @@ class PolicyOptions:
       (the "select the fullest, then route" baseline);
     * ``fixed``: empty exactly ``due`` (container ids due on their fixed round today).
 
-    ``risk`` is the overflow probability before the next planning day's latest visit from which a
-    container must go under ``dynamic``; ``visit_value`` is what a collection saved later is worth in
-    the routing cost unit (about what a truck spends to reach one container on its own).
+    Options of ``dynamic`` (costs in the routing cost unit):
+
+    * ``risk``: the overflow probability before the next planning day's latest visit from which a
+      container must go; its *last safe day* is the last planning day it may still wait for;
+    * ``horizon_days``: how far ahead last safe days are looked for;
+    * ``visit_value``: what a collection is worth when taken on its last safe day (about what a
+      truck spends to reach one container on its own): a container taken earlier is worth
+      ``visit_value * pull ** pull_exponent``, ``pull`` being its fill now over its fill on its last
+      safe day (emptying it early wastes the room it still had);
+    * ``min_pull``: containers whose pull is below it are not offered to the router at all;
+    * ``late_visit_h``: how long after the plan's visit time the shift's last visits come.
     """
 
     policy: str = "dynamic"
     due: frozenset[str] = frozenset()
     risk: float = 0.01
-    visit_value: float = 12.0
+    visit_value: float = 15.0
+    horizon_days: int = 6
+    min_pull: float = 0.7
+    pull_exponent: float = 2.0
     late_visit_h: float = 4.5
 
     def __post_init__(self) -> None:
@@ -308,21 +320,36 @@ class PolicyOptions:
             raise ValueError(f"risk must be between 0 and 1, got {self.risk}")
         if not (math.isfinite(self.visit_value) and self.visit_value >= 0):
             raise ValueError(f"visit_value must be a finite cost >= 0, got {self.visit_value}")
+        if not 1 <= self.horizon_days <= 21:
+            raise ValueError(f"horizon_days must be 1..21, got {self.horizon_days}")
+        if not 0 <= self.min_pull <= 1:
+            raise ValueError(f"min_pull must be 0..1, got {self.min_pull}")
+        if not 0 < self.pull_exponent <= 10:
+            raise ValueError(f"pull_exponent must be in (0, 10], got {self.pull_exponent}")
         if not 0 <= self.late_visit_h <= 24:
             raise ValueError(f"late_visit_h must be 0..24 hours, got {self.late_visit_h}")
 
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> PolicyOptions:
-        """From a plan job's options (``policy``, ``due``, ``risk``, ``visit_value``); defaults otherwise."""
+        """From a plan job's options (``policy``, ``due`` and the numbers of ``DYNAMIC_OPTIONS``);
+        defaults otherwise."""
         due = options.get("due") or []
         if not isinstance(due, list | tuple):
             raise ValueError(f"due must be a list of container ids, got {type(due).__name__}")
+        numbers: dict[str, Any] = {}
+        for name in DYNAMIC_OPTIONS:
+            if name in options:
+                value = options[name]
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError(f"{name} must be a number, got {value!r}")
+                numbers[name] = int(value) if name == "horizon_days" else float(value)
         return cls(
-            policy=str(options.get("policy", "dynamic")),
-            due=frozenset(str(x) for x in due),
-            risk=float(options.get("risk", cls.risk)),  # type: ignore[arg-type]
-            visit_value=float(options.get("visit_value", cls.visit_value)),  # type: ignore[arg-type]
+            policy=str(options.get("policy", "dynamic")), due=frozenset(str(x) for x in due), **numbers
         )
+
+
+DYNAMIC_OPTIONS = ("risk", "visit_value", "horizon_days", "min_pull", "pull_exponent", "late_visit_h")
+"""Numeric options of the dynamic policy a plan job (or ``wasteroute simulate``) may set."""
 
 
 def select_for_policy(
@@ -330,11 +357,16 @@ def select_for_policy(
     *,
     visit_at: datetime,
     next_visit_at: datetime,
-    after_next_visit_at: datetime,
+    after_next_visit_at: datetime | None = None,
+    later_visits: Sequence[datetime] | None = None,
     params: SelectionParams,
     policy: PolicyOptions,
 ) -> list[BinSelection]:
-    """The decisions of a plan job under its policy (see :class:`PolicyOptions`), in input order."""
+    """The decisions of a plan job under its policy (see :class:`PolicyOptions`), in input order.
+
+    ``later_visits`` are the visit times of the next planning days (the first is ``next_visit_at``);
+    without them the look-ahead sees the next two planning days only.
+    """
     items = list(bins)
     if policy.policy == "dynamic":
         return select_dynamic(
@@ -342,6 +374,7 @@ def select_for_policy(
             visit_at=visit_at,
             next_visit_at=next_visit_at,
             after_next_visit_at=after_next_visit_at,
+            later_visits=later_visits,
             params=params,
             policy=policy,
         )
@@ -381,43 +414,62 @@ def select_for_policy(
     return out
 
 
+def _visits(
+    visit_at: datetime,
+    next_visit_at: datetime,
+    after_next_visit_at: datetime | None,
+    later_visits: Sequence[datetime] | None,
+    horizon_days: int,
+) -> list[datetime]:
+    """The next planning days' visit times within the horizon (at least the next one), checked."""
+    _aware("visit_at", visit_at)
+    _aware("next_visit_at", next_visit_at)
+    if later_visits is None:
+        later = [next_visit_at] + ([after_next_visit_at] if after_next_visit_at is not None else [])
+    else:
+        later = list(later_visits)
+        if not later or later[0] != next_visit_at:
+            raise ValueError("later_visits must start with next_visit_at")
+    times = [visit_at, *(_aware("later visit", t) for t in later)]
+    if any(b <= a for a, b in itertools.pairwise(times)):
+        raise ValueError(f"visit times must increase, got {[t.isoformat() for t in times]}")
+    limit = visit_at + timedelta(days=horizon_days, hours=12)
+    return [t for i, t in enumerate(later) if i == 0 or t <= limit]
+
+
 def select_dynamic(
     bins: Iterable[SelectionInput],
     *,
     visit_at: datetime,
     next_visit_at: datetime,
-    after_next_visit_at: datetime,
+    after_next_visit_at: datetime | None = None,
+    later_visits: Sequence[datetime] | None = None,
     params: SelectionParams,
     policy: PolicyOptions | None = None,
 ) -> list[BinSelection]:
     """Look-ahead selection: postpone what can safely wait, pull forward what is due soon anyway.
 
-    A container **must go** when skipping it would give it at least ``policy.risk`` probability of
-    overflowing before the latest visit of the next planning day (the last ``late_visit_h`` hours
-    of that shift count too). It **may go** when it would be due on the next planning day (at
-    least ``risk`` of overflowing before the planning day after), or when its fill at the visit
-    reaches its threshold: its prize is ``visit_value`` times the fill at the visit relative to the
-    threshold (capped at 1), plus the expected overflow cost it avoids: the router takes it
-    when the truck passes close enough, and no truck drives out for containers that can wait.
-    Everything else is skipped. A container whose fill is unknown (no readings, no similar
-    containers) may go.
+    For each container the *last safe day* is the last planning day (today or one of
+    ``later_visits``, within ``policy.horizon_days``) from which it could still wait until the
+    following planning day's latest visit with less than ``policy.risk`` probability of overflowing.
+
+    * **must go**: its last safe day is today (or it is overflowing already);
+    * **may go**: its last safe day lies within the horizon and its *pull* (fill now over its
+      expected fill on that day) is at least ``policy.min_pull``, or it has reached its threshold.
+      Its prize is ``visit_value * pull ** pull_exponent``: the router takes it when a truck passes
+      close enough, and no truck drives out for containers that can still wait;
+    * **skip**: its last safe day is further away, or it is not full enough yet to be worth taking.
+
+    A container whose fill is unknown (no readings, no similar containers) may go.
     """
     pol = policy if policy is not None else PolicyOptions()
-    _aware("visit_at", visit_at)
-    _aware("next_visit_at", next_visit_at)
-    _aware("after_next_visit_at", after_next_visit_at)
-    if not visit_at < next_visit_at < after_next_visit_at:
-        raise ValueError(
-            "expected visit_at < next_visit_at < after_next_visit_at, got "
-            f"{visit_at.isoformat()}, {next_visit_at.isoformat()}, {after_next_visit_at.isoformat()}"
-        )
+    later = _visits(visit_at, next_visit_at, after_next_visit_at, later_visits, pol.horizon_days)
     zone = ZoneInfo(params.timezone)
     late = timedelta(hours=pol.late_visit_h)
-    next_latest, after_latest = next_visit_at + late, after_next_visit_at + late
-    next_text = next_visit_at.astimezone(zone).strftime("%a %d.%m.")
-    after_text = after_next_visit_at.astimezone(zone).strftime("%a %d.%m.")
-    next_day = next_visit_at.astimezone(zone).date().isoformat()
-    after_day = after_next_visit_at.astimezone(zone).date().isoformat()
+    latest = [t + late for t in later]
+    next_text = later[0].astimezone(zone).strftime("%a %d.%m.")
+    next_day = later[0].astimezone(zone).date().isoformat()
+    last_day = later[-1].astimezone(zone).date().isoformat()
     out: list[BinSelection] = []
     seen: set[str] = set()
     for item in bins:
@@ -428,43 +480,52 @@ def select_dynamic(
         at = _aware("visit_at", item.visit_at) if item.visit_at is not None else visit_at
         threshold = params.threshold_for(item.city, item.fraction)
         mean_v, sd_v = est.at(at)
-        mean_n, _ = est.at(next_latest)
-        p_next = est.probability_at_least(next_latest, params.overflow_level)
-        p_after = est.probability_at_least(after_latest, params.overflow_level)
+        mean_n, _ = est.at(latest[0])
+        risks = [est.probability_at_least(t, params.overflow_level) for t in latest]
+        p_next = risks[0]
+        # the last safe day: index k (0 = today, k = later[k - 1]) after which waiting is too risky
+        safe = next((k for k, r in enumerate(risks) if r >= pol.risk), None)
         unknown = HealthFlag.NO_DATA in est.flags and est.rate_source is RateSource.NONE
         forecast = f"forecast {_pct(mean_v)} now"
-        pull = min(1.0, max(mean_v, 0.0) / threshold)
-        prize = pol.visit_value * max(pull, p_after) + params.overflow_cost * p_next
-        if mean_v >= params.overflow_level or p_next >= pol.risk:
+        why: dict[str, Any] = {"fill_pct": _p(mean_v)}
+        prize = 0.0
+        if mean_v >= params.overflow_level or safe == 0:
             status = SelectionStatus.MUST_GO
             reason = (
                 f"Must go: {forecast}; waiting until {next_text} would risk an overflow "
                 f"({_pct(p_next)}, limit {pol.risk:.1%})."
             )
             code = "must_overflow_risk"
-            why: dict[str, Any] = {"fill_pct": _p(mean_v), "next_day": next_day, "overflow_pct": _p(p_next)}
-            why["risk_pct"] = _p(pol.risk)
+            why |= {"next_day": next_day, "overflow_pct": _p(p_next), "risk_pct": _p(pol.risk)}
         elif unknown:
             status = SelectionStatus.MAY_GO
+            prize = pol.visit_value
             reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
             code, why = "may_unknown", {}
-        elif p_after >= pol.risk or mean_v >= threshold:
-            status = SelectionStatus.MAY_GO
-            reason = (
-                f"May go: {forecast}, due by {after_text} ({_pct(p_after)} overflow risk if it waits that "
-                f"long); worth {prize:.0f} if a truck passes nearby."
-            )
-            code = "may_due_soon"
-            why = {"fill_pct": _p(mean_v), "after_day": after_day, "overflow_pct": _p(p_after)}
-            why["prize"] = round(prize)
-        else:
+        elif safe is None and mean_v < threshold:
             status = SelectionStatus.SKIP
-            prize = 0.0
-            reason = f"Skip: {forecast}, can wait ({_pct(p_after)} overflow risk by {after_text})."
-            code, why = (
-                "skip_can_wait",
-                {"fill_pct": _p(mean_v), "after_day": after_day, "overflow_pct": _p(p_after)},
-            )
+            reason = f"Skip: {forecast}, can wait ({_pct(risks[-1])} overflow risk by {last_day})."
+            code = "skip_can_wait"
+            why |= {"after_day": last_day, "overflow_pct": _p(risks[-1])}
+        else:
+            until = at if safe is None else later[safe - 1]
+            due_fill = max(est.at(until)[0], mean_v, 1e-9)
+            pull = min(1.0, max(mean_v, 0.0) / due_fill)
+            until_day = until.astimezone(zone).date().isoformat()
+            why |= {"until_day": until_day, "due_fill_pct": _p(due_fill)}
+            if pull >= pol.min_pull or mean_v >= threshold:
+                status = SelectionStatus.MAY_GO
+                prize = pol.visit_value * pull**pol.pull_exponent
+                reason = (
+                    f"May go: {forecast}, can wait until {until_day} ({_pct(due_fill)} by then); "
+                    f"worth {prize:.0f} if a truck passes nearby."
+                )
+                code = "may_early"
+                why["prize"] = round(prize, 1)
+            else:
+                status = SelectionStatus.SKIP
+                reason = f"Skip: {forecast}, can wait until {until_day} ({_pct(due_fill)} by then)."
+                code = "skip_too_early"
         reason += _sensor_text(est)
         why.update(_sensor_params(est))
         out.append(

@@ -54,6 +54,9 @@ ACCESS = {"standard": {"standard"}, "narrow": {"standard", "narrow"}, "crane": {
 # the same unit: what emptying a may-go container now is worth, and what an overflow costs.
 COST_PER_KM = 2.0
 COST_PER_HOUR = 60.0
+COST_PER_TOUR = 60.0
+"""What sending a truck out at all costs beyond its km and hours (crew call-out, checks, tipping
+fees): a tour for a handful of may-go containers has to be worth it."""
 FILL_VALUE = 6.0
 OVERFLOW_COST = 250.0
 HISTORY_DAYS = FORECAST_HISTORY_DAYS
@@ -136,6 +139,16 @@ def forecast_all(inputs: PlanInputs, now: datetime) -> dict[int, FillEstimate]:
     return {bid: f.estimate for bid, f in forecast_bins(bins, inputs.histories, now).items()}
 
 
+def later_visit_times(next_day: date, horizon_days: int, rules: CalendarRules) -> list[datetime]:
+    """Visit times of the planning days from ``next_day`` on, within ``horizon_days`` of the day
+    before it (the look-ahead of the dynamic policy; at least ``next_day``)."""
+    days = [next_day]
+    end = next_day + timedelta(days=horizon_days - 1)
+    while (d := next_planning_day(days[-1], rules)) <= end:
+        days.append(d)
+    return [local_time(d, VISIT_TIME, rules) for d in days]
+
+
 def build_problem(
     inputs: PlanInputs,
     chosen: list[tuple[Bin, ContainerType, float, bool, float]],
@@ -198,6 +211,7 @@ def build_problem(
             must_end_empty=bool(facilities),
             cost_per_km=COST_PER_KM,
             cost_per_hour=COST_PER_HOUR,
+            fixed_cost=COST_PER_TOUR,
         )
         for v in inputs.vehicles
     ]
@@ -379,13 +393,14 @@ def execute_plan(
             overflow_cost=OVERFLOW_COST,
             thresholds={(inputs.slug, k): float(v) for k, v in dict(options.get("thresholds") or {}).items()},
         )
+        policy = PolicyOptions.from_options(options)
         decisions = select_for_policy(
             [SelectionInput(str(b.id), inputs.slug, b.fraction, estimates[b.id]) for b, _, _ in inputs.bins],
             visit_at=visit_at,
             next_visit_at=next_visit_at,
-            after_next_visit_at=local_time(next_planning_day(next_day, rules), VISIT_TIME, rules),
+            later_visits=later_visit_times(next_day, policy.horizon_days, rules),
             params=params,
-            policy=PolicyOptions.from_options(options),
+            policy=policy,
         )
         if on_decisions is not None:
             on_decisions(decisions)

@@ -23,9 +23,9 @@ from wasteroute.planning.amend import (
     reschedule,
     without,
 )
+from wasteroute.planning.assembly import ACCESS
 from wasteroute.planning.distances import GreatCircleProvider
 from wasteroute.planning.result import DropReason
-from wasteroute.planning.service import ACCESS
 from wasteroute.storage.dispatch import DispatchRepository
 from wasteroute.storage.dispatch_edits import DispatchEditRepository, EditRoute, EditStop
 from wasteroute.storage.models import City, Plan

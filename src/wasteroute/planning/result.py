@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["DropReason", "DroppedStop", "FleetUse", "Note", "Route", "RoutePlan", "Visit", "VisitKind"]
+__all__ = [
+    "DropReason",
+    "DroppedStop",
+    "FleetUse",
+    "Note",
+    "Route",
+    "RoutePlan",
+    "Trip",
+    "Visit",
+    "VisitKind",
+]
 
 
 class VisitKind(StrEnum):
@@ -80,6 +90,22 @@ class Visit:
 
 
 @dataclass(frozen=True, slots=True)
+class Trip:
+    """The stops of a route between two unloads and what they filled the truck with.
+
+    Attributes:
+        facility_ref: the facility where this load was unloaded.
+        stops: containers emptied on the way.
+        volume_l, mass_kg: what those containers added to the load.
+    """
+
+    facility_ref: str
+    stops: int
+    volume_l: float
+    mass_kg: float
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """The day of one vehicle. Unused vehicles are not listed in :attr:`RoutePlan.routes`.
 
@@ -108,6 +134,25 @@ class Route:
     def stop_ids(self) -> tuple[str, ...]:
         """Served stops in visiting order."""
         return tuple(v.ref_id for v in self.visits if v.kind is VisitKind.STOP)
+
+    @property
+    def trips(self) -> tuple[Trip, ...]:
+        """One per facility visit, in order. Stops after the last unload (a vehicle that need not end
+        empty) belong to no trip."""
+        trips: list[Trip] = []
+        stops = 0
+        volume_l = mass_kg = 0.0
+        before_l = before_kg = 0.0
+        for v in self.visits:
+            if v.kind is VisitKind.STOP:
+                stops += 1
+                volume_l += v.load_volume_l - before_l
+                mass_kg += v.load_mass_kg - before_kg
+            elif v.kind is VisitKind.FACILITY:
+                trips.append(Trip(v.ref_id, stops, volume_l, mass_kg))
+                stops, volume_l, mass_kg = 0, 0.0, 0.0
+            before_l, before_kg = v.load_volume_l, v.load_mass_kg
+        return tuple(trips)
 
     @property
     def start_s(self) -> int:

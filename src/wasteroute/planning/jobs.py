@@ -31,13 +31,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from wasteroute.clock import Clock, system_clock
 from wasteroute.config import Settings
 from wasteroute.errors import WasterouteError
-from wasteroute.planning.admission import check_service_date, check_time_limit, local_today
+from wasteroute.planning.queue import queue_plan
 from wasteroute.planning.schedule import enqueue_due
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
 from wasteroute.storage.jobs import Claim, JobQueue
-from wasteroute.storage.plans import PlanRepository
 
 log = logging.getLogger(__name__)
 
@@ -213,30 +212,19 @@ def plan_now(
             c = CityRepository(session).by_slug(city)
             if c is None:
                 raise LookupError(f"no city {city!r}; import one with `wasteroute import-city`")
-            today = local_today(c.timezone, clock())
             try:
-                day = check_service_date(
-                    service_date or today,
-                    today,
-                    days_back=settings.plan_days_back,
-                    days_ahead=settings.plan_days_ahead,
-                )
-                limit = check_time_limit(
-                    time_limit_s or settings.plan_time_limit_s, cap_s=settings.plan_max_time_limit_s
-                )
+                plan_id = queue_plan(
+                    session,
+                    settings,
+                    c,
+                    fraction=fraction,
+                    service_date=service_date,
+                    options={"time_limit_s": time_limit_s or settings.plan_time_limit_s, "seed": seed},
+                    now=clock(),
+                    bounded_queue=False,
+                ).id
             except WasterouteError as exc:
                 return {"status": "refused", "error": exc.message}
-            plan_id = (
-                PlanRepository(session)
-                .create(
-                    city_id=c.id,
-                    fraction=fraction,
-                    service_date=day,
-                    options={"time_limit_s": limit, "seed": seed},
-                    created_at=clock(),
-                )
-                .id
-            )
             claim = JobQueue(session).claim_next(
                 worker=worker_name(),
                 lease_s=settings.plan_lease_s,

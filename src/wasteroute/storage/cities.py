@@ -120,6 +120,13 @@ class CityRepository:
             q = q.where(Bin.fraction == fraction)
         return [(b, t, s) for b, t, s in self.session.execute(q.order_by(Bin.id))]
 
+    def bin_external_ids(self, bin_ids: Sequence[int]) -> dict[int, str]:
+        """The external id of each of these bins."""
+        if not bin_ids:
+            return {}
+        rows = self.session.execute(select(Bin.id, Bin.external_id).where(Bin.id.in_(bin_ids)))
+        return {int(i): str(e) for i, e in rows}
+
     def bin_inventory(self, city_id: int) -> list[tuple[Bin, str, Sensor | None]]:
         """Every bin of the city (active or not) with its container type's code and its first sensor
         (``None`` without one), ordered by id: the rows of the CSV export."""

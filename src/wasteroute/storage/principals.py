@@ -31,6 +31,9 @@ class PrincipalRepository:
         self.session = session
         self.pepper = pepper
 
+    def get(self, principal_id: int) -> Principal | None:
+        return self.session.get(Principal, principal_id)
+
     def create(self, *, city_id: int, name: str, role: str, vehicle_id: int | None = None) -> IssuedKey:
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(24)

@@ -136,10 +136,9 @@ def create_city(
     objects = CityObjects(session)
     values = body.model_dump(exclude={"admin_name"})
     city = objects.create(City, values)
-    issued = PrincipalRepository(session, settings.secret_key.get_secret_value()).create(
-        city_id=city.id, name=body.admin_name, role="admin"
-    )
-    principal = session.get(Principal, issued.principal_id)
+    principals = PrincipalRepository(session, settings.secret_key.get_secret_value())
+    issued = principals.create(city_id=city.id, name=body.admin_name, role="admin")
+    principal = principals.get(issued.principal_id)
     session.refresh(city)
     return CityCreated(
         city=CityRead.model_validate(city),
@@ -393,11 +392,12 @@ def create_principal(
 ) -> PrincipalIssued:
     objects = CityObjects(session)
     _check_driver(objects, caller.city_id, body.role, body.vehicle_id)
-    issued = PrincipalRepository(session, settings.secret_key.get_secret_value()).create(
+    principals = PrincipalRepository(session, settings.secret_key.get_secret_value())
+    issued = principals.create(
         city_id=caller.city_id, name=body.name, role=body.role, vehicle_id=body.vehicle_id
     )
     return PrincipalIssued(
-        principal=PrincipalRead.model_validate(session.get(Principal, issued.principal_id)), key=issued.key
+        principal=PrincipalRead.model_validate(principals.get(issued.principal_id)), key=issued.key
     )
 
 

@@ -29,6 +29,7 @@ from wasteroute.api.schemas import (
 )
 from wasteroute.errors import NotFound
 from wasteroute.storage.alerts import AlertRepository
+from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.dispatch import DispatchRepository, MapBin
 from wasteroute.storage.models import City
 
@@ -37,7 +38,7 @@ DISPATCH = require("dispatcher", "admin")
 
 
 def _city(session: SessionDep, caller: Caller) -> City:
-    city = session.get(City, caller.city_id)
+    city = CityRepository(session).get(caller.city_id)
     if city is None:
         raise NotFound("your city no longer exists")
     return city

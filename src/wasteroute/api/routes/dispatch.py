@@ -32,6 +32,7 @@ from wasteroute.api.schemas import (
     UnplannedList,
 )
 from wasteroute.errors import NotFound
+from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.dispatch_edits import DispatchEditRepository
 from wasteroute.storage.models import City
 from wasteroute.storage.plans import PlanRepository
@@ -44,7 +45,7 @@ WEEK = timedelta(days=7)
 
 
 def _city(session: SessionDep, caller: Caller) -> City:
-    city = session.get(City, caller.city_id)
+    city = CityRepository(session).get(caller.city_id)
     if city is None:
         raise NotFound("your city no longer exists")
     return city

@@ -30,8 +30,9 @@ from wasteroute.api.schemas import StopEventCreate, StopEventRead, TourRead
 from wasteroute.api.tours import AccessCache, TourCache, accepts_gzip, etag_matches
 from wasteroute.config import Settings
 from wasteroute.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.collections import CollectionRepository, StopEvent, same_event
-from wasteroute.storage.models import City, CollectionEvent
+from wasteroute.storage.models import CollectionEvent
 from wasteroute.storage.principals import PrincipalRepository
 from wasteroute.storage.tours import AsyncTourStore, TourAccess, TourRepository
 
@@ -80,7 +81,7 @@ def event_time_problem(occurred_at: datetime, now: datetime) -> ReportTimeRefuse
 
 
 def _today(session: SessionDep, caller: Caller, now: datetime) -> date:
-    city = session.get(City, caller.city_id)
+    city = CityRepository(session).get(caller.city_id)
     if city is None or caller.vehicle_id is None:
         raise NotFound(NO_TOUR)
     return now.astimezone(ZoneInfo(city.timezone)).date()

@@ -5,14 +5,14 @@ deployment, not one city, and a scraper needs no API key."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from wasteroute.api.deps import SessionDep
+from wasteroute.storage.db import ping
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
 def health(session: SessionDep) -> dict[str, str]:
-    session.execute(text("SELECT 1"))
+    ping(session)
     return {"status": "ok"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, status
 
@@ -27,11 +26,10 @@ from wasteroute.api.schemas import (
     TripRead,
 )
 from wasteroute.errors import NotFound
-from wasteroute.planning.admission import check_queue, check_service_date, check_time_limit
+from wasteroute.planning.queue import queue_plan
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.dispatch_edits import DispatchEditRepository
-from wasteroute.storage.jobs import JobQueue
-from wasteroute.storage.models import Bin, Plan
+from wasteroute.storage.models import Plan
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.tours import StopDetail, TourRepository
 
@@ -105,9 +103,7 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
         for truck in [trucks.get(r.vehicle_id, (str(r.vehicle_id), str(r.vehicle_id), "standard"))]
     ]
     left = [b for b in repo.plan_bins(p.id) if not b.routed and b.category != "skip"]
-    ext = {}
-    if left:
-        ext = dict(session.query(Bin.id, Bin.external_id).filter(Bin.id.in_([b.bin_id for b in left])).all())
+    ext = CityRepository(session).bin_external_ids([b.bin_id for b in left])
     return PlanRead(
         **_job(p).model_dump(),
         summary=p.summary,
@@ -151,22 +147,15 @@ def create_plan(
     city = CityRepository(session).get(caller.city_id)
     if city is None:
         raise NotFound("your city no longer exists")
-    today = now.astimezone(ZoneInfo(city.timezone)).date()
-    day = check_service_date(
-        body.service_date or today,
-        today,
-        days_back=settings.plan_days_back,
-        days_ahead=settings.plan_days_ahead,
-    )
-    check_time_limit(body.options.time_limit_s, cap_s=settings.plan_max_time_limit_s)
-    check_queue(JobQueue(session).active_jobs(city.id), cap=settings.plan_queue_per_city)
-    plan = PlanRepository(session).create(
-        city_id=city.id,
+    plan = queue_plan(
+        session,
+        settings,
+        city,
         fraction=body.fraction,
-        service_date=day,
+        service_date=body.service_date,
         options=body.options.model_dump(),
+        now=now,
         created_by=caller.principal_id,
-        created_at=now,
     )
     session.refresh(plan)
     return _job(plan)
@@ -181,11 +170,7 @@ def create_plan(
 def list_plans(
     session: SessionDep, page: PageDep, fraction: Fraction | None = None, caller: Caller = DISPATCH
 ) -> Page[PlanJobRead]:
-    q = session.query(Plan).filter(Plan.city_id == caller.city_id)
-    if fraction:
-        q = q.filter(Plan.fraction == fraction)
-    total = q.count()
-    rows = q.order_by(Plan.created_at.desc(), Plan.id.desc()).limit(page.limit).offset(page.offset).all()
+    rows, total = PlanRepository(session).page(caller.city_id, fraction, limit=page.limit, offset=page.offset)
     return Page(items=[_job(p) for p in rows], total=total, limit=page.limit, offset=page.offset)
 
 

@@ -122,6 +122,8 @@ class BinSelection:
     """``reason`` as a stable key (e.g. ``must_threshold``, ``skip_can_wait``) for the pages."""
     params: Mapping[str, Any] = field(default_factory=dict)
     """The numbers of ``reason`` (percentages ``*_pct``, days as ISO dates, ``sensor`` when flagged)."""
+    fill_at_visit_band: tuple[float, float] = (0.0, 0.0)
+    """The forecast's calibrated 95 % band of the fill at the visit (low, high)."""
 
 
 def _aware(name: str, t: datetime) -> datetime:
@@ -275,6 +277,7 @@ def _decide(
         flags=est.flags,
         code=code,
         params=params,
+        fill_at_visit_band=est.band(visit_at),
     )
 
 
@@ -409,6 +412,7 @@ def select_for_policy(
                 flags=d.flags,
                 code=code,
                 params=why,
+                fill_at_visit_band=d.fill_at_visit_band,
             )
         )
     return out
@@ -542,6 +546,7 @@ def select_dynamic(
                 flags=est.flags,
                 code=code,
                 params=why,
+                fill_at_visit_band=est.band(at),
             )
         )
     return out

@@ -364,7 +364,7 @@ def run_policy(
                 def seen(decisions: list[BinSelection]) -> None:
                     for d in decisions:
                         i = index_of[ext_of[int(d.bin_id)]]
-                        truth.expect_band(i, now, visit, d.fill_at_visit, d.fill_at_visit_sd)
+                        truth.expect_band(i, now, visit, *d.fill_at_visit_band)
                         truth.expect(i, now, deadline, d.overflow_probability)
 
                 t0 = clock.perf_counter()

@@ -52,6 +52,11 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         "co2_kg": round(diesel * CO2_KG_PER_L, 1),
         "seconds": round(run.seconds, 1),
         "diesel_l": round(diesel, 1),
+        "fill_at_emptying_p10_p50_p90": (
+            [round(float(x), 3) for x in np.percentile(np.minimum(fills, 1.0), [10, 50, 90])]
+            if fills.size
+            else None
+        ),
         "emptied_before_overflow": round(float((fills < 1.0).mean()), 5) if fills.size else None,
         "overflow_container_days": t.overflow_container_days,
         "container_days": t.container_days,

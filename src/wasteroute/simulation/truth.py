@@ -27,8 +27,8 @@ class _Pending:
     index: int
     due_s: float
     since_s: float
-    mean: float
-    sd: float
+    low: float
+    high: float
     probability: float
 
 
@@ -132,9 +132,10 @@ class Truth:
             _Pending(index, deadline.timestamp(), made_at.timestamp(), 0.0, 0.0, probability)
         )
 
-    def expect_band(self, index: int, made_at: datetime, visit: datetime, mean: float, sd: float) -> None:
-        """Check at ``visit`` whether the true fill lies in ``mean`` ± 1.96 ``sd`` (unless emptied first)."""
-        self._pending.append(_Pending(index, visit.timestamp(), made_at.timestamp(), mean, sd, -1.0))
+    def expect_band(self, index: int, made_at: datetime, visit: datetime, low: float, high: float) -> None:
+        """Check at ``visit`` whether the true fill lies in the forecast's band [``low``, ``high``]
+        (unless the container is emptied first)."""
+        self._pending.append(_Pending(index, visit.timestamp(), made_at.timestamp(), low, high, -1.0))
 
     def _resolve(self, t_s: float, fills: FloatArray) -> None:
         if not self._pending:
@@ -148,7 +149,7 @@ class Truth:
                 continue  # emptied in between: no outcome to compare with
             truth = float(fills[p.index])
             if p.probability < 0:
-                self.band.append(abs(truth - p.mean) <= 1.96 * p.sd)
+                self.band.append(p.low <= truth <= p.high)
             else:
                 self.reliability.append((p.probability, truth >= OVERFLOW_LEVEL))
         self._pending = keep

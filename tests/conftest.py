@@ -10,50 +10,19 @@ Each test that uses ``session`` runs inside a transaction that is rolled back.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from wasteroute.config import normalise_database_url
+from tests.support import DATA, DatabaseServer, plain_url
 from wasteroute.runtime.broker import BrokerHandle, start_mosquitto
 from wasteroute.storage.db import make_engine, migrate
-
-DATA = Path(__file__).parent / "data"
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-class DatabaseServer:
-    """Creates throw-away databases on a real server."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = normalise_database_url(admin_url)
-        self.created: list[str] = []
-
-    def url_for(self, name: str) -> str:
-        parts = urlsplit(self.admin_url)
-        return urlunsplit(parts._replace(path="/" + name))
-
-    def create(self, prefix: str = "wasteroute_test") -> str:
-        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-        with psycopg.connect(_plain(self.admin_url), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return self.url_for(name)
-
-    def drop_all(self) -> None:
-        with psycopg.connect(_plain(self.admin_url), autocommit=True) as conn:
-            for name in self.created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -183,7 +152,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def backend_server(backend: str, request: pytest.FixtureRequest) -> DatabaseServer:
     name = "db_server" if backend == "postgres" else "timescale_server"
     server: DatabaseServer = request.getfixturevalue(name)
-    with psycopg.connect(_plain(server.admin_url)) as conn:
+    with psycopg.connect(plain_url(server.admin_url)) as conn:
         preload = str(conn.execute("SHOW shared_preload_libraries").fetchone())
     if (backend == "timescale") != ("timescaledb" in preload):
         pytest.fail(f"expected a {backend} server at {server.admin_url}, got preload {preload}")

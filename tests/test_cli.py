@@ -61,7 +61,7 @@ def test_import_plan_and_key_through_the_command_line(fresh_database_url: str, t
     import json
     import os
 
-    from tests.conftest import DATA
+    from tests.support import DATA
 
     env = {**os.environ, "WASTEROUTE_DATABASE_URL": fresh_database_url, "WASTEROUTE_DATA_DIR": str(tmp_path)}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.api.conftest import World
+from tests.api.support import World
 
 
 def test_crud_round_trip_of_a_depot(world: World) -> None:

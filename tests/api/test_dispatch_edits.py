@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 from sqlalchemy import text
 
-from tests.api.conftest import SETTINGS, World
+from tests.api.support import SETTINGS, World
 from wasteroute.api.dispatch import DROP_CODES
 from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedCode, UnplannedList
 from wasteroute.planning.result import DropReason

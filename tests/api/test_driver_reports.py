@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.api.conftest import World
+from tests.api.support import World
 from wasteroute.api.routes.driver import CLOCK_SKEW, MAX_REPORT_AGE, event_time_problem
 from wasteroute.storage.models import BinState, CollectionEvent, RouteStop
 

@@ -17,7 +17,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.api.conftest import World
+from tests.api.support import World
 from wasteroute.api.throttle import FailedAuthLimiter, client_address
 from wasteroute.runtime.ports import free_port
 from wasteroute.storage.db import make_engine, make_session_factory, transaction

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import World
+from tests.api.support import World
 from wasteroute.cli import main
 
 PATH = "/api/v1/admin/integrations"

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.api.conftest import ROLES, SETTINGS, CityWorld, World
+from tests.api.support import ROLES, SETTINGS, CityWorld, World
 from tests.api.uplinks import chirpstack_uplink, tts_uplink
 from wasteroute.api.app import create_app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from tests.api.conftest import World
+from tests.api.support import World
 
 
 def test_figures_count_collections_fill_km_and_overflows(world: World) -> None:

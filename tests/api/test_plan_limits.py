@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.api.conftest import SETTINGS, World
+from tests.api.support import SETTINGS, World
 from wasteroute.storage.jobs import JobQueue
 
 

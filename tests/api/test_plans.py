@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.api.conftest import SETTINGS, World
+from tests.api.support import SETTINGS, World
 from wasteroute.api.schemas import BinMap, PlanRead, RouteGeoJSON
 from wasteroute.planning.result import DropReason
 from wasteroute.planning.service import execute_plan

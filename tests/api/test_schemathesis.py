@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.conftest import SETTINGS, World
+from tests.api.support import SETTINGS, World
 from wasteroute.api.app import create_app
 
 EXAMPLES = int(os.environ.get("WASTEROUTE_SCHEMATHESIS_EXAMPLES", "8"))

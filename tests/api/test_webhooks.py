@@ -12,7 +12,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from tests.api.conftest import SETTINGS, World, build_city
+from tests.api.support import SETTINGS, World, build_city
 from tests.api.uplinks import chirpstack_uplink, tts_uplink
 from wasteroute.api.app import create_app
 from wasteroute.storage.db import make_engine, make_session_factory, migrate, transaction

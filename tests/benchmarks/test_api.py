@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import DatabaseServer
+from tests.support import DatabaseServer
 
 
 def test_bench_api_prints_its_figures_and_counts_no_errors(db_server: DatabaseServer) -> None:

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.conftest import DatabaseServer
+from tests.support import DatabaseServer
 
 FIRST_KEYS = ["readings_sent", "readings_stored", "lost", "plans", "plan_wait_p99_s", "tour_p99_ms", "errors"]
 

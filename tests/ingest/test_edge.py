@@ -33,7 +33,7 @@ from benchmarks.ingest import (
     seed_city,
     seed_document,
 )
-from tests.conftest import DATA
+from tests.support import DATA
 from wasteroute.config import Settings
 from wasteroute.ingest.service import TOPICS, Ingestor, run_ingestor
 from wasteroute.runtime.broker import BrokerHandle, start_mosquitto

@@ -21,10 +21,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import seed_document
+from tests.api.support import seed_document
 from tests.api.uplinks import chirpstack_uplink, tts_uplink
-from tests.conftest import DatabaseServer
 from tests.ingest.mqtt_probe import ProbeClient
+from tests.support import DatabaseServer
 from wasteroute.admin.integrations import IntegrationCreate, register, render_acl
 from wasteroute.admin.service import import_city_seed
 from wasteroute.api.app import create_app

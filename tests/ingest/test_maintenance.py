@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from tests.conftest import DatabaseServer
+from tests.support import DatabaseServer
 from wasteroute.storage.db import migrate
 from wasteroute.storage.maintenance import LOCK_KEY, run_maintenance
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DatabaseServer
+from tests.support import DatabaseServer
 
 
 def test_smoke_runs_the_whole_loop_and_prints_its_summary(db_server: DatabaseServer, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.planning.conftest import TwoCities
+from tests.planning.support import TwoCities
 from wasteroute.config import Settings
 from wasteroute.planning.schedule import enqueue_due
 from wasteroute.planning.service import execute_plan

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from tests.planning.conftest import TwoCities, Workers, wait_for
+from tests.planning.support import TwoCities, Workers, wait_for
 from wasteroute.storage.db import make_session_factory, transaction
 from wasteroute.storage.jobs import ScheduleRepository
 from wasteroute.storage.plans import PlanRepository

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import DatabaseServer
+from tests.support import DatabaseServer
 from wasteroute.storage.db import downgrade, migrate
 
 EXPECTED = {

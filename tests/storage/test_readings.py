@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.conftest import DATA
+from tests.support import DATA
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
 from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow, load_sensor_directory

@@ -7,7 +7,7 @@ database of its own.
 The whole world runs on a clock of its own (:class:`~wasteroute.clock.RunningClock`): it starts on
 Tuesday 8 December 2026 at 09:00 in Berlin, in the middle of the trucks' shift, whatever day and hour
 the machine has; the server, the plan worker, the seeded readings and the browser (Playwright's
-clock, see ``conftest.tablet``) all read it. ``WASTEROUTE_TEST_NOW`` (ISO 8601 with a zone) starts
+clock, see ``support.tablet``) all read it. ``WASTEROUTE_TEST_NOW`` (ISO 8601 with a zone) starts
 it elsewhere, e.g. on a Sunday evening, to show that the pages do not care.
 """
 

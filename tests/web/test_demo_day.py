@@ -16,16 +16,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.web.conftest import ConsoleLog, tablet, wait_idle
 from tests.web.live import BERLIN, SETTINGS, LiveCity, live_city
-from tests.web.test_dispatcher import _login, _sql, german_day
+from tests.web.support import ConsoleLog, german_day, login_dispatcher, sql, tablet, wait_idle
 from wasteroute.clock import RunningClock
 from wasteroute.planning.jobs import work_once
 from wasteroute.runtime.demo import create_demo_plans
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
 
 if TYPE_CHECKING:
-    from tests.conftest import DatabaseServer
+    from tests.support import DatabaseServer
 
 MONDAY_EVENING = datetime(2026, 12, 7, 20, 30, tzinfo=BERLIN)
 TUESDAY = date(2026, 12, 8)
@@ -60,14 +59,14 @@ def test_in_the_evening_the_demo_plans_the_next_service_day_and_the_pages_point_
     assert live.today == date(2026, 12, 7)
     assert live.first_plan["day"] == TUESDAY and live.first_plan["later"] == "today's shifts ended at 14:30"
     plan_id = int(live.first_plan["plan_id"])
-    assert _sql(live, "SELECT status, service_date FROM plan WHERE id = %s", plan_id) == [("done", TUESDAY)]
+    assert sql(live, "SELECT status, service_date FROM plan WHERE id = %s", plan_id) == [("done", TUESDAY)]
 
     # the dispatcher opens on today: no plan for Monday, and a pointer to Tuesday's
     log = ConsoleLog()
     context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
-    _login(page, live)
+    login_dispatcher(page, live)
     page.wait_for_selector("#plan-header .next-plan")
     assert page.locator("#plan-date option:checked").inner_text() == f"heute · {german_day(live.today)}"
     header = page.locator("#plan-header").inner_text()
@@ -80,7 +79,7 @@ def test_in_the_evening_the_demo_plans_the_next_service_day_and_the_pages_point_
     assert page.locator("#plan-header").inner_text() == f"Plan {plan_id} · {german_day(TUESDAY)} · Restmüll"
     assert page.locator("#plan-date option:checked").inner_text() == f"morgen · {german_day(TUESDAY)}"
     wait_idle(page)
-    routes = _sql(live, "SELECT count(*) FROM route WHERE plan_id = %s", plan_id)[0][0]
+    routes = sql(live, "SELECT count(*) FROM route WHERE plan_id = %s", plan_id)[0][0]
     assert routes >= 1 and page.locator("#routes .route").count() == routes
     context.close()
     assert log.errors == []

@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
-import psycopg
 
-from tests.web.conftest import SCREENSHOTS, ConsoleLog, tablet, wait_idle
 from tests.web.live import LiveCity
-
-
-def _sql(live: LiveCity, query: str, *args: Any) -> list[tuple[Any, ...]]:
-    url = live.database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url) as conn:
-        return conn.execute(query, args).fetchall()
-
-
-TRUCK_KIND = {"standard": "Hecklader", "narrow": "Kleinfahrzeug", "crane": "Kranfahrzeug"}
-"""How the German page names a truck's kind (its access class)."""
-
-
-def german_day(d: date) -> str:
-    """How the German page writes a service day: "Di., 08.12.2026"."""
-    return f"{('Mo.', 'Di.', 'Mi.', 'Do.', 'Fr.', 'Sa.', 'So.')[d.weekday()]}, {d:%d.%m.%Y}"
+from tests.web.support import (
+    SCREENSHOTS,
+    TRUCK_KIND,
+    ConsoleLog,
+    german_day,
+    login_dispatcher,
+    sql,
+    tablet,
+    wait_idle,
+)
 
 
 def _german_km(distance_m: int) -> str:
@@ -37,22 +29,15 @@ def _german_km(distance_m: int) -> str:
     return km.removesuffix(".0").replace(".", ",") + " km"
 
 
-def _login(page: Any, live: LiveCity) -> None:
-    page.goto(f"{live.base_url}/ui/dispatcher/?refresh=2")
-    page.fill("#login-key", live.keys["dispatcher"])
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
-
-
 def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: Any, live: LiveCity) -> None:
     log = ConsoleLog()
     context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
-    _login(page, live)
+    login_dispatcher(page, live)
 
     # the seeded city: every residual bin, the fire and tilt alerts, the first plan
-    residual = _sql(
+    residual = sql(
         live, "SELECT count(*) FROM bin WHERE city_id = %s AND fraction = 'residual'", live.city_id
     )
     page.wait_for_function(
@@ -88,9 +73,9 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
     assert page.locator("#day-plans li").count() == 2
     new = page.locator(f"#day-plans li[data-plan-id='{plan_id}']").inner_text()
     assert "Disposition" in new and "fertig" in new and "angezeigt" in new
-    status, options = _sql(live, "SELECT status, options FROM plan WHERE id = %s", plan_id)[0]
+    status, options = sql(live, "SELECT status, options FROM plan WHERE id = %s", plan_id)[0]
     assert status == "done" and options["time_limit_s"] == 2
-    routes = _sql(
+    routes = sql(
         live,
         "SELECT r.id, r.vehicle_id, v.external_id, v.access_class, r.distance_m FROM route r "
         "JOIN vehicle v ON v.id = r.vehicle_id "
@@ -105,7 +90,7 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
         assert f"{plate} · {TRUCK_KIND[access]}" in text
         assert _german_km(distance_m) in text
         assert "Fahrt 1:" in text
-    stops = _sql(
+    stops = sql(
         live,
         "SELECT s.id, s.route_id, s.seq FROM route_stop s JOIN route r ON r.id = s.route_id "
         "WHERE r.plan_id = %s AND s.kind = 'stop' ORDER BY s.route_id, s.seq",

@@ -12,22 +12,24 @@ from typing import Any
 
 import httpx
 
-from tests.web.conftest import SCREENSHOTS, ConsoleLog, tablet, wait_idle
 from tests.web.live import LiveCity
-from tests.web.test_dispatcher import TRUCK_KIND, _login, _sql, german_day
+from tests.web.support import (
+    SCREENSHOTS,
+    TRUCK_KIND,
+    ConsoleLog,
+    execute,
+    german_day,
+    login_dispatcher,
+    sql,
+    tablet,
+    wait_idle,
+)
 
 STOPS_OF_PLAN = (
     "SELECT s.id, s.route_id FROM route_stop s JOIN route r ON r.id = s.route_id "
     "WHERE r.plan_id = %s AND s.kind = 'stop'"
 )
 BIN_OF_STOP = "SELECT b.external_id FROM route_stop s JOIN bin b ON b.id = s.bin_id WHERE s.id = %s"
-
-
-def _exec(live: LiveCity, query: str, *args: Any) -> None:
-    import psycopg
-
-    with psycopg.connect(live.database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        conn.execute(query, args)
 
 
 def _header_plan(page: Any) -> int:
@@ -43,7 +45,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
     context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
-    _login(page, live)
+    login_dispatcher(page, live)
     first = int(live.first_plan["plan_id"])
     page.wait_for_function(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"
@@ -67,7 +69,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
         timeout=60_000,
     )
     second = _header_plan(page)
-    assert _sql(live, "SELECT service_date::text FROM plan WHERE id = %s", second)[0][0] == tomorrow
+    assert sql(live, "SELECT service_date::text FROM plan WHERE id = %s", second)[0][0] == tomorrow
     page.wait_for_selector(f"#day-plans li[data-plan-id='{second}'].shown")
     assert "Disposition" in page.locator(f"#day-plans li[data-plan-id='{second}']").inner_text()
     # back to today: today's plan again, with its routes on the map
@@ -76,7 +78,7 @@ def test_the_date_picker_brings_back_todays_plan_after_planning_tomorrow(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"
     )
     wait_idle(page)
-    routes = _sql(live, "SELECT count(*) FROM route WHERE plan_id = %s", first)[0][0]
+    routes = sql(live, "SELECT count(*) FROM route WHERE plan_id = %s", first)[0][0]
     assert page.locator("#routes .route").count() == routes
     assert page.locator("path.route-line").count() == routes
     # a reload starts on today, whatever was planned last
@@ -94,7 +96,7 @@ def test_every_container_full_soon_says_why_and_shows_its_history(browser: Any, 
     context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
-    _login(page, live)
+    login_dispatcher(page, live)
     first = int(live.first_plan["plan_id"])
     page.wait_for_function(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"
@@ -119,7 +121,7 @@ def test_every_container_full_soon_says_why_and_shows_its_history(browser: Any, 
         assert rows.nth(i).get_attribute("data-code") == x["code"]
         assert "{" not in text and "disp." not in text
     # the popup of a container on a tour: its fill history as a small chart
-    ext = _sql(
+    ext = sql(
         live,
         "SELECT b.external_id FROM route_stop s JOIN route r ON r.id = s.route_id "
         "JOIN bin b ON b.id = s.bin_id WHERE r.plan_id = %s "
@@ -141,12 +143,12 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
     log.watch(page)
     # a plan two days ahead with short shifts, so that both trucks have a tour
     h = {"X-API-Key": live.keys["dispatcher"]}
-    trucks = _sql(
+    trucks = sql(
         live,
         "SELECT id, volume_l, max_duration_s FROM vehicle WHERE city_id = %s AND fraction = 'residual'",
         live.city_id,
     )
-    _exec(live, "UPDATE vehicle SET max_duration_s = 5400 WHERE id = ANY(%s)", [t[0] for t in trucks])
+    execute(live, "UPDATE vehicle SET max_duration_s = 5400 WHERE id = ANY(%s)", [t[0] for t in trucks])
     day = (live.today + timedelta(days=2)).isoformat()
     job = httpx.post(
         f"{live.base_url}/api/v1/plans",
@@ -159,19 +161,19 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
             break
         time.sleep(0.5)
     for vid, _, duration in trucks:
-        _exec(live, "UPDATE vehicle SET max_duration_s = %s WHERE id = %s", duration, vid)
+        execute(live, "UPDATE vehicle SET max_duration_s = %s WHERE id = %s", duration, vid)
     assert status == "done"
     first = int(job["id"])
-    routes = _sql(live, "SELECT id, vehicle_id FROM route WHERE plan_id = %s ORDER BY id", first)
+    routes = sql(live, "SELECT id, vehicle_id FROM route WHERE plan_id = %s ORDER BY id", first)
     assert len(routes) == 2, "short shifts need both trucks"
-    _login(page, live)
+    login_dispatcher(page, live)
     page.select_option("#plan-date", day)
     page.wait_for_function(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"
     )
     wait_idle(page)
     # refused first: the taking truck is made too small, and the page says which rule and why
-    _exec(live, "UPDATE vehicle SET volume_l = 50 WHERE id = ANY(%s)", [v for _, v in routes])
+    execute(live, "UPDATE vehicle SET volume_l = 50 WHERE id = ANY(%s)", [v for _, v in routes])
     page.locator(".sym.stop").first.click()
     page.wait_for_selector(".leaflet-popup .move-button")
     page.click(".leaflet-popup .move-button")
@@ -179,9 +181,9 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
     note = page.locator("#edit-note").inner_text()
     assert note.startswith("Nicht möglich: Fahrt 1 von ") and "erlaubt sind 50 l" in note
     # room on both trucks (the short-shift plan fills them nearly up), then the move goes through
-    _exec(live, "UPDATE vehicle SET volume_l = 40000 WHERE id = ANY(%s)", [v for _, v in routes])
+    execute(live, "UPDATE vehicle SET volume_l = 40000 WHERE id = ANY(%s)", [v for _, v in routes])
     before = dict(
-        _sql(
+        sql(
             live,
             STOPS_OF_PLAN,
             first,
@@ -190,7 +192,7 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
     page.click(".leaflet-popup .move-button")
     page.wait_for_function("() => document.getElementById('edit-note').textContent === 'Tour neu berechnet.'")
     after = dict(
-        _sql(
+        sql(
             live,
             STOPS_OF_PLAN,
             first,
@@ -198,16 +200,16 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
     )
     moved = [s for s in before if before[s] != after[s]]
     for vid, volume, _ in trucks:
-        _exec(live, "UPDATE vehicle SET volume_l = %s WHERE id = %s", volume, vid)
+        execute(live, "UPDATE vehicle SET volume_l = %s WHERE id = %s", volume, vid)
     assert len(moved) == 1 and set(before) == set(after)
     # lock it on its new tour: the server stores it, the map marks it
     wait_idle(page)
-    marker = page.locator(f".leaflet-marker-icon[title*=' {_sql(live, BIN_OF_STOP, moved[0])[0][0]}']")
+    marker = page.locator(f".leaflet-marker-icon[title*=' {sql(live, BIN_OF_STOP, moved[0])[0][0]}']")
     marker.first.click()
     page.wait_for_selector(".leaflet-popup .lock-button")
     page.click(".leaflet-popup .lock-button")
     page.wait_for_selector(".sym.stop.locked")
-    assert _sql(live, "SELECT locked FROM route_stop WHERE id = %s", moved[0])[0][0] is True
+    assert sql(live, "SELECT locked FROM route_stop WHERE id = %s", moved[0])[0][0] is True
     context.close()
     # the browser logs the refused request itself; nothing else may go wrong
     assert [e for e in log.errors if "status of 409" not in e] == []
@@ -216,12 +218,12 @@ def test_moving_and_locking_a_stop_and_the_refusal_it_explains(browser: Any, liv
 def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
     browser: Any, live: LiveCity
 ) -> None:
-    paper = _sql(
+    paper = sql(
         live,
         "SELECT id, external_id FROM bin WHERE city_id = %s AND fraction <> 'residual' ORDER BY id LIMIT 1",
         live.city_id,
     )[0]
-    _exec(
+    execute(
         live,
         "INSERT INTO alert (city_id, bin_id, kind, raised_at, detail, params) "
         "VALUES (%s, %s, 'tilt', %s, 'tilted 60°', '{\"tilt_deg\": 60}')",
@@ -233,29 +235,29 @@ def test_alerts_open_their_container_show_their_age_and_a_fire_needs_a_yes(
     context = tablet(browser, live, 1280, 800)
     page = context.new_page()
     log.watch(page)
-    _login(page, live)
+    login_dispatcher(page, live)
     page.wait_for_selector(f"#alerts li[data-bin-id='{paper[0]}']")
     row = page.locator(f"#alerts li[data-bin-id='{paper[0]}']")
     assert "seit 3 h" in row.inner_text() and "um 60° geneigt" in row.inner_text()
     row.click()
     page.wait_for_selector(".leaflet-popup .popup")
     assert paper[1] in page.locator(".leaflet-popup .popup").inner_text()
-    fraction = _sql(live, "SELECT fraction FROM bin WHERE id = %s", paper[0])[0][0]
+    fraction = sql(live, "SELECT fraction FROM bin WHERE id = %s", paper[0])[0][0]
     assert page.locator("#f-fraction").input_value() == fraction
     # closing a fire alert asks first; "Abbrechen" keeps it open
     fire = page.locator("#alerts li:has(.tag.fire)")
-    fire_id = _sql(
+    fire_id = sql(
         live, "SELECT id FROM alert WHERE city_id = %s AND kind = 'fire' AND cleared_at IS NULL", live.city_id
     )[0][0]
     fire.locator(".clear-alert").click()
     page.wait_for_selector("#alerts .confirm")
     assert "Brandalarm wirklich schließen?" in page.locator("#alerts .confirm").inner_text()
     page.click("#alerts .confirm-no")
-    assert _sql(live, "SELECT cleared_at FROM alert WHERE id = %s", fire_id)[0][0] is None
+    assert sql(live, "SELECT cleared_at FROM alert WHERE id = %s", fire_id)[0][0] is None
     fire.locator(".clear-alert").click()
     page.click("#alerts .confirm-yes")
     page.wait_for_function("() => !document.querySelector('#alerts .tag.fire')")
-    assert _sql(live, "SELECT cleared_at FROM alert WHERE id = %s", fire_id)[0][0] is not None
+    assert sql(live, "SELECT cleared_at FROM alert WHERE id = %s", fire_id)[0][0] is not None
     context.close()
     assert log.errors == []
 
@@ -268,7 +270,7 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
     page = context.new_page()
     page.add_init_script("window.print = () => { window.__printed = (window.__printed || 0) + 1; };")
     log.watch(page)
-    _login(page, live)
+    login_dispatcher(page, live)
     first = int(live.first_plan["plan_id"])
     page.wait_for_function(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"
@@ -276,7 +278,7 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
     wait_idle(page)
     page.click("#print-button")
     assert page.evaluate("window.__printed") == 1
-    routes = _sql(
+    routes = sql(
         live,
         "SELECT r.id, v.external_id, v.access_class, count(s.id) FROM route r "
         "JOIN vehicle v ON v.id = r.vehicle_id JOIN route_stop s ON s.route_id = r.id "
@@ -291,7 +293,7 @@ def test_printing_gives_one_page_per_truck_with_its_stops_and_a_map(
         assert p.get_attribute("data-route-id") == str(route_id)
         assert p.locator("h1").inner_text().startswith(f"Tour {plate} · {TRUCK_KIND[access]} · ")
         assert p.locator("tbody tr").count() == n
-        bins = _sql(live, "SELECT count(*) FROM route_stop WHERE route_id = %s AND kind = 'stop'", route_id)[
+        bins = sql(live, "SELECT count(*) FROM route_stop WHERE route_id = %s AND kind = 'stop'", route_id)[
             0
         ][0]
         assert p.locator("svg.print-map circle.stop").count() == bins

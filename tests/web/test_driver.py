@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.web.conftest import SCREENSHOTS, ConsoleLog, dead_zone, tablet, wait_idle
 from tests.web.live import LiveCity
+from tests.web.support import SCREENSHOTS, ConsoleLog, dead_zone, tablet, wait_idle
 
 
 def _events(live: LiveCity) -> list[tuple[Any, ...]]:

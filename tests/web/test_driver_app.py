@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 
-from tests.web.conftest import CHROMIUM_ARGS, SCREENSHOTS, ConsoleLog, dead_zone, tablet, wait_idle
 from tests.web.live import LiveCity
+from tests.web.support import CHROMIUM_ARGS, SCREENSHOTS, ConsoleLog, dead_zone, tablet, wait_idle
 
 ANDROID_UA = (
     "Mozilla/5.0 (Linux; Android 14; SM-T630) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -23,7 +23,7 @@ IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.4 Mobile/15E148 Safari/604.1"
 )
-assert CHROMIUM_ARGS  # the module runs on the shared headless Chromium of conftest
+assert CHROMIUM_ARGS  # the module runs on the shared headless Chromium (the browser fixture)
 
 
 def _db(live: LiveCity) -> str:

@@ -21,10 +21,8 @@ from typing import Any
 
 import httpx
 
-from tests.web.conftest import ConsoleLog, dead_zone, tablet, wait_idle
 from tests.web.live import LiveCity
-from tests.web.test_dispatcher import _login, _sql
-from tests.web.test_dispatcher_day import _exec
+from tests.web.support import ConsoleLog, dead_zone, execute, login_dispatcher, sql, tablet, wait_idle
 
 # Words of the server's English texts that a page must never pass through (most are in the English
 # catalogue as well; these make sure even a text the catalogue lacks is caught).
@@ -118,16 +116,16 @@ def _plan(live: LiveCity, day: str) -> int:
 
 def test_the_dispatcher_page_holds_no_english_word(browser: Any, live: LiveCity) -> None:
     # a day the fleet cannot carry: trucks of 50 l leave every must-go container out, with notes
-    trucks = _sql(
+    trucks = sql(
         live, "SELECT id, volume_l FROM vehicle WHERE city_id = %s AND fraction = 'residual'", live.city_id
     )
-    _exec(live, "UPDATE vehicle SET volume_l = 50 WHERE id = ANY(%s)", [t[0] for t in trucks])
+    execute(live, "UPDATE vehicle SET volume_l = 50 WHERE id = ANY(%s)", [t[0] for t in trucks])
     short_day = (live.today + timedelta(days=3)).isoformat()
     try:
         short_plan = _plan(live, short_day)
     finally:
         for vid, volume in trucks:
-            _exec(live, "UPDATE vehicle SET volume_l = %s WHERE id = %s", volume, vid)
+            execute(live, "UPDATE vehicle SET volume_l = %s WHERE id = %s", volume, vid)
 
     log = ConsoleLog()
     context = tablet(browser, live, 1280, 800)
@@ -146,7 +144,7 @@ def test_the_dispatcher_page_holds_no_english_word(browser: Any, live: LiveCity)
     assert "(Rolle: Fahrer)" in page.locator("#login-error").inner_text()
     watch.check(page, "dispatcher: wrong role")
 
-    _login(page, live)
+    login_dispatcher(page, live)
     first = int(live.first_plan["plan_id"])
     page.wait_for_function(
         f"() => document.getElementById('plan-header').textContent.startsWith('Plan {first} ')"

@@ -13,12 +13,13 @@ import pytest
 
 from benchmarks.routing.bench import load_case, main, main_distances, plan_to_routes
 from benchmarks.routing.readers import KimInstance, VrplibInstance, kim_arc_miles, vrplib_arc_cost
+from tests.support import DATA as TEST_DATA
 from wasteroute.planning import solver
 from wasteroute.planning.problem import BreakKind, Problem
 from wasteroute.planning.result import RoutePlan
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "bench"
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
+DATA = TEST_DATA / "bench"
+PUBLISHED = TEST_DATA / "published"
 REQUIRED = {"instance", "kind", "cost", "vehicles", "reference", "gap_pct", "feasible", "seconds"}
 
 
@@ -183,12 +184,16 @@ def test_long_horizon_exact_instance_gets_coarser_times_rounded_up(tmp_path: Pat
     assert case.problem.vehicles[0].shift == (0, 123_600)
 
 
-def _shared(pattern: str) -> list[Path]:
-    return sorted(SHARED.glob(pattern)) if SHARED.is_dir() else []
+def _published(pattern: str) -> list[Path]:
+    found = sorted(PUBLISHED.glob(pattern))
+    assert found, f"no published instance matches {pattern} in {PUBLISHED}"
+    return found
 
 
 @pytest.mark.parametrize(
-    "path", _shared("*/*.vrp") + _shared("*/*/*.vrptw") + _shared("wcvrptw/*_stop.txt"), ids=lambda p: p.name
+    "path",
+    _published("*/*.vrp") + _published("*/*/*.vrptw") + _published("wcvrptw/*_stop.txt"),
+    ids=lambda p: p.name,
 )
 def test_router_matrix_agrees_with_the_checkers_arc_costs(path: Path) -> None:
     case = load_case(path)

@@ -17,9 +17,10 @@ from benchmarks.routing.readers import (
     read_vrplib,
     read_vrplib_solution,
 )
+from tests.support import DATA as TEST_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "bench"
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
+DATA = TEST_DATA / "bench"
+PUBLISHED = TEST_DATA / "published"
 
 
 def _kim(**changes: object) -> KimInstance:
@@ -208,15 +209,17 @@ def test_kim_missing_and_duplicate_customers_are_caught() -> None:
     assert "customer(s) not visited: [7]" in report.violations[1]
 
 
-# --- shared benchmarks -----------------------------------------------------------------------------
+# --- published instances -----------------------------------------------------------------------------
 
 
-def _shared(pattern: str) -> list[Path]:
-    return sorted(SHARED.glob(pattern)) if SHARED.is_dir() else []
+def _published(pattern: str) -> list[Path]:
+    found = sorted(PUBLISHED.glob(pattern))
+    assert found, f"no published instance matches {pattern} in {PUBLISHED}"
+    return found
 
 
-@pytest.mark.parametrize("path", _shared("*/*.vrp") + _shared("*/*/*.vrptw"), ids=lambda p: p.name)
-def test_shared_references_check_feasible_with_exactly_the_reference_cost(path: Path) -> None:
+@pytest.mark.parametrize("path", _published("*/*.vrp") + _published("*/*/*.vrptw"), ids=lambda p: p.name)
+def test_published_references_check_feasible_with_exactly_the_reference_cost(path: Path) -> None:
     inst = read_vrplib(path)
     ref = find_reference(path, inst)
     assert ref is not None
@@ -226,8 +229,8 @@ def test_shared_references_check_feasible_with_exactly_the_reference_cost(path: 
     assert report.vehicles == ref.vehicles
 
 
-@pytest.mark.parametrize("path", _shared("*/*.vrp") + _shared("*/*/*.vrptw"), ids=lambda p: p.name)
-def test_shared_references_broken_are_caught(path: Path) -> None:
+@pytest.mark.parametrize("path", _published("*/*.vrp") + _published("*/*/*.vrptw"), ids=lambda p: p.name)
+def test_published_references_broken_are_caught(path: Path) -> None:
     inst = read_vrplib(path)
     ref = find_reference(path, inst)
     assert ref is not None

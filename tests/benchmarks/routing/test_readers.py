@@ -1,4 +1,4 @@
-"""Benchmark readers: the tiny hand-made files, odd formatting, every shared instance."""
+"""Benchmark readers: the tiny hand-made files, odd formatting, the published instances."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from benchmarks.routing.readers import (
     read_vrplib_solution,
     vrplib_arc_cost,
 )
+from tests.support import DATA as TEST_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "bench"
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
+DATA = TEST_DATA / "bench"
+PUBLISHED = TEST_DATA / "published"
 
 
 def _cost(instance: VrplibInstance, routes: tuple[tuple[int, ...], ...]) -> float:
@@ -217,12 +218,14 @@ def test_kim_references_are_benjamin_beasley_table_1() -> None:
     assert "Benjamin & Beasley" in KIM_REFERENCES["444"].source
 
 
-def _shared(pattern: str) -> list[Path]:
-    return sorted(SHARED.glob(pattern)) if SHARED.is_dir() else []
+def _published(pattern: str) -> list[Path]:
+    found = sorted(PUBLISHED.glob(pattern))
+    assert found, f"no published instance matches {pattern} in {PUBLISHED}"
+    return found
 
 
-@pytest.mark.parametrize("path", _shared("*/*.vrp") + _shared("*/*/*.vrptw"), ids=lambda p: p.name)
-def test_shared_reference_solutions_recompute_to_their_stated_cost(path: Path) -> None:
+@pytest.mark.parametrize("path", _published("*/*.vrp") + _published("*/*/*.vrptw"), ids=lambda p: p.name)
+def test_published_reference_solutions_recompute_to_their_stated_cost(path: Path) -> None:
     inst = read_vrplib(path)
     ref = find_reference(path, inst)
     assert ref is not None
@@ -231,8 +234,8 @@ def test_shared_reference_solutions_recompute_to_their_stated_cost(path: Path) -
     assert _cost(inst, ref.routes) == pytest.approx(ref.cost, abs=1e-9)
 
 
-@pytest.mark.parametrize("path", _shared("wcvrptw/*_stop.txt"), ids=lambda p: p.name)
-def test_shared_kim_instances_match_the_published_counts(path: Path) -> None:
+@pytest.mark.parametrize("path", _published("wcvrptw/*_stop.txt"), ids=lambda p: p.name)
+def test_published_kim_instances_match_the_published_counts(path: Path) -> None:
     counts = {"102": (99, 2), "277": (275, 1), "335": (330, 4), "444": (442, 1), "804": (784, 19)}
     inst = read_kim(path)
     assert (len(inst.customers), len(inst.facilities)) == counts[inst.name]

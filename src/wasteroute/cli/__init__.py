@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--role", required=True, choices=["admin", "dispatcher", "driver", "gateway"])
     sp.add_argument("--vehicle", help="the vehicle's external id (drivers)")
     sp.add_argument("--name")
-    from wasteroute.admin.commands import add_commands as add_integration_commands
+    from wasteroute.cli.integrations import add_commands as add_integration_commands
 
     add_integration_commands(sub)
     sp = add("bench", "benchmarks, each printing JSON on its last line: " + ", ".join(BENCHMARKS), cmd_bench)

@@ -1,0 +1,45 @@
+"""Plain helpers of the whole suite, imported by tests and fixtures alike: the test data folder and
+throw-away databases on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from wasteroute.config import normalise_database_url
+
+DATA = Path(__file__).parent / "data"
+"""Small fixed inputs of the tests (cities, uplinks, benchmark instances)."""
+
+
+def plain_url(url: str) -> str:
+    """A SQLAlchemy URL as psycopg takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+class DatabaseServer:
+    """Creates throw-away databases on a real server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = normalise_database_url(admin_url)
+        self.created: list[str] = []
+
+    def url_for(self, name: str) -> str:
+        parts = urlsplit(self.admin_url)
+        return urlunsplit(parts._replace(path="/" + name))
+
+    def create(self, prefix: str = "wasteroute_test") -> str:
+        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+        with psycopg.connect(plain_url(self.admin_url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(plain_url(self.admin_url), autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,6 +16,7 @@ from wasteroute.forecasting import (
     RateSource,
     ReadingSeries,
     WeekProfile,
+    analyse_fill,
     estimate_fill,
     estimate_fleet,
     similar_rates,
@@ -376,3 +377,33 @@ def test_params_and_inputs_validation_messages() -> None:
         estimate_fill(series(t, y), now=t[-1], similar_rate_per_h=-1.0)
     with pytest.raises(ValueError, match="timezone-aware"):
         estimate_fill(series(t, y), now=datetime(2026, 10, 6))
+
+
+def test_analysis_concluded_with_a_peer_rate_equals_a_fresh_estimate() -> None:
+    # the fleet analyses a container once and concludes it with and without its peers' rate
+    t, y = hourly(24 * 20, noise=0.01, seed=3)
+    s = series(t[:-60], y[:-60])  # stale: the conclusion depends on the rate of similar containers
+    now = t[-1]
+    analysis = analyse_fill(s, now=now)
+    for similar in (None, 0.004, None, 0.002):
+        direct = estimate_fill(s, now=now, similar_rate_per_h=similar)
+        assert analysis.estimate(similar) == direct
+    with pytest.raises(ValueError, match="similar_rate_per_h"):
+        analysis.estimate(-1.0)
+
+
+def test_theil_sen_equals_the_plain_weighted_median_of_pairwise_slopes() -> None:
+    # the fast weighted median (a bracket sorted alone) picks what a full sort picks
+    rng = np.random.default_rng(11)
+    for n in (3, 20, 60, 150, 300):
+        x = np.sort(rng.uniform(0, 200, n))
+        y = 0.004 * x + rng.normal(0, 0.02, n) + np.where(rng.random(n) < 0.1, 0.5, 0.0)
+        i, j = np.triu_indices(n, k=1)
+        dx = x[j] - x[i]
+        slopes = (y[j] - y[i]) / dx
+        order = np.argsort(slopes, kind="stable")
+        cum = np.cumsum((dx**2)[order])
+        expected = slopes[order][int(np.searchsorted(cum, 0.5 * cum[-1]))]
+        slope, intercept = theil_sen(x, y)
+        assert slope == expected
+        assert intercept == pytest.approx(float(np.median(y - expected * x)), abs=1e-15)

@@ -60,3 +60,12 @@ def test_bench_prints_json_last(capsys: pytest.CaptureFixture[str]) -> None:
     result = json.loads(last)
     assert set(result) >= {"series", "mae_24h", "mae_24h_p90", "flag_precision", "flag_recall", "seconds"}
     assert result["series"] == 6
+
+
+def test_bench_speed_prints_the_fleet_forecast_time_as_json_last(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--speed", "--containers", "10", "--repeats", "1", "--days", "8"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["containers"] == 10
+    assert result["fractions"] == 5
+    assert result["readings"] > 0
+    assert result["cpu_s"] >= 0 and len(result["cpu_s_runs"]) == 1

@@ -12,6 +12,7 @@ JSON.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -178,6 +179,41 @@ def score_forecasts(
     )
 
 
+FRACTIONS = ("residual", "paper", "packaging", "organic", "glass")
+
+
+def time_fleet_forecast(
+    seed: int, containers: int, *, days: float = 28.0, repeats: int = 3, fault_share: float = 0.1
+) -> dict[str, Any]:
+    """CPU time of one fleet forecast (:func:`forecast_fleet` as the plan job runs it) of
+    ``containers`` synthetic containers spread over five fractions, with ``days`` of readings, at the
+    end of their readings. The median of ``repeats`` runs."""
+    generated = generate_containers(seed, containers, days=days, fault_share=fault_share)
+    series = {
+        i: dataclasses.replace(c.series, fraction=FRACTIONS[i % len(FRACTIONS)])
+        for i, c in enumerate(generated)
+    }
+    now_s = min(c.end_s for c in generated)
+    cpu: list[float] = []
+    wall: list[float] = []
+    for _ in range(max(repeats, 1)):
+        c0, w0 = time.process_time(), time.perf_counter()
+        forecast_fleet(series, now=now_s)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    cpu_s = float(np.median(cpu))
+    return {
+        "containers": containers,
+        "fractions": len(FRACTIONS),
+        "days": days,
+        "readings": int(sum(len(s) for s in series.values())),
+        "cpu_s": round(cpu_s, 3),
+        "cpu_s_runs": [round(v, 3) for v in cpu],
+        "wall_s": round(float(np.median(wall)), 3),
+        "ms_per_container": round(1000.0 * cpu_s / max(containers, 1), 3),
+    }
+
+
 def _table_json(rows: Sequence[ReliabilityBin]) -> list[dict[str, float]]:
     return [
         {
@@ -196,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wasteroute bench forecast", description=__doc__)
     ap.add_argument("--json", action="store_true", help="the last line is JSON in any case")
     ap.add_argument("--series", type=int, default=300, help="number of synthetic containers (default 300)")
-    ap.add_argument("--days", type=float, default=42.0, help="days of history per container (default 42)")
+    ap.add_argument(
+        "--days",
+        type=float,
+        default=None,
+        help="days of history per container (default 42; 28 with --speed, as the plan job loads)",
+    )
     ap.add_argument("--fault-share", type=float, default=0.15, help="share of faulty sensors (default 0.15)")
     ap.add_argument("--points", type=int, default=4, help="forecast points per healthy container (default 4)")
     ap.add_argument("--seed", type=int, default=1, help="seed (default 1)")
@@ -205,9 +246,27 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="wait for a second reading or a report before taking a drop for an emptying",
     )
+    ap.add_argument(
+        "--speed",
+        action="store_true",
+        help="time the fleet forecast of --containers containers (five fractions, --days of readings) "
+        "instead of scoring accuracy",
+    )
+    ap.add_argument("--containers", type=int, default=1000, help="containers for --speed (default 1000)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs for --speed, median (default 3)")
     args = ap.parse_args(argv)
+    if args.speed:
+        days = args.days if args.days is not None else 28.0
+        timing = time_fleet_forecast(args.seed, args.containers, days=days, repeats=args.repeats)
+        print(
+            f"fleet forecast of {timing['containers']} containers ({timing['readings']} readings over "
+            f"{timing['days']:g} days): {timing['cpu_s']:.2f} s of CPU (runs {timing['cpu_s_runs']})"
+        )
+        print(json.dumps(timing))
+        return 0
     t0 = time.perf_counter()
-    containers = generate_containers(args.seed, args.series, days=args.days, fault_share=args.fault_share)
+    days = args.days if args.days is not None else 42.0
+    containers = generate_containers(args.seed, args.series, days=days, fault_share=args.fault_share)
     params = ForecastParams(single_reading_emptying=not args.no_single_reading_emptying)
     score = score_forecasts(containers, params=params, points_per_series=args.points, seed=args.seed)
     seconds = time.perf_counter() - t0

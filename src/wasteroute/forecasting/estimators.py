@@ -21,12 +21,14 @@ an unpredictable growth (deposits come in bags) that grows with the square root 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -224,18 +226,62 @@ def time_to_threshold(estimate: FillEstimate, threshold: float, *, max_horizon_h
 # robust statistics
 
 
+_WM_SMALL = 512
+"""Weighted medians of at most this many values sort them all; longer ones sort a bracket only."""
+
+
 def _weighted_median(values: FloatArray, weights: FloatArray) -> float:
-    order = np.argsort(values, kind="stable")
+    """The smallest value at which the cumulative weight (in value order) reaches half the total."""
+    n = values.shape[0]
+    if n > _WM_SMALL:
+        # bracket the answer between weighted quantiles of an evenly spread sample, then sort only
+        # the values inside the bracket (falls back to a full sort if the bracket misses)
+        sample = slice(0, n, n // 128)
+        sv, sw = values[sample], weights[sample]
+        order = np.argsort(sv)
+        cum = np.cumsum(sw[order])
+        lo = float(sv[order][min(int(np.searchsorted(cum, 0.4 * cum[-1])), order.shape[0] - 1)])
+        hi = float(sv[order][min(int(np.searchsorted(cum, 0.6 * cum[-1])), order.shape[0] - 1)])
+        half = 0.5 * float(weights.sum())
+        below = float(weights[values < lo].sum())
+        inside = (values >= lo) & (values <= hi)
+        vi, wi = values[inside], weights[inside]
+        if vi.shape[0] and below < half <= below + float(wi.sum()):
+            order = np.argsort(vi)
+            k = int(np.searchsorted(below + np.cumsum(wi[order]), half, side="left"))
+            return float(vi[order][min(k, vi.shape[0] - 1)])
+    order = np.argsort(values)
     v, w = values[order], weights[order]
     cum = np.cumsum(w)
     k = int(np.searchsorted(cum, 0.5 * cum[-1], side="left"))
     return float(v[min(k, v.shape[0] - 1)])
 
 
+def _median(values: FloatArray) -> float:
+    """``np.median`` of a one-dimensional array of finite values (NaN when empty), without its
+    overhead on short arrays."""
+    n = values.shape[0]
+    if n == 0:
+        return math.nan
+    k = n // 2
+    if n % 2:
+        return float(np.partition(values, k)[k])
+    part = np.partition(values, (k - 1, k))
+    return float((part[k - 1] + part[k]) / 2.0)
+
+
 def _mad_sd(values: FloatArray) -> float:
     if values.shape[0] == 0:
         return 0.0
-    return float(_MAD_TO_SD * np.median(np.abs(values - np.median(values))))
+    return float(_MAD_TO_SD * _median(np.abs(values - _median(values))))
+
+
+@lru_cache(maxsize=_THEIL_SEN_MAX_POINTS + 1)
+def _pairs(n: int) -> tuple[IntArray, IntArray]:
+    i, j = np.triu_indices(n, k=1)
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
 
 
 def theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
@@ -253,14 +299,28 @@ def theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
         xs, ys = x[idx], y[idx]
     else:
         xs, ys = x, y
-    i, j = np.triu_indices(xs.shape[0], k=1)
+    i, j = _pairs(xs.shape[0])
     dx = xs[j] - xs[i]
     keep = dx > 1e-9
-    if not np.any(keep):
-        return 0.0, float(np.median(y))
-    slopes = (ys[j][keep] - ys[i][keep]) / dx[keep]
-    slope = _weighted_median(slopes, dx[keep] ** 2)
-    return slope, float(np.median(y - slope * x))
+    if not keep.all():
+        if not keep.any():
+            return 0.0, _median(y)
+        i, j, dx = i[keep], j[keep], dx[keep]
+    slopes = (ys[j] - ys[i]) / dx
+    slope = _weighted_median(slopes, dx * dx)
+    return slope, _median(y - slope * x)
+
+
+def _nanmedian_rows(a: FloatArray) -> FloatArray:
+    """Median of the finite values of each row (NaN for a row without any); ``np.nanmedian`` along
+    the last axis, for short rows."""
+    s = np.sort(a, axis=1)  # NaNs sort last
+    count = a.shape[1] - np.isnan(a).sum(axis=1)
+    rows = np.arange(a.shape[0])
+    hi = np.maximum(count // 2, 0)
+    lo = np.maximum((count - 1) // 2, 0)
+    out = 0.5 * (s[rows, np.minimum(lo, a.shape[1] - 1)] + s[rows, np.minimum(hi, a.shape[1] - 1)])
+    return np.where(count > 0, out, np.nan)
 
 
 def _filter_level(
@@ -295,18 +355,24 @@ def _filter_level(
     return level, var
 
 
-def _neighbour_residuals(y: FloatArray, bounds: list[tuple[int, int]]) -> FloatArray:
-    """Each reading minus the median of its four nearest neighbours in the same cycle (NaN if none).
+def _neighbour_residuals(y: FloatArray, cycle_of: IntArray) -> FloatArray:
+    """Each reading minus the median of its four nearest neighbours in the same cycle (NaN if none,
+    and for cycles of fewer than three readings).
 
     Trends, bags and rhythms mostly cancel; what remains is noise and jumps. For pure noise the
     residual's spread is about 1.16 times the noise's.
     """
-    resid = np.full(y.shape[0], np.nan)
-    pad = np.full(2, np.nan)
-    for a, b in bounds:
-        if b - a >= 3:
-            windows = sliding_window_view(np.concatenate([pad, y[a:b], pad]), 5)
-            resid[a:b] = y[a:b] - np.nanmedian(windows[:, [0, 1, 3, 4]], axis=1)
+    n = y.shape[0]
+    if n < 3:
+        return np.full(n, np.nan)
+    yp = np.concatenate([np.full(2, np.nan), y, np.full(2, np.nan)])
+    cp = np.concatenate([np.full(2, -1), cycle_of, np.full(2, -1)])
+    idx = np.arange(n)[:, None] + np.array([0, 1, 3, 4])
+    near = yp[idx]
+    near[cp[idx] != cycle_of[:, None]] = np.nan
+    resid = y - _nanmedian_rows(near)
+    size = np.bincount(cycle_of)
+    resid[size[cycle_of] < 3] = np.nan
     return resid
 
 
@@ -335,16 +401,18 @@ class _Event:
     drop: float | None
 
 
-def _level_steps(y: FloatArray, k: int) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
-    """For every gap i|i+1: median of up to k readings before it, after it, how many after, their max."""
+def _level_steps(
+    y: FloatArray, k: int, *, before: bool = True
+) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+    """For every gap i|i+1: median of up to k readings before it (NaN when ``before`` is False),
+    after it, how many after, their max."""
     n = y.shape[0]
     gap = np.full(k - 1, np.nan)
-    before = sliding_window_view(np.concatenate([gap, y]), k)[: n - 1]
     after = sliding_window_view(np.concatenate([y, gap]), k)[1:n]
-    pre = np.nanmedian(before, axis=1)
-    post = np.nanmedian(after, axis=1)
+    pre = _nanmedian_rows(sliding_window_view(np.concatenate([gap, y]), k)[: n - 1]) if before else None
+    post = _nanmedian_rows(after)
     n_post = np.minimum(k, n - 1 - np.arange(n - 1)).astype(np.int64)
-    return pre, post, n_post, np.nanmax(after, axis=1)
+    return (np.full(n - 1, np.nan) if pre is None else pre), post, n_post, np.nanmax(after, axis=1)
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -364,7 +432,7 @@ def _confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, 
     if y.shape[0] < 2:
         return []
     pre, post, n_post, after_max = _level_steps(y, k)
-    _, post_long, n_post_long, _ = _level_steps(y, 2 * k)
+    _, post_long, n_post_long, _ = _level_steps(y, 2 * k, before=False)
     fall = pre - post
     # where twice as many readings follow, their median must show the fall too (outlier clusters)
     lasting = (n_post_long < 2 * k) | (pre - post_long >= min_drop)
@@ -453,43 +521,67 @@ def _detect_emptyings(
 
 
 def _huber_rates(
-    x: FloatArray,
+    designs: Sequence[FloatArray],
+    smoothing: Sequence[float],
     cycle_col: IntArray,
     n_cycles: int,
     y: FloatArray,
     params: ForecastParams,
-    *,
-    circular_smoothing: float = 0.0,
-) -> FloatArray:
-    """Per-bin rates of ``y = intercept[cycle] + x @ rates`` by Huber-weighted least squares.
+) -> list[FloatArray]:
+    """Per-bin rates of ``y = intercept[cycle] + x @ rates`` by Huber-weighted least squares, for
+    each design ``x`` of ``designs`` on the same readings (solved side by side, each on its own).
 
-    The per-cycle intercepts are removed by centring within each cycle. ``circular_smoothing`` > 0
-    adds a penalty on differences between neighbouring bins (the last bin neighbours the first),
-    relative to the data's average weight per bin: readings taken at the same hours every day cannot
-    tell the hours between them apart, and the penalty spreads the rate smoothly over them.
+    The per-cycle intercepts are removed by centring within each cycle. A ``smoothing`` > 0 adds a
+    penalty on differences between neighbouring bins (the last bin neighbours the first), relative to
+    the data's average weight per bin: readings taken at the same hours every day cannot tell the
+    hours between them apart, and the penalty spreads the rate smoothly over them.
     """
-    n_bins = x.shape[1]
-    penalty = np.zeros((n_bins, n_bins))
-    if circular_smoothing > 0:
-        diff = np.eye(n_bins) - np.roll(np.eye(n_bins), 1, axis=1)
-        penalty = circular_smoothing * float(np.mean(np.sum(x * x, axis=0))) * (diff.T @ diff)
-    weights = np.ones(y.shape[0])
-    coef = np.zeros(n_bins)
+    m = len(designs)
+    n = y.shape[0]
+    width = max(x.shape[1] for x in designs)
+    # narrower designs are padded with columns of zeros, kept out of the solution by a unit diagonal
+    x = np.zeros((m, n, width))
+    penalty = np.zeros((m, width, width))
+    pad = np.zeros((m, width, width))
+    for r, (xr, smooth) in enumerate(zip(designs, smoothing, strict=True)):
+        b = xr.shape[1]
+        x[r, :, :b] = xr
+        pad[r, np.arange(b, width), np.arange(b, width)] = 1.0
+        if smooth > 0:
+            diff = np.eye(b) - np.roll(np.eye(b), 1, axis=1)
+            penalty[r, :b, :b] = smooth * float(np.mean(np.sum(xr * xr, axis=0))) * (diff.T @ diff)
+    weights = np.ones((m, n))
+    coef = np.zeros((m, width))
+    diag = np.arange(width)
+    # rows come in time order, so each cycle's rows are one run: sums per cycle by runs
+    starts = np.flatnonzero(np.diff(cycle_col, prepend=-1))
+    if starts.shape[0] != n_cycles or np.any(np.diff(cycle_col) < 0):
+        raise ValueError("rows must be grouped by cycle, cycles numbered 0.. in order")
+    lo, hi = (n - 1) // 2, n // 2
     for _ in range(6):
-        wsum = np.maximum(np.bincount(cycle_col, weights=weights, minlength=n_cycles), 1e-12)
-        xm = np.zeros((n_cycles, n_bins))
-        np.add.at(xm, cycle_col, x * weights[:, None])
-        ym = np.bincount(cycle_col, weights=weights * y, minlength=n_cycles)
-        xc = x - (xm / wsum[:, None])[cycle_col]
-        yc = y - (ym / wsum)[cycle_col]
-        gram = xc.T @ (xc * weights[:, None]) + penalty
-        gram[np.diag_indices_from(gram)] += 1e-9 * (1.0 + np.trace(gram))
-        coef = np.asarray(np.linalg.solve(gram, xc.T @ (weights * yc)), dtype=np.float64)
-        resid = yc - xc @ coef
-        scale = max(_mad_sd(resid), params.noise_floor_sd)
-        a = np.abs(resid) / (params.huber_k * scale)
+        # weighted least squares on the values centred within each cycle, from per-cycle sums:
+        # sum w (x - mx)(x - mx)' = sum w x x' - Sx' mx  and  sum w (x - mx)(y - my) = sum w x y - Sx' my
+        xw = x * weights[:, :, None]
+        wsum = np.maximum(np.add.reduceat(weights, starts, axis=1), 1e-12)
+        sx = np.add.reduceat(xw, starts, axis=1)
+        mx = sx / wsum[:, :, None]
+        my = np.add.reduceat(weights * y, starts, axis=1) / wsum
+        sxt = sx.transpose(0, 2, 1)
+        gram = xw.transpose(0, 2, 1) @ x - sxt @ mx + penalty
+        gram[:, diag, diag] += 1e-9 * (1.0 + np.trace(gram, axis1=1, axis2=2))[:, None]
+        rhs = xw.transpose(0, 2, 1) @ y - (sxt @ my[:, :, None])[:, :, 0]
+        coef = np.linalg.solve(gram + pad, rhs[:, :, None])[:, :, 0]
+        resid = (
+            y - my[:, cycle_col] - (x @ coef[:, :, None])[:, :, 0] + (mx @ coef[:, :, None])[:, cycle_col, 0]
+        )
+        # robust scale of each design's residuals (median absolute deviation)
+        part = np.partition(resid, (lo, hi), axis=1)
+        dev = np.abs(resid - ((part[:, lo] + part[:, hi]) / 2.0)[:, None])
+        part = np.partition(dev, (lo, hi), axis=1)
+        scale = np.maximum(_MAD_TO_SD * ((part[:, lo] + part[:, hi]) / 2.0), params.noise_floor_sd)
+        a = np.abs(resid) / (params.huber_k * scale[:, None])
         weights = np.where(a <= 1.0, 1.0, 1.0 / np.maximum(a, 1e-12))
-    return np.asarray(coef, dtype=np.float64)
+    return [np.asarray(coef[r, : designs[r].shape[1]], dtype=np.float64) for r in range(m)]
 
 
 def _multipliers(rates: FloatArray, exposure_h: FloatArray, shrink: float) -> FloatArray | None:
@@ -521,30 +613,31 @@ def _fit_profile(
     if rows.sum() < 30:
         return flat
     grid = HourGrid(start_s, end_s, params.timezone, 24)
-    expo = grid.exposure(t[rows]).reshape(-1, 7, 24)
+    expo_d, expo_h = grid.day_and_hour_exposure(t[rows])
     cyc = cycle_of[rows]
-    first = np.zeros(counts.shape[0], dtype=np.int64)
-    for c in np.unique(cyc).tolist():
-        first[c] = int(np.flatnonzero(cyc == c)[0])
-    x = expo - expo[first[cyc]]
-    used, col = np.unique(cyc, return_inverse=True)
+    used, first, col = np.unique(cyc, return_index=True, return_inverse=True)
     yr = y[rows]
     day = np.ones(7)
     hour = np.ones(24)
-    if span_days >= params.weekday_profile_min_days:
-        xd = x.sum(axis=2)
+    designs: list[FloatArray] = []
+    smoothing: list[float] = []
+    fit_days = span_days >= params.weekday_profile_min_days
+    fit_hours = span_days >= params.hour_profile_min_days
+    if fit_days:
+        designs.append(expo_d - expo_d[first[col]])
+        smoothing.append(0.0)
+    if fit_hours:
+        designs.append(expo_h - expo_h[first[col]])
+        smoothing.append(params.hour_smoothing)
+    rates = _huber_rates(designs, smoothing, col, used.shape[0], yr, params)
+    if fit_days:
         m = _multipliers(
-            _huber_rates(xd, col, used.shape[0], yr, params),
-            xd.sum(axis=0),
-            span_days / (span_days + params.weekday_shrink_days),
+            rates[0], designs[0].sum(axis=0), span_days / (span_days + params.weekday_shrink_days)
         )
         day = m if m is not None else day
-    if span_days >= params.hour_profile_min_days:
-        xh = x.sum(axis=1)
+    if fit_hours:
         m = _multipliers(
-            _huber_rates(xh, col, used.shape[0], yr, params, circular_smoothing=params.hour_smoothing),
-            xh.sum(axis=0),
-            span_days / (span_days + params.hour_shrink_days),
+            rates[-1], designs[-1].sum(axis=0), span_days / (span_days + params.hour_shrink_days)
         )
         hour = m if m is not None else hour
     if np.all(day == 1.0) and np.all(hour == 1.0):
@@ -569,6 +662,33 @@ class _CycleFit:
     n_inliers: int = 0
     inlier: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     level_ok: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+@dataclass
+class _Analysed:
+    """What :meth:`_Estimator.analyse` found; ``t_all`` is None when no reading lies in the window."""
+
+    known: ReadingSeries
+    reports: FloatArray
+    q_floor: float
+    t_all: FloatArray | None = None
+    y_all: FloatArray | None = None
+    t: FloatArray | None = None
+    y: FloatArray | None = None
+    x: FloatArray | None = None
+    grid: HourGrid | None = None
+    eff_now: float = 0.0
+    profile: WeekProfile = field(default_factory=WeekProfile.flat)
+    events: list[_Event] = field(default_factory=list)
+    emptyings: tuple[Emptying, ...] = ()
+    last_reading_s: float = 0.0
+    noise_sd: float = 0.0
+    q: float = 0.0
+    prior: tuple[float, float] | None = None
+    cur: _CycleFit | None = None
+    cur_idx: IntArray | None = None
+    cycle_rate: tuple[float, float] | None = None
+    implausible: list[str] = field(default_factory=list)
 
 
 def _pct(x: float) -> str:
@@ -596,24 +716,58 @@ def estimate_fill(
     fraction and type), used when this sensor is flagged and as the starting rate of a container with
     no history of its own. Readings and reports after ``now`` are ignored.
     """
+    return analyse_fill(series, now=now, params=params).estimate(similar_rate_per_h)
+
+
+def analyse_fill(
+    series: ReadingSeries, *, now: datetime | float, params: ForecastParams | None = None
+) -> FillAnalysis:
+    """The part of :func:`estimate_fill` that does not depend on similar containers.
+
+    Emptyings, the weekday profile, the cycles' lines, noise, the sensor's own history and most
+    health checks; :meth:`FillAnalysis.estimate` adds the rate of similar containers and concludes.
+    ``analyse_fill(s, now=t).estimate(r)`` is ``estimate_fill(s, now=t, similar_rate_per_h=r)``, so a
+    fleet forecast analyses each container once and concludes it with and without its peers' rate.
+    """
     p = params if params is not None else ForecastParams()
-    now_s = to_epoch_s(now)
-    if similar_rate_per_h is not None and not (math.isfinite(similar_rate_per_h) and similar_rate_per_h >= 0):
-        raise ValueError(f"similar_rate_per_h must be a finite rate >= 0 or None, got {similar_rate_per_h}")
-    return _Estimator(series, now_s, similar_rate_per_h, p).run()
+    return FillAnalysis(_Estimator(series, to_epoch_s(now), p))
+
+
+class FillAnalysis:
+    """One container analysed at one time (see :func:`analyse_fill`)."""
+
+    def __init__(self, estimator: _Estimator) -> None:
+        estimator.analyse()
+        self._estimator = estimator
+
+    @property
+    def now_s(self) -> float:
+        return self._estimator.now_s
+
+    def estimate(self, similar_rate_per_h: float | None = None) -> FillEstimate:
+        """The estimate given the median weekly-mean rate of similar containers (or None)."""
+        if similar_rate_per_h is not None and not (
+            math.isfinite(similar_rate_per_h) and similar_rate_per_h >= 0
+        ):
+            raise ValueError(
+                f"similar_rate_per_h must be a finite rate >= 0 or None, got {similar_rate_per_h}"
+            )
+        return self._estimator.conclude(similar_rate_per_h)
 
 
 class _Estimator:
-    def __init__(
-        self, series: ReadingSeries, now_s: float, similar: float | None, params: ForecastParams
-    ) -> None:
+    """The steps of :func:`estimate_fill`: :meth:`analyse` once, then :meth:`conclude` per rate of
+    similar containers (each conclusion works on its own copy of the notes and flags)."""
+
+    def __init__(self, series: ReadingSeries, now_s: float, params: ForecastParams) -> None:
         self.s = series
         self.now_s = now_s
-        self.similar = similar
+        self.similar: float | None = None
         self.p = params
         self.start_s = now_s - params.history_days * DAY_S
         self.notes: list[str] = []
         self.flags: set[HealthFlag] = set()
+        self.a: _Analysed | None = None
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -667,49 +821,18 @@ class _Estimator:
 
     # ---- main ----------------------------------------------------------------------------------
 
-    def run(self) -> FillEstimate:
+    def analyse(self) -> None:
+        """Everything that does not depend on the rate of similar containers."""
         p, s = self.p, self.s
-        flat = WeekProfile.flat(p.timezone)
         known = s.until(self.now_s)
         reports_all = known.emptied_at_s
         win = known.times_s >= self.start_s
         t_all, y_all = known.times_s[win], known.fill_levels[win]
         reports = reports_all[reports_all >= self.start_s]
-        last_report = float(reports[-1]) if reports.shape[0] else None
         q_floor = p.process_sd_per_sqrt_h**2
-
         if t_all.shape[0] == 0:
-            self.flags.add(HealthFlag.NO_DATA)
-            if len(known):
-                self.flags.add(HealthFlag.STALE)
-                self.notes.append(f"no reading since {_when(float(known.times_s[-1]), p.timezone)}")
-            else:
-                self.notes.append("no readings")
-            rate, rate_sd, source = self._fallback_rate(None)
-            if last_report is not None:
-                dt = flat.effective_hours_between(last_report, self.now_s)
-                fill, sd = (
-                    p.residual_fill + rate * dt,
-                    math.sqrt(0.03**2 + (rate_sd * dt) ** 2 + q_floor * dt),
-                )
-                self.notes.append(f"emptied {_when(last_report, p.timezone)} by driver report")
-            else:
-                fill, sd = 0.5, 0.3
-                self.notes.append("level unknown")
-            last_read = float(known.times_s[-1]) if len(known) else None
-            return self._estimate(
-                fill_now=fill,
-                fill_sd=sd,
-                rate=rate,
-                rate_sd=rate_sd,
-                q=q_floor,
-                profile=flat,
-                source=source,
-                last_emptied=last_report,
-                last_reading=last_read,
-                noise_sd=0.0,
-                emptyings=tuple(Emptying(float(r), EmptyingSource.REPORT) for r in reports),
-            )
+            self.a = _Analysed(known=known, reports=reports, q_floor=q_floor)
+            return
 
         in_range = (y_all >= p.valid_min) & (y_all <= p.valid_max)
         t, y = t_all[in_range], y_all[in_range]
@@ -717,7 +840,6 @@ class _Estimator:
 
         events, partial = _detect_emptyings(t, y, reports, p)
         emptyings = tuple(Emptying(e.at_s, e.source, e.drop) for e in events)
-        last_emptied = events[-1].at_s if events else None
         n = t.shape[0]
         edges = [0, *sorted({e.split for e in events if 0 < e.split < n}), n]
         bounds = [(a, b) for a, b in itertools.pairwise(edges) if b > a] or [(0, 0)]
@@ -727,29 +849,28 @@ class _Estimator:
         for c, (a, b) in enumerate(bounds):
             cycle_of[a:b] = c
 
-        profile = flat
+        profile = WeekProfile.flat(p.timezone)
         if t.shape[0] >= 8:
             profile = _fit_profile(t, y, cycle_of, self.start_s, self.now_s, p)
         grid = profile.grid(min(self.start_s, float(t_all[0])), self.now_s)
         mult = profile.array()
-
-        def eff(times: FloatArray) -> FloatArray:
-            return grid.effective_hours(times, mult)
-
-        x = eff(t) if t.shape[0] else np.zeros(0)
-        eff_now = float(eff(np.array([self.now_s]))[0])
+        x = grid.effective_hours(t, mult) if t.shape[0] else np.zeros(0)
+        eff_now = float(grid.effective_hours(np.array([self.now_s]), mult)[0])
 
         # ---- per-cycle robust lines -------------------------------------------------------------
+        # the lines through all of a cycle's readings only serve the recent-noise health check
+        recent_from = self.now_s - p.health_window_h * HOUR_S
         fits: list[_CycleFit] = []
         resid = np.full(t.shape[0], np.nan)
+        lines: dict[int, tuple[float, float]] = {}
         for a, b in bounds:
             fit = _CycleFit(a, b, inlier=np.ones(b - a, dtype=bool))
-            if b - a >= 2 and x[b - 1] - x[a] > 0:
+            if b - a >= 2 and x[b - 1] - x[a] > 0 and t[b - 1] >= recent_from:
                 slope, icpt = theil_sen(x[a:b], y[a:b])
-                fit.slope, fit.intercept = slope, icpt
                 resid[a:b] = y[a:b] - (icpt + slope * x[a:b])
+                lines[a] = (slope, icpt)
             fits.append(fit)
-        neighbour_resid = _neighbour_residuals(y, bounds)
+        neighbour_resid = _neighbour_residuals(y, cycle_of)
         outlier = _outliers(neighbour_resid, p)
         for fit in fits:
             a, b = fit.start, fit.stop
@@ -762,7 +883,8 @@ class _Estimator:
             xi = x[a:b][fit.inlier]
             fit.n_inliers = int(xi.shape[0])
             if fit.n_inliers >= 2 and xi[-1] - xi[0] > 0:
-                fit.slope, fit.intercept = theil_sen(xi, y[a:b][fit.inlier])
+                whole = fit.n_inliers == b - a and a in lines  # the line through all was drawn above
+                fit.slope, fit.intercept = lines[a] if whole else theil_sen(xi, y[a:b][fit.inlier])
                 fit.span_eff_h = float(xi[-1] - xi[0])
                 fit.sxx = float(np.sum((xi - xi.mean()) ** 2))
             else:
@@ -772,15 +894,6 @@ class _Estimator:
 
         # ---- prior from earlier cycles ----------------------------------------------------------
         prior = self._prior_from_history(t, fits[:-1], noise_sd, q)
-        if prior is None and self.similar is not None:
-            prior_rate_sd: tuple[float, float] | None = (self.similar, p.fallback_rate_rel_sd * self.similar)
-            prior_source = RateSource.SIMILAR
-        elif prior is None and p.default_rate_per_h is not None:
-            prior_rate_sd = (p.default_rate_per_h, p.fallback_rate_rel_sd * p.default_rate_per_h)
-            prior_source = RateSource.DEFAULT
-        else:
-            prior_rate_sd = prior
-            prior_source = RateSource.HISTORY
 
         cur = fits[-1]
         cur_idx = np.arange(cur.start, cur.stop)[cur.level_ok]
@@ -793,13 +906,76 @@ class _Estimator:
             se2 = (1.1 * noise_sd) ** 2 / max(cur.sxx, 1e-9) + 1.2 * q / max(cur.span_eff_h, 1e-9)
             cycle_rate = (cur.slope, math.sqrt(se2))
 
-        # ---- health ---------------------------------------------------------------------------
+        # ---- health (but stuck, which compares with similar containers) ---------------------------
         self._check_stale(last_reading_s)
-        stuck_start = self._check_stuck(t_all, y_all, prior)
-        self._check_implausible(
+        implausible = self._implausible_reasons(
             t_all, in_range, t, outlier, resid, cycle_of, q, noise_sd, cycle_rate, cur, partial, events, y
         )
+        self.a = _Analysed(
+            known=known,
+            reports=reports,
+            q_floor=q_floor,
+            t_all=t_all,
+            y_all=y_all,
+            t=t,
+            y=y,
+            x=x,
+            grid=grid,
+            eff_now=eff_now,
+            profile=profile,
+            events=events,
+            emptyings=emptyings,
+            last_reading_s=last_reading_s,
+            noise_sd=noise_sd,
+            q=q,
+            prior=prior,
+            cur=cur,
+            cur_idx=cur_idx,
+            cycle_rate=cycle_rate,
+            implausible=implausible,
+        )
 
+    def conclude(self, similar: float | None) -> FillEstimate:
+        """The estimate given the rate of similar containers (the analysis is left as it was)."""
+        if self.a is None:
+            raise RuntimeError("analyse() must run before conclude()")
+        c = copy.copy(self)
+        c.similar = similar
+        c.notes = list(self.notes)
+        c.flags = set(self.flags)
+        return c._conclude(self.a)
+
+    def _conclude(self, a: _Analysed) -> FillEstimate:
+        p = self.p
+        q = a.q
+        if a.t_all is None:
+            return self._no_data(a)
+        assert a.t is not None and a.y is not None and a.x is not None and a.y_all is not None
+        assert a.grid is not None and a.cur is not None and a.cur_idx is not None
+        t, y, x, events, cur, cur_idx, grid = a.t, a.y, a.x, a.events, a.cur, a.cur_idx, a.grid
+        mult = a.profile.array()
+
+        def eff(times: FloatArray) -> FloatArray:
+            return grid.effective_hours(times, mult)
+
+        prior = a.prior
+        last_emptied = events[-1].at_s if events else None
+        if prior is None and self.similar is not None:
+            prior_rate_sd: tuple[float, float] | None = (self.similar, p.fallback_rate_rel_sd * self.similar)
+            prior_source = RateSource.SIMILAR
+        elif prior is None and p.default_rate_per_h is not None:
+            prior_rate_sd = (p.default_rate_per_h, p.fallback_rate_rel_sd * p.default_rate_per_h)
+            prior_source = RateSource.DEFAULT
+        else:
+            prior_rate_sd = prior
+            prior_source = RateSource.HISTORY
+
+        stuck_start = self._check_stuck(a.t_all, a.y_all, prior)
+        if a.implausible:
+            self.flags.add(HealthFlag.IMPLAUSIBLE)
+            self.notes.append("implausible: " + "; ".join(a.implausible))
+
+        cycle_rate = a.cycle_rate
         if self.flags:
             if self.flags == {HealthFlag.STALE} and cycle_rate is not None:
                 # readings were fine until they stopped: the last cycle's own rate is the freshest
@@ -810,15 +986,15 @@ class _Estimator:
                 x,
                 cur_idx,
                 eff,
-                eff_now,
-                noise_sd,
+                a.eff_now,
+                a.noise_sd,
                 q,
                 prior,
-                profile,
+                a.profile,
                 stuck_start,
                 last_emptied,
-                last_reading_s,
-                emptyings,
+                a.last_reading_s,
+                a.emptyings,
                 events,
             )
 
@@ -847,6 +1023,7 @@ class _Estimator:
         rate = max(rate, 0.0)
         rate_sd = max(rate_sd, p.min_rate_rel_sd * rate)
 
+        noise_sd, eff_now = a.noise_sd, a.eff_now
         if cur_idx.shape[0]:
             if events and events[-1].split == cur.start:
                 start = (p.residual_fill, 0.05**2, float(eff(np.array([events[-1].at_s]))[0]))
@@ -871,12 +1048,49 @@ class _Estimator:
             rate=rate,
             rate_sd=rate_sd,
             q=q,
-            profile=profile,
+            profile=a.profile,
             source=source,
             last_emptied=last_emptied,
-            last_reading=last_reading_s,
+            last_reading=a.last_reading_s,
             noise_sd=noise_sd,
-            emptyings=emptyings,
+            emptyings=a.emptyings,
+        )
+
+    def _no_data(self, a: _Analysed) -> FillEstimate:
+        """No reading in the history window: the fallback rate from the last reported emptying."""
+        p, known, reports, q_floor = self.p, a.known, a.reports, a.q_floor
+        flat = WeekProfile.flat(p.timezone)
+        last_report = float(reports[-1]) if reports.shape[0] else None
+        self.flags.add(HealthFlag.NO_DATA)
+        if len(known):
+            self.flags.add(HealthFlag.STALE)
+            self.notes.append(f"no reading since {_when(float(known.times_s[-1]), p.timezone)}")
+        else:
+            self.notes.append("no readings")
+        rate, rate_sd, source = self._fallback_rate(None)
+        if last_report is not None:
+            dt = flat.effective_hours_between(last_report, self.now_s)
+            fill, sd = (
+                p.residual_fill + rate * dt,
+                math.sqrt(0.03**2 + (rate_sd * dt) ** 2 + q_floor * dt),
+            )
+            self.notes.append(f"emptied {_when(last_report, p.timezone)} by driver report")
+        else:
+            fill, sd = 0.5, 0.3
+            self.notes.append("level unknown")
+        last_read = float(known.times_s[-1]) if len(known) else None
+        return self._estimate(
+            fill_now=fill,
+            fill_sd=sd,
+            rate=rate,
+            rate_sd=rate_sd,
+            q=q_floor,
+            profile=flat,
+            source=source,
+            last_emptied=last_report,
+            last_reading=last_read,
+            noise_sd=0.0,
+            emptyings=tuple(Emptying(float(r), EmptyingSource.REPORT) for r in reports),
         )
 
     # ---- pieces --------------------------------------------------------------------------------
@@ -910,11 +1124,11 @@ class _Estimator:
         if len(short_d) < 3:
             return max(self.p.noise_floor_sd, 0.02), q_floor
         var_s = _mad_sd(np.array(short_d)) ** 2
-        h_s = float(np.median(short_h))
+        h_s = _median(np.asarray(short_h))
         q = q_floor
         if len(long_d) >= 5:
             var_l = _mad_sd(np.array(long_d)) ** 2
-            h_l = float(np.median(long_h))
+            h_l = _median(np.asarray(long_h))
             if h_l > h_s:
                 q = max((var_l - var_s) / (h_l - h_s), q_floor)
         noise_var = max((var_s - q * h_s) / 2.0, self.p.noise_floor_sd**2)
@@ -980,7 +1194,7 @@ class _Estimator:
         )
         return float(t_all[k])
 
-    def _check_implausible(
+    def _implausible_reasons(
         self,
         t_all: FloatArray,
         in_range: NDArray[np.bool_],
@@ -995,7 +1209,8 @@ class _Estimator:
         partial: list[tuple[int, float]],
         events: list[_Event],
         y: FloatArray,
-    ) -> None:
+    ) -> list[str]:
+        """Why the readings are implausible (empty when they are not)."""
         p = self.p
         reasons: list[str] = []
         recent_all = t_all >= self.now_s - p.health_window_h * HOUR_S
@@ -1050,9 +1265,7 @@ class _Estimator:
                         f"a driver reported an emptying at {_when(e.at_s, p.timezone)} but the sensor "
                         f"still reads {_pct(post)}"
                     )
-        if reasons:
-            self.flags.add(HealthFlag.IMPLAUSIBLE)
-            self.notes.append("implausible: " + "; ".join(reasons))
+        return reasons
 
     def _fallback(
         self,

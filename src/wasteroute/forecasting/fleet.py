@@ -33,7 +33,13 @@ from typing import TypeVar
 import numpy as np
 
 from wasteroute.forecasting.calibration import Calibration, standardized_errors
-from wasteroute.forecasting.estimators import FillEstimate, RateSource, estimate_fill, similar_rates
+from wasteroute.forecasting.estimators import (
+    FillEstimate,
+    RateSource,
+    analyse_fill,
+    estimate_fill,
+    similar_rates,
+)
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.profile import HOUR_S, to_epoch_s
 from wasteroute.forecasting.series import ReadingSeries
@@ -177,13 +183,11 @@ def forecast_fleet(
     estimates: dict[K, FillEstimate] = {}
     calibrations: dict[tuple[str, str], Calibration] = {}
     for g, keys in members.items():
-        first = {k: estimate_fill(series[k], now=now_s, params=p) for k in keys}
+        # each container is analysed once; the peers' median rate only enters the conclusion
+        analyses = {k: analyse_fill(series[k], now=now_s, params=p) for k in keys}
+        first = {k: a.estimate() for k, a in analyses.items()}
         similar = similar_rates(first.values(), min_containers=min_similar).get(g)
-        final = (
-            first
-            if similar is None
-            else {k: estimate_fill(series[k], now=now_s, similar_rate_per_h=similar, params=p) for k in keys}
-        )
+        final = first if similar is None else {k: a.estimate(similar) for k, a in analyses.items()}
         cal = Calibration()
         if calibrate:
             healthy = [k for k in keys if _healthy_sensor(final[k])]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -66,11 +67,69 @@ def _utc_offsets_s(hours: IntArray, tz: ZoneInfo) -> IntArray:
     return offsets
 
 
+_MAX_CALENDAR_H = 24 * 400
+"""Longest span of hours a cached calendar keeps (a calendar is rebuilt around newer requests)."""
+
+
+class _Calendar:
+    """Local weekday and hour of day of consecutive UTC hours ``first_hour`` .. ``last_hour`` of one
+    time zone, with the hours spent in each weekday and each local hour of day before every hour."""
+
+    def __init__(self, first_hour: int, last_hour: int, timezone: str) -> None:
+        self.first_hour = first_hour
+        self.last_hour = last_hour
+        hours = np.arange(first_hour, last_hour + 1, dtype=np.int64)
+        local_s = hours * 3600 + _utc_offsets_s(hours, zone(timezone))
+        self.weekday: IntArray = ((local_s // 86400 + 3) % 7).astype(np.int64)  # 1970-01-01: a Thursday
+        self.hour_of_day: IntArray = ((local_s % 86400) // 3600).astype(np.int64)
+        self._bins: dict[int, IntArray] = {}
+        self._counts: tuple[FloatArray, FloatArray] | None = None
+
+    def bins(self, bins_per_day: int) -> IntArray:
+        """Time-of-week bin of every hour (Monday 00:00 local starts bin 0)."""
+        out = self._bins.get(bins_per_day)
+        if out is None:
+            out = (self.weekday * bins_per_day + self.hour_of_day // (24 // bins_per_day)).astype(np.int64)
+            out.setflags(write=False)
+            self._bins[bins_per_day] = out
+        return out
+
+    def counts(self) -> tuple[FloatArray, FloatArray]:
+        """Hours spent in each weekday (columns 0..6) and each local hour of day (0..23) from the
+        first hour to the start of each hour; row ``i`` is for hour ``first_hour + i``."""
+        if self._counts is None:
+            n = self.weekday.shape[0]
+            days = np.zeros((n + 1, 7))
+            hours = np.zeros((n + 1, 24))
+            days[np.arange(1, n + 1), self.weekday] = 1.0
+            hours[np.arange(1, n + 1), self.hour_of_day] = 1.0
+            self._counts = (np.cumsum(days, axis=0), np.cumsum(hours, axis=0))
+        return self._counts
+
+
+_CALENDARS: dict[str, _Calendar] = {}
+
+
+def _calendar(timezone: str, first_hour: int, last_hour: int) -> _Calendar:
+    """A calendar of ``timezone`` covering the hours asked for, kept for later grids of the zone."""
+    cal = _CALENDARS.get(timezone)
+    if cal is not None and cal.first_hour <= first_hour and last_hour <= cal.last_hour:
+        return cal
+    lo, hi = first_hour - 7 * 24, last_hour + 35 * 24
+    if cal is not None and max(hi, cal.last_hour) - min(lo, cal.first_hour) <= _MAX_CALENDAR_H:
+        lo, hi = min(lo, cal.first_hour), max(hi, cal.last_hour)
+    cal = _Calendar(lo, hi, timezone)
+    if hi - lo <= _MAX_CALENDAR_H:
+        _CALENDARS[timezone] = cal
+    return cal
+
+
 class HourGrid:
     """UTC hours from ``start_s`` to ``end_s`` labelled with their local time-of-week bin.
 
     Local bins are aligned with local hours; for zones whose offset is a whole number of hours (all of
-    Europe) the hour boundaries coincide exactly.
+    Europe) the hour boundaries coincide exactly. Grids of one zone share a cached calendar, so
+    building one costs next to nothing.
     """
 
     def __init__(self, start_s: float, end_s: float, timezone: str, bins_per_day: int) -> None:
@@ -82,12 +141,10 @@ class HourGrid:
         self.n_bins = 7 * bins_per_day
         self.first_hour = int(np.floor(min(start_s, end_s) / HOUR_S))
         last_hour = int(np.floor(max(start_s, end_s) / HOUR_S)) + 1
-        hours = np.arange(self.first_hour, last_hour + 1, dtype=np.int64)
-        local_s = hours * 3600 + _utc_offsets_s(hours, zone(timezone))
-        local_days = local_s // 86400
-        weekday = (local_days + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
-        hour_of_day = (local_s % 86400) // 3600
-        self.bins: IntArray = (weekday * bins_per_day + hour_of_day // (24 // bins_per_day)).astype(np.int64)
+        self._cal = _calendar(timezone, self.first_hour, last_hour)
+        self._off = self.first_hour - self._cal.first_hour
+        n_hours = last_hour - self.first_hour + 1
+        self.bins: IntArray = self._cal.bins(bins_per_day)[self._off : self._off + n_hours]
         self._cum_bins: FloatArray | None = None
 
     def _locate(self, t_s: FloatArray) -> tuple[IntArray, FloatArray]:
@@ -108,6 +165,20 @@ class HourGrid:
         out = self._cum_bins[k].copy()
         out[np.arange(k.shape[0]), self.bins[k]] += frac
         return out
+
+    def day_and_hour_exposure(self, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Hours spent in each local weekday and in each local hour of day from the grid start to each
+        time: shapes ``(len(t_s), 7)`` and ``(len(t_s), 24)`` (the sums of :meth:`exposure` of a
+        24-bins-a-day grid over hours and over days)."""
+        k, frac = self._locate(np.asarray(t_s, dtype=np.float64))
+        days, hours = self._cal.counts()
+        at = k + self._off
+        d = days[at] - days[self._off]
+        h = hours[at] - hours[self._off]
+        rows = np.arange(k.shape[0])
+        d[rows, self._cal.weekday[at]] += frac
+        h[rows, self._cal.hour_of_day[at]] += frac
+        return d, h
 
     def effective_hours(self, t_s: FloatArray, multipliers: FloatArray) -> FloatArray:
         """Profile-weighted hours from the grid start to each time."""
@@ -151,12 +222,19 @@ class WeekProfile:
     def bins_per_day(self) -> int:
         return len(self.multipliers) // 7
 
-    @property
+    @cached_property
     def is_flat(self) -> bool:
         return all(abs(m - 1.0) < 1e-12 for m in self.multipliers)
 
+    @cached_property
+    def _array(self) -> FloatArray:
+        arr = np.asarray(self.multipliers, dtype=np.float64)
+        arr.setflags(write=False)
+        return arr
+
     def array(self) -> FloatArray:
-        return np.asarray(self.multipliers, dtype=np.float64)
+        """The multipliers as a read-only array."""
+        return self._array
 
     def grid(self, start_s: float, end_s: float) -> HourGrid:
         return HourGrid(start_s, end_s, self.timezone, self.bins_per_day)

@@ -70,6 +70,7 @@ from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.principals import PrincipalRepository
 from wasteroute.storage.scratch import create_database, drop_database
 from wasteroute.storage.tours import TourRepository
+from wasteroute.vocabulary import IntegrationKind
 
 log = logging.getLogger(__name__)
 
@@ -204,9 +205,11 @@ def seed(database_url: str, cities: Sequence[City]) -> None:
                 c.fractions = sorted({v.fraction for v in CityRepository(s).vehicles(c.city_id)})
                 ids = NetworkIds.for_city(c.slug)
                 for body in (
-                    IntegrationCreate(kind="tts", application_id=ids.tts_app, tenant_id=ids.tts_tenant),
-                    IntegrationCreate(kind="chirpstack", application_id=ids.cs_application_id),
-                    IntegrationCreate(kind="native", application_id=f"{c.slug}-gw"),
+                    IntegrationCreate(
+                        kind=IntegrationKind.TTS, application_id=ids.tts_app, tenant_id=ids.tts_tenant
+                    ),
+                    IntegrationCreate(kind=IntegrationKind.CHIRPSTACK, application_id=ids.cs_application_id),
+                    IntegrationCreate(kind=IntegrationKind.NATIVE, application_id=f"{c.slug}-gw"),
                 ):
                     register(s, c.city_id, c.slug, body)
     finally:

@@ -74,7 +74,6 @@ class Settings(BaseSettings):
     maintenance_interval_s: int = Field(default=600, ge=10, description="partitions, retention, rollups")
 
     # planning
-    fill_threshold: float = Field(default=0.8, gt=0, le=1.2)
     plan_time_limit_s: float = Field(default=20.0, gt=0, le=3_600)
     osrm_url: str | None = Field(default=None, description="OSRM base URL; unset: great-circle x detour")
     osrm_profile: str = "driving"

@@ -6,16 +6,17 @@ from __future__ import annotations
 import importlib.util
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import text
 
 from tests.api.support import SETTINGS, World
 from wasteroute.api.dispatch import DROP_CODES
-from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedCode, UnplannedList
+from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedList
 from wasteroute.planning.result import DropReason
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.plans import PlanRepository
+from wasteroute.vocabulary import UnplannedReason
 
 
 def _stops(plan: PlanRead) -> dict[int, list[Any]]:
@@ -275,7 +276,7 @@ def test_every_container_full_soon_and_not_on_a_tour_has_a_reason(world: World) 
 
 def test_every_router_reason_has_a_code_for_the_unplanned_list() -> None:
     assert set(DROP_CODES) == {r.code for r in DropReason}
-    assert set(DROP_CODES.values()) <= set(get_args(UnplannedCode))
+    assert set(DROP_CODES.values()) <= set(UnplannedReason)
     # the migration that gave old plans their codes read the same English texts the router wrote
     path = Path(__file__).parents[2] / "migrations" / "versions" / "20261206_0009_codes_for_the_pages.py"
     spec = importlib.util.spec_from_file_location("migration_0009", path)

@@ -26,12 +26,8 @@ from sqlalchemy.orm import Session
 
 from wasteroute.errors import Conflict
 from wasteroute.storage.admin import CityObjects
-from wasteroute.storage.integrations import (
-    Integration,
-    IntegrationInfo,
-    IntegrationKind,
-    IntegrationRepository,
-)
+from wasteroute.storage.integrations import Integration, IntegrationInfo, IntegrationRepository
+from wasteroute.vocabulary import IntegrationKind
 
 TOKEN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 BROKER_USER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,119}$"
@@ -67,7 +63,7 @@ class IntegrationCreate(BaseModel):
 
     @model_validator(mode="after")
     def _shape(self) -> IntegrationCreate:
-        if self.kind == "chirpstack":
+        if self.kind == IntegrationKind.CHIRPSTACK:
             try:
                 # canonical form, as ChirpStack writes it in its topics (lower case, with hyphens)
                 self.application_id = str(uuid.UUID(self.application_id))
@@ -75,7 +71,7 @@ class IntegrationCreate(BaseModel):
                 raise ValueError(
                     f"a ChirpStack v4 application id is a UUID, got {self.application_id!r}"
                 ) from None
-        if self.kind == "native" and self.tenant_id:
+        if self.kind == IntegrationKind.NATIVE and self.tenant_id:
             raise ValueError("a native gateway has no tenant; leave tenant_id empty")
         _check_user(self.broker_user)
         return self
@@ -117,18 +113,18 @@ class IntegrationRead(BaseModel):
 
 def topic_prefix(kind: str, city_slug: str, application_id: str, tenant_id: str = "") -> str:
     """The topic prefix an integration publishes under (see the module table)."""
-    if kind == "tts":
+    if kind == IntegrationKind.TTS:
         return f"v3/{application_id}@{tenant_id}" if tenant_id else f"v3/{application_id}"
-    if kind == "chirpstack":
+    if kind == IntegrationKind.CHIRPSTACK:
         return f"application/{application_id}"
-    if kind == "native":
+    if kind == IntegrationKind.NATIVE:
         return f"wasteroute/{city_slug}"
     raise ValueError(f"kind must be tts, chirpstack or native, got {kind!r}")
 
 
 def default_broker_user(kind: str, city_slug: str, application_id: str) -> str:
     """``{kind}-{city}-{application id}`` (a ChirpStack UUID shortened to its first 8 digits)."""
-    app = application_id[:8] if kind == "chirpstack" else application_id
+    app = application_id[:8] if kind == IntegrationKind.CHIRPSTACK else application_id
     return _UNSAFE.sub("-", f"{kind}-{city_slug}-{app}")[:120]
 
 
@@ -177,9 +173,9 @@ def register(session: Session, city_id: int, city_slug: str, body: IntegrationCr
 
 
 def _write_topics(i: IntegrationInfo) -> list[str]:
-    if i.kind == "tts":
+    if i.kind == IntegrationKind.TTS:
         return [f"{i.topic_prefix}/devices/+/up"]
-    if i.kind == "chirpstack":
+    if i.kind == IntegrationKind.CHIRPSTACK:
         return [f"{i.topic_prefix}/device/+/event/+"]
     return [f"{i.topic_prefix}/sensors/+/up"]
 

@@ -11,9 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Fraction = Literal["residual", "paper", "glass", "packaging", "bio"]
-AccessClass = Literal["standard", "narrow", "crane"]
-SensorModel = Literal["em310-udl", "ldds75", "native"]
+from wasteroute.vocabulary import AccessClass, Fraction, SensorModel
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
@@ -64,12 +62,12 @@ class VehicleSeed(_Strict):
     shift_start: time = time(6, 0)
     shift_end: time = time(14, 30)
     max_duration_s: int = Field(default=30_600, gt=0)
-    access_class: AccessClass = "standard"
+    access_class: AccessClass = AccessClass.STANDARD
 
 
 class SensorSeed(_Strict):
     device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-    model: SensorModel = "native"
+    model: SensorModel = SensorModel.NATIVE
     mount_offset_mm: float = Field(default=0, ge=0)
 
     @field_validator("device_id")
@@ -84,7 +82,7 @@ class BinProperties(_Strict):
     address: str | None = Field(default=None, max_length=200, description="street address shown to drivers")
     fraction: Fraction
     container_type: str
-    access_class: AccessClass = "standard"
+    access_class: AccessClass = AccessClass.STANDARD
     collection_hours: str = "00:00-24:00"
     sensor: SensorSeed | None = None
 

@@ -17,8 +17,9 @@ from wasteroute.config import Settings
 from wasteroute.errors import Forbidden, TooManyRequests, Unauthorized, WasterouteError
 from wasteroute.storage.db import transaction
 from wasteroute.storage.principals import PrincipalRepository
+from wasteroute.vocabulary import Role
 
-ROLES = ("admin", "dispatcher", "driver", "gateway")
+ROLES = tuple(Role)
 MAX_PAGE = 1000
 """The largest page any list endpoint returns."""
 
@@ -63,7 +64,7 @@ class Caller:
 
     principal_id: int
     city_id: int
-    role: str
+    role: Role
     vehicle_id: int | None
 
 
@@ -98,7 +99,7 @@ def authenticate(request: Request, session: Session, settings: Settings, key: st
     p = PrincipalRepository(session, settings.secret_key.get_secret_value()).authenticate(key)
     if p is None:
         raise refuse_key(request)
-    return Caller(p.id, p.city_id, p.role, p.vehicle_id)
+    return Caller(p.id, p.city_id, Role(p.role), p.vehicle_id)
 
 
 def get_caller(
@@ -127,7 +128,7 @@ def wrong_role(role: str, allowed: tuple[str, ...]) -> Forbidden:
     )
 
 
-def require(*roles: str) -> Any:
+def require(*roles: Role) -> Any:
     """A dependency that lets only the given roles through (403 for the others)."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:

@@ -31,13 +31,14 @@ from wasteroute.storage.dispatch_edits import DispatchEditRepository, EditRoute,
 from wasteroute.storage.models import City, Plan
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.tours import TourRepository
+from wasteroute.vocabulary import BinState, Category, PlanStatus, StopKind, StopStatus, UnplannedReason
 
 DROP_CODES = {
-    DropReason.OPTIONAL_NOT_WORTH.code: "can_wait",
-    DropReason.NO_COMPATIBLE_VEHICLE.code: "no_access",
-    DropReason.TIME_WINDOW_UNREACHABLE.code: "time_window",
-    DropReason.CAPACITY.code: "capacity",
-    DropReason.NO_TIME_LEFT.code: "shift",
+    DropReason.OPTIONAL_NOT_WORTH.code: UnplannedReason.CAN_WAIT,
+    DropReason.NO_COMPATIBLE_VEHICLE.code: UnplannedReason.NO_ACCESS,
+    DropReason.TIME_WINDOW_UNREACHABLE.code: UnplannedReason.TIME_WINDOW,
+    DropReason.CAPACITY.code: UnplannedReason.CAPACITY,
+    DropReason.NO_TIME_LEFT.code: UnplannedReason.SHIFT,
 }
 """The unplanned list's code for each reason the router gives (``DropReason.code``, stored in
 ``plan_bin.drop_code``)."""
@@ -72,7 +73,7 @@ def explain_unplanned(session: Session, city: City, plan: Plan, now: datetime) -
     bins = DispatchRepository(session).bins(city.id, plan.fraction)
     open_ = [b for b in bins if cheap_state(b, now) is None and needs_forecast(b, threshold)]
     looks = outlooks(session, city.id, open_, now, threshold)
-    soon = {b.id for b in open_ if state_of(b, looks.get(b.id), now, threshold) == "must_go_soon"}
+    soon = {b.id for b in open_ if state_of(b, looks.get(b.id), now, threshold) == BinState.MUST_GO_SOON}
     routes = [r.id for r in PlanRepository(session).routes(plan.id)]
     on_route = {
         s.bin_id for stops in TourRepository(session).stops(routes).values() for s in stops if s.bin_id
@@ -87,17 +88,21 @@ def explain_unplanned(session: Session, city: City, plan: Plan, now: datetime) -
     out: list[tuple[int, float, UnplannedRead]] = []
     for b in bins:
         pb = rows.get(b.id)
-        left_out = pb is not None and pb.category != "skip" and b.id not in on_route
+        left_out = pb is not None and pb.category != Category.SKIP and b.id not in on_route
         if b.id in on_route or not (b.id in soon or left_out):
             continue
         params = dict(base)
         if pb is None:
-            code = "not_in_plan"
+            code = UnplannedReason.NOT_IN_PLAN
         else:
             params["category"] = pb.category
             params["forecast_pct"] = round(100 * pb.forecast_fill) if pb.forecast_fill is not None else None
-            code = "not_due" if pb.category == "skip" else DROP_CODES.get(pb.drop_code or "", "dropped")
-        order = 0 if pb is not None and pb.category == "must" else 1
+            code = (
+                UnplannedReason.NOT_DUE
+                if pb.category == Category.SKIP
+                else DROP_CODES.get(pb.drop_code or "", UnplannedReason.DROPPED)
+            )
+        order = 0 if pb is not None and pb.category == Category.MUST else 1
         out.append(
             (
                 order,
@@ -106,7 +111,7 @@ def explain_unplanned(session: Session, city: City, plan: Plan, now: datetime) -
                     bin_id=b.id,
                     bin_external_id=b.external_id,
                     must_go_soon=b.id in soon,
-                    code=code,  # type: ignore[arg-type]
+                    code=code,
                     params=params,
                     lon=b.lon,
                     lat=b.lat,
@@ -198,7 +203,7 @@ def _refuse(r: Refusal, route: EditRoute, tz: ZoneInfo) -> EditRefused:
 
 
 def _editable(route: EditRoute, stops: list[EditStop], today: date) -> None:
-    if route.plan_status != "done":
+    if route.plan_status != PlanStatus.DONE:
         raise EditRefused(
             "plan_not_done", f"plan {route.plan_id} is not finished", {"plan_id": route.plan_id}
         )
@@ -208,7 +213,7 @@ def _editable(route: EditRoute, stops: list[EditStop], today: date) -> None:
             f"plan {route.plan_id} is for {route.service_date}, a past day",
             {"service_date": route.service_date.isoformat()},
         )
-    reported = [s for s in stops if s.kind == "stop" and s.status != "planned"]
+    reported = [s for s in stops if s.kind == StopKind.STOP and s.status != StopStatus.PLANNED]
     if reported:
         raise EditRefused(
             "tour_started",

@@ -18,6 +18,7 @@ from wasteroute.forecasting.estimators import time_to_threshold
 from wasteroute.forecasting.fleet import HISTORY_DAYS
 from wasteroute.forecasting.service import forecast_city_bins
 from wasteroute.storage.dispatch import MapBin
+from wasteroute.vocabulary import BinState
 
 __all__ = ["HISTORY_DAYS", "HORIZON_H", "STALE_AFTER_H", "BinOutlook", "outlooks", "state_of"]
 
@@ -34,12 +35,12 @@ class BinOutlook:
     """Probability of overflowing within ``HORIZON_H`` hours."""
 
 
-def cheap_state(b: MapBin, now: datetime) -> str | None:
+def cheap_state(b: MapBin, now: datetime) -> BinState | None:
     """``alert`` or ``stale`` when they follow from the stored state alone, else None (needs a forecast)."""
     if b.alerts:
-        return "alert"
+        return BinState.ALERT
     if b.measured_at is None or (now - b.measured_at).total_seconds() > STALE_AFTER_H * 3600:
-        return "stale"
+        return BinState.STALE
     return None
 
 
@@ -70,7 +71,7 @@ def outlooks(
     return out
 
 
-def state_of(b: MapBin, outlook: BinOutlook | None, now: datetime, threshold: float) -> str:
+def state_of(b: MapBin, outlook: BinOutlook | None, now: datetime, threshold: float) -> BinState:
     cheap = cheap_state(b, now)
     if cheap is not None:
         return cheap
@@ -80,5 +81,5 @@ def state_of(b: MapBin, outlook: BinOutlook | None, now: datetime, threshold: fl
         and outlook.hours_to_threshold is not None
         and outlook.hours_to_threshold <= HORIZON_H
     ):
-        return "must_go_soon"
-    return "ok"
+        return BinState.MUST_GO_SOON
+    return BinState.OK

@@ -9,14 +9,22 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-Fraction = Literal["residual", "paper", "glass", "packaging", "bio"]
-AccessClass = Literal["standard", "narrow", "crane"]
-SensorModel = Literal["em310-udl", "ldds75", "native"]
-Role = Literal["admin", "dispatcher", "driver", "gateway"]
-StopKind = Literal["start", "stop", "facility", "break", "end"]
-StopStatus = Literal["planned", "emptied", "not_reachable", "damaged", "overfilled"]
-EventKind = Literal["emptied", "not_reachable", "damaged", "overfilled"]
-BinStateName = Literal["ok", "must_go_soon", "stale", "alert"]
+from wasteroute.vocabulary import (
+    AccessClass,
+    AlertKind,
+    BinState,
+    Category,
+    EventKind,
+    Fraction,
+    PlanStatus,
+    PlanTrigger,
+    Role,
+    SensorModel,
+    StopKind,
+    StopStatus,
+    UnplannedReason,
+    check_time_zone,
+)
 
 Lon = Annotated[float, Field(ge=-180, le=180, description="longitude, WGS84 degrees")]
 Lat = Annotated[float, Field(ge=-90, le=90, description="latitude, WGS84 degrees")]
@@ -63,13 +71,7 @@ class CityBase(_In):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}; expected an IANA name like Europe/Berlin") from None
-        return v
+        return check_time_zone(v)
 
 
 class CityCreate(CityBase):
@@ -193,7 +195,7 @@ class VehicleCreate(_In):
     shift_start: time = time(6, 0)
     shift_end: time = time(14, 30)
     max_duration_s: int = Field(default=30_600, gt=0, le=86_400)
-    access_class: AccessClass = "standard"
+    access_class: AccessClass = AccessClass.STANDARD
     active: bool = True
 
 
@@ -232,7 +234,7 @@ class BinCreate(_In):
     lat: Lat
     fraction: Fraction
     container_type_id: DbId
-    access_class: AccessClass = "standard"
+    access_class: AccessClass = AccessClass.STANDARD
     collection_start: time = time(0, 0)
     collection_end: time = time(23, 59)
     active: bool = True
@@ -268,7 +270,7 @@ class BinRead(_Out):
 class SensorCreate(_In):
     device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="DevEUI or own id")
     bin_id: DbId | None = None
-    model: SensorModel = "native"
+    model: SensorModel = SensorModel.NATIVE
     mount_offset_mm: float = Field(default=0, ge=0, le=5000)
 
 
@@ -351,7 +353,7 @@ class BinMapProperties(BaseModel):
         description="empty when healthy; else no_data, stale, stuck, implausible"
     )
     alerts: list[str]
-    state: BinStateName
+    state: BinState
 
 
 class BinMapFeature(BaseModel):
@@ -384,7 +386,7 @@ class PlanCreate(_In):
 
 class PlanJobRead(BaseModel):
     id: int
-    status: Literal["queued", "running", "done", "failed"]
+    status: PlanStatus
     progress: float = Field(description="0..1")
     fraction: str
     service_date: date
@@ -394,7 +396,7 @@ class PlanJobRead(BaseModel):
     finished_at: datetime | None
     error: str | None
     attempts: int = Field(default=0, description="times a worker took the job (a crashed worker's counts)")
-    trigger: Literal["manual", "scheduled"] = "manual"
+    trigger: PlanTrigger = PlanTrigger.MANUAL
 
 
 class StopRead(BaseModel):
@@ -453,7 +455,7 @@ class RouteRead(BaseModel):
 class LeftOut(BaseModel):
     bin_id: int
     bin_external_id: str | None
-    category: str = Field(description="must or may")
+    category: Category = Field(description="must or may")
     forecast_fill: float | None
     reason: str = Field(description="the selection's decision and why the router left it out, in English")
     code: str | None = Field(
@@ -482,16 +484,12 @@ class PlanRead(PlanJobRead):
 
 # dispatcher: the plans of a day, why a container is not planned, fill history, hand edits of tours
 
-UnplannedCode = Literal[
-    "not_in_plan", "not_due", "can_wait", "capacity", "shift", "time_window", "no_access", "dropped"
-]
-
 
 class DayPlanRead(BaseModel):
     id: int
     fraction: str
     service_date: date
-    status: Literal["queued", "running", "done", "failed"]
+    status: PlanStatus
     progress: float = Field(description="0..1")
     created_at: datetime
     started_at: datetime | None
@@ -525,7 +523,7 @@ class UnplannedRead(BaseModel):
     bin_id: int
     bin_external_id: str
     must_go_soon: bool = Field(description="full soon on the map now (the KPI counts these)")
-    code: UnplannedCode
+    code: UnplannedReason
     params: dict[str, Any]
     lon: float
     lat: float
@@ -562,7 +560,7 @@ class StopLock(_In):
 
 
 class RouteFeatureProperties(BaseModel):
-    kind: Literal["route", "start", "stop", "facility", "break", "end"]
+    kind: Literal["route"] | StopKind
     seq: int | None = None
     route_id: int | None = None
     vehicle_name: str | None = None
@@ -590,7 +588,7 @@ class AlertRead(BaseModel):
     id: int | None = Field(
         description="stored alerts only; computed ones (stale, overflow_forecast) have none"
     )
-    kind: Literal["fire", "tilt", "battery", "stale", "overflow_forecast"]
+    kind: AlertKind
     source: Literal["stored", "computed"]
     bin_id: int | None
     bin_external_id: str | None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from wasteroute.config import Settings
 from wasteroute.simulation.command import register as register_simulate
+from wasteroute.vocabulary import Fraction, Role
 
 log = logging.getLogger("wasteroute")
 
@@ -299,13 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("worker", "run queued plan jobs until SIGTERM", cmd_worker)
     sp = add("plan", "plan one fraction of one city for one day and store it", cmd_plan)
     sp.add_argument("--city", required=True)
-    sp.add_argument("--fraction", required=True, choices=["residual", "paper", "glass", "packaging", "bio"])
+    sp.add_argument("--fraction", required=True, choices=list(Fraction))
     sp.add_argument("--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD, default today")
     sp.add_argument("--time-limit", type=float, default=None)
     sp.add_argument("--seed", type=int, default=0)
     sp = add("create-key", "issue an API key for a principal", cmd_create_key)
     sp.add_argument("--city", required=True)
-    sp.add_argument("--role", required=True, choices=["admin", "dispatcher", "driver", "gateway"])
+    sp.add_argument("--role", required=True, choices=list(Role))
     sp.add_argument("--vehicle", help="the vehicle's external id (drivers)")
     sp.add_argument("--name")
     from wasteroute.cli.integrations import add_commands as add_integration_commands

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 from wasteroute.planning.distances import DistanceProvider
 from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
 from wasteroute.planning.result import RoutePlan, VisitKind
-from wasteroute.planning.selection import BinSelection, SelectionStatus
+from wasteroute.planning.selection import BinSelection
 from wasteroute.storage.plans import PlanBinRecord, RouteRecord, StopRecord
+from wasteroute.vocabulary import AccessClass, Category, Fraction, SelectionStatus
 
 __all__ = [
     "ACCESS",
-    "CATEGORY",
     "COST_PER_HOUR",
     "COST_PER_KM",
     "COST_PER_TOUR",
@@ -54,9 +54,15 @@ __all__ = [
 # A vehicle's volume is the loose container volume one load holds (body volume x compaction), so a
 # stop's volume is its container volume x fill. Mass per loose litre: rough German municipal figures;
 # a city overrides them with its own weighbridge data.
-DENSITY_KG_PER_L = {"residual": 0.13, "paper": 0.09, "packaging": 0.04, "bio": 0.40, "glass": 0.30}
+DENSITY_KG_PER_L: dict[str, float] = {
+    Fraction.RESIDUAL: 0.13,
+    Fraction.PAPER: 0.09,
+    Fraction.PACKAGING: 0.04,
+    Fraction.BIO: 0.40,
+    Fraction.GLASS: 0.30,
+}
 DEFAULT_DENSITY_KG_PER_L = 0.15
-ACCESS = {"standard": {"standard"}, "narrow": {"standard", "narrow"}, "crane": {"crane", "standard"}}
+ACCESS = {a.value: frozenset(c.value for c in a.empties) for a in AccessClass}
 """Container access classes a vehicle of each access class can empty."""
 # Routing costs (euro-like units): a truck kilometre and a crew hour.
 COST_PER_KM = 2.0
@@ -66,8 +72,6 @@ COST_PER_TOUR = 60.0
 fees): a tour for a handful of may-go containers has to be worth it."""
 MAX_FILL = 1.25
 """Fill above which a container's forecast is not believed when sizing its load."""
-CATEGORY = {SelectionStatus.MUST_GO: "must", SelectionStatus.MAY_GO: "may", SelectionStatus.SKIP: "skip"}
-"""The stored ``plan_bin.category`` of each selection status."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +209,7 @@ class Considered:
     """The selection's decision on one container, as ``plan_bin`` keeps it."""
 
     bin_id: int
-    category: str
+    category: Category
     forecast_fill: float
     reason: str
     code: str
@@ -223,7 +227,7 @@ def consider(inputs: PlanInputs, decisions: Sequence[BinSelection]) -> tuple[lis
         considered.append(
             Considered(
                 bin_id=b.id,
-                category=CATEGORY[d.status],
+                category=d.status.category,
                 forecast_fill=round(d.fill_at_visit, 3),
                 reason=d.reason,
                 code=d.code,
@@ -291,7 +295,7 @@ def build_problem(inputs: PlanInputs, chosen: Sequence[Chosen], provider: Distan
             fraction=inputs.fraction,
             shift=v.shift_s,
             max_duration_s=v.max_duration_s,
-            access_classes=frozenset(ACCESS.get(v.access_class, {v.access_class})),
+            access_classes=ACCESS.get(v.access_class, frozenset({v.access_class})),
             break_rule=BreakRule.statutory(),
             must_end_empty=bool(facilities),
             cost_per_km=COST_PER_KM,
@@ -414,8 +418,8 @@ def plan_rows(
         )
     summary = {
         "bins_considered": len(considered),
-        "must_go": sum(1 for s in considered if s.category == "must"),
-        "may_go": sum(1 for s in considered if s.category == "may"),
+        "must_go": sum(1 for s in considered if s.category == Category.MUST),
+        "may_go": sum(1 for s in considered if s.category == Category.MAY),
         "routed": len(routed),
         "routes": len(result.routes),
         "km": round(result.km, 2),

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
+
+from wasteroute.vocabulary import time_zone
 
 MAX_SEARCH_DAYS = 366
 """``next_planning_day`` gives up after this many consecutive closed days."""
@@ -27,15 +29,6 @@ CITY_SUBDIVISIONS: dict[str, str] = {
     "wismar": "MV",
 }
 """German state (ISO 3166-2 subdivision) of the alliance's cities, by city slug."""
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"timezone must be an IANA time zone name such as 'Europe/Berlin', got {name!r}"
-        ) from exc
 
 
 @lru_cache(maxsize=256)
@@ -69,7 +62,7 @@ class CalendarRules:
     open_dates: frozenset[date] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        _zone(self.timezone)
+        time_zone(self.timezone)
         object.__setattr__(self, "closed_dates", frozenset(self.closed_dates))
         object.__setattr__(self, "open_dates", frozenset(self.open_dates))
         for d in self.closed_dates | self.open_dates:
@@ -99,7 +92,7 @@ class CalendarRules:
 
     @property
     def zone(self) -> ZoneInfo:
-        return _zone(self.timezone)
+        return time_zone(self.timezone)
 
 
 def closed_reason(day: date, rules: CalendarRules) -> str | None:

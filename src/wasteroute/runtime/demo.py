@@ -32,6 +32,7 @@ from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.principals import PrincipalRepository
+from wasteroute.vocabulary import PlanStatus
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ def _wait_for_plans(
     while time.monotonic() < deadline and not stop.is_set():
         with transaction(factory) as session:
             plans = [PlanRepository(session).get(i) for i in plan_ids]
-            if all(p is not None and p.status in ("done", "failed") for p in plans):
+            if all(p is not None and p.status in (PlanStatus.DONE, PlanStatus.FAILED) for p in plans):
                 return [
                     {
                         "id": p.id,

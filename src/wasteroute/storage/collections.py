@@ -12,12 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from wasteroute.storage.models import CollectionEvent
+from wasteroute.vocabulary import EventKind
 
-STOP_STATUSES = ("emptied", "not_reachable", "damaged", "overfilled")
+STOP_STATUSES = tuple(k.value for k in EventKind)
 EMPTYING_KINDS = ("emptied", "overfilled", "detected_drop")
 """Events after which a container is empty: an overfilled container is emptied too (and reported as
 overfilled, which the public overflow figures count)."""
-DRIVER_EMPTYINGS = ("emptied", "overfilled")
+DRIVER_EMPTYINGS = (EventKind.EMPTIED.value, EventKind.OVERFILLED.value)
 
 _STOP_STATUS = (
     "WITH s AS (UPDATE route_stop SET status = coalesce((SELECT kind FROM collection_event "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from sqlalchemy import Boolean, ForeignKey, Integer, Text, select
@@ -18,9 +18,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wasteroute.storage.models import TZ, Base, City
 from wasteroute.storage.readings import StorageUnavailable
+from wasteroute.vocabulary import IntegrationKind
 
-IntegrationKind = Literal["tts", "chirpstack", "native"]
-KINDS: tuple[IntegrationKind, ...] = ("tts", "chirpstack", "native")
+KINDS = tuple(IntegrationKind)
 
 
 class Integration(Base):
@@ -54,7 +54,7 @@ class IntegrationInfo:
     @property
     def label(self) -> str:
         """``tts luebeck-bins@ttn``, ``chirpstack <uuid>``, ``native gw-1``: for messages."""
-        tenant = f"@{self.tenant_id}" if self.tenant_id and self.kind == "tts" else ""
+        tenant = f"@{self.tenant_id}" if self.tenant_id and self.kind == IntegrationKind.TTS else ""
         return f"{self.kind} {self.application_id}{tenant}"
 
 
@@ -118,7 +118,7 @@ class IntegrationRepository:
         q = select(Integration.id).where(
             Integration.kind == kind, Integration.application_id == application_id
         )
-        if kind != "chirpstack":
+        if kind != IntegrationKind.CHIRPSTACK:
             q = q.where(Integration.tenant_id == tenant_id)
         return self.session.execute(q.limit(1)).first() is not None
 

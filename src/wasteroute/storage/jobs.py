@@ -17,8 +17,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from wasteroute.storage.models import Plan, PlanSchedule
+from wasteroute.vocabulary import PlanStatus, PlanTrigger
 
-ACTIVE = ("queued", "running")
+ACTIVE = (PlanStatus.QUEUED.value, PlanStatus.RUNNING.value)
 
 # The fair order: first the cities with the fewest jobs running now, then the city served least
 # recently (its latest start), then the oldest job. A flood of one city's jobs therefore waits behind
@@ -153,9 +154,9 @@ class JobQueue:
                 fraction=fraction,
                 service_date=service_date,
                 options=options,
-                status="queued",
+                status=PlanStatus.QUEUED,
                 progress=0.0,
-                trigger="scheduled",
+                trigger=PlanTrigger.SCHEDULED,
             )
             .on_conflict_do_nothing(
                 index_elements=["city_id", "fraction", "service_date"],

@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from wasteroute.vocabulary import PlanStatus, PlanTrigger, StopStatus
+
 TZ = DateTime(timezone=True)
 
 
@@ -197,7 +199,7 @@ class Plan(Base):
     city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
     fraction: Mapped[str] = mapped_column(Text)
     service_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(Text, default="queued")
+    status: Mapped[str] = mapped_column(Text, default=PlanStatus.QUEUED.value)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -210,7 +212,7 @@ class Plan(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     lease_until: Mapped[datetime | None] = mapped_column(TZ)
     worker: Mapped[str | None] = mapped_column(Text)
-    trigger: Mapped[str] = mapped_column(Text, server_default="manual")
+    trigger: Mapped[str] = mapped_column(Text, server_default=PlanTrigger.MANUAL.value)
 
 
 class Route(Base):
@@ -244,7 +246,7 @@ class RouteStop(Base):
     departure: Mapped[datetime] = mapped_column(TZ)
     load_volume_l: Mapped[float] = mapped_column(Float, default=0.0)
     load_mass_kg: Mapped[float] = mapped_column(Float, default=0.0)
-    status: Mapped[str] = mapped_column(Text, default="planned")
+    status: Mapped[str] = mapped_column(Text, default=StopStatus.PLANNED.value)
     locked: Mapped[bool] = mapped_column(Boolean, server_default="false")
     """Pinned to its route by a dispatcher: not moved to another tour until unlocked."""
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from wasteroute.storage.models import Plan, PlanBin, Route, RouteStop
+from wasteroute.vocabulary import PlanStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class PlanRepository:
             service_date=service_date,
             options=options,
             created_by=created_by,
-            status="queued",
+            status=PlanStatus.QUEUED,
             progress=0.0,
         )
         if created_at is not None:
@@ -130,7 +131,9 @@ class PlanRepository:
         return rows, int(total)
 
     def latest_done(self, city_id: int, fraction: str, service_date: date | None = None) -> Plan | None:
-        q = select(Plan).where(Plan.city_id == city_id, Plan.fraction == fraction, Plan.status == "done")
+        q = select(Plan).where(
+            Plan.city_id == city_id, Plan.fraction == fraction, Plan.status == PlanStatus.DONE
+        )
         if service_date is not None:
             q = q.where(Plan.service_date == service_date)
         return self.session.scalars(q.order_by(Plan.finished_at.desc(), Plan.id.desc())).first()
@@ -145,7 +148,11 @@ class PlanRepository:
             update(Plan)
             .where(Plan.id == plan_id)
             .values(
-                status="done", progress=1.0, summary=summary, diagnosis=diagnosis, finished_at=finished_at
+                status=PlanStatus.DONE,
+                progress=1.0,
+                summary=summary,
+                diagnosis=diagnosis,
+                finished_at=finished_at,
             )
         )
 
@@ -153,7 +160,7 @@ class PlanRepository:
         self.session.execute(
             update(Plan)
             .where(Plan.id == plan_id)
-            .values(status="failed", error=error, finished_at=finished_at)
+            .values(status=PlanStatus.FAILED, error=error, finished_at=finished_at)
         )
 
     def add_route(self, route: Route, stops: Sequence[RouteStop]) -> Route:

@@ -71,9 +71,10 @@ from wasteroute.storage.models import (
     Vehicle,
 )
 from wasteroute.storage.principals import PrincipalRepository
+from wasteroute.vocabulary import Role
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-ADMIN = require("admin")
+ADMIN = require(Role.ADMIN)
 ERRORS = {**AUTH_ERRORS, **NOT_FOUND, **CONFLICT}
 
 

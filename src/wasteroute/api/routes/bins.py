@@ -23,8 +23,6 @@ from wasteroute.api.schemas import (
     BinMap,
     BinMapFeature,
     BinMapProperties,
-    BinStateName,
-    Fraction,
     PointGeometry,
 )
 from wasteroute.errors import NotFound
@@ -32,9 +30,10 @@ from wasteroute.storage.alerts import AlertRepository
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.dispatch import DispatchRepository, MapBin
 from wasteroute.storage.models import City
+from wasteroute.vocabulary import AlertKind, BinState, Fraction, Role
 
 router = APIRouter(prefix="/api/v1", tags=["dispatcher"])
-DISPATCH = require("dispatcher", "admin")
+DISPATCH = require(Role.DISPATCHER, Role.ADMIN)
 
 
 def _city(session: SessionDep, caller: Caller) -> City:
@@ -78,7 +77,7 @@ def bins_geojson(
     now: NowDep,
     fraction: Fraction | None = None,
     state: Annotated[
-        BinStateName | None,
+        BinState | None,
         Query(
             description=(
                 "alert: open fire/tilt/battery alert; stale: no reading for 36 h; must_go_soon: at "
@@ -156,7 +155,7 @@ def _stored_alerts(repo: AlertRepository, city_id: int) -> list[AlertRead]:
     return [
         AlertRead(
             id=a.id,
-            kind=a.kind,  # type: ignore[arg-type]
+            kind=AlertKind(a.kind),
             source="stored",
             bin_id=a.bin_id,
             bin_external_id=a.bin_external_id,
@@ -191,7 +190,7 @@ def alerts(session: SessionDep, page: PageDep, now: NowDep, caller: Caller = DIS
         items.append(
             AlertRead(
                 id=None,
-                kind="stale",
+                kind=AlertKind.STALE,
                 source="computed",
                 bin_id=s.bin_id,
                 bin_external_id=s.bin_external_id,
@@ -220,7 +219,7 @@ def alerts(session: SessionDep, page: PageDep, now: NowDep, caller: Caller = DIS
             items.append(
                 AlertRead(
                     id=None,
-                    kind="overflow_forecast",
+                    kind=AlertKind.OVERFLOW_FORECAST,
                     source="computed",
                     bin_id=b.id,
                     bin_external_id=b.external_id,

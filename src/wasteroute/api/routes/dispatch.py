@@ -25,7 +25,6 @@ from wasteroute.api.schemas import (
     DayPlans,
     FillHistory,
     FillReading,
-    Fraction,
     PlanRead,
     StopLock,
     StopMove,
@@ -36,9 +35,10 @@ from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.dispatch_edits import DispatchEditRepository
 from wasteroute.storage.models import City
 from wasteroute.storage.plans import PlanRepository
+from wasteroute.vocabulary import Fraction, PlanStatus, Role
 
 router = APIRouter(prefix="/api/v1", tags=["dispatcher"])
-DISPATCH = require("dispatcher", "admin")
+DISPATCH = require(Role.DISPATCHER, Role.ADMIN)
 MAX_HISTORY_DAYS = 92
 MAX_READINGS = 5000
 WEEK = timedelta(days=7)
@@ -70,7 +70,7 @@ def day_plans(
 ) -> DayPlans:
     city = _city(session, caller)
     rows = DispatchEditRepository(session).day_plans(caller.city_id, fraction, service_date)
-    done = [p for p in rows if p.status == "done"]
+    done = [p for p in rows if p.status == PlanStatus.DONE]
     current = max(done, key=lambda p: (p.finished_at or p.created_at, p.id)) if done else None
     repo = DispatchEditRepository(session)
     later = (
@@ -86,7 +86,7 @@ def day_plans(
                 id=p.id,
                 fraction=p.fraction,
                 service_date=p.service_date,
-                status=p.status,  # type: ignore[arg-type]
+                status=PlanStatus(p.status),
                 progress=p.progress,
                 created_at=p.created_at,
                 started_at=p.started_at,

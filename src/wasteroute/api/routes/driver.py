@@ -35,9 +35,10 @@ from wasteroute.storage.collections import CollectionRepository, StopEvent, same
 from wasteroute.storage.models import CollectionEvent
 from wasteroute.storage.principals import PrincipalRepository
 from wasteroute.storage.tours import AsyncTourStore, TourAccess, TourRepository
+from wasteroute.vocabulary import EventKind, Role
 
 router = APIRouter(prefix="/api/v1/driver", tags=["driver"])
-DRIVER = require("driver")
+DRIVER = require(Role.DRIVER)
 ERRORS = {**AUTH_ERRORS, **NOT_FOUND}
 NO_TOUR = "no tour for you today"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -93,7 +94,7 @@ async def tour_access(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_header)],
 ) -> TourAccess:
     """Authentication, role check and today's route in one query on the asyncio engine, with the
-    same answers as ``require("driver")``."""
+    same answers as ``require(Role.DRIVER)``."""
     key = api_key or (bearer.credentials if bearer else None)
     if not key:
         raise Unauthorized("send an API key in the X-API-Key header or as a bearer token")
@@ -121,12 +122,12 @@ async def tour_access(
         )
     ):
         raise refuse_key(request)
-    if access.role != "driver":
-        raise wrong_role(access.role, ("driver",))
+    if access.role != Role.DRIVER:
+        raise wrong_role(access.role, (Role.DRIVER,))
     return access
 
 
-tour_access.roles = ("driver",)  # type: ignore[attr-defined]  # read by the tenant-isolation test
+tour_access.roles = (Role.DRIVER,)  # type: ignore[attr-defined]  # read by the tenant-isolation test
 
 
 @router.get(
@@ -218,7 +219,7 @@ def _read(row: CollectionEvent) -> StopEventRead:
         client_event_id=row.client_event_id,  # type: ignore[arg-type]
         stop_id=row.route_stop_id or 0,
         bin_id=row.bin_id,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=EventKind(row.kind),
         observed_fill=row.observed_fill,
         occurred_at=row.occurred_at,
         lon=row.lon,

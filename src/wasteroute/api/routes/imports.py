@@ -26,9 +26,10 @@ from wasteroute.api.schemas import ImportReport, RowError
 from wasteroute.errors import InvalidInput
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
 from wasteroute.storage.cities import CityRepository
+from wasteroute.vocabulary import Role
 
 router = APIRouter(prefix="/api/v1/admin/bins", tags=["admin"])
-ADMIN = require("admin")
+ADMIN = require(Role.ADMIN)
 MAX_ROWS = 50_000
 CSV_COLUMNS = (
     "external_id",

@@ -15,10 +15,11 @@ from wasteroute.api.schemas import CollectionFeed, CollectionItem, IngestResult,
 from wasteroute.errors import InvalidInput
 from wasteroute.ingest.adapters import WebhookKind
 from wasteroute.storage.collections import CollectionRepository
+from wasteroute.vocabulary import Role
 
 router = APIRouter(prefix="/api/v1", tags=["gateway"])
-GATEWAY = require("gateway")
-FEED = require("admin", "dispatcher", "gateway")
+GATEWAY = require(Role.GATEWAY)
+FEED = require(Role.ADMIN, Role.DISPATCHER, Role.GATEWAY)
 FEED_MAX = 10_000
 
 _UPLINK_BODY = {

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, status
 from wasteroute.api.deps import Caller, NowDep, PageDep, SessionDep, SettingsDep, require
 from wasteroute.api.errors import AUTH_ERRORS, NOT_FOUND, ErrorEnvelope
 from wasteroute.api.schemas import (
-    Fraction,
     LeftOut,
     LineGeometry,
     Message,
@@ -32,16 +31,17 @@ from wasteroute.storage.dispatch_edits import DispatchEditRepository
 from wasteroute.storage.models import Plan
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.tours import StopDetail, TourRepository
+from wasteroute.vocabulary import Category, Fraction, PlanStatus, PlanTrigger, Role, StopKind, StopStatus
 
 router = APIRouter(prefix="/api/v1", tags=["dispatcher"])
-DISPATCH = require("dispatcher", "admin")
+DISPATCH = require(Role.DISPATCHER, Role.ADMIN)
 ERRORS = {**AUTH_ERRORS, **NOT_FOUND}
 
 
 def _job(p: Plan) -> PlanJobRead:
     return PlanJobRead(
         id=p.id,
-        status=p.status,  # type: ignore[arg-type]
+        status=PlanStatus(p.status),
         progress=p.progress,
         fraction=p.fraction,
         service_date=p.service_date,
@@ -51,7 +51,7 @@ def _job(p: Plan) -> PlanJobRead:
         finished_at=p.finished_at,
         error=p.error,
         attempts=p.attempts,
-        trigger=p.trigger,  # type: ignore[arg-type]
+        trigger=PlanTrigger(p.trigger),
     )
 
 
@@ -59,7 +59,7 @@ def _stop(s: StopDetail, locked: set[int] | None = None) -> StopRead:
     return StopRead(
         id=s.id,
         seq=s.seq,
-        kind=s.kind,  # type: ignore[arg-type]
+        kind=StopKind(s.kind),
         bin_id=s.bin_id,
         bin_external_id=s.bin_external_id,
         container_type=s.container_type,
@@ -71,7 +71,7 @@ def _stop(s: StopDetail, locked: set[int] | None = None) -> StopRead:
         departure=s.departure,
         load_volume_l=s.load_volume_l,
         load_mass_kg=s.load_mass_kg,
-        status=s.status,  # type: ignore[arg-type]
+        status=StopStatus(s.status),
         locked=s.id in (locked or ()),
     )
 
@@ -102,7 +102,7 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
         # a truck retired since the plan keeps its id as its name
         for truck in [trucks.get(r.vehicle_id, (str(r.vehicle_id), str(r.vehicle_id), "standard"))]
     ]
-    left = [b for b in repo.plan_bins(p.id) if not b.routed and b.category != "skip"]
+    left = [b for b in repo.plan_bins(p.id) if not b.routed and b.category != Category.SKIP]
     ext = CityRepository(session).bin_external_ids([b.bin_id for b in left])
     return PlanRead(
         **_job(p).model_dump(),
@@ -114,7 +114,7 @@ def plan_detail(session: SessionDep, p: Plan) -> PlanRead:
             LeftOut(
                 bin_id=b.bin_id,
                 bin_external_id=ext.get(b.bin_id),
-                category=b.category,
+                category=Category(b.category),
                 forecast_fill=b.forecast_fill,
                 reason=b.reason,
                 code=b.reason_code,
@@ -238,13 +238,13 @@ def route_geojson(route_id: int, session: SessionDep, caller: Caller = DISPATCH)
             type="Feature",
             geometry=PointGeometry(type="Point", coordinates=[s.lon or 0.0, s.lat or 0.0]),
             properties=RouteFeatureProperties(
-                kind=s.kind,  # type: ignore[arg-type]
+                kind=StopKind(s.kind),
                 seq=s.seq,
                 bin_external_id=s.bin_external_id,
                 container_type=s.container_type,
                 facility_name=s.facility_name,
                 eta=s.eta,
-                status=s.status,  # type: ignore[arg-type]
+                status=StopStatus(s.status),
             ),
         )
         for s in located

@@ -15,10 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
+
+from wasteroute.vocabulary import time_zone
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -28,14 +30,8 @@ DAY_S = 86400.0
 VALID_BINS_PER_DAY = (1, 2, 3, 4, 6, 8, 12, 24)
 
 
-def zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name`` (for example ``Europe/Berlin``); raises ``ValueError`` if unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"timezone must be an IANA time zone name such as 'Europe/Berlin', got {name!r}"
-        ) from exc
+zone = time_zone
+"""The IANA time zone of a name; ``ValueError`` if there is none (see ``wasteroute.vocabulary``)."""
 
 
 def _utc_offsets_s(hours: IntArray, tz: ZoneInfo) -> IntArray:

@@ -24,19 +24,13 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from wasteroute.forecasting.estimators import FillEstimate, HealthFlag, RateSource
+from wasteroute.vocabulary import SelectionReason, SelectionStatus, time_zone
 
 DEFAULT_THRESHOLD = 0.8
-
-
-class SelectionStatus(StrEnum):
-    MUST_GO = "must_go"
-    MAY_GO = "may_go"
-    SKIP = "skip"
 
 
 @dataclass(frozen=True)
@@ -82,10 +76,7 @@ class SelectionParams:
             value = float(getattr(self, name))
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite cost >= 0, got {value}")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"timezone must be an IANA time zone name, got {self.timezone!r}") from exc
+        time_zone(self.timezone)
 
     def threshold_for(self, city: str, fraction: str) -> float:
         return self.thresholds.get((city, fraction), self.default_threshold)
@@ -232,18 +223,18 @@ def _decide(
     if mean_v >= threshold:
         status = SelectionStatus.MUST_GO
         reason = f"Must go: {forecast} reaches the {_pct(threshold)} threshold."
-        code, params = "must_threshold", numbers
+        code, params = SelectionReason.MUST_THRESHOLD, numbers
     elif mean_n >= p.overflow_level:
         status = SelectionStatus.MUST_GO
         reason = (
             f"Must go: {forecast}, but {_pct(mean_n)} by the next planning day ({next_text}): "
             "it would overflow before then."
         )
-        code, params = "must_overflow_next", {**numbers, "next_fill_pct": _p(mean_n)}
+        code, params = SelectionReason.MUST_OVERFLOW_NEXT, {**numbers, "next_fill_pct": _p(mean_n)}
     elif unknown:
         status = SelectionStatus.MAY_GO
         reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
-        code, params = "may_unknown", {}
+        code, params = SelectionReason.MAY_UNKNOWN, {}
     elif mean_v >= threshold - p.margin:
         status = SelectionStatus.MAY_GO
         reason = (
@@ -251,17 +242,17 @@ def _decide(
             f"{_pct(p_over)} chance of overflow before {next_text}."
         )
         code, params = (
-            "may_near_threshold",
+            SelectionReason.MAY_NEAR_THRESHOLD,
             {**numbers, "margin_pct": _p(p.margin), "overflow_pct": _p(p_over)},
         )
     elif p_over >= p.may_go_overflow_probability:
         status = SelectionStatus.MAY_GO
         reason = f"May go: {forecast}, but a {_pct(p_over)} chance of overflow before {next_text}."
-        code, params = "may_overflow_risk", {**numbers, "overflow_pct": _p(p_over)}
+        code, params = SelectionReason.MAY_OVERFLOW_RISK, {**numbers, "overflow_pct": _p(p_over)}
     else:
         status = SelectionStatus.SKIP
         reason = f"Skip: {forecast}, {_pct(mean_n)} expected by {next_text}."
-        code, params = "skip_not_due", {**numbers, "next_fill_pct": _p(mean_n)}
+        code, params = SelectionReason.SKIP_NOT_DUE, {**numbers, "next_fill_pct": _p(mean_n)}
     reason += _sensor_text(est)
     params = {**params, **_sensor_params(est)}
     return BinSelection(
@@ -387,7 +378,7 @@ def select_for_policy(
         if policy.policy == "fixed":
             go = d.bin_id in policy.due
             reason = "Must go: due on its fixed round today." if go else "Skip: not due on its fixed round."
-            code, why = ("must_fixed_round" if go else "skip_fixed_round"), {}
+            code, why = (SelectionReason.MUST_FIXED_ROUND if go else SelectionReason.SKIP_FIXED_ROUND), {}
         else:
             go = d.fill_at_visit >= d.threshold
             reason = (
@@ -395,7 +386,7 @@ def select_for_policy(
                 if go
                 else f"Skip: forecast {_pct(d.fill_at_visit)}, below the {_pct(d.threshold)} threshold."
             )
-            code = "must_threshold" if go else "skip_below_threshold"
+            code = SelectionReason.MUST_THRESHOLD if go else SelectionReason.SKIP_BELOW_THRESHOLD
             why = {"fill_pct": _p(d.fill_at_visit), "threshold_pct": _p(d.threshold)}
         status = SelectionStatus.MUST_GO if go else SelectionStatus.SKIP
         out.append(
@@ -499,17 +490,17 @@ def select_dynamic(
                 f"Must go: {forecast}; waiting until {next_text} would risk an overflow "
                 f"({_pct(p_next)}, limit {pol.risk:.1%})."
             )
-            code = "must_overflow_risk"
+            code = SelectionReason.MUST_OVERFLOW_RISK
             why |= {"next_day": next_day, "overflow_pct": _p(p_next), "risk_pct": _p(pol.risk)}
         elif unknown:
             status = SelectionStatus.MAY_GO
             prize = pol.visit_value
             reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
-            code, why = "may_unknown", {}
+            code, why = SelectionReason.MAY_UNKNOWN, {}
         elif safe is None and mean_v < threshold:
             status = SelectionStatus.SKIP
             reason = f"Skip: {forecast}, can wait ({_pct(risks[-1])} overflow risk by {last_day})."
-            code = "skip_can_wait"
+            code = SelectionReason.SKIP_CAN_WAIT
             why |= {"after_day": last_day, "overflow_pct": _p(risks[-1])}
         else:
             until = at if safe is None else later[safe - 1]
@@ -524,12 +515,12 @@ def select_dynamic(
                     f"May go: {forecast}, can wait until {until_day} ({_pct(due_fill)} by then); "
                     f"worth {prize:.0f} if a truck passes nearby."
                 )
-                code = "may_early"
+                code = SelectionReason.MAY_EARLY
                 why["prize"] = round(prize, 1)
             else:
                 status = SelectionStatus.SKIP
                 reason = f"Skip: {forecast}, can wait until {until_day} ({_pct(due_fill)} by then)."
-                code = "skip_too_early"
+                code = SelectionReason.SKIP_TOO_EARLY
         reason += _sensor_text(est)
         why.update(_sensor_params(est))
         out.append(

@@ -21,11 +21,12 @@ SRC = ROOT / "src" / "wasteroute"
 FOUNDATIONS, STORAGE, DOMAIN, EDGES = 0, 1, 2, 3
 LAYER_NAMES = {FOUNDATIONS: "foundations", STORAGE: "storage", DOMAIN: "domain", EDGES: "edges"}
 LAYERS = {
-    # settings, errors and the clock: imported by every layer, import nothing of wasteroute
+    # settings, errors, the clock and the vocabulary: imported by every layer, import nothing of wasteroute
     "__init__": FOUNDATIONS,
     "config": FOUNDATIONS,
     "errors": FOUNDATIONS,
     "clock": FOUNDATIONS,
+    "vocabulary": FOUNDATIONS,
     # the only package that speaks SQL
     "storage": STORAGE,
     # the domain: pure cores and the services that run them against storage

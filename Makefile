@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml benchmarks/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run smoke test lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak system-deps clean
+.PHONY: install run smoke test test-fast lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml benchmarks/pyproject.toml
 	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
@@ -36,6 +36,10 @@ TIMESCALEDB_BUILD ?= $(abspath ../shared/timescaledb-pg15)
 
 test: install
 	WASTEROUTE_TEST_TIMESCALEDB="$${WASTEROUTE_TEST_TIMESCALEDB:-$(TIMESCALEDB_BUILD)}" $(BIN)/pytest
+
+# Unit tests only: no database, broker or browser, nothing marked slow (tests/conftest.py decides which).
+test-fast: install
+	$(BIN)/pytest --fast -q -p no:schemathesis -p no:hypothesispytest
 
 lint: install
 	$(BIN)/ruff check src sensors_sim benchmarks tests migrations

@@ -24,6 +24,45 @@ from tests.support import DATA, DatabaseServer, plain_url
 from wasteroute.runtime.broker import BrokerHandle, start_mosquitto
 from wasteroute.storage.db import make_engine, migrate
 
+TESTS = Path(__file__).resolve().parent
+SERVICE_FIXTURES = frozenset({"db_server", "timescale_server", "backend_server", "broker", "browser"})
+"""The fixtures that reach a real service (PostgreSQL, TimescaleDB, the MQTT broker, Chromium);
+``backend_server`` reaches one of the first two by name, which pytest does not see as a dependency."""
+
+
+FAST_LANE = "not services and not slow"
+SERVICES_ONLY = ("web", "api/test_schemathesis.py")
+"""Folders and modules of service tests only: the fast lane does not even import them."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help=f"the fast lane (make test-fast): unit tests only, -m '{FAST_LANE}'",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("fast"):
+        asked = config.option.markexpr
+        config.option.markexpr = f"({asked}) and {FAST_LANE}" if asked else FAST_LANE
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if config.getoption("fast") and collection_path in {TESTS / p for p in SERVICES_ONLY}:
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``services`` every test that uses a real service through a fixture, directly or through
+    another fixture (``session``, ``world``, ``live`` ...); tests that start one on their own carry the
+    mark themselves. The fast lane runs the rest, less what is marked ``slow``."""
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
+
 
 @pytest.fixture(scope="session")
 def db_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:

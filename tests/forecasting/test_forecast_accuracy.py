@@ -10,6 +10,8 @@ import pytest
 from wasteroute.forecasting.bench import ForecastScore, main, score_forecasts
 from wasteroute.forecasting.synthetic import generate_containers
 
+pytestmark = pytest.mark.slow  # scores 60 synthetic containers over 42 days
+
 
 @pytest.fixture(scope="module")
 def healthy_score() -> ForecastScore:

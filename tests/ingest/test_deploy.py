@@ -38,6 +38,7 @@ def acl_broker(tmp_path: Path) -> Iterator[BrokerHandle]:
     handle.stop()
 
 
+@pytest.mark.services  # a live mosquitto
 def test_a_gateway_publishes_only_its_own_city_and_cannot_subscribe(acl_broker: BrokerHandle) -> None:
     ingest = probe(acl_broker, "wasteroute-ingest")
     gateway = probe(acl_broker, "gw-luebeck-1")
@@ -68,6 +69,7 @@ def test_a_gateway_publishes_only_its_own_city_and_cannot_subscribe(acl_broker: 
         gateway.close()
 
 
+@pytest.mark.services  # a live mosquitto
 def test_the_ingestor_reads_uplinks_only_and_cannot_publish(acl_broker: BrokerHandle) -> None:
     ingest = probe(acl_broker, "wasteroute-ingest")
     watcher = probe(acl_broker, "wasteroute-ingest")
@@ -83,6 +85,7 @@ def test_the_ingestor_reads_uplinks_only_and_cannot_publish(acl_broker: BrokerHa
         watcher.close()
 
 
+@pytest.mark.services  # a live mosquitto
 def test_anonymous_and_wrong_passwords_are_refused(acl_broker: BrokerHandle) -> None:
     for user, password in ((None, None), ("gw-luebeck-1", "wrong"), ("nobody", "x")):
         c = probe(acl_broker, user, password)

@@ -79,6 +79,7 @@ def _drain(inbox: Inbox, n: int, timeout_s: float) -> list[InboundMessage]:
     return got
 
 
+@pytest.mark.services  # a live mosquitto with a TLS listener
 def test_a_burst_over_tls_arrives_whole_in_order_and_acks_end_redelivery(
     tls_broker: tuple[BrokerHandle, int, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -145,6 +145,7 @@ def test_rows_become_a_problem_with_depots_facilities_then_stops_in_the_chosen_o
     assert problem.distance_m.shape == (4, 4) and int(np.diag(problem.distance_m).sum()) == 0
 
 
+@pytest.mark.slow  # a search of 20 s
 def test_a_solved_plan_becomes_the_rows_to_store_and_every_container_is_accounted_for() -> None:
     bins = [_bin(i) for i in range(1, 13)]
     inputs = _inputs(bins)

@@ -247,6 +247,7 @@ def test_over_full_must_go_set_gives_a_diagnosis_not_an_exception() -> None:
     assert [n.text for n in plan.notes] == list(plan.diagnosis)
 
 
+@pytest.mark.slow  # two searches of 8 s
 def test_same_seed_gives_same_plan() -> None:
     problem = city_day(40, seed=3, n_vehicles=3)
     first = plan_routes(problem, time_limit_s=8.0, seed=7)

@@ -158,6 +158,7 @@ def test_iteration_grid_rounds_down_to_coarse_steps() -> None:
     assert snap_iterations(0.2) == 1
 
 
+@pytest.mark.slow  # two searches to their budget
 def test_replaying_the_reported_iteration_budget_gives_the_same_plan() -> None:
     problem = city_day(40, seed=5, n_vehicles=3)
     first = plan_routes(problem, time_limit_s=3.0, seed=4)

@@ -103,6 +103,7 @@ def test_generate_command_writes_the_small_set(tmp_path: Path, capsys: pytest.Ca
     assert all((tmp_path / name).exists() for name in record["generated"])
 
 
+@pytest.mark.slow  # both searches, three seeds
 def test_against_plain_pyvrp_reports_both_and_medians_over_seeds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

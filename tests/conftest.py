@@ -31,8 +31,9 @@ SERVICE_FIXTURES = frozenset({"db_server", "timescale_server", "backend_server",
 
 
 FAST_LANE = "not services and not slow"
-SERVICES_ONLY = ("web", "api/test_schemathesis.py")
-"""Folders and modules of service tests only: the fast lane does not even import them."""
+NOT_UNIT = ("web", "integration", "api/test_schemathesis.py")
+"""What the fast lane does not even import: the browser tests, the end-to-end checks across packages,
+and the schema fuzzing of the API."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if config.getoption("fast") and collection_path in {TESTS / p for p in SERVICES_ONLY}:
+    if config.getoption("fast") and collection_path in {TESTS / p for p in NOT_UNIT}:
         return True
     return None
 

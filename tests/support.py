@@ -1,8 +1,9 @@
-"""Plain helpers of the whole suite, imported by tests and fixtures alike: the test data folder and
-throw-away databases on a real PostgreSQL server."""
+"""Plain helpers of the whole suite, imported by tests and fixtures alike: the test data folder, the tiny
+city under other names, and throw-away databases on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.config import normalise_database_url
 
 DATA = Path(__file__).parent / "data"
@@ -43,3 +45,12 @@ class DatabaseServer:
         with psycopg.connect(plain_url(self.admin_url), autocommit=True) as conn:
             for name in self.created:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed_document(slug: str, prefix: str, device_prefix: str, name: str) -> CitySeedDocument:
+    """city-mini.json under another slug, with its own external ids and device ids."""
+    raw = (DATA / "city-mini.json").read_text()
+    raw = raw.replace('"testhafen"', f'"{slug}"').replace('"Testhafen"', f'"{name}"')
+    raw = raw.replace('"TH-', f'"{prefix}-').replace('"70b3d57ed0', f'"{device_prefix}')
+    doc = json.loads(raw)
+    return CitySeedDocument.model_validate(doc)

@@ -1,0 +1,1 @@
+"""wasteroute: plans waste collection from the measured fill level of each container."""

@@ -4,11 +4,9 @@ fixtures that hand them out are in conftest.py."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from wasteroute.admin.schemas import CitySeedDocument
+from tests.support import seed_document
 from wasteroute.admin.service import import_city_seed
 from wasteroute.api.app import create_app
 from wasteroute.api.ingest import StorePool, WebhookIngest
@@ -51,18 +49,8 @@ from wasteroute.storage.readings import (
 )
 from wasteroute.storage.tours import TourAccess, TourRepository
 
-DATA = Path(__file__).parents[1] / "data"
 ROLES = ("admin", "dispatcher", "driver", "gateway")
 SETTINGS = Settings()
-
-
-def seed_document(slug: str, prefix: str, device_prefix: str, name: str) -> CitySeedDocument:
-    """city-mini.json under another slug, with its own external ids and device ids."""
-    raw = (DATA / "city-mini.json").read_text()
-    raw = raw.replace('"testhafen"', f'"{slug}"').replace('"Testhafen"', f'"{name}"')
-    raw = raw.replace('"TH-', f'"{prefix}-').replace('"70b3d57ed0', f'"{device_prefix}')
-    doc = json.loads(raw)
-    return CitySeedDocument.model_validate(doc)
 
 
 class ConnectionStore:

@@ -21,10 +21,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import seed_document
 from tests.api.uplinks import chirpstack_uplink, tts_uplink
 from tests.ingest.mqtt_probe import ProbeClient
-from tests.support import DatabaseServer
+from tests.support import DatabaseServer, seed_document
 from wasteroute.admin.integrations import IntegrationCreate, register, render_acl
 from wasteroute.admin.service import import_city_seed
 from wasteroute.api.app import create_app

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.api.support import seed_document
 from tests.planning.support import TwoCities, Workers
+from tests.support import seed_document
 from wasteroute.admin.service import import_city_seed
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
 

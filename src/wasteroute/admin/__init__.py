@@ -1,1 +1,1 @@
-"""City set-up: cities, fleet, container types and bins, single or imported in bulk."""
+"""City set-up: cities, fleet, container types and bins (single or in bulk), and the integration registry."""

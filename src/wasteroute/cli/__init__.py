@@ -1,4 +1,7 @@
-"""``wasteroute``: the command line. It parses and delegates; the work lives in the services."""
+"""``wasteroute``: the command line. It parses and delegates; the work lives in the services.
+
+The integration commands (``wasteroute integration …``, ``broker-acl``) are in :mod:`.integrations`.
+"""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Zero-setup runtime: embedded PostgreSQL and MQTT broker for development, demos and tests."""
+"""Zero-setup runtime: embedded PostgreSQL and MQTT broker, the services a command starts, the demo."""

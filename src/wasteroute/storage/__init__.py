@@ -1,1 +1,1 @@
-"""The only package that talks SQL: models, repositories, migrations helpers, embedded server."""
+"""The only package that talks SQL: models, repositories, the batch write path, partitions, TimescaleDB."""

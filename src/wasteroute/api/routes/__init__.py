@@ -1,0 +1,1 @@
+"""The API's routes, one module per domain: bins, plans, dispatch, driver, ingest, admin, open data."""

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml benchmarks/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run smoke test test-fast lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak system-deps clean
+.PHONY: install run smoke test test-fast lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak bench-simulate system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml benchmarks/pyproject.toml
 	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
@@ -87,6 +87,15 @@ bench-ingest: install
 
 bench-soak: install
 	$(BIN)/wasteroute bench soak --json
+
+# The promise, measured: fixed rounds, threshold and the dynamic policy on a Lubeck-sized city (1,000
+# containers, 28 measured days after 14 of warm-up and 7 of run-in), seeds 1, 2, 3, medians in
+# .bench/simulate/summary.md; then the same with sensors on 30 % of the containers.
+bench-simulate: install
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --out .bench/simulate
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --sensor-coverage 0.3 --policy dynamic --out .bench/simulate-coverage-30
 
 clean:
 	rm -rf $(VENV) .wasteroute .pytest_cache .mypy_cache .ruff_cache

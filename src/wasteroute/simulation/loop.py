@@ -134,6 +134,8 @@ class PolicyRun:
     readings_stored: int
     dead_letters: int
     rhythms: dict[str, int] = field(default_factory=dict)
+    kinds: list[str] = field(default_factory=list)
+    """Each container's ``fraction/container type``, in the truth's order."""
 
     @property
     def measured_days(self) -> list[DayRecord]:
@@ -444,6 +446,7 @@ def run_policy(
             readings_stored=writer.stored,
             dead_letters=writer.dead_letters,
             rhythms=counts,
+            kinds=[f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in feats],
         )
     finally:
         engine.dispose()

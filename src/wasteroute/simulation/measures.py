@@ -68,7 +68,27 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         "readings_stored": run.readings_stored,
         "dead_letters": run.dead_letters,
         "fixed_rhythms": run.rhythms or None,
+        "by_kind": by_kind(run),
     }
+
+
+def by_kind(run: PolicyRun) -> dict[str, dict[str, Any]]:
+    """Per ``fraction/container type``: containers, collections, mean fill at emptying, overflows."""
+    t = run.truth
+    out: dict[str, dict[str, Any]] = {}
+    for kind in sorted(set(run.kinds)):
+        out[kind] = {"containers": 0, "collections": 0, "fill_at_emptying_mean": None, "overflows": 0}
+    for kind in run.kinds:
+        out[kind]["containers"] += 1
+    fills: dict[str, list[float]] = {}
+    for i, fill in zip(t.emptied_index, t.fill_at_emptying, strict=True):
+        fills.setdefault(run.kinds[i], []).append(min(fill, 1.0))
+    for kind, values in fills.items():
+        out[kind]["collections"] = len(values)
+        out[kind]["fill_at_emptying_mean"] = round(float(np.mean(values)), 3)
+    for i, _ in t.overflow_log:
+        out[run.kinds[i]]["overflows"] += 1
+    return out
 
 
 def json_line(m: dict[str, Any]) -> dict[str, Any]:

@@ -262,12 +262,27 @@ def write_report(
         "| measure | " + " | ".join(str(r["policy"]) for r in results) + " |",
         "|---|" + "---|" * len(results),
     ]
-    keys = [k for k in results[0] if k not in ("policy", "fixed_rhythms")]
+    keys = [k for k in results[0] if k not in ("policy", "fixed_rhythms", "by_kind")]
     for k in keys:
         lines.append(f"| {k} | " + " | ".join(str(r[k]) for r in results) + " |")
     for r in results:
         if r.get("fixed_rhythms"):
             lines += ["", f"Fixed rhythms chosen from the warm-up: {r['fixed_rhythms']}"]
+    lines += ["", "## By fraction and container type", ""]
+    lines.append("collections / mean fill at emptying / overflow events, per policy")
+    lines.append("")
+    kinds = sorted({k for r in results for k in r.get("by_kind") or {}})
+    lines.append("| kind | containers | " + " | ".join(str(r["policy"]) for r in results) + " |")
+    lines.append("|---|---|" + "---|" * len(results))
+    for kind in kinds:
+        cells = []
+        for r in results:
+            k = (r.get("by_kind") or {}).get(kind, {})
+            fill = k.get("fill_at_emptying_mean")
+            shown = "-" if fill is None else f"{fill:.0%}"
+            cells.append(f"{k.get('collections', 0)} / {shown} / {k.get('overflows', 0)}")
+        n = next((r["by_kind"][kind]["containers"] for r in results if kind in (r.get("by_kind") or {})), 0)
+        lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
     lines += ["", "## Reliability of the overflow forecast", ""]
     for run in runs:
         lines.append(f"**{run.config.policy}**: forecast bin → observed overflow share (n)")

@@ -52,6 +52,10 @@ class Truth:
     daily_collections: dict[date, int] = field(default_factory=dict)
     reliability: list[tuple[float, bool]] = field(default_factory=list)
     """(forecast probability of overflowing before the deadline, did it) of containers not emptied."""
+    emptied_index: list[int] = field(default_factory=list)
+    """The container of each entry of ``fill_at_emptying``."""
+    overflow_log: list[tuple[int, datetime]] = field(default_factory=list)
+    """(container index, when) of every measured overflow event."""
     band: list[bool] = field(default_factory=list)
     """Whether the true fill lay inside the forecast's 95 % band at the visit (containers not emptied)."""
 
@@ -95,7 +99,9 @@ class Truth:
             self._day_counts = self._measured(t)
         over = fills >= OVERFLOW_LEVEL
         if self._measured(t):
-            new = int((over & ~self._over).sum())
+            started = np.flatnonzero(over & ~self._over)
+            new = int(started.size)
+            self.overflow_log.extend((int(i), t) for i in started)
             self.overflow_events += new
             self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + new
             self._day_over |= over
@@ -114,11 +120,13 @@ class Truth:
         if self._measured(t):
             self.collections += 1
             self.fill_at_emptying.append(float(fill))
+            self.emptied_index.append(index)
             day = self._local_day(t)
             self.daily_collections[day] = self.daily_collections.get(day, 0) + 1
             if fill >= OVERFLOW_LEVEL:
                 self._day_over[index] = True
                 if not self._over[index]:
+                    self.overflow_log.append((index, t))
                     self.overflow_events += 1
                     self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + 1
         self._over[index] = False

@@ -103,7 +103,8 @@ therefore at most half of this (``MAX_FILL_PER_DAY``); busier sites have more co
 fuller ones. Events, holidays and day-to-day noise still push single days above it."""
 
 MAX_FILL_PER_DAY = WEEKEND_FILL_LIMIT / 2
-"""Largest mean daily fill rate of one container (see ``WEEKEND_FILL_LIMIT``)."""
+"""Largest mean daily fill rate of one container (see ``WEEKEND_FILL_LIMIT``); lower for kinds that
+fill faster at weekends (``sensors_sim.dynamics.weekend_cap``: public litter bins about 0.28)."""
 
 LOOSE_DENSITY_KG_PER_L = {"residual": 0.12, "paper": 0.07, "glass": 0.33, "packaging": 0.04, "bio": 0.35}
 """Typical loose density of each fraction in a container, kg per litre."""

@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from sensors_sim.city import MAX_FILL_PER_DAY, MEDIAN_FILL_PER_DAY, RATE_SIGMA, centre_factor
+from sensors_sim.city import (
+    MAX_FILL_PER_DAY,
+    MEDIAN_FILL_PER_DAY,
+    RATE_SIGMA,
+    WEEKEND_FILL_LIMIT,
+    centre_factor,
+)
 from sensors_sim.geography import CitySpec, distance_m
 from sensors_sim.holidays_de import public_holidays
 
@@ -65,6 +71,13 @@ def container_kind(container_type: str) -> str:
     if container_type == "glass-bank-2500":
         return "glass"
     return "household"
+
+
+def weekend_cap(kind: str) -> float:
+    """Largest mean daily rate of a container of ``kind``: its Saturday and Sunday (weekday profile)
+    bring at most ``WEEKEND_FILL_LIMIT`` of its volume, so it lasts from Saturday's round to Monday's."""
+    profile = WEEKDAY_PROFILE[kind]
+    return min(MAX_FILL_PER_DAY, WEEKEND_FILL_LIMIT / float(profile[5] + profile[6]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +136,11 @@ class FillModel:
             ]
         )
         drawn = medians * centre * np.exp(rng.normal(0.0, RATE_SIGMA, self._n))
-        self.mean_rate_per_day: FloatArray = np.minimum(drawn, MAX_FILL_PER_DAY)
-        """Each container's own rate before profiles and noise, fraction of its volume per day (at
-        most ``MAX_FILL_PER_DAY``: a site is sized to its load, see ``WEEKEND_FILL_LIMIT``)."""
         self._kinds = [container_kind(b.container_type) for b in bins]
+        cap = np.array([weekend_cap(k) for k in self._kinds])
+        self.mean_rate_per_day: FloatArray = np.minimum(drawn, cap)
+        """Each container's own rate before profiles and noise, fraction of its volume per day (at
+        most ``weekend_cap`` of its kind: a site is sized to its load, see ``WEEKEND_FILL_LIMIT``)."""
         self._kind_names = sorted(set(self._kinds))
         self._kind_idx = np.array([self._kind_names.index(k) for k in self._kinds], dtype=np.intp)
         self._fractions = sorted({b.fraction for b in bins})

@@ -35,7 +35,7 @@ from wasteroute.ingest.service import Resolver, SensorDirectory, limits_from
 from wasteroute.planning.calendar import CITY_SUBDIVISIONS, CalendarRules, closed_reason, next_planning_day
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
 from wasteroute.planning.service import VISIT_TIME, execute_plan
-from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_today
+from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.collections import CollectionRepository, StopEvent
@@ -333,6 +333,9 @@ def run_policy(
             if cfg.policy == "fixed" and not rhythms:
                 for ext, key in rounds_key.items():
                     rhythms[ext] = choose_rhythm(truth.warm_gain[index_of[ext]].tolist(), key)
+                    last = truth.last_emptied(index_of[ext])
+                    if due_at_switch(rhythms[ext], None if last is None else last.date(), day):
+                        missed.add(ext)
             due = [
                 str(bid)
                 for bid, ext in ext_of.items()

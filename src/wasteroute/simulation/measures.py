@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -14,6 +15,8 @@ DIESEL_L_PER_KM = 0.55
 published figures for 26 t rear loaders lie between 0.45 and 0.65 L/km)."""
 CO2_KG_PER_L = 2.65
 """Tank-to-wheel CO2 of diesel, kg per litre (German Federal Environment Agency, about 2.65)."""
+OVERFLOW_LOG_MAX = 200
+"""Overflow events listed one by one in the results (the first ones)."""
 JSON_KEYS = (
     "policy",
     "days",
@@ -69,6 +72,10 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         "dead_letters": run.dead_letters,
         "fixed_rhythms": run.rhythms or None,
         "by_kind": by_kind(run),
+        "overflow_log": [
+            [run.kinds[i], when.astimezone(ZoneInfo(t.timezone)).strftime("%a %Y-%m-%d %H:%M")]
+            for i, when in t.overflow_log[:OVERFLOW_LOG_MAX]
+        ],
     }
 
 

@@ -262,7 +262,7 @@ def write_report(
         "| measure | " + " | ".join(str(r["policy"]) for r in results) + " |",
         "|---|" + "---|" * len(results),
     ]
-    keys = [k for k in results[0] if k not in ("policy", "fixed_rhythms", "by_kind")]
+    keys = [k for k in results[0] if k not in ("policy", "fixed_rhythms", "by_kind", "overflow_log")]
     for k in keys:
         lines.append(f"| {k} | " + " | ".join(str(r[k]) for r in results) + " |")
     for r in results:

@@ -113,3 +113,17 @@ def due_today(rhythm: Rhythm, today: date, previous_planning_day: date | None) -
         return rhythm.is_round_day(today)
     d = previous_planning_day.toordinal() + 1
     return any(rhythm.is_round_day(date.fromordinal(x)) for x in range(d, today.toordinal() + 1))
+
+
+def due_at_switch(rhythm: Rhythm, last_emptied: date | None, today: date) -> bool:
+    """Whether a container must be emptied on the day the city switches to its new ``rhythm``: when
+    waiting from its last emptying (by the old rounds) to its first round would be a longer gap than
+    the rhythm's longest one. The switch then starts from the steady state the rhythm was chosen for."""
+    if last_emptied is None:
+        return True
+    first = next(
+        date.fromordinal(today.toordinal() + k)
+        for k in range(28)
+        if rhythm.is_round_day(date.fromordinal(today.toordinal() + k))
+    )
+    return (first - last_emptied).days > rhythm.longest_gap_days

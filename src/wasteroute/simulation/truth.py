@@ -133,6 +133,11 @@ class Truth:
         self._prev[index] = 0.0
         self._last_emptied_s[index] = t.timestamp()
 
+    def last_emptied(self, index: int) -> datetime | None:
+        """When container ``index`` was last emptied (by the old rounds or a policy), if ever."""
+        t = float(self._last_emptied_s[index])
+        return None if not np.isfinite(t) else datetime.fromtimestamp(t, self._zone)
+
     def expect(self, index: int, made_at: datetime, deadline: datetime, probability: float) -> None:
         """Check at ``deadline`` whether the container overflowed, as forecast with ``probability`` at
         ``made_at`` (unless it is emptied in between)."""

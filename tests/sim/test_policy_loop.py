@@ -28,7 +28,14 @@ from wasteroute.planning.service import later_visit_times
 from wasteroute.simulation.loop import SimulationConfig, prepare_city
 from wasteroute.simulation.measures import JSON_KEYS, json_line, measures
 from wasteroute.simulation.report import run_many, simulate_policies, summarise
-from wasteroute.simulation.rhythm import choose_rhythm, due_today, gap_fill, rhythm_options, worst_window
+from wasteroute.simulation.rhythm import (
+    choose_rhythm,
+    due_at_switch,
+    due_today,
+    gap_fill,
+    rhythm_options,
+    worst_window,
+)
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # Monday 05:00 in Berlin
 VISIT = NOW + timedelta(hours=5)
@@ -174,6 +181,16 @@ def test_a_noisy_history_needs_a_more_frequent_round_than_a_steady_one_of_the_sa
     assert gap_fill(noisy * 4, 8) < gap_fill(noisy, 8)
     with pytest.raises(ValueError, match="service_level"):
         choose_rhythm(steady, "d:residual", service_level=1.0)
+
+
+def test_the_switch_to_fixed_rounds_empties_what_would_wait_longer_than_its_longest_gap() -> None:
+    weekly = rhythm_options("d:paper")[1]
+    (w,) = weekly.weekdays
+    monday = date(2026, 11, 2)
+    day_after_round = monday + timedelta(days=w + 1)  # the next round is 6 days later
+    assert not due_at_switch(weekly, day_after_round - timedelta(days=1), day_after_round)  # 7-day gap
+    assert due_at_switch(weekly, day_after_round - timedelta(days=3), day_after_round)  # 9 days
+    assert due_at_switch(weekly, None, day_after_round)  # never emptied: go
 
 
 def test_summary_takes_medians_over_seeds_and_the_dynamic_saving_per_seed() -> None:

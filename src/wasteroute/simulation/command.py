@@ -86,13 +86,13 @@ def register(sub: Any) -> None:
     sp.add_argument(
         "--plan-time-limit",
         type=float,
-        default=10.0,
+        default=30.0,
         help="upper bound of routing time per fraction and day, s",
     )
     sp.add_argument(
         "--plan-iterations",
         type=int,
-        default=1500,
+        default=1000,
         help="PyVRP iterations per plan (reproducible on any machine); 0: as many as the time limit allows",
     )
     sp.add_argument(
@@ -111,7 +111,9 @@ def register(sub: Any) -> None:
     )
     sp.add_argument("--one-truck-fewer", action="store_true", help="one truck fewer in every fraction")
     sp.add_argument("--holiday-week", action="store_true", help="measure over Christmas and New Year")
-    sp.add_argument("--report-interval", type=float, default=2.0, help="sensor report interval, hours")
+    sp.add_argument(
+        "--report-interval", type=float, default=4.0, help="sensor report interval, hours (fill sensors: 1-6 h)"
+    )
     sp.add_argument("--out", type=Path, default=Path("simulation-report"))
 
 

@@ -64,9 +64,9 @@ class SimulationConfig:
     days: int = 28
     warmup_days: int = 14
     seed: int = 1
-    plan_time_limit_s: float = 10.0
+    plan_time_limit_s: float = 30.0
     """Upper bound of routing time per fraction and day; the search stops on ``plan_iterations``."""
-    plan_iterations: int | None = 1500
+    plan_iterations: int | None = 1000
     """PyVRP iterations per plan (the same plan on any machine and load); ``None``: calibrated on the
     time limit (faster machines search more)."""
     run_in_days: int = 7
@@ -80,7 +80,9 @@ class SimulationConfig:
     one_truck_fewer: bool = False
     """Take one truck away from every fraction that has more than one."""
     holiday_week: bool = False
-    report_interval_h: float = 2.0
+    report_interval_h: float = 4.0
+    """Hours between two readings of a sensor (fill sensors report every 1 to 6 hours; the Stralsund
+    pilot every 6)."""
     not_reachable: float = 0.01
     """Share of stops a driver reports as not reachable (the container stays full)."""
     faults: str = "default"

@@ -496,7 +496,7 @@ def run_case(
         "fleet_use": plan.fleet.as_dict() if plan.fleet is not None else None,
         "search": {
             k: round(v, 3)
-            for k, v in plan.stats.items()
+            for k, v in plan.stats.as_dict().items()
             if k in ("pyvrp_s", "pyvrp_iterations", "validate_s", "ortools_s", "pyvrp_must_go_droppable")
         },
     }

@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started
         seconds_all.append(seconds)
         signatures.append(tuple(r.visits for r in plan.routes))
+        figures = plan.stats.as_dict()
         records.append(
             {
                 "seconds": round(seconds, 2),
@@ -150,12 +151,12 @@ def main(argv: list[str] | None = None) -> int:
                 "dropped_optional": sum(1 for d in plan.dropped if not d.required),
                 "cost": round(plan.cost, 2),
                 "engine": plan.engine,
-                "stopped_by_clock": plan.stats.get("stopped_by_clock", 0.0),
-                "seed_stops_removed": plan.stats.get("seed_stops_removed", 0.0),
-                "pyvrp_iterations": plan.stats.get("pyvrp_iterations", 0.0),
-                "pyvrp_s": round(plan.stats.get("pyvrp_s", 0.0), 2),
-                "ortools_s": round(plan.stats.get("ortools_s", 0.0), 2),
-                "ortools_solutions": plan.stats.get("ortools_solutions", 0.0),
+                "stopped_by_clock": figures.get("stopped_by_clock", 0.0),
+                "seed_stops_removed": figures.get("seed_stops_removed", 0.0),
+                "pyvrp_iterations": figures.get("pyvrp_iterations", 0.0),
+                "pyvrp_s": round(figures.get("pyvrp_s", 0.0), 2),
+                "ortools_s": round(figures.get("ortools_s", 0.0), 2),
+                "ortools_solutions": figures.get("ortools_solutions", 0.0),
             }
         )
         print(json.dumps(records[-1]))

@@ -25,7 +25,16 @@ from wasteroute.planning.assembly import (
     plan_rows,
 )
 from wasteroute.planning.distances import GreatCircleProvider
-from wasteroute.planning.result import DroppedStop, DropReason, Route, RoutePlan, Visit, VisitKind
+from wasteroute.planning.result import (
+    DroppedStop,
+    DropReason,
+    PyvrpStats,
+    Route,
+    RoutePlan,
+    SearchStats,
+    Visit,
+    VisitKind,
+)
 from wasteroute.planning.selection import BinSelection, SelectionStatus
 from wasteroute.planning.solver import plan_routes
 
@@ -238,7 +247,7 @@ def test_a_container_left_out_keeps_the_selections_reason_and_adds_the_routers()
         engine="ortools",
         solve_time_s=0.5,
         seed=0,
-        stats={"pyvrp_iteration_limit": 1500.0, "stopped_by_clock": 1.0},
+        stats=SearchStats(stopped_by_clock=True, pyvrp=PyvrpStats(encode_s=0.1, iteration_limit=1500)),
     )
     rows = plan_rows(inputs, result, considered, {})
     (row,) = rows.bins

@@ -162,10 +162,11 @@ def test_iteration_grid_rounds_down_to_coarse_steps() -> None:
 def test_replaying_the_reported_iteration_budget_gives_the_same_plan() -> None:
     problem = city_day(40, seed=5, n_vehicles=3)
     first = plan_routes(problem, time_limit_s=3.0, seed=4)
-    budget = int(first.stats["pyvrp_iteration_limit"])
+    assert first.stats.pyvrp is not None and first.stats.pyvrp.iteration_limit is not None
+    budget = first.stats.pyvrp.iteration_limit
     seeding._CALIBRATED.clear()  # as in a fresh process
     second = plan_routes(problem, time_limit_s=3.0, seed=4, iterations=budget)
-    assert second.stats["pyvrp_iteration_limit"] == budget
+    assert second.stats.pyvrp is not None and second.stats.pyvrp.iteration_limit == budget
     assert [r.visits for r in first.routes] == [r.visits for r in second.routes]
     assert first.dropped == second.dropped
 

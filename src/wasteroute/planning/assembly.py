@@ -416,6 +416,7 @@ def plan_rows(
                 drop_params=dict(why.params) if why is not None else None,
             )
         )
+    pyvrp = result.stats.pyvrp
     summary = {
         "bins_considered": len(considered),
         "must_go": sum(1 for s in considered if s.category == Category.MUST),
@@ -427,8 +428,8 @@ def plan_rows(
         "feasible": result.feasible,
         "engine": result.engine,
         "solve_time_s": round(result.solve_time_s, 2),
-        "iterations": int(result.stats.get("pyvrp_iteration_limit", 0)) or None,
-        "stopped_by_clock": bool(result.stats.get("stopped_by_clock", 0.0)),
+        "iterations": (pyvrp.iteration_limit if pyvrp is not None else None) or None,
+        "stopped_by_clock": result.stats.stopped_by_clock,
         "notes": [{"code": n.code, "params": dict(n.params)} for n in result.notes],
         "fleet": result.fleet.as_dict() if result.fleet is not None else None,
         **extra,

@@ -16,8 +16,10 @@ __all__ = [
     "DroppedStop",
     "FleetUse",
     "Note",
+    "PyvrpStats",
     "Route",
     "RoutePlan",
+    "SearchStats",
     "Trip",
     "Visit",
     "VisitKind",
@@ -234,6 +236,125 @@ class FleetUse:
         }
 
 
+@dataclass(slots=True)
+class PyvrpStats:
+    """What the PyVRP search did (:mod:`.seeding`).
+
+    Attributes:
+        encode_s: seconds to turn the problem into PyVRP's data.
+        seconds: seconds of the whole PyVRP phase, encoding included.
+        iterations: iterations searched, over every stage.
+        iteration_limit: the iteration budget (None when searching on the clock alone); passed back
+            as ``plan_routes(iterations=)`` it replays the search exactly.
+        first_feasible_iteration: when a plan serving every must-go stop was first found (None:
+            never).
+        stopped_by_clock: a reproducible search hit the wall clock before its budget.
+        feasible: the best plan serves every must-go stop.
+        all_required: every stop of the day was must-go.
+        fleet_lower_bound: vehicles the must-go load needs at least.
+        fleet_tried: vehicles of the smaller fleet tried after a plan was found (None: not tried).
+        fleet_reduced: that smaller fleet gave the better plan.
+        must_go_droppable: no plan served every must-go stop in time, so the rest of the search
+            could drop them (at a prize far above any detour).
+    """
+
+    encode_s: float
+    seconds: float = 0.0
+    iterations: int = 0
+    iteration_limit: int | None = None
+    first_feasible_iteration: int | None = None
+    stopped_by_clock: bool = False
+    feasible: bool = False
+    all_required: bool = False
+    fleet_lower_bound: int = 0
+    fleet_tried: int | None = None
+    fleet_reduced: bool = False
+    must_go_droppable: bool = False
+
+
+@dataclass(slots=True)
+class SearchStats:
+    """What one :func:`~wasteroute.planning.solver.plan_routes` call did, for diagnostics. Seconds
+    in ``*_s``; None where a phase did not run.
+
+    Attributes:
+        compile_s: compiling the problem to nodes.
+        stopped_by_clock: a reproducible solve hit the wall clock (its plan may not replay).
+        pyvrp: the PyVRP search, when it ran.
+        validation_reserve_s: time kept back from PyVRP for loading its routes into OR-Tools.
+        validate_s: loading the routes into OR-Tools (one model per route, or the full model).
+        seed_stops_removed: stops of PyVRP's routes the OR-Tools rules rejected (cut out).
+        ortools_skipped: PyVRP's routes stood as they were, no OR-Tools search ran.
+        build_s: building the full OR-Tools model; ``nodes``: its nodes.
+        seed_objective: OR-Tools objective of PyVRP's routes; ``objective``: of the final routes.
+        ortools_s, ortools_status, ortools_solutions: the OR-Tools search.
+        schedule_idle_removed_s: waiting removed by the compact timing of the routes.
+    """
+
+    compile_s: float = 0.0
+    stopped_by_clock: bool = False
+    pyvrp: PyvrpStats | None = None
+    validation_reserve_s: float | None = None
+    validate_s: float | None = None
+    seed_stops_removed: int | None = None
+    ortools_skipped: bool = False
+    build_s: float | None = None
+    nodes: int | None = None
+    seed_objective: int | None = None
+    ortools_s: float | None = None
+    ortools_status: int | None = None
+    ortools_solutions: int | None = None
+    objective: int | None = None
+    schedule_idle_removed_s: float | None = None
+
+    def add_idle_removed(self, seconds: float) -> None:
+        self.schedule_idle_removed_s = (self.schedule_idle_removed_s or 0.0) + seconds
+
+    def as_dict(self) -> dict[str, float]:
+        """The figures that were measured as one flat mapping of numbers (flags as 1.0), the form of
+        benchmark JSON lines: ``pyvrp_``-prefixed for the PyVRP search, phases that did not run and
+        flags that are not set left out."""
+        out: dict[str, float] = {"compile_s": self.compile_s}
+        p = self.pyvrp
+        if p is not None:
+            out["pyvrp_encode_s"] = p.encode_s
+            out["pyvrp_first_feasible_iteration"] = float(
+                -1 if p.first_feasible_iteration is None else p.first_feasible_iteration
+            )
+            if p.fleet_tried is not None:
+                out["pyvrp_fleet_tried"] = float(p.fleet_tried)
+            if p.fleet_reduced:
+                out["pyvrp_fleet_reduced"] = 1.0
+            if p.must_go_droppable:
+                out["pyvrp_must_go_droppable"] = 1.0
+            out["pyvrp_s"] = p.seconds
+            out["pyvrp_iterations"] = float(p.iterations)
+            if p.iteration_limit is not None:
+                out["pyvrp_iteration_limit"] = float(p.iteration_limit)
+            out["pyvrp_stopped_by_clock"] = float(p.stopped_by_clock)
+            out["pyvrp_feasible"] = float(p.feasible)
+            out["pyvrp_all_required"] = float(p.all_required)
+            out["pyvrp_fleet_lower_bound"] = float(p.fleet_lower_bound)
+        optional = {
+            "validation_reserve_s": self.validation_reserve_s,
+            "validate_s": self.validate_s,
+            "seed_stops_removed": self.seed_stops_removed,
+            "build_s": self.build_s,
+            "nodes": self.nodes,
+            "seed_objective": self.seed_objective,
+            "ortools_s": self.ortools_s,
+            "ortools_status": self.ortools_status,
+            "ortools_solutions": self.ortools_solutions,
+            "objective": self.objective,
+            "schedule_idle_removed_s": self.schedule_idle_removed_s,
+        }
+        out.update({k: float(v) for k, v in optional.items() if v is not None})
+        if self.ortools_skipped:
+            out["ortools_skipped"] = 1.0
+        out["stopped_by_clock"] = float(self.stopped_by_clock)
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class RoutePlan:
     """The router's answer.
@@ -248,7 +369,7 @@ class RoutePlan:
         cost: in the problem's money units: km cost + hour cost + fixed cost of the used
             vehicles, plus the prizes of skipped optional stops. Unserved required stops carry no
             cost here; they are in :attr:`dropped` and :attr:`diagnosis`.
-        stats: solver figures for diagnostics (phase seconds, iterations, ``stopped_by_clock``).
+        stats: what the search did (phase seconds, iterations, ``stopped_by_clock``).
         engine: which search produced the final routes (``"ortools"``, ``"pyvrp+ortools"``).
         solve_time_s: wall-clock seconds spent in the solver.
         seed: the seed the plan was computed with.
@@ -262,7 +383,7 @@ class RoutePlan:
     engine: str
     solve_time_s: float
     seed: int
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: SearchStats = field(default_factory=SearchStats)
     notes: tuple[Note, ...] = ()
     fleet: FleetUse | None = None
 

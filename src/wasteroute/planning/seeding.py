@@ -59,6 +59,7 @@ from pyvrp.search import (
 )
 
 from wasteroute.planning.compiled import CompiledProblem, NodeKind, break_allowance_s
+from wasteroute.planning.result import PyvrpStats
 
 __all__ = ["SeedResult", "encode", "snap_iterations", "solve_with_pyvrp"]
 
@@ -97,7 +98,7 @@ class SeedResult:
 
     routes: list[list[tuple[NodeKind, int]]] | None
     facility_uses: list[int]
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: PyvrpStats
 
     def assign_copies(self, cp: CompiledProblem) -> list[list[int]]:
         """Routes as node lists of ``cp``: each facility visit takes the next free copy."""
@@ -174,15 +175,72 @@ def encode(cp: CompiledProblem) -> Encoding:
     stop_nodes = cp.stop_nodes()
     n_dep = len(problem.depots)
     n_fac = len(problem.facilities)
+    ends = _virtual_ends(cp)
+    loc, dist, dur, final_facility = _matrices(cp, ends, stop_nodes)
+    first_client = n_dep + n_fac + len(ends)
+    tighten = _break_tightening(cp)
 
-    # Virtual ends, one per (end depot, fraction) of vehicles that must end empty.
+    # Units (see the module docstring).
+    multiplier = _distance_multiplier(cp.vehicle_cost_ratio)
+    cpk_min = min(v.cost_per_km for v in vehicles)
+    money = multiplier * 1000.0 / cpk_min
+    load_unit = [_load_unit([cp.node_volume_ml[n] for n in stop_nodes])]
+    if cp.use_mass:
+        load_unit.append(_load_unit([cp.node_mass_g[n] for n in stop_nodes]))
+
+    locations = [pyvrp.Location(0.0, 0.0) for _ in range(len(loc))]
+    depots = [pyvrp.Depot(i, d.window[0], d.window[1]) for i, d in enumerate(problem.depots)]
+    depots += [
+        pyvrp.Depot(n_dep + i, f.window[0], tighten(*f.window), service_duration=f.unload_s)
+        for i, f in enumerate(problem.facilities)
+    ]
+    for e, (depot_node, _) in enumerate(ends):
+        w = problem.depots[cp.node_ref[depot_node]].window
+        depots.append(pyvrp.Depot(n_dep + n_fac + e, w[0], w[1]))
+    clients = _clients(cp, stop_nodes, first_client, load_unit, money, tighten)
+    dist_profiles, vehicle_profile = _profiles(cp, stop_nodes, first_client, dist)
+    types = _vehicle_types(cp, ends, load_unit, multiplier, money, vehicle_profile)
+    data = pyvrp.ProblemData(
+        locations,
+        clients,
+        depots,
+        types.vehicle_types(),
+        dist_profiles,  # type: ignore[arg-type]
+        [dur] * len(dist_profiles),  # type: ignore[list-item]
+    )
+    return Encoding(
+        data=data,
+        stop_nodes=stop_nodes,
+        type_members=types.members,
+        final_facility=final_facility,
+        n_dep=n_dep,
+        n_fac=n_fac,
+        money=money,
+        load_unit=load_unit,
+        drop_prize=_drop_prize(cp, stop_nodes, dist, dur, money, types.unit_costs),
+    )
+
+
+def _virtual_ends(cp: CompiledProblem) -> list[tuple[int, str]]:
+    """One virtual end per (end depot node, fraction) of the vehicles that must end empty."""
     ends: list[tuple[int, str]] = []
-    for veh in vehicles:
+    for veh in cp.problem.vehicles:
         if veh.must_end_empty:
             end_key = (cp.depot_node[veh.end_depot or veh.start_depot], veh.fraction)
             if end_key not in ends:
                 ends.append(end_key)
-    n_end = len(ends)
+    return ends
+
+
+def _matrices(
+    cp: CompiledProblem, ends: list[tuple[int, str]], stop_nodes: list[int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.int64]]]:
+    """Locations ``[depots, facilities, virtual ends, stops]`` (indices into the problem's places),
+    their distance and duration matrices, and per virtual end the facility each location unloads
+    at on its way home (the arc to a virtual end runs through the best one)."""
+    problem = cp.problem
+    n_dep = len(problem.depots)
+    n_fac = len(problem.facilities)
     base_locs = (
         [d.location for d in problem.depots]
         + [f.location for f in problem.facilities]
@@ -222,13 +280,16 @@ def encode(cp: CompiledProblem) -> Encoding:
         dist[col, col] = 0
         dur[col, col] = 0
         final_facility.append(np.asarray([facs[b] for b in best], dtype=np.int64))
+    return loc, dist, dur, final_facility
 
-    first_client = n_dep + n_fac + n_end
-    # Breaks are invisible to PyVRP: windows that close after the earliest possible break close
-    # earlier by the longest break allowance, so a break can be slotted in without lateness.
+
+def _break_tightening(cp: CompiledProblem) -> Callable[[int, int], int]:
+    """Breaks are invisible to PyVRP: a window that closes after the earliest possible break closes
+    earlier by the longest break allowance, so a break can be slotted in without lateness. The
+    function takes a window and gives its (tightened) end."""
     allowance = 0
     earliest_break = cp.horizon_s
-    for v, veh in enumerate(vehicles):
+    for v, veh in enumerate(cp.problem.vehicles):
         rule = veh.break_rule
         if rule is None:
             continue
@@ -241,24 +302,19 @@ def encode(cp: CompiledProblem) -> Encoding:
             return max(early, late - allowance)
         return late
 
-    # Units (see the module docstring).
-    multiplier = _distance_multiplier(cp.vehicle_cost_ratio)
-    cpk_min = min(v.cost_per_km for v in vehicles)
-    money = multiplier * 1000.0 / cpk_min
-    dims = 2 if cp.use_mass else 1
-    load_unit = [_load_unit([cp.node_volume_ml[n] for n in stop_nodes])]
-    if dims == 2:
-        load_unit.append(_load_unit([cp.node_mass_g[n] for n in stop_nodes]))
+    return tighten
 
-    locations = [pyvrp.Location(0.0, 0.0) for _ in range(len(loc))]
-    depots = [pyvrp.Depot(i, d.window[0], d.window[1]) for i, d in enumerate(problem.depots)]
-    depots += [
-        pyvrp.Depot(n_dep + i, f.window[0], tighten(*f.window), service_duration=f.unload_s)
-        for i, f in enumerate(problem.facilities)
-    ]
-    for e, (depot_node, _) in enumerate(ends):
-        w = problem.depots[cp.node_ref[depot_node]].window
-        depots.append(pyvrp.Depot(n_dep + n_fac + e, w[0], w[1]))
+
+def _clients(
+    cp: CompiledProblem,
+    stop_nodes: list[int],
+    first_client: int,
+    load_unit: list[int],
+    money: float,
+    tighten: Callable[[int, int], int],
+) -> list[pyvrp.Client]:
+    """The stops as PyVRP clients: loads in the encoding's units, the widest time window (tightened
+    for breaks), prizes of optional stops in PyVRP cost units."""
     clients = []
     for k, node in enumerate(stop_nodes):
         stop = cp.stop_of(node)
@@ -268,12 +324,12 @@ def encode(cp: CompiledProblem) -> Encoding:
         else:
             early, late = 0, cp.horizon_s
         pickup = [cp.node_volume_ml[node] // load_unit[0]]
-        if dims == 2:
+        if len(load_unit) == 2:
             pickup.append(cp.node_mass_g[node] // load_unit[1])
         clients.append(
             pyvrp.Client(
                 first_client + k,
-                delivery=[0] * dims,
+                delivery=[0] * len(load_unit),
                 pickup=pickup,
                 service_duration=stop.service_s,
                 tw_early=early,
@@ -282,12 +338,18 @@ def encode(cp: CompiledProblem) -> Encoding:
                 required=stop.required,
             )
         )
+    return clients
 
-    # Profiles: one per distinct (fraction, access classes).
+
+def _profiles(
+    cp: CompiledProblem, stop_nodes: list[int], first_client: int, dist: npt.NDArray[np.int64]
+) -> tuple[list[npt.NDArray[np.int64]], list[int]]:
+    """One distance profile per distinct (fraction, access classes) of the vehicles, prohibitive
+    towards the stops those vehicles may not serve; and each vehicle's profile."""
     profile_keys: list[tuple[str, frozenset[str]]] = []
     dist_profiles: list[npt.NDArray[np.int64]] = []
     vehicle_profile: list[int] = []
-    for veh in vehicles:
+    for veh in cp.problem.vehicles:
         profile_key = (veh.fraction, veh.access_classes)
         if profile_key not in profile_keys:
             profile_keys.append(profile_key)
@@ -303,13 +365,42 @@ def encode(cp: CompiledProblem) -> Encoding:
             else:
                 dist_profiles.append(dist)
         vehicle_profile.append(profile_keys.index(profile_key))
+    return dist_profiles, vehicle_profile
 
-    # Vehicle types: group identical vehicles.
+
+@dataclass
+class _VehicleTypes:
+    """Identical vehicles grouped into PyVRP vehicle types."""
+
+    members: list[list[int]] = field(default_factory=list)
+    """Per type, the vehicles (indices into the problem's vehicles) it stands for."""
+    args: list[dict[str, object]] = field(default_factory=list)
+    unit_costs: list[int] = field(default_factory=list)
+    """Per vehicle, its cost of a distance unit."""
+
+    def vehicle_types(self) -> list[pyvrp.VehicleType]:
+        return [
+            pyvrp.VehicleType(num_available=len(members), **args)  # type: ignore[arg-type]
+            for members, args in zip(self.members, self.args, strict=True)
+        ]
+
+
+def _vehicle_types(
+    cp: CompiledProblem,
+    ends: list[tuple[int, str]],
+    load_unit: list[int],
+    multiplier: int,
+    money: float,
+    vehicle_profile: list[int],
+) -> _VehicleTypes:
+    """Each vehicle as PyVRP sees it (reloads at the facilities of its fraction, its shift less the
+    break allowance, a virtual end when it must end empty), identical ones grouped."""
+    problem = cp.problem
+    n_dep = len(problem.depots)
+    n_fac = len(problem.facilities)
+    types = _VehicleTypes()
     type_keys: list[tuple[object, ...]] = []
-    type_members: list[list[int]] = []
-    type_args: list[dict[str, object]] = []
-    unit_costs: list[int] = []
-    for v, veh in enumerate(vehicles):
+    for v, veh in enumerate(problem.vehicles):
         end = (
             n_dep + n_fac + ends.index((cp.depot_node[veh.end_depot or veh.start_depot], veh.fraction))
             if veh.must_end_empty
@@ -331,10 +422,10 @@ def encode(cp: CompiledProblem) -> Encoding:
         shift = max(0, span - brk)
         # Demands are whole multiples of the unit, so rounding the capacity down loses nothing.
         capacity = [cap_ml // load_unit[0]]
-        if dims == 2:
+        if len(load_unit) == 2:
             capacity.append(min(cp.vehicle_cap_g[v] // load_unit[1], 1 << 50))
         unit_cost = max(1, round(cp.vehicle_cost_ratio[v] * multiplier))
-        unit_costs.append(unit_cost)
+        types.unit_costs.append(unit_cost)
         args: dict[str, object] = {
             "capacity": capacity,
             "start_depot": cp.node_ref[cp.vehicle_start[v]],
@@ -355,42 +446,31 @@ def encode(cp: CompiledProblem) -> Encoding:
         }
         type_key = tuple(sorted((k, repr(a)) for k, a in args.items()))
         if type_key in type_keys:
-            type_members[type_keys.index(type_key)].append(v)
+            types.members[type_keys.index(type_key)].append(v)
         else:
             type_keys.append(type_key)
-            type_members.append([v])
-            type_args.append(args)
-    vehicle_types = [
-        pyvrp.VehicleType(num_available=len(members), **args)  # type: ignore[arg-type]
-        for members, args in zip(type_members, type_args, strict=True)
-    ]
-    data = pyvrp.ProblemData(
-        locations,
-        clients,
-        depots,
-        vehicle_types,
-        dist_profiles,  # type: ignore[arg-type]
-        [dur] * len(dist_profiles),  # type: ignore[list-item]
-    )
-    # A must-go stop dropped in the fallback must cost more than any route change could save.
+            types.members.append([v])
+            types.args.append(args)
+    return types
+
+
+def _drop_prize(
+    cp: CompiledProblem,
+    stop_nodes: list[int],
+    dist: npt.NDArray[np.int64],
+    dur: npt.NDArray[np.int64],
+    money: float,
+    unit_costs: list[int],
+) -> int:
+    """A must-go stop dropped in the fallback must cost more than any route change could save."""
+    vehicles = cp.problem.vehicles
     max_arc = int(dist.max()) if dist.size else 0
     max_dur = int(dur.max()) if dur.size else 0
     hour_cost = max((round(v.cost_per_hour * money / 3600.0) for v in vehicles), default=0)
     max_fixed = max((round(v.fixed_cost * money) for v in vehicles), default=0)
     max_service = max((cp.node_service_s[n] for n in stop_nodes), default=0)
     detour = 2 * max_arc * max(unit_costs) + hour_cost * (2 * max_dur + max_service) + max_fixed
-    drop_prize = min(10 * detour + 10**6, 1 << 50)
-    return Encoding(
-        data=data,
-        stop_nodes=stop_nodes,
-        type_members=type_members,
-        final_facility=final_facility,
-        n_dep=n_dep,
-        n_fac=n_fac,
-        money=money,
-        load_unit=load_unit,
-        drop_prize=drop_prize,
-    )
+    return min(10 * detour + 10**6, 1 << 50)
 
 
 def _droppable(enc: Encoding) -> pyvrp.ProblemData:
@@ -759,24 +839,48 @@ def _fingerprint(data: pyvrp.ProblemData, seconds: float) -> tuple[bytes, int]:
     return digest.digest(), round(seconds * 1000)
 
 
-def solve_with_pyvrp(
-    cp: CompiledProblem,
-    *,
-    time_limit_s: float,
-    seed: int,
-    deterministic: bool = True,
-    iterations: int | None = None,
-) -> SeedResult:
-    """Search with PyVRP for at most ``time_limit_s`` seconds (see the module docstring).
+@dataclass
+class _Search:
+    """One PyVRP search in progress: the day, its budget and what it found so far."""
 
-    With ``deterministic`` the search stops after an iteration budget calibrated on this problem
-    (``iterations`` imposes one instead); otherwise it uses the whole time.
-    """
+    enc: Encoding
+    seed: int
+    started: float
+    time_limit_s: float
+    stats: PyvrpStats
+    reducible: bool
+    watch: _Watch
+    budget: _Budget
+    calibrate: bool
+    """The first run calibrates its iteration budget (none was imposed or known)."""
+    result: pyvrp.Result | None = None
+    total: int | None = None
+    searched: int = 0
+    clocked: bool = False
+
+    @property
+    def best(self) -> pyvrp.Solution:
+        assert self.result is not None
+        return self.result.best
+
+    def rest_budget(self) -> _Budget:
+        """The time and iterations the first run left."""
+        left_s = max(0.01, self.time_limit_s - (time.monotonic() - self.started))
+        left_iters = None if self.total is None else max(1, self.total - self.searched)
+        return _Budget(seconds=left_s, limit=left_iters)
+
+
+def _prepare(
+    cp: CompiledProblem, *, time_limit_s: float, seed: int, deterministic: bool, iterations: int | None
+) -> tuple[_Search, tuple[bytes, int] | None]:
+    """Encode the day and set the first run's budget: an iteration count imposed, one already
+    calibrated for this problem and budget, or one to calibrate on the run itself; with the
+    checkpoint that decides the second stage (see the module docstring). Also the calibration key."""
     t_start = time.monotonic()
     enc = encode(cp)
     data = enc.data
-    stats: dict[str, float] = {"pyvrp_encode_s": time.monotonic() - t_start}
-    seconds = max(0.01, time_limit_s - stats["pyvrp_encode_s"])
+    stats = PyvrpStats(encode_s=time.monotonic() - t_start)
+    seconds = max(0.01, time_limit_s - stats.encode_s)
     n_stops = len(enc.stop_nodes)
     key = _fingerprint(data, time_limit_s) if deterministic else None
     limit: int | None = None
@@ -787,9 +891,10 @@ def solve_with_pyvrp(
     probe = max(10, math.ceil(_PROBE_WORK / max(1, n_stops)))
 
     reducible = _fleet_reducible(data)
-    lower = _fleet_lower_bound(data)
-    all_required = all(c.required for c in data.clients())
+    stats.fleet_lower_bound = _fleet_lower_bound(data)
+    stats.all_required = all(c.required for c in data.clients())
     watch = _Watch()
+    lower = stats.fleet_lower_bound
 
     def checkpoint() -> bool:
         best = watch.best
@@ -807,58 +912,87 @@ def solve_with_pyvrp(
         checkpoint_share=share if (reducible or has_required) else None,
         checkpoint=checkpoint if (reducible or has_required) else None,
     )
-    result, penalties = _run(data, budget, seed, None, watch)
+    search = _Search(enc, seed, t_start, time_limit_s, stats, reducible, watch, budget, calibrate)
+    return search, key
+
+
+def _first_run(search: _Search, *, deterministic: bool, key: tuple[bytes, int] | None) -> None:
+    """The main search, up to its budget or its checkpoint; a calibrated budget is kept for the
+    process."""
+    budget = search.budget
+    result, _ = _run(search.enc.data, budget, search.seed, None, search.watch)
+    search.result = result
     total = budget.limit
     if budget.clocked:
         # What was searched: replaying this count gives this plan (on a machine fast enough).
         total = result.num_iterations
-    if deterministic and calibrate and key is not None and total is not None:
+    if deterministic and search.calibrate and key is not None and total is not None:
         _CALIBRATED[key] = total
-    searched = result.num_iterations
-    clocked = budget.clocked
-    best = result.best
-    stats["pyvrp_first_feasible_iteration"] = (
-        float(watch.first_feasible_iteration) if watch.first_feasible_iteration is not None else -1.0
-    )
+    search.total = total
+    search.searched = result.num_iterations
+    search.clocked = budget.clocked
+    search.stats.first_feasible_iteration = search.watch.first_feasible_iteration
 
-    def rest_budget() -> _Budget:
-        left_s = max(0.01, time_limit_s - (time.monotonic() - t_start))
-        left_iters = None if total is None else max(1, total - searched)
-        return _Budget(seconds=left_s, limit=left_iters)
 
-    if budget.stopped_at_checkpoint and best.is_feasible() and reducible:
+def _second_stage(search: _Search) -> pyvrp.Solution:
+    """After a checkpoint, the rest of the budget: one truck fewer when the plan has one to spare,
+    or must-go stops made droppable when no plan serves them all. The best plan of all stages."""
+    assert search.result is not None
+    best = search.best
+    if not search.budget.stopped_at_checkpoint:
+        return best
+    data, stats = search.enc.data, search.stats
+    if best.is_feasible() and search.reducible:
         # Trucks cost money: the rest of the budget tries the day with one truck fewer.
         fleet = data.vehicle_type(0).replace(num_available=best.num_routes() - 1)
         fewer = data.replace(vehicle_types=[fleet])
-        more_budget = rest_budget()
-        smaller, _ = _run(fewer, more_budget, seed, _without_shortest_route(best, fewer), _Watch())
-        searched += smaller.num_iterations
-        clocked = clocked or more_budget.clocked
-        stats["pyvrp_fleet_tried"] = float(fleet.num_available)
-        if smaller.best.is_feasible() and smaller.cost() < result.cost():
+        more_budget = search.rest_budget()
+        smaller, _ = _run(fewer, more_budget, search.seed, _without_shortest_route(best, fewer), _Watch())
+        search.searched += smaller.num_iterations
+        search.clocked = search.clocked or more_budget.clocked
+        stats.fleet_tried = fleet.num_available
+        if smaller.best.is_feasible() and smaller.cost() < search.result.cost():
             best = smaller.best
-            stats["pyvrp_fleet_reduced"] = 1.0
-    elif budget.stopped_at_checkpoint and not best.is_feasible():
+            stats.fleet_reduced = True
+    elif not best.is_feasible():
         # Feasibility first: must-go stops may be dropped, at a prize far above any detour, so the
         # search serves as many as the fleet can and then minimises cost.
-        more_budget = rest_budget()
-        droppable = _droppable(enc)
-        relaxed, _ = _run(droppable, more_budget, seed, _carry(best, droppable), _Watch())
-        searched += relaxed.num_iterations
-        clocked = clocked or more_budget.clocked
-        stats["pyvrp_must_go_droppable"] = 1.0
+        more_budget = search.rest_budget()
+        droppable = _droppable(search.enc)
+        relaxed, _ = _run(droppable, more_budget, search.seed, _carry(best, droppable), _Watch())
+        search.searched += relaxed.num_iterations
+        search.clocked = search.clocked or more_budget.clocked
+        stats.must_go_droppable = True
         if relaxed.best.is_feasible():
             best = relaxed.best
+    return best
 
-    stats["pyvrp_s"] = time.monotonic() - t_start
-    stats["pyvrp_iterations"] = float(searched)
-    if total is not None:
-        stats["pyvrp_iteration_limit"] = float(total)
-    stats["pyvrp_stopped_by_clock"] = float(deterministic and clocked)
-    stats["pyvrp_feasible"] = float(best.is_feasible())
-    stats["pyvrp_all_required"] = float(all_required)
-    stats["pyvrp_fleet_lower_bound"] = float(lower)
-    del penalties
+
+def solve_with_pyvrp(
+    cp: CompiledProblem,
+    *,
+    time_limit_s: float,
+    seed: int,
+    deterministic: bool = True,
+    iterations: int | None = None,
+) -> SeedResult:
+    """Search with PyVRP for at most ``time_limit_s`` seconds (see the module docstring).
+
+    With ``deterministic`` the search stops after an iteration budget calibrated on this problem
+    (``iterations`` imposes one instead); otherwise it uses the whole time.
+    """
+    search, key = _prepare(
+        cp, time_limit_s=time_limit_s, seed=seed, deterministic=deterministic, iterations=iterations
+    )
+    _first_run(search, deterministic=deterministic, key=key)
+    best = _second_stage(search)
+    stats = search.stats
+    stats.seconds = time.monotonic() - search.started
+    stats.iterations = search.searched
+    stats.iteration_limit = search.total
+    stats.stopped_by_clock = deterministic and search.clocked
+    stats.feasible = best.is_feasible()
+    enc = search.enc
     if not best.is_feasible():
         return SeedResult(routes=None, facility_uses=[0] * enc.n_fac, stats=stats)
     routes, uses = decode(enc, best, len(cp.problem.vehicles))

@@ -36,10 +36,10 @@ rate they show fills the budget (with a 15 % margin), rounded to a coarse grid (
 1.41) so that repeated measurements agree; a search that reaches that count with a quarter of the
 time left extends it once more the same way (the first iterations of a large day are slower). The
 value is kept per problem and budget for the process, reported as
-``stats["pyvrp_iteration_limit"]``, and can be passed back (``iterations=``) to replay a plan
+``stats.pyvrp.iteration_limit``, and can be passed back (``iterations=``) to replay a plan
 exactly in another process. Two processes measure the same grid value unless the machine's speed
 moved across a step between them (a busy shared machine can do that). ``time_limit_s`` stays a
-wall-clock guard; a search that hits it anyway says so (``"stopped_by_clock": 1.0``) and records
+wall-clock guard; a search that hits it anyway says so (``stats.stopped_by_clock``) and records
 the iterations it did, so a replay gives the same plan. ``deterministic=False`` spends the whole
 budget on the clock.
 
@@ -56,6 +56,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
+from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
@@ -71,6 +72,7 @@ from wasteroute.planning.result import (
     Note,
     Route,
     RoutePlan,
+    SearchStats,
     Visit,
     VisitKind,
 )
@@ -123,15 +125,22 @@ def _node_matrix(cp: CompiledProblem, matrix: npt.NDArray[np.int64]) -> npt.NDAr
 
 
 def _build(cp: CompiledProblem) -> _Model:
-    problem = cp.problem
-    vehicles = problem.vehicles
-    n_veh = len(vehicles)
-    manager = pywrapcp.RoutingIndexManager(cp.num_nodes, n_veh, cp.vehicle_start, cp.vehicle_end)
+    """The OR-Tools model of every rule of ``cp`` (see the module docstring)."""
+    manager = pywrapcp.RoutingIndexManager(
+        cp.num_nodes, len(cp.problem.vehicles), cp.vehicle_start, cp.vehicle_end
+    )
     routing = pywrapcp.RoutingModel(manager)
-    index = manager.NodeToIndex
+    _add_costs(cp, routing)
+    _add_loads(cp, manager, routing)
+    time_dim = _add_time(cp, manager, routing)
+    breaks = _add_breaks(cp, manager, routing, time_dim)
+    _add_visits(cp, manager, routing)
+    return _Model(cp, manager, routing, time_dim, breaks)
 
-    dist = _node_matrix(cp, problem.distance_m)
-    # Arc costs, one matrix per distinct cost ratio.
+
+def _add_costs(cp: CompiledProblem, routing: Any) -> None:
+    """Arc costs (one matrix per distinct cost ratio) and fixed costs of the vehicles."""
+    dist = _node_matrix(cp, cp.problem.distance_m)
     by_ratio: dict[float, list[int]] = {}
     for v, ratio in enumerate(cp.vehicle_cost_ratio):
         by_ratio.setdefault(ratio, []).append(v)
@@ -140,10 +149,15 @@ def _build(cp: CompiledProblem) -> _Model:
         cb = routing.RegisterTransitMatrix(costs.tolist())
         for v in group:
             routing.SetArcCostEvaluatorOfVehicle(cb, v)
-    for v, veh in enumerate(vehicles):
+    for v, veh in enumerate(cp.problem.vehicles):
         if veh.fixed_cost > 0:
             routing.SetFixedCostOfVehicle(round(veh.fixed_cost * cp.cost_scale), v)
 
+
+def _add_loads(cp: CompiledProblem, manager: Any, routing: Any) -> None:
+    """Volume and mass on board (a facility visit empties the truck through its slack), and the
+    daily limits of collected volume, stops and disposal trips."""
+    vehicles = cp.problem.vehicles
     is_fac = [k is NodeKind.FACILITY for k in cp.node_kind]
     is_stop = [k is NodeKind.STOP for k in cp.node_kind]
 
@@ -187,8 +201,12 @@ def _build(cp: CompiledProblem) -> _Model:
         caps = [_BIG if v.max_disposal_trips is None else v.max_disposal_trips for v in vehicles]
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "trips")
 
-    # Time: transit = service at the origin + driving; slack = waiting (and breaks).
-    travel = _node_matrix(cp, problem.duration_s)
+
+def _add_time(cp: CompiledProblem, manager: Any, routing: Any) -> Any:
+    """The time dimension (transit = service at the origin + driving; slack = waiting and breaks):
+    container and facility windows, shifts, maximum durations and the cost of an hour."""
+    index = manager.NodeToIndex
+    travel = _node_matrix(cp, cp.problem.duration_s)
     service = np.asarray(cp.node_service_s, dtype=np.int64)
     time_cb = routing.RegisterTransitMatrix((travel + service[:, None]).tolist())
     horizon = cp.horizon_s
@@ -206,7 +224,7 @@ def _build(cp: CompiledProblem) -> _Model:
         elif kind is NodeKind.FACILITY:
             start_s, end_s = cp.facility_of(node).window
             time_dim.CumulVar(index(node)).SetRange(start_s, end_s)
-    for v, veh in enumerate(vehicles):
+    for v, veh in enumerate(cp.problem.vehicles):
         time_dim.CumulVar(routing.Start(v)).SetRange(*cp.vehicle_start_window[v])
         time_dim.CumulVar(routing.End(v)).SetRange(*cp.vehicle_end_window[v])
         time_dim.SetSpanUpperBoundForVehicle(cp.vehicle_max_duration_s[v], v)
@@ -218,14 +236,18 @@ def _build(cp: CompiledProblem) -> _Model:
             time_dim.SetSpanCostCoefficientForVehicle(1, v)
         routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+    return time_dim
 
-    # Breaks. Visits (services, unloads) are never interrupted.
+
+def _add_breaks(cp: CompiledProblem, manager: Any, routing: Any, time_dim: Any) -> dict[int, list[Any]]:
+    """Break intervals per vehicle: a lunch break in its window, or a chain of statutory breaks.
+    Visits (services, unloads) are never interrupted."""
     breaks: dict[int, list[Any]] = {}
     visit_transit = [0] * routing.Size()
     for i in range(routing.Size()):
         visit_transit[i] = cp.node_service_s[manager.IndexToNode(i)]
     solver = routing.solver()
-    for v, veh in enumerate(vehicles):
+    for v, veh in enumerate(cp.problem.vehicles):
         rule = veh.break_rule
         if rule is None:
             continue
@@ -237,35 +259,48 @@ def _build(cp: CompiledProblem) -> _Model:
                 )
             ]
         else:
-            # Chain of mandatory breaks: each starts at most max_work_s after the route start or
-            # the previous break, and the route ends at most max_work_s after the last one.
-            # Breaks not needed by a short route are placed after its end (they cost nothing).
-            assert rule.max_work_s is not None
-            work, pause = rule.max_work_s, rule.duration_s
-            first_s, last_s = (
-                cp.vehicle_start_window[v][0],
-                max(cp.horizon_s, cp.vehicle_end_window[v][1] + work),
-            )
-            count = max(1, math.ceil((cp.vehicle_max_duration_s[v] - work) / (work + pause)))
-            intervals = [
-                solver.FixedDurationIntervalVar(first_s, last_s, pause, False, f"break {v} {k}")
-                for k in range(count)
-            ]
-            start_var = time_dim.CumulVar(routing.Start(v))
-            end_var = time_dim.CumulVar(routing.End(v))
-            solver.Add(intervals[0].StartExpr() >= start_var)
-            solver.Add(intervals[0].StartExpr() <= start_var + work)
-            for a, b in pairwise(intervals):
-                solver.Add(b.StartExpr() >= a.EndExpr())
-                solver.Add(b.StartExpr() <= a.EndExpr() + work)
-            solver.Add(end_var <= intervals[-1].EndExpr() + work)
+            intervals = _statutory_breaks(cp, routing, time_dim, v, rule)
         time_dim.SetBreakIntervalsOfVehicle(intervals, v, visit_transit)
         for interval in intervals:
             routing.AddVariableMinimizedByFinalizer(interval.SafeStartExpr(0).Var())
         breaks[v] = intervals
+    return breaks
 
-    # Stops are disjunctions: required ones with a prohibitive penalty (robust first solutions),
-    # optional ones with their prize. Facility copies are free to use or not.
+
+def _statutory_breaks(cp: CompiledProblem, routing: Any, time_dim: Any, v: int, rule: BreakRule) -> list[Any]:
+    """Chain of mandatory breaks: each starts at most ``max_work_s`` after the route start or the
+    previous break, and the route ends at most ``max_work_s`` after the last one. Breaks not needed
+    by a short route are placed after its end (they cost nothing)."""
+    assert rule.max_work_s is not None
+    solver = routing.solver()
+    work, pause = rule.max_work_s, rule.duration_s
+    first_s, last_s = (
+        cp.vehicle_start_window[v][0],
+        max(cp.horizon_s, cp.vehicle_end_window[v][1] + work),
+    )
+    count = max(1, math.ceil((cp.vehicle_max_duration_s[v] - work) / (work + pause)))
+    intervals = [
+        solver.FixedDurationIntervalVar(first_s, last_s, pause, False, f"break {v} {k}") for k in range(count)
+    ]
+    start_var = time_dim.CumulVar(routing.Start(v))
+    end_var = time_dim.CumulVar(routing.End(v))
+    solver.Add(intervals[0].StartExpr() >= start_var)
+    solver.Add(intervals[0].StartExpr() <= start_var + work)
+    for a, b in pairwise(intervals):
+        solver.Add(b.StartExpr() >= a.EndExpr())
+        solver.Add(b.StartExpr() <= a.EndExpr() + work)
+    solver.Add(end_var <= intervals[-1].EndExpr() + work)
+    return intervals
+
+
+def _add_visits(cp: CompiledProblem, manager: Any, routing: Any) -> None:
+    """Which visits may happen and by whom. Stops are disjunctions: required ones with a
+    prohibitive penalty (robust first solutions), optional ones with their prize; facility copies
+    are free to use or not; depots no vehicle uses are switched off; no unloading twice in a row
+    at the same facility."""
+    vehicles = cp.problem.vehicles
+    n_veh = len(vehicles)
+    index = manager.NodeToIndex
     for node in range(cp.num_nodes):
         kind = cp.node_kind[node]
         if kind is NodeKind.STOP:
@@ -293,7 +328,6 @@ def _build(cp: CompiledProblem) -> _Model:
             others = [index(m) for m in copies if m != node]
             if others:
                 routing.NextVar(index(node)).RemoveValues(others)
-    return _Model(cp, manager, routing, time_dim, breaks)
 
 
 def _search_parameters(time_limit_s: float, solution_limit: int | None, *, metaheuristic: bool = True) -> Any:
@@ -393,7 +427,7 @@ def _route_alone(
     return model, assignment, keep
 
 
-def _fit(cp: CompiledProblem, v: int, route: Sequence[int], stats: dict[str, float]) -> list[Route] | None:
+def _fit(cp: CompiledProblem, v: int, route: Sequence[int], stats: SearchStats) -> list[Route] | None:
     """``route`` of vehicle ``v`` validated alone (:func:`_route_alone`) and timed, or None."""
     loaded = _route_alone(cp, v, route)
     if loaded is None:
@@ -411,7 +445,7 @@ def _fit(cp: CompiledProblem, v: int, route: Sequence[int], stats: dict[str, flo
 
 
 def _validate_alone(
-    cp: CompiledProblem, routes: Sequence[Sequence[int]], stats: dict[str, float]
+    cp: CompiledProblem, routes: Sequence[Sequence[int]], stats: SearchStats
 ) -> tuple[list[Route], set[str]] | None:
     """Load every route into its own one-vehicle model (see :func:`_route_alone`); the routes with
     their timing, or None as soon as one is rejected."""
@@ -422,7 +456,7 @@ def _validate_alone(
 
 
 def _validate_each(
-    cp: CompiledProblem, routes: Sequence[Sequence[int]], stats: dict[str, float], *, stop_early: bool = False
+    cp: CompiledProblem, routes: Sequence[Sequence[int]], stats: SearchStats, *, stop_early: bool = False
 ) -> list[list[Route] | None]:
     """Per vehicle: its validated, timed route (``[]`` when unused) or None when rejected."""
     out: list[list[Route] | None] = []
@@ -440,7 +474,7 @@ def _collect(checked: Sequence[list[Route] | None]) -> tuple[list[Route], set[st
 
 
 def _mend(
-    cp: CompiledProblem, routes: list[list[int]], stats: dict[str, float], tries: int = 40
+    cp: CompiledProblem, routes: list[list[int]], stats: SearchStats, tries: int = 40
 ) -> tuple[list[Route], set[str], int]:
     """Validate every route; cut rejected ones back until they fit and put the stops cut where a
     route's one-vehicle model accepts them (must-go first, each at the cheapest of its ``tries``
@@ -578,17 +612,49 @@ def plan_routes(
             module docstring) so that the same problem, budget and seed give the same plan on
             this machine. ``False`` searches on the
             clock for the whole budget (benchmarks) and is not reproducible.
-            ``stats["stopped_by_clock"] == 1.0`` says when a deterministic solve hit the clock anyway.
+            ``stats.stopped_by_clock`` says when a deterministic solve hit the clock anyway.
         ortools_share: fraction of the budget kept for OR-Tools improvement after PyVRP when not
             deterministic and OR-Tools adds value (default 0.15; see :func:`_ortools_adds_value`).
         iterations: PyVRP iteration budget to use instead of calibrating one (reproducible mode):
-            ``stats["pyvrp_iteration_limit"]`` of an earlier plan replays it exactly.
+            ``stats.pyvrp.iteration_limit`` of an earlier plan replays it exactly.
 
     Returns:
         The plan. Required stops that cannot be served are listed in :attr:`RoutePlan.dropped`
         with a reason and explained in :attr:`RoutePlan.diagnosis`; this function does not raise
         for an over-full day.
     """
+    _check_arguments(problem, time_limit_s, engine, ortools_share)
+    clock = _Clock(time.monotonic(), time_limit_s)
+    stats = SearchStats()
+    cp = compile_problem(problem)
+    stats.compile_s = clock.elapsed()
+    seeding = _seeding_module(engine) if engine in ("auto", "hybrid") and cp.stop_nodes() else None
+    # Reproducible plans only validate: greedy descent after PyVRP gained nothing measurable on
+    # city days (40-stop day: the same objective after 1.2 s) and its time is the search's.
+    improve = _ortools_adds_value(cp) and not deterministic
+    seed_routes: list[list[int]] | None = None
+    if seeding is not None:
+        share = (_DETERMINISTIC_ORTOOLS_SHARE if deterministic else ortools_share) if improve else 0.0
+        cp, seed_routes = _seed_with_pyvrp(
+            seeding,
+            cp,
+            stats,
+            clock,
+            seed=seed,
+            deterministic=deterministic,
+            share=share,
+            iterations=iterations,
+        )
+        if seed_routes is not None and not improve:
+            plan = _validated_seed(cp, seed_routes, stats, clock, seed=seed, deterministic=deterministic)
+            if plan is not None:
+                return plan
+    return _solve_with_ortools(
+        cp, seed_routes, stats, clock, seed=seed, deterministic=deterministic, improve=improve
+    )
+
+
+def _check_arguments(problem: Problem, time_limit_s: float, engine: str, ortools_share: float) -> None:
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
     if not (isinstance(time_limit_s, int | float) and math.isfinite(time_limit_s) and time_limit_s > 0):
@@ -597,90 +663,124 @@ def plan_routes(
         raise ValueError(f"engine must be 'auto', 'ortools' or 'hybrid', got {engine!r}")
     if not 0.0 < ortools_share < 1.0:
         raise ValueError(f"ortools_share must be in (0, 1), got {ortools_share!r}")
-    started = time.monotonic()
-    stats: dict[str, float] = {}
 
-    seed_routes: list[list[int]] | None = None
-    cp = compile_problem(problem)
-    stats["compile_s"] = time.monotonic() - started
-    use_pyvrp = engine in ("auto", "hybrid") and bool(cp.stop_nodes())
-    if use_pyvrp:
-        try:
-            from wasteroute.planning import seeding
-        except ImportError:  # PyVRP not installed: "auto" falls back to OR-Tools alone
-            if engine == "hybrid":
-                raise
-            use_pyvrp = False
-    # Reproducible plans only validate: greedy descent after PyVRP gained nothing measurable on
-    # city days (40-stop day: the same objective after 1.2 s) and its time is the search's.
-    improve = _ortools_adds_value(cp) and not deterministic
-    if use_pyvrp:
-        reserve_s = _validation_reserve_s(cp)
-        share = (_DETERMINISTIC_ORTOOLS_SHARE if deterministic else ortools_share) if improve else 0.0
-        # Reproducible mode: the search's share must not depend on how long compiling took (its
-        # budget keys the calibration), so an estimate stands for the time already spent.
-        spent_s = _compile_estimate_s(cp) if deterministic else time.monotonic() - started
-        pyvrp_s = max(0.1 * time_limit_s, (time_limit_s - spent_s - reserve_s) - share * time_limit_s)
-        seeded = seeding.solve_with_pyvrp(
-            cp, time_limit_s=pyvrp_s, seed=seed, deterministic=deterministic, iterations=iterations
-        )
-        stats.update(seeded.stats)
-        stats["validation_reserve_s"] = reserve_s
-        if seeded.routes is not None:
-            if any(u > len(c) for u, c in zip(seeded.facility_uses, cp.facility_copies, strict=True)):
-                cp = compile_problem(problem, min_copies=[u + 1 for u in seeded.facility_uses])
-            seed_routes = seeded.assign_copies(cp)
-        if seed_routes is not None and not improve:
-            # Validation: every route loaded into a one-vehicle OR-Tools model of the full rules.
-            t_read = time.monotonic()
-            if cp.num_nodes > _FULL_MODEL_NODES:
-                # Too large for the full model: rejected routes are cut back until they fit, and
-                # the stops cut go where they fit at the least detour.
-                mended, served, left = _mend(cp, seed_routes, stats)
-                checked: tuple[list[Route], set[str]] | None = (mended, served)
-            else:
-                checked, left = _validate_alone(cp, seed_routes, stats), 0
-            stats["validate_s"] = time.monotonic() - t_read
-            if checked is not None:
-                stats["ortools_skipped"] = 1.0
-                stats["seed_stops_removed"] = float(left)
-                stats["stopped_by_clock"] = float(deterministic and stats["pyvrp_stopped_by_clock"] > 0)
-                elapsed = time.monotonic() - started
-                return _finish(cp, checked[0], checked[1], "pyvrp+ortools", elapsed, seed, stats)
-    remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
 
+@dataclass(frozen=True)
+class _Clock:
+    """The budget of one :func:`plan_routes` call: when it started and how long it may take."""
+
+    started: float
+    time_limit_s: float
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        """What is left of the budget, at least 5 % of it (a search needs some time to answer)."""
+        return max(0.05 * self.time_limit_s, self.time_limit_s - self.elapsed())
+
+
+def _seeding_module(engine: str) -> ModuleType | None:
+    """:mod:`.seeding` (PyVRP), or None when PyVRP is not installed and ``engine`` is ``"auto"``
+    (OR-Tools alone then)."""
+    try:
+        from wasteroute.planning import seeding
+    except ImportError:
+        if engine == "hybrid":
+            raise
+        return None
+    return seeding
+
+
+def _seed_with_pyvrp(
+    seeding: ModuleType,
+    cp: CompiledProblem,
+    stats: SearchStats,
+    clock: _Clock,
+    *,
+    seed: int,
+    deterministic: bool,
+    share: float,
+    iterations: int | None,
+) -> tuple[CompiledProblem, list[list[int]] | None]:
+    """PyVRP's search for the budget less what OR-Tools keeps (``share`` of it for improving, the
+    validation reserve); its routes as nodes of ``cp``, recompiled with more facility copies when
+    the routes unload more often than ``cp`` has copies for (None: no plan found)."""
+    time_limit_s = clock.time_limit_s
+    reserve_s = _validation_reserve_s(cp)
+    # Reproducible mode: the search's share must not depend on how long compiling took (its
+    # budget keys the calibration), so an estimate stands for the time already spent.
+    spent_s = _compile_estimate_s(cp) if deterministic else clock.elapsed()
+    pyvrp_s = max(0.1 * time_limit_s, (time_limit_s - spent_s - reserve_s) - share * time_limit_s)
+    seeded = seeding.solve_with_pyvrp(
+        cp, time_limit_s=pyvrp_s, seed=seed, deterministic=deterministic, iterations=iterations
+    )
+    stats.pyvrp = seeded.stats
+    stats.validation_reserve_s = reserve_s
+    if seeded.routes is None:
+        return cp, None
+    if any(u > len(c) for u, c in zip(seeded.facility_uses, cp.facility_copies, strict=True)):
+        cp = compile_problem(cp.problem, min_copies=[u + 1 for u in seeded.facility_uses])
+    routes: list[list[int]] = seeded.assign_copies(cp)
+    return cp, routes
+
+
+def _validated_seed(
+    cp: CompiledProblem,
+    seed_routes: list[list[int]],
+    stats: SearchStats,
+    clock: _Clock,
+    *,
+    seed: int,
+    deterministic: bool,
+) -> RoutePlan | None:
+    """PyVRP's routes as the plan when OR-Tools accepts them, each loaded into a one-vehicle model
+    of the full rules (None when one is rejected and the full model is to repair them). Above
+    :data:`_FULL_MODEL_NODES` rejected routes are cut back until they fit and the stops cut go where
+    they fit at the least detour."""
+    t_read = time.monotonic()
+    if cp.num_nodes > _FULL_MODEL_NODES:
+        mended, served, left = _mend(cp, seed_routes, stats)
+        checked: tuple[list[Route], set[str]] | None = (mended, served)
+    else:
+        checked, left = _validate_alone(cp, seed_routes, stats), 0
+    stats.validate_s = time.monotonic() - t_read
+    if checked is None:
+        return None
+    assert stats.pyvrp is not None
+    stats.ortools_skipped = True
+    stats.seed_stops_removed = left
+    stats.stopped_by_clock = deterministic and stats.pyvrp.stopped_by_clock
+    return _finish(cp, checked[0], checked[1], "pyvrp+ortools", clock.elapsed(), seed, stats)
+
+
+def _solve_with_ortools(
+    cp: CompiledProblem,
+    seed_routes: list[list[int]] | None,
+    stats: SearchStats,
+    clock: _Clock,
+    *,
+    seed: int,
+    deterministic: bool,
+    improve: bool,
+) -> RoutePlan:
+    """The full OR-Tools model: PyVRP's routes repaired and (when ``improve``) improved, or a
+    search of its own from a cheapest-insertion start (no routes, or none it could repair)."""
+    remaining = clock.remaining()
     t_build = time.monotonic()
     model = _build(cp)
-    stats["build_s"] = time.monotonic() - t_build
-    stats["nodes"] = float(cp.num_nodes)
-    engine_used = "ortools"
+    stats.build_s = time.monotonic() - t_build
+    stats.nodes = cp.num_nodes
     solution = None
     limit: int | None = None
+    engine_used = "ortools"
     if seed_routes is not None:
-        # Improve the seed: deterministic = greedy descent with a solution budget, otherwise
-        # guided local search for the remaining time.
         limit = _ortools_solution_limit(cp, remaining) if deterministic else None
-        params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
-        t_read = time.monotonic()
-        model.routing.CloseModelWithParameters(params)
-        initial, removed = _repair(model, seed_routes)
-        stats["validate_s"] = time.monotonic() - t_read
-        stats["seed_stops_removed"] = float(removed)
-        if initial is not None:
-            stats["seed_objective"] = float(initial.ObjectiveValue())
-            remaining = max(0.05 * time_limit_s, time_limit_s - (time.monotonic() - started))
+        solution = _from_seed(
+            model, seed_routes, stats, clock, remaining, limit, deterministic=deterministic, improve=improve
+        )
+        if solution is not None:
             engine_used = "pyvrp+ortools"
-            # Without improvement, the full model only comes in to reinsert the stops of rejected routes.
-            if not improve and removed == 0:
-                solution = initial
-                stats["ortools_skipped"] = 1.0
-            else:
-                params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
-                t0 = time.monotonic()
-                solution = model.routing.SolveFromAssignmentWithParameters(initial, params)
-                stats["ortools_s"] = time.monotonic() - t0
-                if solution is None or solution.ObjectiveValue() > initial.ObjectiveValue():
-                    solution = initial
     else:
         limit = _ortools_solution_limit(cp, remaining) if deterministic else None
         model.routing.CloseModelWithParameters(_search_parameters(remaining, limit))
@@ -688,27 +788,61 @@ def plan_routes(
         limit = _ortools_solution_limit(cp, remaining) if deterministic else None
         t0 = time.monotonic()
         solution = model.routing.SolveWithParameters(_search_parameters(remaining, limit))
-        stats["ortools_s"] = time.monotonic() - t0
+        stats.ortools_s = time.monotonic() - t0
         engine_used = "ortools"
-    elapsed = time.monotonic() - started
+    elapsed = clock.elapsed()
     status = int(model.routing.status())
-    stats["ortools_status"] = float(status)
-    stats["ortools_solutions"] = float(model.routing.solver().Solutions())
+    stats.ortools_status = status
+    stats.ortools_solutions = int(model.routing.solver().Solutions())
     hit_clock = status == _STATUS_FAIL_TIMEOUT or (
-        status == _STATUS_TIMEOUT_WITH_SOLUTION and (limit is None or stats["ortools_solutions"] < limit)
+        status == _STATUS_TIMEOUT_WITH_SOLUTION and (limit is None or stats.ortools_solutions < limit)
     )
-    stats["stopped_by_clock"] = float(
-        deterministic and (stats.get("pyvrp_stopped_by_clock", 0.0) > 0 or hit_clock)
-    )
+    pyvrp_clocked = stats.pyvrp is not None and stats.pyvrp.stopped_by_clock
+    stats.stopped_by_clock = deterministic and (pyvrp_clocked or hit_clock)
     if solution is None:
         return _empty_plan(cp, engine_used, elapsed, seed, stats)
-    stats["objective"] = float(solution.ObjectiveValue())
+    stats.objective = int(solution.ObjectiveValue())
     return _extract(model, solution, engine_used, elapsed, seed, stats)
 
 
-def _empty_plan(
-    cp: CompiledProblem, engine: str, elapsed: float, seed: int, stats: dict[str, float]
-) -> RoutePlan:
+def _from_seed(
+    model: _Model,
+    seed_routes: list[list[int]],
+    stats: SearchStats,
+    clock: _Clock,
+    remaining: float,
+    limit: int | None,
+    *,
+    deterministic: bool,
+    improve: bool,
+) -> Any:
+    """PyVRP's routes loaded into the full model (offending routes shortened until it accepts
+    them), then improved: greedy descent with a solution budget in reproducible mode (``limit``),
+    guided local search for the remaining time otherwise. Without improvement the full model only
+    comes in to reinsert the stops of rejected routes. None when nothing could be loaded."""
+    params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
+    t_read = time.monotonic()
+    model.routing.CloseModelWithParameters(params)
+    initial, removed = _repair(model, seed_routes)
+    stats.validate_s = time.monotonic() - t_read
+    stats.seed_stops_removed = removed
+    if initial is None:
+        return None
+    stats.seed_objective = int(initial.ObjectiveValue())
+    remaining = clock.remaining()
+    if not improve and removed == 0:
+        stats.ortools_skipped = True
+        return initial
+    params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
+    t0 = time.monotonic()
+    solution = model.routing.SolveFromAssignmentWithParameters(initial, params)
+    stats.ortools_s = time.monotonic() - t0
+    if solution is None or solution.ObjectiveValue() > initial.ObjectiveValue():
+        return initial
+    return solution
+
+
+def _empty_plan(cp: CompiledProblem, engine: str, elapsed: float, seed: int, stats: SearchStats) -> RoutePlan:
     dropped = list(cp.excluded)
     for node in cp.stop_nodes():
         stop = cp.stop_of(node)
@@ -735,13 +869,13 @@ def _empty_plan(
 
 
 def _extract(
-    model: _Model, solution: Any, engine: str, elapsed: float, seed: int, stats: dict[str, float]
+    model: _Model, solution: Any, engine: str, elapsed: float, seed: int, stats: SearchStats
 ) -> RoutePlan:
     routes, served = _extract_routes(model, solution, stats)
     return _finish(model.cp, routes, served, engine, elapsed, seed, stats)
 
 
-def _extract_routes(model: _Model, solution: Any, stats: dict[str, float]) -> tuple[list[Route], set[str]]:
+def _extract_routes(model: _Model, solution: Any, stats: SearchStats) -> tuple[list[Route], set[str]]:
     """The used vehicles' routes with a compact timing (see :func:`_compact_schedule`), and the
     ids of the stops they serve."""
     cp = model.cp
@@ -775,9 +909,7 @@ def _extract_routes(model: _Model, solution: Any, stats: dict[str, float]) -> tu
         brks.sort()
         compact = _compact_schedule(cp, v, nodes)
         if compact is not None and compact.duration_s <= starts[-1] - starts[0]:
-            stats["schedule_idle_removed_s"] = stats.get("schedule_idle_removed_s", 0.0) + float(
-                starts[-1] - starts[0] - compact.duration_s
-            )
+            stats.add_idle_removed(float(starts[-1] - starts[0] - compact.duration_s))
             starts = compact.starts
             brks = sorted(compact.breaks)
         visits: list[Visit] = []
@@ -873,7 +1005,7 @@ def _finish(
     engine: str,
     elapsed: float,
     seed: int,
-    stats: dict[str, float],
+    stats: SearchStats,
 ) -> RoutePlan:
     problem = cp.problem
     unserved = [n for n in cp.stop_nodes() if cp.stop_of(n).id not in served]
@@ -922,27 +1054,26 @@ def _finish(
 
 
 def _fleet_use(
-    cp: CompiledProblem, routes: Sequence[Route], dropped: Sequence[DroppedStop], stats: dict[str, float]
+    cp: CompiledProblem, routes: Sequence[Route], dropped: Sequence[DroppedStop], stats: SearchStats
 ) -> FleetUse:
     """How tight the fleet was: vehicles used and needed, must-go stops dropped, and how long the
     search took to serve every must-go stop (from the PyVRP search's figures, when it ran)."""
-    needed = int(stats.get("pyvrp_fleet_lower_bound", 0.0))
+    p = stats.pyvrp
+    needed = p.fleet_lower_bound if p is not None else 0
     if not needed:
         volume = sum(cp.node_volume_ml[n] for n in cp.stop_nodes() if cp.stop_of(n).required)
         per_vehicle = [c * max(1, t) for c, t in zip(cp.vehicle_cap_ml, cp.vehicle_max_trips, strict=True)]
         needed = max(1, math.ceil(volume * len(per_vehicle) / max(1, sum(per_vehicle))))
-    first = stats.get("pyvrp_first_feasible_iteration")
-    searched = stats.get("pyvrp_iterations", 0.0)
     share: float | None
-    if first is None or "pyvrp_iterations" not in stats:
+    if p is None:
         share = 0.0 if not any(d.required for d in dropped) else None
-    elif stats.get("pyvrp_must_go_droppable", 0.0) > 0:
+    elif p.must_go_droppable:
         # Served in the last phase, where must-go stops were droppable, or not at all.
         share = None if any(d.required for d in dropped) else 1.0
-    elif first < 0:
+    elif p.first_feasible_iteration is None:
         share = None
     else:
-        share = first / searched if searched > 0 else 0.0
+        share = p.first_feasible_iteration / p.iterations if p.iterations > 0 else 0.0
     return FleetUse(
         available=len(cp.problem.vehicles),
         used=len(routes),

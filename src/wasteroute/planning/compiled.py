@@ -203,131 +203,207 @@ def compile_problem(problem: Problem, *, min_copies: list[int] | None = None) ->
     ``min_copies`` (per facility) raises the number of facility copies, e.g. to fit a seed
     solution that uses a facility more often than the default estimate.
     """
-    vehicles = problem.vehicles
+    excluded, included, allowed = _screen_stops(problem)
+    copies = _default_copies(problem, included, allowed)
+    if min_copies is not None:
+        copies = [max(c, m) for c, m in zip(copies, min_copies, strict=True)]
+    nodes = _lay_out_nodes(problem, included, copies)
+    vol, mass, service = _node_loads(problem, nodes)
+    fleet = _fleet(problem, nodes, included)
+    cpk_min = min(v.cost_per_km for v in problem.vehicles)
+    cost_scale = 1000.0 * ARC_UNITS_PER_M / cpk_min
+    ratios = [v.cost_per_km / cpk_min for v in problem.vehicles]
+    horizon = _horizon_s(problem, fleet)
+    required_penalty = _required_penalty(problem, cost_scale, ratios, horizon)
+    prize_units = {}
+    for si in included:
+        stop = problem.stops[si]
+        if not stop.required:
+            prize_units[nodes.stop_node[si]] = min(round(stop.prize * cost_scale), required_penalty // 2)
+
+    return CompiledProblem(
+        problem=problem,
+        excluded=excluded,
+        node_kind=nodes.kind,
+        node_ref=nodes.ref,
+        node_location=np.asarray(nodes.location, dtype=np.int64),
+        node_volume_ml=vol,
+        node_mass_g=mass,
+        node_service_s=service,
+        depot_node=nodes.depot_node,
+        stop_node=nodes.stop_node,
+        facility_copies=nodes.facility_copies,
+        vehicle_start=fleet.starts,
+        vehicle_end=fleet.ends,
+        vehicle_cap_ml=fleet.cap_ml,
+        vehicle_cap_g=fleet.cap_g,
+        vehicle_start_window=fleet.start_windows,
+        vehicle_end_window=fleet.end_windows,
+        vehicle_max_duration_s=fleet.max_duration_s,
+        vehicle_max_trips=fleet.max_trips,
+        allowed_vehicles={nodes.stop_node[si]: vs for si, vs in allowed.items()},
+        cost_scale=cost_scale,
+        vehicle_cost_ratio=ratios,
+        horizon_s=horizon,
+        use_mass=any(v.capacity_mass_kg is not None for v in problem.vehicles),
+        required_penalty=required_penalty,
+        prize_units=prize_units,
+    )
+
+
+def _screen_stops(problem: Problem) -> tuple[list[DroppedStop], list[int], dict[int, list[int]]]:
+    """The stops no vehicle can serve (with the reason), the indices of the others, and for each of
+    those the vehicles that can: compatible, large enough, and able to reach it in time."""
     excluded: list[DroppedStop] = []
     included: list[int] = []
     allowed: dict[int, list[int]] = {}
     for si, stop in enumerate(problem.stops):
-        compatible = [vi for vi, v in enumerate(vehicles) if v.can_serve(stop)]
-        if not compatible:
-            excluded.append(
-                DroppedStop(
-                    stop.id,
-                    stop.required,
-                    DropReason.NO_COMPATIBLE_VEHICLE,
-                    f"no vehicle collects fraction {stop.fraction!r} with access class {stop.access_class!r}",
-                    {"fraction": stop.fraction, "access_class": stop.access_class},
-                )
-            )
-            continue
-        fits = [
-            vi
-            for vi in compatible
-            if volume_ml(stop.volume_l) <= capacity_ml(vehicles[vi].capacity_volume_l)
-            and (
-                vehicles[vi].capacity_mass_kg is None
-                or _mass_g(stop.mass_kg) <= _capacity_g(vehicles[vi].capacity_mass_kg or 0.0)
-            )
-            and (
-                vehicles[vi].max_collected_volume_l is None
-                or volume_ml(stop.volume_l) <= capacity_ml(vehicles[vi].max_collected_volume_l or 0.0)
-            )
-        ]
-        if not fits:
-            biggest = max(vehicles[vi].capacity_volume_l for vi in compatible)
-            excluded.append(
-                DroppedStop(
-                    stop.id,
-                    stop.required,
-                    DropReason.CAPACITY,
-                    f"{stop.volume_l:,.0f} L / {stop.mass_kg:,.0f} kg exceed every compatible vehicle "
-                    f"(largest body {biggest:,.0f} L)",
-                    {
-                        "volume_l": round(stop.volume_l),
-                        "mass_kg": round(stop.mass_kg),
-                        "largest_l": round(biggest),
-                    },
-                )
-            )
-            continue
-        reach = [
-            vi
-            for vi in fits
-            if _stop_reachable(problem, stop, vehicles[vi], _end_empty_s(problem, stop, vehicles[vi]))
-        ]
-        if not reach:
-            excluded.append(
-                DroppedStop(
-                    stop.id,
-                    stop.required,
-                    DropReason.TIME_WINDOW_UNREACHABLE,
-                    f"no compatible vehicle can reach it within {list(stop.time_windows) or 'its shift'} "
-                    "and still return in time",
-                )
-            )
+        reach, why = _vehicles_for(problem, stop)
+        if why is not None:
+            excluded.append(why)
             continue
         included.append(si)
         allowed[si] = reach
+    return excluded, included, allowed
 
-    copies = _default_copies(problem, included, allowed)
-    if min_copies is not None:
-        copies = [max(c, m) for c, m in zip(copies, min_copies, strict=True)]
 
-    node_kind: list[NodeKind] = []
-    node_ref: list[int] = []
-    node_loc: list[int] = []
-    depot_node: dict[str, int] = {}
+def _vehicles_for(problem: Problem, stop: Stop) -> tuple[list[int], DroppedStop | None]:
+    """The vehicles that can serve ``stop``, or why none can."""
+    vehicles = problem.vehicles
+    compatible = [vi for vi, v in enumerate(vehicles) if v.can_serve(stop)]
+    if not compatible:
+        return [], DroppedStop(
+            stop.id,
+            stop.required,
+            DropReason.NO_COMPATIBLE_VEHICLE,
+            f"no vehicle collects fraction {stop.fraction!r} with access class {stop.access_class!r}",
+            {"fraction": stop.fraction, "access_class": stop.access_class},
+        )
+    fits = [
+        vi
+        for vi in compatible
+        if volume_ml(stop.volume_l) <= capacity_ml(vehicles[vi].capacity_volume_l)
+        and (
+            vehicles[vi].capacity_mass_kg is None
+            or _mass_g(stop.mass_kg) <= _capacity_g(vehicles[vi].capacity_mass_kg or 0.0)
+        )
+        and (
+            vehicles[vi].max_collected_volume_l is None
+            or volume_ml(stop.volume_l) <= capacity_ml(vehicles[vi].max_collected_volume_l or 0.0)
+        )
+    ]
+    if not fits:
+        biggest = max(vehicles[vi].capacity_volume_l for vi in compatible)
+        return [], DroppedStop(
+            stop.id,
+            stop.required,
+            DropReason.CAPACITY,
+            f"{stop.volume_l:,.0f} L / {stop.mass_kg:,.0f} kg exceed every compatible vehicle "
+            f"(largest body {biggest:,.0f} L)",
+            {
+                "volume_l": round(stop.volume_l),
+                "mass_kg": round(stop.mass_kg),
+                "largest_l": round(biggest),
+            },
+        )
+    reach = [
+        vi
+        for vi in fits
+        if _stop_reachable(problem, stop, vehicles[vi], _end_empty_s(problem, stop, vehicles[vi]))
+    ]
+    if not reach:
+        return [], DroppedStop(
+            stop.id,
+            stop.required,
+            DropReason.TIME_WINDOW_UNREACHABLE,
+            f"no compatible vehicle can reach it within {list(stop.time_windows) or 'its shift'} "
+            "and still return in time",
+        )
+    return reach, None
+
+
+@dataclass
+class _Nodes:
+    """The node layout: depots, then the included stops, then the copies of each facility."""
+
+    kind: list[NodeKind] = field(default_factory=list)
+    ref: list[int] = field(default_factory=list)
+    location: list[int] = field(default_factory=list)
+    depot_node: dict[str, int] = field(default_factory=dict)
+    stop_node: dict[int, int] = field(default_factory=dict)
+    facility_copies: list[list[int]] = field(default_factory=list)
+
+    def add(self, kind: NodeKind, ref: int, location: int) -> int:
+        self.kind.append(kind)
+        self.ref.append(ref)
+        self.location.append(location)
+        return len(self.kind) - 1
+
+
+def _lay_out_nodes(problem: Problem, included: list[int], copies: list[int]) -> _Nodes:
+    nodes = _Nodes()
     for di, depot in enumerate(problem.depots):
-        depot_node[depot.id] = len(node_kind)
-        node_kind.append(NodeKind.DEPOT)
-        node_ref.append(di)
-        node_loc.append(depot.location)
-    stop_node: dict[int, int] = {}
+        nodes.depot_node[depot.id] = nodes.add(NodeKind.DEPOT, di, depot.location)
     for si in included:
-        stop_node[si] = len(node_kind)
-        node_kind.append(NodeKind.STOP)
-        node_ref.append(si)
-        node_loc.append(problem.stops[si].location)
-    facility_copies: list[list[int]] = []
+        nodes.stop_node[si] = nodes.add(NodeKind.STOP, si, problem.stops[si].location)
     for fi, fac in enumerate(problem.facilities):
-        nodes = []
-        for _ in range(copies[fi]):
-            nodes.append(len(node_kind))
-            node_kind.append(NodeKind.FACILITY)
-            node_ref.append(fi)
-            node_loc.append(fac.location)
-        facility_copies.append(nodes)
+        nodes.facility_copies.append(
+            [nodes.add(NodeKind.FACILITY, fi, fac.location) for _ in range(copies[fi])]
+        )
+    return nodes
 
-    n = len(node_kind)
+
+def _node_loads(problem: Problem, nodes: _Nodes) -> tuple[list[int], list[int], list[int]]:
+    """Per node: volume (ml) and mass (g) collected, and service or unload seconds."""
+    n = len(nodes.kind)
     vol = [0] * n
     mass = [0] * n
     service = [0] * n
     for node in range(n):
-        if node_kind[node] is NodeKind.STOP:
-            stop = problem.stops[node_ref[node]]
+        if nodes.kind[node] is NodeKind.STOP:
+            stop = problem.stops[nodes.ref[node]]
             vol[node] = volume_ml(stop.volume_l)
             mass[node] = _mass_g(stop.mass_kg)
             service[node] = stop.service_s
-        elif node_kind[node] is NodeKind.FACILITY:
-            service[node] = problem.facilities[node_ref[node]].unload_s
+        elif nodes.kind[node] is NodeKind.FACILITY:
+            service[node] = problem.facilities[nodes.ref[node]].unload_s
+    return vol, mass, service
 
-    use_mass = any(v.capacity_mass_kg is not None for v in vehicles)
-    starts, ends, cap_ml, cap_g, start_w, end_w, max_dur, max_trips = [], [], [], [], [], [], [], []
+
+@dataclass
+class _Fleet:
+    """Per vehicle: start and end nodes, capacities, time windows, maximum duration and trips."""
+
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    cap_ml: list[int] = field(default_factory=list)
+    cap_g: list[int] = field(default_factory=list)
+    start_windows: list[tuple[int, int]] = field(default_factory=list)
+    end_windows: list[tuple[int, int]] = field(default_factory=list)
+    max_duration_s: list[int] = field(default_factory=list)
+    max_trips: list[int] = field(default_factory=list)
+
+
+def _fleet(problem: Problem, nodes: _Nodes, included: list[int]) -> _Fleet:
+    vehicles = problem.vehicles
+    fleet = _Fleet()
     for v in vehicles:
         sd = problem.depot(v.start_depot)
         ed = problem.depot(v.end_depot or v.start_depot)
-        starts.append(depot_node[sd.id])
-        ends.append(depot_node[ed.id])
-        cap_ml.append(capacity_ml(v.capacity_volume_l))
-        cap_g.append(_BIG_CAPACITY if v.capacity_mass_kg is None else _capacity_g(v.capacity_mass_kg))
+        fleet.starts.append(nodes.depot_node[sd.id])
+        fleet.ends.append(nodes.depot_node[ed.id])
+        fleet.cap_ml.append(capacity_ml(v.capacity_volume_l))
+        fleet.cap_g.append(_BIG_CAPACITY if v.capacity_mass_kg is None else _capacity_g(v.capacity_mass_kg))
         sw = (max(v.shift[0], sd.window[0]), min(v.shift[1], sd.window[1]))
         ew = (max(v.shift[0], ed.window[0]), min(v.shift[1], ed.window[1]))
-        start_w.append(sw)
-        end_w.append(ew)
+        fleet.start_windows.append(sw)
+        fleet.end_windows.append(ew)
         span = max(0, ew[1] - sw[0])
-        max_dur.append(span if v.max_duration_s is None else min(span, v.max_duration_s))
+        fleet.max_duration_s.append(span if v.max_duration_s is None else min(span, v.max_duration_s))
         fac_copies = sum(
-            len(facility_copies[fi]) for fi, f in enumerate(problem.facilities) if v.fraction in f.fractions
+            len(nodes.facility_copies[fi])
+            for fi, f in enumerate(problem.facilities)
+            if v.fraction in f.fractions
         )
         # Trips a vehicle plausibly needs: twice its fair share of the fraction's volume, plus one.
         fleet_cap = sum(u.capacity_volume_l for u in vehicles if u.fraction == v.fraction)
@@ -335,21 +411,26 @@ def compile_problem(problem: Problem, *, min_copies: list[int] | None = None) ->
             problem.stops[si].volume_l for si in included if problem.stops[si].fraction == v.fraction
         )
         share = math.ceil(2.0 * volume / fleet_cap) + 1 if fleet_cap > 0 else 1
-        trips = min(fac_copies, share if v.max_disposal_trips is None else v.max_disposal_trips)
-        max_trips.append(trips)
+        fleet.max_trips.append(
+            min(fac_copies, share if v.max_disposal_trips is None else v.max_disposal_trips)
+        )
+    return fleet
 
-    cpk_min = min(v.cost_per_km for v in vehicles)
-    cost_scale = 1000.0 * ARC_UNITS_PER_M / cpk_min
-    ratios = [v.cost_per_km / cpk_min for v in vehicles]
 
+def _horizon_s(problem: Problem, fleet: _Fleet) -> int:
+    """One second past the latest time any window of the day allows."""
     horizon = max(
-        [w[1] for w in end_w]
+        [w[1] for w in fleet.end_windows]
         + [w[1] for s in problem.stops for w in s.time_windows]
         + [f.window[1] for f in problem.facilities]
         + [d.window[1] for d in problem.depots]
     )
-    horizon = max(horizon, max(w[1] for w in start_w)) + 1
+    return max(horizon, max(w[1] for w in fleet.start_windows)) + 1
 
+
+def _required_penalty(problem: Problem, cost_scale: float, ratios: list[float], horizon: int) -> int:
+    """Penalty of dropping a required stop: far above anything a route could save by it."""
+    vehicles = problem.vehicles
     max_arc = int(problem.distance_m.max()) if problem.num_locations else 0
     max_fixed = max(round(v.fixed_cost * cost_scale) for v in vehicles)
     max_hour = max(v.cost_per_hour for v in vehicles) * cost_scale / 3600.0
@@ -357,41 +438,7 @@ def compile_problem(problem: Problem, *, min_copies: list[int] | None = None) ->
         int(100 * (2 * max_arc * max(ratios) * ARC_UNITS_PER_M + max_fixed + horizon * (max_hour + 1)))
         + 10**8
     )
-    required_penalty = min(required_penalty, 1 << 50)
-    prize_units = {}
-    for si in included:
-        stop = problem.stops[si]
-        if not stop.required:
-            prize_units[stop_node[si]] = min(round(stop.prize * cost_scale), required_penalty // 2)
-
-    return CompiledProblem(
-        problem=problem,
-        excluded=excluded,
-        node_kind=node_kind,
-        node_ref=node_ref,
-        node_location=np.asarray(node_loc, dtype=np.int64),
-        node_volume_ml=vol,
-        node_mass_g=mass,
-        node_service_s=service,
-        depot_node=depot_node,
-        stop_node=stop_node,
-        facility_copies=facility_copies,
-        vehicle_start=starts,
-        vehicle_end=ends,
-        vehicle_cap_ml=cap_ml,
-        vehicle_cap_g=cap_g,
-        vehicle_start_window=start_w,
-        vehicle_end_window=end_w,
-        vehicle_max_duration_s=max_dur,
-        vehicle_max_trips=max_trips,
-        allowed_vehicles={stop_node[si]: vs for si, vs in allowed.items()},
-        cost_scale=cost_scale,
-        vehicle_cost_ratio=ratios,
-        horizon_s=horizon,
-        use_mass=use_mass,
-        required_penalty=required_penalty,
-        prize_units=prize_units,
-    )
+    return min(required_penalty, 1 << 50)
 
 
 def break_allowance_s(vehicle: Vehicle, span_s: int) -> int:

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support import seed_document
 from wasteroute.admin.service import import_city_seed
 from wasteroute.api.app import create_app
-from wasteroute.api.ingest import StorePool, WebhookIngest
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
+from wasteroute.ingest.webhook import StorePool, WebhookIngest
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.integrations import Integration, IntegrationInfo, load_integrations
 from wasteroute.storage.models import (

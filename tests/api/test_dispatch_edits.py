@@ -12,7 +12,9 @@ from sqlalchemy import text
 
 from tests.api.support import SETTINGS, World
 from wasteroute.api.dispatch import DROP_CODES
-from wasteroute.api.schemas import BinMap, DayPlans, FillHistory, PlanRead, UnplannedList
+from wasteroute.api.schemas.bins import BinMap
+from wasteroute.api.schemas.dispatch import DayPlans, FillHistory, UnplannedList
+from wasteroute.api.schemas.plans import PlanRead
 from wasteroute.planning.result import DropReason
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.plans import PlanRepository

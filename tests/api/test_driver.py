@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from tests.api.support import World
-from wasteroute.api.schemas import TourRead
+from wasteroute.api.schemas.driver import TourRead
 from wasteroute.storage.models import BinState, CollectionEvent, RouteStop
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.api.support import SETTINGS, World
-from wasteroute.api.schemas import BinMap, PlanRead, RouteGeoJSON
+from wasteroute.api.schemas.bins import BinMap
+from wasteroute.api.schemas.plans import PlanRead, RouteGeoJSON
 from wasteroute.planning.result import DropReason
 from wasteroute.planning.service import execute_plan
 from wasteroute.storage.plans import PlanRepository

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from wasteroute.api.cors import OpenDataCors
 from wasteroute.api.errors import install_error_handlers
-from wasteroute.api.ingest import StorePool, WebhookIngest
 from wasteroute.api.limits import BodySizeLimit
 from wasteroute.api.routes import admin, bins, dispatch, driver, health, imports, ingest, opendata, plans
 from wasteroute.api.throttle import FailedAuthLimiter
@@ -17,6 +16,7 @@ from wasteroute.api.tours import AccessCache, TourCache
 from wasteroute.clock import Clock, system_clock
 from wasteroute.config import Settings
 from wasteroute.ingest.service import limits_from
+from wasteroute.ingest.webhook import StorePool, WebhookIngest
 from wasteroute.storage.db import make_engine, make_session_factory
 from wasteroute.storage.readings import BatchStore
 from wasteroute.storage.tours import AsyncTourStore

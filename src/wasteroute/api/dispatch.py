@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from wasteroute.api.forecasts import cheap_state, needs_forecast, outlooks, state_of
-from wasteroute.api.schemas import UnplannedRead
+from wasteroute.api.schemas.dispatch import UnplannedRead
 from wasteroute.errors import Conflict, InvalidInput, NotFound
 from wasteroute.planning.amend import (
     Item,

@@ -31,7 +31,8 @@ from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
 from wasteroute.config import Settings
 from wasteroute.ingest.edge import InboundMessage
-from wasteroute.ingest.service import Resolver, SensorDirectory, limits_from
+from wasteroute.ingest.resolver import Resolver, SensorDirectory
+from wasteroute.ingest.service import limits_from
 from wasteroute.planning.calendar import CITY_SUBDIVISIONS, CalendarRules, closed_reason, next_planning_day
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
 from wasteroute.planning.service import VISIT_TIME, execute_plan

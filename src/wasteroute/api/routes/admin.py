@@ -27,7 +27,7 @@ from wasteroute.api.deps import (
     require,
 )
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
-from wasteroute.api.schemas import (
+from wasteroute.api.schemas.admin import (
     BinCreate,
     BinRead,
     BinUpdate,
@@ -44,7 +44,6 @@ from wasteroute.api.schemas import (
     FacilityCreate,
     FacilityRead,
     FacilityUpdate,
-    Page,
     PrincipalCreate,
     PrincipalIssued,
     PrincipalRead,
@@ -56,6 +55,7 @@ from wasteroute.api.schemas import (
     VehicleRead,
     VehicleUpdate,
 )
+from wasteroute.api.schemas.common import Page
 from wasteroute.errors import Conflict, InvalidInput, NotFound
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
 from wasteroute.storage.integrations import Integration, IntegrationRepository

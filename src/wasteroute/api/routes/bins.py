@@ -17,14 +17,8 @@ from wasteroute.api.forecasts import (
     outlooks,
     state_of,
 )
-from wasteroute.api.schemas import (
-    AlertList,
-    AlertRead,
-    BinMap,
-    BinMapFeature,
-    BinMapProperties,
-    PointGeometry,
-)
+from wasteroute.api.schemas.bins import AlertList, AlertRead, BinMap, BinMapFeature, BinMapProperties
+from wasteroute.api.schemas.common import PointGeometry
 from wasteroute.errors import NotFound
 from wasteroute.storage.alerts import AlertRepository
 from wasteroute.storage.cities import CityRepository

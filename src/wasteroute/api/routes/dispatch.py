@@ -20,16 +20,16 @@ from wasteroute.api.deps import (
 from wasteroute.api.dispatch import EditInvalid, explain_unplanned, lock_stop, move_stop
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from wasteroute.api.routes.plans import plan_detail
-from wasteroute.api.schemas import (
+from wasteroute.api.schemas.dispatch import (
     DayPlanRead,
     DayPlans,
     FillHistory,
     FillReading,
-    PlanRead,
     StopLock,
     StopMove,
     UnplannedList,
 )
+from wasteroute.api.schemas.plans import PlanRead
 from wasteroute.errors import NotFound
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.dispatch_edits import DispatchEditRepository

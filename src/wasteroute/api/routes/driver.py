@@ -26,7 +26,7 @@ from wasteroute.api.deps import (
     wrong_role,
 )
 from wasteroute.api.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
-from wasteroute.api.schemas import StopEventCreate, StopEventRead, TourRead
+from wasteroute.api.schemas.driver import StopEventCreate, StopEventRead, TourRead
 from wasteroute.api.tours import AccessCache, TourCache, accepts_gzip, etag_matches
 from wasteroute.config import Settings
 from wasteroute.errors import Conflict, InvalidInput, NotFound, Unauthorized

@@ -22,7 +22,7 @@ from wasteroute.admin.service import upsert_bin_features
 from wasteroute.admin.spreadsheet import formula_problem, neutralise
 from wasteroute.api.deps import Caller, SessionDep, require
 from wasteroute.api.errors import AUTH_ERRORS, json_error
-from wasteroute.api.schemas import ImportReport, RowError
+from wasteroute.api.schemas.imports import ImportReport, RowError
 from wasteroute.errors import InvalidInput
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
 from wasteroute.storage.cities import CityRepository

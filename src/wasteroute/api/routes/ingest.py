@@ -10,10 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from wasteroute.api.deps import Caller, SessionDep, require
 from wasteroute.api.errors import AUTH_ERRORS, envelope
-from wasteroute.api.ingest import StorageUnavailable, WebhookIngest, WebhookOutcome
-from wasteroute.api.schemas import CollectionFeed, CollectionItem, IngestResult, Refusal
+from wasteroute.api.schemas.ingest import CollectionFeed, CollectionItem, IngestResult, Refusal
 from wasteroute.errors import InvalidInput
 from wasteroute.ingest.adapters import WebhookKind
+from wasteroute.ingest.webhook import StorageUnavailable, WebhookIngest, WebhookOutcome
 from wasteroute.storage.collections import CollectionRepository
 from wasteroute.vocabulary import Role
 

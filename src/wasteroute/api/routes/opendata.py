@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 
 from wasteroute.api.deps import NowDep, PageDep, SessionDep
 from wasteroute.api.errors import PUBLIC_ERRORS, json_error
-from wasteroute.api.schemas import CityFigures, Page, PublicCity, WasteContainer, WeekRead
+from wasteroute.api.schemas.common import Page
+from wasteroute.api.schemas.opendata import CityFigures, PublicCity, WasteContainer, WeekRead
 from wasteroute.errors import NotFound
 from wasteroute.storage.opendata import OpenDataRepository, PublicBin
 

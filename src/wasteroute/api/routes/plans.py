@@ -8,15 +8,12 @@ from fastapi import APIRouter, Query, status
 
 from wasteroute.api.deps import Caller, NowDep, PageDep, SessionDep, SettingsDep, require
 from wasteroute.api.errors import AUTH_ERRORS, NOT_FOUND, ErrorEnvelope
-from wasteroute.api.schemas import (
+from wasteroute.api.schemas.common import LineGeometry, Message, Page, PointGeometry
+from wasteroute.api.schemas.plans import (
     LeftOut,
-    LineGeometry,
-    Message,
-    Page,
     PlanCreate,
     PlanJobRead,
     PlanRead,
-    PointGeometry,
     RouteFeature,
     RouteFeatureProperties,
     RouteGeoJSON,

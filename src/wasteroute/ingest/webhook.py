@@ -1,4 +1,5 @@
-"""The webhook ingest path of the API: the same resolver as MQTT, one commit per request.
+"""Webhook ingest (The Things Stack, ChirpStack over HTTP): the same resolver as MQTT, one commit per
+request; the API's gateway routes hand the bodies over.
 
 Readings are written with :class:`~wasteroute.storage.readings.BatchStore` (readings, state, alerts
 and dead letters in one transaction); the HTTP answer is sent only after that commit, so a sender
@@ -17,7 +18,7 @@ from wasteroute.ingest import metrics
 from wasteroute.ingest.adapters import WebhookKind, parse_webhook
 from wasteroute.ingest.integrations import IntegrationDirectory
 from wasteroute.ingest.rejects import IngestLimits
-from wasteroute.ingest.service import Resolver, SensorDirectory
+from wasteroute.ingest.resolver import Resolver, SensorDirectory
 from wasteroute.storage.integrations import IntegrationInfo
 from wasteroute.storage.readings import (
     BatchOutcome,

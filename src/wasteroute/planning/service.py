@@ -22,6 +22,7 @@ from wasteroute.forecasting.service import forecast_bins
 from wasteroute.planning.admission import check_service_date, check_time_limit, local_today
 from wasteroute.planning.assembly import (
     BinRow,
+    Chosen,
     DepotRow,
     FacilityRow,
     PlanInputs,
@@ -33,6 +34,7 @@ from wasteroute.planning.assembly import (
     selection_key,
 )
 from wasteroute.planning.calendar import CalendarRules, local_time, next_planning_day
+from wasteroute.planning.result import RoutePlan
 from wasteroute.planning.roads import PlanDistances
 from wasteroute.planning.selection import (
     BinSelection,
@@ -145,45 +147,8 @@ def execute_plan(
     """
     started = clock.perf_counter()
     try:
-        with transaction(factory) as session:
-            plan = PlanRepository(session).get(plan_id)
-            if plan is None:
-                raise LookupError(f"plan {plan_id} not found")
-            options = dict(plan.options or {})
-            inputs = load_inputs(session, plan.city_id, plan.fraction, plan.service_date, now())
-            # the API's bounds, a week wider for jobs that waited: no job plans year 1 or 9999
-            check_service_date(
-                plan.service_date,
-                local_today(inputs.timezone, now()),
-                days_back=settings.plan_days_back + 7,
-                days_ahead=settings.plan_days_ahead + 7,
-            )
-            PlanRepository(session).set_progress(plan_id, 0.1)
-        t_now = now()
-        rules = CalendarRules(timezone=inputs.timezone, subdivision=inputs.holiday_region or "SH")
-        next_day = next_planning_day(inputs.service_date, rules)
-        visit_at = local_time(inputs.service_date, VISIT_TIME, rules)
-        next_visit_at = local_time(next_day, VISIT_TIME, rules)
-        estimates = forecast_all(inputs, t_now)
-        params = SelectionParams(
-            default_threshold=inputs.threshold,
-            timezone=inputs.timezone,
-            fill_value=FILL_VALUE,
-            overflow_cost=OVERFLOW_COST,
-            thresholds={(inputs.slug, k): float(v) for k, v in dict(options.get("thresholds") or {}).items()},
-        )
-        policy = PolicyOptions.from_options(options)
-        decisions = select_for_policy(
-            [
-                SelectionInput(selection_key(b.id), inputs.slug, b.fraction, estimates[b.id])
-                for b in inputs.bins
-            ],
-            visit_at=visit_at,
-            next_visit_at=next_visit_at,
-            later_visits=later_visit_times(next_day, policy.horizon_days, rules),
-            params=params,
-            policy=policy,
-        )
+        options, inputs = _load(factory, settings, plan_id, now)
+        next_day, decisions = _select(inputs, options, now())
         if on_decisions is not None:
             on_decisions(decisions)
         with transaction(factory) as session:
@@ -192,19 +157,7 @@ def execute_plan(
         if not inputs.vehicles:
             raise LookupError(f"no active vehicle collects {inputs.fraction} in {inputs.slug}")
         distances = PlanDistances(settings, factory, inputs.city_id)
-        problem = build_problem(inputs, chosen, distances)
-        time_limit = check_time_limit(
-            float(options.get("time_limit_s", settings.plan_time_limit_s)),
-            cap_s=settings.plan_max_time_limit_s,
-        )
-        # "iterations" (from an earlier plan's summary) replays that plan's search exactly
-        replay = options.get("iterations")
-        result = plan_routes(
-            problem,
-            time_limit_s=time_limit,
-            seed=int(options.get("seed", 0)),
-            iterations=int(replay) if replay is not None else None,
-        )
+        result = _route(inputs, chosen, options, settings, distances)
         with transaction(factory) as session:
             if claim is not None and not JobQueue(session).hold(claim):
                 log.warning("plan %s: attempt %s lost its lease, result not stored", plan_id, claim.attempt)
@@ -224,18 +177,102 @@ def execute_plan(
             repo = PlanRepository(session)
             repo.add_result(plan_id, inputs.city_id, rows.routes, rows.bins)
             repo.finish(plan_id, summary=rows.summary, diagnosis=rows.diagnosis, finished_at=now())
-            summary = rows.summary
-        return {"plan_id": plan_id, "status": "done", **summary}
+        return {"plan_id": plan_id, "status": "done", **rows.summary}
     except Exception as exc:
         log.exception("plan %s failed", plan_id)
-        error = f"{type(exc).__name__}: {exc}"
-        with transaction(factory) as session:
-            if claim is None:
-                PlanRepository(session).fail(plan_id, error, now())
-                return {"plan_id": plan_id, "status": "failed", "error": str(exc)}
-            # bad input repeats on every attempt; anything else (database, memory) may not
-            retry = not isinstance(exc, (LookupError, ValueError, WasterouteError))
-            status = JobQueue(session).retry_or_fail(
-                claim, error, max_attempts=settings.plan_max_attempts, retry=retry
-            )
-        return {"plan_id": plan_id, "status": status, "error": str(exc)}
+        return _fail(factory, settings, plan_id, claim, exc, now())
+
+
+def _load(
+    factory: sessionmaker[Session], settings: Settings, plan_id: int, now: Callable[[], datetime]
+) -> tuple[dict[str, Any], PlanInputs]:
+    """The job's options and everything its pure stages need, in one transaction that also marks
+    the job as started (progress 0.1)."""
+    with transaction(factory) as session:
+        plan = PlanRepository(session).get(plan_id)
+        if plan is None:
+            raise LookupError(f"plan {plan_id} not found")
+        options = dict(plan.options or {})
+        inputs = load_inputs(session, plan.city_id, plan.fraction, plan.service_date, now())
+        # the API's bounds, a week wider for jobs that waited: no job plans year 1 or 9999
+        check_service_date(
+            plan.service_date,
+            local_today(inputs.timezone, now()),
+            days_back=settings.plan_days_back + 7,
+            days_ahead=settings.plan_days_ahead + 7,
+        )
+        PlanRepository(session).set_progress(plan_id, 0.1)
+    return options, inputs
+
+
+def _select(inputs: PlanInputs, options: dict[str, Any], now: datetime) -> tuple[date, list[BinSelection]]:
+    """The next planning day after the service date, and the selection's decision on every bin
+    (forecast at the day's visit time, the policy and thresholds of the job's options)."""
+    rules = CalendarRules(timezone=inputs.timezone, subdivision=inputs.holiday_region or "SH")
+    next_day = next_planning_day(inputs.service_date, rules)
+    visit_at = local_time(inputs.service_date, VISIT_TIME, rules)
+    next_visit_at = local_time(next_day, VISIT_TIME, rules)
+    estimates = forecast_all(inputs, now)
+    params = SelectionParams(
+        default_threshold=inputs.threshold,
+        timezone=inputs.timezone,
+        fill_value=FILL_VALUE,
+        overflow_cost=OVERFLOW_COST,
+        thresholds={(inputs.slug, k): float(v) for k, v in dict(options.get("thresholds") or {}).items()},
+    )
+    policy = PolicyOptions.from_options(options)
+    decisions = select_for_policy(
+        [SelectionInput(selection_key(b.id), inputs.slug, b.fraction, estimates[b.id]) for b in inputs.bins],
+        visit_at=visit_at,
+        next_visit_at=next_visit_at,
+        later_visits=later_visit_times(next_day, policy.horizon_days, rules),
+        params=params,
+        policy=policy,
+    )
+    return next_day, decisions
+
+
+def _route(
+    inputs: PlanInputs,
+    chosen: list[Chosen],
+    options: dict[str, Any],
+    settings: Settings,
+    distances: PlanDistances,
+) -> RoutePlan:
+    """The router on the chosen bins, within the job's time limit (capped by the settings); an
+    ``iterations`` option (from an earlier plan's summary) replays that plan's search exactly."""
+    problem = build_problem(inputs, chosen, distances)
+    time_limit = check_time_limit(
+        float(options.get("time_limit_s", settings.plan_time_limit_s)),
+        cap_s=settings.plan_max_time_limit_s,
+    )
+    replay = options.get("iterations")
+    return plan_routes(
+        problem,
+        time_limit_s=time_limit,
+        seed=int(options.get("seed", 0)),
+        iterations=int(replay) if replay is not None else None,
+    )
+
+
+def _fail(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    plan_id: int,
+    claim: Claim | None,
+    exc: Exception,
+    at: datetime,
+) -> dict[str, Any]:
+    """A failed job: stored as failed, or for a worker's claim queued again while attempts remain
+    (bad input repeats on every attempt, so it fails at once; anything else, such as the database
+    or memory, may not)."""
+    error = f"{type(exc).__name__}: {exc}"
+    with transaction(factory) as session:
+        if claim is None:
+            PlanRepository(session).fail(plan_id, error, at)
+            return {"plan_id": plan_id, "status": "failed", "error": str(exc)}
+        retry = not isinstance(exc, (LookupError, ValueError, WasterouteError))
+        status = JobQueue(session).retry_or_fail(
+            claim, error, max_attempts=settings.plan_max_attempts, retry=retry
+        )
+    return {"plan_id": plan_id, "status": status, "error": str(exc)}

@@ -112,7 +112,10 @@ def register(sub: Any) -> None:
     sp.add_argument("--one-truck-fewer", action="store_true", help="one truck fewer in every fraction")
     sp.add_argument("--holiday-week", action="store_true", help="measure over Christmas and New Year")
     sp.add_argument(
-        "--report-interval", type=float, default=4.0, help="sensor report interval, hours (fill sensors: 1-6 h)"
+        "--report-interval",
+        type=float,
+        default=4.0,
+        help="sensor report interval, hours (fill sensors: 1-6 h)",
     )
     sp.add_argument("--out", type=Path, default=Path("simulation-report"))
 

@@ -62,6 +62,8 @@ def test_bench_prints_json_last(capsys: pytest.CaptureFixture[str]) -> None:
     result = json.loads(last)
     assert set(result) >= {"series", "mae_24h", "mae_24h_p90", "flag_precision", "flag_recall", "seconds"}
     assert result["series"] == 6
+    assert set(result["horizons"]) <= {"6h", "24h", "48h", "72h"}
+    assert "reliability_overflow_all" in result
 
 
 def test_bench_speed_prints_the_fleet_forecast_time_as_json_last(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,3 +73,21 @@ def test_bench_speed_prints_the_fleet_forecast_time_as_json_last(capsys: pytest.
     assert result["fractions"] == 5
     assert result["readings"] > 0
     assert result["cpu_s"] >= 0 and len(result["cpu_s_runs"]) == 1
+
+
+def test_calibrated_bands_hold_the_truth_about_95_percent_at_every_horizon(
+    healthy_score: ForecastScore,
+) -> None:
+    # a small seeded set (150 to 200 forecasts per horizon): a wide margin around 95 %
+    for h in (6.0, 24.0, 48.0):
+        score = healthy_score.horizon(h)
+        assert score.forecasts >= 100, score
+        assert 0.90 <= score.band_coverage_95 <= 0.995, score
+        # the plain normal band is too narrow; the calibration widens it
+        assert score.band_coverage_95 > score.band_coverage_95_model, score
+
+
+def test_overflow_probabilities_are_reliable(healthy_score: ForecastScore) -> None:
+    for row in healthy_score.reliability_all:
+        if row.count >= 20:
+            assert abs(row.mean_probability - row.observed_frequency) <= 0.1, row

@@ -176,16 +176,19 @@ class FillEstimate:
         return float(mean), float(math.sqrt(var))
 
     def probability_at_least(self, t: datetime | float, level: float) -> float:
-        """Probability that the fill at ``t`` is at least ``level`` (by ``calibration``)."""
-        mean, sd = self.at(t)
+        """Probability that the fill at ``t`` is at least ``level`` (by ``calibration`` at that
+        horizon)."""
+        t_s = to_epoch_s(t)
+        mean, sd = self.at(t_s)
         if sd <= 0:
             return 1.0 if mean >= level else 0.0
-        return self.calibration.survival((level - mean) / sd)
+        return self.calibration.survival((level - mean) / sd, (t_s - self.now_s) / HOUR_S)
 
     def band(self, t: datetime | float, coverage: float = 0.95) -> tuple[float, float]:
         """Central band (low, high) of the fill at ``t`` that holds the truth with ``coverage``."""
-        mean, sd = self.at(t)
-        lo, hi = self.calibration.interval(coverage)
+        t_s = to_epoch_s(t)
+        mean, sd = self.at(t_s)
+        lo, hi = self.calibration.interval(coverage, (t_s - self.now_s) / HOUR_S)
         return mean + lo * sd, mean + hi * sd
 
 
@@ -520,68 +523,153 @@ def _detect_emptyings(
 # profile
 
 
-def _huber_rates(
-    designs: Sequence[FloatArray],
-    smoothing: Sequence[float],
-    cycle_col: IntArray,
-    n_cycles: int,
-    y: FloatArray,
-    params: ForecastParams,
-) -> list[FloatArray]:
-    """Per-bin rates of ``y = intercept[cycle] + x @ rates`` by Huber-weighted least squares, for
-    each design ``x`` of ``designs`` on the same readings (solved side by side, each on its own).
+@dataclass(frozen=True)
+class _HuberProblem:
+    """Rates of ``y = intercept[cycle] + x @ rates``: ``cycle`` numbers the rows' cycles 0.. in
+    order (each cycle's rows one run); ``smoothing`` > 0 penalises differences between neighbouring
+    columns (the last neighbours the first)."""
 
-    The per-cycle intercepts are removed by centring within each cycle. A ``smoothing`` > 0 adds a
-    penalty on differences between neighbouring bins (the last bin neighbours the first), relative to
-    the data's average weight per bin: readings taken at the same hours every day cannot tell the
-    hours between them apart, and the penalty spreads the rate smoothly over them.
+    x: FloatArray
+    y: FloatArray
+    cycle: IntArray
+    n_cycles: int
+    smoothing: float = 0.0
+
+
+_HUBER_CHUNK = 1_500_000
+"""Padded design elements (problems x rows x columns) solved in one batch."""
+
+
+def _huber_rates(problems: Sequence[_HuberProblem], params: ForecastParams) -> list[FloatArray]:
+    """Per-column rates of each problem by Huber-weighted least squares (six reweighting rounds).
+
+    The per-cycle intercepts are removed by centring within each cycle. A smoothing penalty is
+    relative to the data's average weight per column: readings taken at the same hours every day
+    cannot tell the hours between them apart, and the penalty spreads the rate smoothly over them.
+    Problems of the same width are solved side by side in batches (padded with rows of no weight),
+    each exactly as on its own.
     """
-    m = len(designs)
-    n = y.shape[0]
-    width = max(x.shape[1] for x in designs)
-    # narrower designs are padded with columns of zeros, kept out of the solution by a unit diagonal
-    x = np.zeros((m, n, width))
-    penalty = np.zeros((m, width, width))
-    pad = np.zeros((m, width, width))
-    for r, (xr, smooth) in enumerate(zip(designs, smoothing, strict=True)):
-        b = xr.shape[1]
-        x[r, :, :b] = xr
-        pad[r, np.arange(b, width), np.arange(b, width)] = 1.0
-        if smooth > 0:
-            diff = np.eye(b) - np.roll(np.eye(b), 1, axis=1)
-            penalty[r, :b, :b] = smooth * float(np.mean(np.sum(xr * xr, axis=0))) * (diff.T @ diff)
-    weights = np.ones((m, n))
-    coef = np.zeros((m, width))
+    out: list[FloatArray] = [np.zeros(0)] * len(problems)
+    by_width: dict[int, list[int]] = {}
+    for i, pr in enumerate(problems):
+        if pr.y.shape[0] < 2 or np.any(np.diff(pr.cycle) < 0) or pr.cycle[-1] >= pr.n_cycles:
+            raise ValueError("rows must be grouped by cycle, cycles numbered 0.. in order")
+        by_width.setdefault(pr.x.shape[1], []).append(i)
+    for width, idx in by_width.items():
+        idx.sort(key=lambda i: problems[i].y.shape[0])
+        chunk: list[int] = []
+        for i in idx:
+            rows = problems[i].y.shape[0] + 1
+            if chunk and (len(chunk) + 1) * rows * width > _HUBER_CHUNK:
+                for j, r in zip(chunk, _huber_batch([problems[k] for k in chunk], params), strict=True):
+                    out[j] = r
+                chunk = []
+            chunk.append(i)
+        if chunk:
+            for j, r in zip(chunk, _huber_batch([problems[k] for k in chunk], params), strict=True):
+                out[j] = r
+    return out
+
+
+def _huber_batch(problems: Sequence[_HuberProblem], params: ForecastParams) -> list[FloatArray]:
+    """:func:`_huber_rates` of problems of one width, as one batch."""
+    nb = len(problems)
+    width = problems[0].x.shape[1]
+    sizes = np.array([pr.y.shape[0] for pr in problems])
+    n = int(sizes.max())
+    n += n % 2  # an even width puts every problem's median at the same two ranks (see below)
+    x = np.zeros((nb, n, width))
+    y = np.zeros((nb, n))
+    real = np.zeros((nb, n), dtype=bool)
+    cycle = np.zeros((nb, n), dtype=np.int64)
+    penalty = np.zeros((nb, width, width))
+    n_cycles = max(pr.n_cycles for pr in problems)
+    diff = np.eye(width) - np.roll(np.eye(width), 1, axis=1)
+    for r, pr in enumerate(problems):
+        k = pr.y.shape[0]
+        x[r, :k] = pr.x
+        y[r, :k] = pr.y
+        real[r, :k] = True
+        cycle[r, :k] = pr.cycle
+        cycle[r, k:] = pr.cycle[-1]  # padding rows join the last cycle with no weight
+        if pr.smoothing > 0:
+            penalty[r] = pr.smoothing * float(np.mean(np.sum(pr.x * pr.x, axis=0))) * (diff.T @ diff)
+    # per-cycle sums by runs over all problems' rows at once
+    flat_cycle = (cycle + n_cycles * np.arange(nb)[:, None]).ravel()
+    starts = np.flatnonzero(np.diff(flat_cycle, prepend=-1))
+    seg = flat_cycle[starts]
+    seg_problem, seg_cycle = seg // n_cycles, seg % n_cycles
+    # medians of the real rows alone: padding takes -inf and +inf in halves, which puts each
+    # problem's middle value(s) at ranks n/2 - 1 and n/2 (a single middle for an odd count)
+    col = np.arange(n)[None, :]
+    low_pad = np.flatnonzero(((col >= sizes[:, None]) & (col < (sizes + (n - sizes) // 2)[:, None])).ravel())
+    high_pad = np.flatnonzero((col >= (sizes + (n - sizes) // 2)[:, None]).ravel())
+    odd = sizes % 2 == 1
+    k1, k2 = n // 2 - 1, n // 2
+
+    def median(v: FloatArray) -> FloatArray:
+        v.flat[low_pad] = -np.inf
+        v.flat[high_pad] = np.inf
+        part = np.partition(v, (k1, k2), axis=1)
+        return np.asarray(np.where(odd, part[:, k1], (part[:, k1] + part[:, k2]) / 2.0), dtype=np.float64)
+
+    # the sums at unit weight, once; each round takes off what its down-weighted rows lose, so it
+    # reads the whole design only once (for the residuals)
+    xt = x.transpose(0, 2, 1)
+    xx1 = xt @ x
+    xy1 = (xt @ y[:, :, None])[:, :, 0]
+    sx1 = np.zeros((nb, n_cycles, width))
+    sx1[seg_problem, seg_cycle] = np.add.reduceat(x.reshape(-1, width), starts, axis=0)
+    w1 = np.zeros((nb, n_cycles))
+    w1[seg_problem, seg_cycle] = np.add.reduceat(real.astype(np.float64).ravel(), starts)
+    sy1 = np.zeros((nb, n_cycles))
+    sy1[seg_problem, seg_cycle] = np.add.reduceat(y.ravel(), starts)
     diag = np.arange(width)
-    # rows come in time order, so each cycle's rows are one run: sums per cycle by runs
-    starts = np.flatnonzero(np.diff(cycle_col, prepend=-1))
-    if starts.shape[0] != n_cycles or np.any(np.diff(cycle_col) < 0):
-        raise ValueError("rows must be grouped by cycle, cycles numbered 0.. in order")
-    lo, hi = (n - 1) // 2, n // 2
+    rows = np.arange(nb)[:, None]
+    cycles = np.arange(n_cycles)
+    weights = real.astype(np.float64)
+    huber_k = params.huber_k
+    coef = np.zeros((nb, width))
     for _ in range(6):
         # weighted least squares on the values centred within each cycle, from per-cycle sums:
         # sum w (x - mx)(x - mx)' = sum w x x' - Sx' mx  and  sum w (x - mx)(y - my) = sum w x y - Sx' my
-        xw = x * weights[:, :, None]
-        wsum = np.maximum(np.add.reduceat(weights, starts, axis=1), 1e-12)
-        sx = np.add.reduceat(xw, starts, axis=1)
+        loss = np.where(real, 1.0 - weights, 0.0)
+        lost = loss > 0.0
+        k = int(lost.sum(axis=1).max())
+        if k:
+            pick = np.argsort(~lost, axis=1, kind="stable")[:, :k]  # each problem's down-weighted rows
+            lk = np.take_along_axis(loss, pick, axis=1)
+            xk = np.take_along_axis(x, pick[:, :, None], axis=1)
+            yk = np.take_along_axis(y, pick, axis=1)
+            onehot = (np.take_along_axis(cycle, pick, axis=1)[:, :, None] == cycles).astype(np.float64)
+            xl = xk * lk[:, :, None]
+            xlt = xl.transpose(0, 2, 1)
+            ot = onehot.transpose(0, 2, 1)
+            xx = xx1 - xlt @ xk
+            xy = xy1 - (xlt @ yk[:, :, None])[:, :, 0]
+            sx = sx1 - ot @ xl
+            wsum = w1 - (ot @ lk[:, :, None])[:, :, 0]
+            sy = sy1 - (ot @ (lk * yk)[:, :, None])[:, :, 0]
+        else:
+            xx, xy, sx, wsum, sy = xx1, xy1, sx1, w1, sy1
+        wsum = np.maximum(wsum, 1e-12)
         mx = sx / wsum[:, :, None]
-        my = np.add.reduceat(weights * y, starts, axis=1) / wsum
+        my = sy / wsum
         sxt = sx.transpose(0, 2, 1)
-        gram = xw.transpose(0, 2, 1) @ x - sxt @ mx + penalty
+        gram = xx - sxt @ mx + penalty
         gram[:, diag, diag] += 1e-9 * (1.0 + np.trace(gram, axis1=1, axis2=2))[:, None]
-        rhs = xw.transpose(0, 2, 1) @ y - (sxt @ my[:, :, None])[:, :, 0]
-        coef = np.linalg.solve(gram + pad, rhs[:, :, None])[:, :, 0]
-        resid = (
-            y - my[:, cycle_col] - (x @ coef[:, :, None])[:, :, 0] + (mx @ coef[:, :, None])[:, cycle_col, 0]
-        )
-        # robust scale of each design's residuals (median absolute deviation)
-        part = np.partition(resid, (lo, hi), axis=1)
-        dev = np.abs(resid - ((part[:, lo] + part[:, hi]) / 2.0)[:, None])
-        part = np.partition(dev, (lo, hi), axis=1)
-        scale = np.maximum(_MAD_TO_SD * ((part[:, lo] + part[:, hi]) / 2.0), params.noise_floor_sd)
-        a = np.abs(resid) / (params.huber_k * scale[:, None])
-        weights = np.where(a <= 1.0, 1.0, 1.0 / np.maximum(a, 1e-12))
-    return [np.asarray(coef[r, : designs[r].shape[1]], dtype=np.float64) for r in range(m)]
+        rhs = xy - (sxt @ my[:, :, None])[:, :, 0]
+        coef = np.asarray(np.linalg.solve(gram, rhs[:, :, None])[:, :, 0], dtype=np.float64)
+        # residuals from the line centred within each cycle
+        offset = my - (mx @ coef[:, :, None])[:, :, 0]
+        resid = y - (x @ coef[:, :, None])[:, :, 0] - offset[rows, cycle]
+        # robust scale of each problem's residuals (median absolute deviation)
+        centre = median(resid.copy())
+        dev = np.abs(resid - centre[:, None])
+        scale = np.maximum(_MAD_TO_SD * median(dev), params.noise_floor_sd)
+        a = np.abs(resid) / (huber_k * scale[:, None])
+        weights = real / np.maximum(a, 1.0)
+    return [np.asarray(coef[r], dtype=np.float64) for r in range(nb)]
 
 
 def _multipliers(rates: FloatArray, exposure_h: FloatArray, shrink: float) -> FloatArray | None:
@@ -594,57 +682,85 @@ def _multipliers(rates: FloatArray, exposure_h: FloatArray, shrink: float) -> Fl
     return np.asarray(mult / mult.mean(), dtype=np.float64)
 
 
-def _fit_profile(
+@dataclass(frozen=True)
+class _ProfileFit:
+    """The regressions of a container's weekday profile (see :func:`_profile_fit`)."""
+
+    days: _HuberProblem | None
+    hours: _HuberProblem | None
+    span_days: float
+
+
+def _profile_fit(
     t: FloatArray,
     y: FloatArray,
     cycle_of: IntArray,
     start_s: float,
     end_s: float,
     params: ForecastParams,
-) -> WeekProfile:
-    """Day-of-week times hour-of-day multipliers, each from a Huber regression of fill on the hours
-    spent in each bin since the cycle's first reading (one intercept per cycle)."""
-    flat = WeekProfile.flat(params.timezone)
+) -> _ProfileFit | None:
+    """The regressions of fill on the hours spent in each local weekday and in each local hour of
+    day since the cycle's first reading (one intercept per cycle), or None when the history is too
+    short for either (the profile is flat)."""
     span_days = (t[-1] - t[0]) / DAY_S if t.shape[0] else 0.0
     if span_days < min(params.hour_profile_min_days, params.weekday_profile_min_days):
-        return flat
+        return None
     counts = np.bincount(cycle_of)
     rows = (counts[cycle_of] >= 3) & (y < params.saturation_level)
     if rows.sum() < 30:
-        return flat
+        return None
     grid = HourGrid(start_s, end_s, params.timezone, 24)
     expo_d, expo_h = grid.day_and_hour_exposure(t[rows])
     cyc = cycle_of[rows]
     used, first, col = np.unique(cyc, return_index=True, return_inverse=True)
     yr = y[rows]
+    days = hours = None
+    if span_days >= params.weekday_profile_min_days:
+        days = _HuberProblem(expo_d - expo_d[first[col]], yr, col, used.shape[0])
+    if span_days >= params.hour_profile_min_days:
+        hours = _HuberProblem(expo_h - expo_h[first[col]], yr, col, used.shape[0], params.hour_smoothing)
+    return _ProfileFit(days, hours, float(span_days))
+
+
+def _profile_from_rates(
+    fit: _ProfileFit, day_rates: FloatArray | None, hour_rates: FloatArray | None, params: ForecastParams
+) -> WeekProfile:
+    """Day-of-week times hour-of-day multipliers from the regressions' rates, shrunk toward 1."""
     day = np.ones(7)
     hour = np.ones(24)
-    designs: list[FloatArray] = []
-    smoothing: list[float] = []
-    fit_days = span_days >= params.weekday_profile_min_days
-    fit_hours = span_days >= params.hour_profile_min_days
-    if fit_days:
-        designs.append(expo_d - expo_d[first[col]])
-        smoothing.append(0.0)
-    if fit_hours:
-        designs.append(expo_h - expo_h[first[col]])
-        smoothing.append(params.hour_smoothing)
-    rates = _huber_rates(designs, smoothing, col, used.shape[0], yr, params)
-    if fit_days:
+    if fit.days is not None and day_rates is not None:
         m = _multipliers(
-            rates[0], designs[0].sum(axis=0), span_days / (span_days + params.weekday_shrink_days)
+            day_rates, fit.days.x.sum(axis=0), fit.span_days / (fit.span_days + params.weekday_shrink_days)
         )
         day = m if m is not None else day
-    if fit_hours:
+    if fit.hours is not None and hour_rates is not None:
         m = _multipliers(
-            rates[-1], designs[-1].sum(axis=0), span_days / (span_days + params.hour_shrink_days)
+            hour_rates, fit.hours.x.sum(axis=0), fit.span_days / (fit.span_days + params.hour_shrink_days)
         )
         hour = m if m is not None else hour
     if np.all(day == 1.0) and np.all(hour == 1.0):
-        return flat
+        return WeekProfile.flat(params.timezone)
     mult = np.outer(day, hour).ravel()
     mult = mult / mult.mean()
-    return WeekProfile(multipliers=tuple(float(v) for v in mult), timezone=params.timezone)
+    return WeekProfile(multipliers=tuple(mult.tolist()), timezone=params.timezone)
+
+
+def _fit_profiles(fits: Sequence[_ProfileFit | None], params: ForecastParams) -> list[WeekProfile]:
+    """The weekday profiles of many containers, their regressions solved in batches."""
+    problems: list[_HuberProblem] = []
+    for f in fits:
+        if f is not None:
+            problems.extend(pr for pr in (f.days, f.hours) if pr is not None)
+    rates = iter(_huber_rates(problems, params))
+    out = []
+    for f in fits:
+        if f is None:
+            out.append(WeekProfile.flat(params.timezone))
+            continue
+        day_rates = next(rates) if f.days is not None else None
+        hour_rates = next(rates) if f.hours is not None else None
+        out.append(_profile_from_rates(f, day_rates, hour_rates, params))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -691,6 +807,24 @@ class _Analysed:
     implausible: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Prepared:
+    """What :meth:`_Estimator.prepare` found before the weekday profile."""
+
+    known: ReadingSeries
+    reports: FloatArray
+    q_floor: float
+    t_all: FloatArray
+    y_all: FloatArray
+    in_range: NDArray[np.bool_]
+    t: FloatArray
+    y: FloatArray
+    events: list[_Event]
+    partial: list[tuple[int, float]]
+    bounds: list[tuple[int, int]]
+    cycle_of: IntArray
+
+
 def _pct(x: float) -> str:
     return f"{100.0 * x:.0f}%"
 
@@ -729,20 +863,50 @@ def analyse_fill(
     ``analyse_fill(s, now=t).estimate(r)`` is ``estimate_fill(s, now=t, similar_rate_per_h=r)``, so a
     fleet forecast analyses each container once and concludes it with and without its peers' rate.
     """
+    return analyse_fills([series], now=now, params=params)[0]
+
+
+def analyse_fills(
+    series: Sequence[ReadingSeries],
+    *,
+    now: datetime | float | Sequence[datetime | float],
+    params: ForecastParams | None = None,
+) -> list[FillAnalysis]:
+    """:func:`analyse_fill` of many containers at once (their weekday profiles fitted side by side,
+    which is much faster than one by one); the same analyses. ``now`` is one time for all or one
+    per series."""
     p = params if params is not None else ForecastParams()
-    return FillAnalysis(_Estimator(series, to_epoch_s(now), p))
+    if isinstance(now, Sequence):
+        if len(now) != len(series):
+            raise ValueError(f"expected one time per series ({len(series)}), got {len(now)}")
+        nows = [to_epoch_s(v) for v in now]
+    else:
+        nows = [to_epoch_s(now)] * len(series)
+    estimators = [_Estimator(s, now_s, p) for s, now_s in zip(series, nows, strict=True)]
+    fits = [e.prepare() for e in estimators]
+    profiles = _fit_profiles([f if isinstance(f, _ProfileFit) else None for f in fits], p)
+    for e, f, prof in zip(estimators, fits, profiles, strict=True):
+        e.finish(prof if isinstance(f, _ProfileFit) else f)
+    return [FillAnalysis(e) for e in estimators]
 
 
 class FillAnalysis:
     """One container analysed at one time (see :func:`analyse_fill`)."""
 
     def __init__(self, estimator: _Estimator) -> None:
-        estimator.analyse()
+        if estimator.a is None:
+            raise ValueError("the estimator has not analysed its series")
         self._estimator = estimator
 
     @property
     def now_s(self) -> float:
         return self._estimator.now_s
+
+    @property
+    def profile(self) -> WeekProfile:
+        """The weekday profile the analysis used."""
+        a = self._estimator.a
+        return a.profile if a is not None else WeekProfile.flat(self._estimator.p.timezone)
 
     def estimate(self, similar_rate_per_h: float | None = None) -> FillEstimate:
         """The estimate given the median weekly-mean rate of similar containers (or None)."""
@@ -768,6 +932,7 @@ class _Estimator:
         self.notes: list[str] = []
         self.flags: set[HealthFlag] = set()
         self.a: _Analysed | None = None
+        self._prepared: _Prepared | None = None
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -821,8 +986,10 @@ class _Estimator:
 
     # ---- main ----------------------------------------------------------------------------------
 
-    def analyse(self) -> None:
-        """Everything that does not depend on the rate of similar containers."""
+    def prepare(self) -> WeekProfile | _ProfileFit | None:
+        """The first steps of the analysis: readings in the window, emptyings, cycles. Returns the
+        weekday profile when it is known without a fit, else what to fit for it (None when there is
+        no reading: the analysis is then complete)."""
         p, s = self.p, self.s
         known = s.until(self.now_s)
         reports_all = known.emptied_at_s
@@ -832,14 +999,12 @@ class _Estimator:
         q_floor = p.process_sd_per_sqrt_h**2
         if t_all.shape[0] == 0:
             self.a = _Analysed(known=known, reports=reports, q_floor=q_floor)
-            return
+            return None
 
         in_range = (y_all >= p.valid_min) & (y_all <= p.valid_max)
         t, y = t_all[in_range], y_all[in_range]
-        last_reading_s = float(t_all[-1])
 
         events, partial = _detect_emptyings(t, y, reports, p)
-        emptyings = tuple(Emptying(e.at_s, e.source, e.drop) for e in events)
         n = t.shape[0]
         edges = [0, *sorted({e.split for e in events if 0 < e.split < n}), n]
         bounds = [(a, b) for a, b in itertools.pairwise(edges) if b > a] or [(0, 0)]
@@ -848,10 +1013,33 @@ class _Estimator:
         cycle_of = np.zeros(n, dtype=np.int64)
         for c, (a, b) in enumerate(bounds):
             cycle_of[a:b] = c
+        self._prepared = _Prepared(
+            known, reports, q_floor, t_all, y_all, in_range, t, y, events, partial, bounds, cycle_of
+        )
+        fit = _profile_fit(t, y, cycle_of, self.start_s, self.now_s, p) if n >= 8 else None
+        return fit if fit is not None else WeekProfile.flat(p.timezone)
 
-        profile = WeekProfile.flat(p.timezone)
-        if t.shape[0] >= 8:
-            profile = _fit_profile(t, y, cycle_of, self.start_s, self.now_s, p)
+    def finish(self, profile: WeekProfile | None) -> None:
+        """The rest of the analysis, given the weekday profile (None after no reading)."""
+        if profile is None:
+            return
+        p = self.p
+        pr = self._prepared
+        if pr is None:
+            raise RuntimeError("prepare() must run before finish()")
+        self._prepared = None
+        known, reports, q_floor, t_all, y_all = pr.known, pr.reports, pr.q_floor, pr.t_all, pr.y_all
+        in_range, t, y, events, partial, bounds, cycle_of = (
+            pr.in_range,
+            pr.t,
+            pr.y,
+            pr.events,
+            pr.partial,
+            pr.bounds,
+            pr.cycle_of,
+        )
+        last_reading_s = float(t_all[-1])
+        emptyings = tuple(Emptying(e.at_s, e.source, e.drop) for e in events)
         grid = profile.grid(min(self.start_s, float(t_all[0])), self.now_s)
         mult = profile.array()
         x = grid.effective_hours(t, mult) if t.shape[0] else np.zeros(0)

@@ -6,16 +6,20 @@ simulator alike (pure numpy, no I/O).
 its :class:`~wasteroute.forecasting.estimators.FillEstimate` and, per horizon, the expected fill, its
 95 % band and the probability of overflowing. Containers are grouped by (fraction, container type):
 
-1. Every container is estimated on its own; the median rate of the group's healthy sensors is the
-   rate of similar containers (groups with fewer than ``min_similar`` healthy sensors have none).
-2. Every container of a group with a median is estimated again with it: flagged sensors fall back to
-   it, containers without earlier cycles start from it.
-3. The forecasts are calibrated on the group's own recent errors: for up to ``max_backtest``
-   healthy containers the estimate of ``calibration_horizon_h`` before their latest reading is
-   replayed from the readings known then, and its error against that reading, in units of its
-   standard deviation (reading noise included), enters the group's
-   :class:`~wasteroute.forecasting.calibration.Calibration`. Probabilities and bands follow that
-   empirical error distribution instead of a normal one.
+1. Every container is analysed once (emptyings, weekday profile, cycle lines, noise, health; the
+   weekday profiles of the whole group fitted side by side) and concluded on its own; the median
+   rate of the group's healthy sensors is the rate of similar containers (groups with fewer than
+   ``min_similar`` healthy sensors have none).
+2. Every container of a group with a median is concluded again with it: flagged sensors fall back
+   to it, containers without earlier cycles start from it.
+3. The forecasts are calibrated on the group's own recent errors, horizon by horizon: for up to
+   ``max_backtest`` healthy containers the forecast made 72 hours (plus 0 to 4 days, container by
+   container) before ``now`` is replayed from the readings and reports known then, and compared with
+   the readings nearest to 3, 6, 12, 24, 48 and 72 hours after it (``ANCHOR_HORIZONS_H``). The errors
+   of the true fill (the readings' noise taken out; a saturated reading only a lower bound) enter
+   the group's :class:`~wasteroute.forecasting.calibration.Calibration`: per anchor horizon an
+   empirical distribution with exponential tails and a normal prior, interpolated between anchors.
+   Probabilities and bands follow it instead of a normal distribution.
 
 A container's result depends only on its own group, so asking for a few containers (``only``) gives
 exactly what the whole fleet gives them.
@@ -31,20 +35,21 @@ from datetime import datetime
 from typing import TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
-from wasteroute.forecasting.calibration import Calibration, standardized_errors
+from wasteroute.forecasting.calibration import ANCHOR_HORIZONS_H, Calibration, truth_errors
 from wasteroute.forecasting.estimators import (
     FillEstimate,
     RateSource,
-    analyse_fill,
-    estimate_fill,
+    analyse_fills,
     similar_rates,
 )
 from wasteroute.forecasting.params import ForecastParams
-from wasteroute.forecasting.profile import HOUR_S, to_epoch_s
+from wasteroute.forecasting.profile import DAY_S, HOUR_S, to_epoch_s
 from wasteroute.forecasting.series import ReadingSeries
 
 K = TypeVar("K", bound=Hashable)
+FloatArray = NDArray[np.float64]
 
 HISTORY_DAYS = 28
 """Days of readings before ``now`` that the plan job and the map load for a forecast."""
@@ -53,6 +58,10 @@ HORIZONS_H = (24.0, 48.0, 72.0)
 OVERFLOW_LEVEL = 1.0
 """Fill at which a container overflows."""
 BAND_COVERAGE = 0.95
+REPLAY_DAYS = 5
+"""Replays start the longest anchor horizon plus 0 to 4 whole days before ``now`` (container by
+container), so the errors span several days of the week and not one day's luck, and a replay still
+has the three weeks of history a weekday profile needs within the plan job's 28 days."""
 
 
 @dataclass(frozen=True)
@@ -93,44 +102,188 @@ def _healthy_sensor(e: FillEstimate) -> bool:
     return e.healthy and e.rate_source is RateSource.SENSOR
 
 
-def backtest_error(
+@dataclass(frozen=True)
+class ReplayedError:
+    """A past forecast checked against a later reading: the anchor horizon it counts for, the
+    forecast's mean and model sd at the reading, the reading and the sensor's noise sd."""
+
+    anchor_h: float
+    predicted: float
+    predicted_sd: float
+    observed: float
+    noise_sd: float
+    censored: bool = False
+    """The reading was at or above saturation: the fill was at least that (the sensor cannot see
+    above full)."""
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """A replay to run: from ``origin``, scored against readings ``targets`` (anchor, index)."""
+
+    series: ReadingSeries
+    known: ReadingSeries
+    origin: float
+    targets: tuple[tuple[float, int], ...]
+    noise_sd: float
+    emptied: FloatArray
+    saturation_level: float
+
+
+def _plan_replay(
     series: ReadingSeries,
     estimate: FillEstimate,
     *,
-    horizon_h: float,
-    similar_rate_per_h: float | None,
     params: ForecastParams,
-) -> float | None:
-    """Standardized error of the forecast made ``horizon_h`` before the latest reading, or None.
-
-    None when the latest reading is older than half the horizon, is an outlier against its two
-    predecessors, is out of range or saturated (the sensor cannot see above full), when the container
-    was emptied in between (the forecast assumes it is not), or when the replayed estimate is flagged.
-    """
+    anchors_h: Sequence[float],
+    days_back: int,
+) -> _Replay | None:
+    anchors = sorted(float(h) for h in anchors_h)
+    if not anchors:
+        return None
     known = series.until(estimate.now_s)
-    if len(known) < 3:
-        return None
-    t_last = float(known.times_s[-1])
-    if estimate.now_s - t_last > 0.5 * horizon_h * HOUR_S:
-        return None
-    origin = t_last - horizon_h * HOUR_S
-    if known.times_s[0] >= origin:
-        return None
-    if any(e.at_s > origin for e in estimate.emptyings) or np.any(known.emptied_at_s > origin):
-        return None
-    y = float(known.fill_levels[-1])
-    if not params.valid_min <= y < params.saturation_level:
+    t, y = known.times_s, known.fill_levels
+    origin = estimate.now_s - anchors[-1] * HOUR_S - days_back * DAY_S
+    if len(known) < 3 or t[0] >= origin:
         return None
     noise = max(estimate.noise_sd, params.noise_floor_sd)
-    recent = known.fill_levels[-3:]
-    if abs(y - float(np.median(recent))) > params.outlier_k * noise:
+    emptied = np.sort(np.concatenate([[e.at_s for e in estimate.emptyings], known.emptied_at_s]))
+    targets: list[tuple[float, int]] = []
+    for h in anchors:
+        want = origin + h * HOUR_S
+        tol = max(1.0, 0.25 * h) * HOUR_S
+        j = int(np.searchsorted(t, want))
+        near = [i for i in (j - 1, j) if 0 <= i < t.shape[0] and t[i] > origin and abs(t[i] - want) <= tol]
+        if not near:
+            continue
+        i = min(near, key=lambda k: abs(t[k] - want))
+        yi = float(y[i])
+        if not params.valid_min <= yi <= params.valid_max:
+            continue
+        around = y[max(0, min(i - 1, t.shape[0] - 3)) : max(0, min(i - 1, t.shape[0] - 3)) + 3]
+        if abs(yi - float(np.median(around))) > params.outlier_k * noise:
+            continue
+        if np.any((emptied > origin) & (emptied <= t[i])):
+            continue
+        targets.append((h, i))
+    if not targets:
         return None
-    past = estimate_fill(series, now=origin, similar_rate_per_h=similar_rate_per_h, params=params)
+    return _Replay(series, known, origin, tuple(targets), noise, emptied, params.saturation_level)
+
+
+def _score_replay(replay: _Replay, past: FillEstimate) -> list[ReplayedError]:
     if not past.healthy:
-        return None
-    mean, sd = past.at(t_last)
-    z = standardized_errors(np.array([mean]), np.array([sd]), np.array([y]), np.array([noise]))
-    return float(z[0]) if z.shape[0] else None
+        return []
+    t, y, origin, emptied = replay.known.times_s, replay.known.fill_levels, replay.origin, replay.emptied
+    recent = emptied[(emptied > origin - 12.0 * HOUR_S) & (emptied <= origin)]
+    seen = past.last_emptied_at_s if past.last_emptied_at_s is not None else -math.inf
+    if recent.shape[0] and seen < float(recent[-1]) - 6.0 * HOUR_S:
+        last = float(recent[-1])
+        reports = replay.known.emptied_at_s
+        shown = np.any((t > last) & (t <= origin)) or np.any(
+            (reports > last - 6.0 * HOUR_S) & (reports <= origin)
+        )
+        if not shown:
+            return []
+    out = []
+    for h, i in replay.targets:
+        mean, sd = past.at(float(t[i]))
+        yi = float(y[i])
+        out.append(ReplayedError(h, mean, sd, yi, replay.noise_sd, yi >= replay.saturation_level))
+    return out
+
+
+def replay_errors(
+    series: ReadingSeries,
+    estimate: FillEstimate,
+    *,
+    similar_rate_per_h: float | None,
+    params: ForecastParams,
+    anchors_h: Sequence[float] = ANCHOR_HORIZONS_H,
+    days_back: int = 0,
+) -> list[ReplayedError]:
+    """The forecast made the longest anchor horizon (plus ``days_back`` whole days) before
+    ``estimate.now``, replayed from the readings and reports known then, against the reading
+    nearest to each anchor horizon after it.
+
+    A reading counts for an anchor when it lies within a quarter of the horizon (at least an hour) of
+    it, is in range and below saturation (the sensor cannot see above full), is no outlier against
+    its neighbours, and no emptying (found or reported) lies between the replay and the reading (the
+    forecast assumes none). Nothing when the replayed estimate is flagged, or missed an emptying of
+    the twelve hours before it that no reading or report had shown yet (``estimate`` saw it later):
+    no forecast can know those, the benchmark scores them apart.
+    """
+    return replay_many(
+        [(series, estimate, days_back)],
+        similar_rate_per_h=similar_rate_per_h,
+        params=params,
+        anchors_h=anchors_h,
+    )
+
+
+def replay_many(
+    items: Sequence[tuple[ReadingSeries, FillEstimate, int]],
+    *,
+    similar_rate_per_h: float | None,
+    params: ForecastParams,
+    anchors_h: Sequence[float] = ANCHOR_HORIZONS_H,
+) -> list[ReplayedError]:
+    """:func:`replay_errors` of many containers (series, today's estimate, days back), the past
+    estimates analysed side by side."""
+    plans = [
+        r
+        for s, e, d in items
+        if (r := _plan_replay(s, e, params=params, anchors_h=anchors_h, days_back=d)) is not None
+    ]
+    analyses = analyse_fills([r.series for r in plans], now=[r.origin for r in plans], params=params)
+    return [
+        e
+        for r, a in zip(plans, analyses, strict=True)
+        for e in _score_replay(r, a.estimate(similar_rate_per_h))
+    ]
+
+
+def censored_sample(values: FloatArray, censored: NDArray[np.bool_]) -> FloatArray:
+    """An equally weighted sample (same size) of the Kaplan-Meier distribution of ``values``, some
+    of which are only lower bounds (``censored``): a bound's share goes to the values above it."""
+    v = np.asarray(values, dtype=np.float64)
+    c = np.asarray(censored, dtype=bool)
+    n = v.shape[0]
+    if n == 0 or not c.any():
+        return np.sort(v)
+    order = np.argsort(v, kind="stable")
+    v, c = v[order], c[order]
+    at_risk = n - np.arange(n)
+    survival = np.cumprod(np.where(c, 1.0, 1.0 - 1.0 / at_risk))
+    mass = np.concatenate([[1.0], survival[:-1]]) - survival
+    mass[-1] += survival[-1]  # bounds above the last exact value stay where they are (at least that)
+    keep = mass > 0
+    cum = np.cumsum(mass[keep])
+    probs = (np.arange(n) + 0.5) / n
+    idx = np.minimum(np.searchsorted(cum, probs * cum[-1], side="left"), cum.shape[0] - 1)
+    return np.asarray(v[keep][idx], dtype=np.float64)
+
+
+def calibrate_group(
+    errors: Sequence[ReplayedError], *, anchors_h: Sequence[float] = ANCHOR_HORIZONS_H
+) -> Calibration:
+    """The calibration of a group from its replayed errors: per anchor, the errors of the true fill
+    (:func:`~wasteroute.forecasting.calibration.truth_errors`), saturated readings counting as lower
+    bounds (:func:`censored_sample`)."""
+    by_anchor: dict[float, list[ReplayedError]] = {float(h): [] for h in anchors_h}
+    for e in errors:
+        by_anchor.setdefault(e.anchor_h, []).append(e)
+    out: dict[float, FloatArray] = {}
+    for h, es in by_anchor.items():
+        ok = [e for e in es if e.predicted_sd > 0]
+        z = truth_errors(
+            np.array([e.predicted for e in ok]),
+            np.array([e.predicted_sd for e in ok]),
+            np.array([e.observed for e in ok]),
+            np.array([e.noise_sd for e in ok]),
+        )
+        out[h] = censored_sample(z, np.array([e.censored for e in ok], dtype=bool))
+    return Calibration.from_horizons(out)
 
 
 def _spread(keys: Sequence[K], n: int) -> list[K]:
@@ -149,22 +302,30 @@ def forecast_fleet(
     horizons_h: Sequence[float] = HORIZONS_H,
     only: Collection[K] | None = None,
     min_similar: int = 3,
-    calibration_horizon_h: float = 24.0,
-    max_backtest: int = 200,
+    calibration_horizon_h: float | None = None,
+    max_backtest: int = 100,
     calibrate: bool = True,
+    calibration_horizons_h: Sequence[float] = ANCHOR_HORIZONS_H,
 ) -> dict[K, BinForecast]:
     """Estimate and forecast containers the same way wherever it is asked (see the module docs).
 
     ``series`` must hold every container of the groups asked for (peers and calibration come from
     them); ``only`` limits the result to those keys (default: all). ``calibrate=False`` keeps the
-    normal model (for comparison). Keys are kept in the order of ``series``.
+    normal model (for comparison). Up to ``max_backtest`` healthy containers per group are replayed
+    for the calibration, at the anchor horizons ``calibration_horizons_h`` (a single
+    ``calibration_horizon_h``, when given, replaces them). Keys are kept in the order of ``series``.
     """
     p = params if params is not None else ForecastParams()
     now_s = to_epoch_s(now)
     if min_similar < 1:
         raise ValueError(f"min_similar must be at least 1, got {min_similar}")
-    if not calibration_horizon_h > 0:
-        raise ValueError(f"calibration_horizon_h must be > 0, got {calibration_horizon_h}")
+    anchors = (
+        (float(calibration_horizon_h),)
+        if calibration_horizon_h is not None
+        else tuple(sorted({float(h) for h in calibration_horizons_h}))
+    )
+    if not anchors or any(not (math.isfinite(h) and h > 0) for h in anchors):
+        raise ValueError(f"calibration horizons must be hours > 0, got {list(anchors)}")
     if max_backtest < 0:
         raise ValueError(f"max_backtest must be >= 0, got {max_backtest}")
     horizons = tuple(float(h) for h in horizons_h)
@@ -184,24 +345,23 @@ def forecast_fleet(
     calibrations: dict[tuple[str, str], Calibration] = {}
     for g, keys in members.items():
         # each container is analysed once; the peers' median rate only enters the conclusion
-        analyses = {k: analyse_fill(series[k], now=now_s, params=p) for k in keys}
+        analyses = dict(zip(keys, analyse_fills([series[k] for k in keys], now=now_s, params=p), strict=True))
         first = {k: a.estimate() for k, a in analyses.items()}
         similar = similar_rates(first.values(), min_containers=min_similar).get(g)
         final = first if similar is None else {k: a.estimate(similar) for k, a in analyses.items()}
         cal = Calibration()
         if calibrate:
             healthy = [k for k in keys if _healthy_sensor(final[k])]
-            errors = [
-                backtest_error(
-                    series[k],
-                    final[k],
-                    horizon_h=calibration_horizon_h,
-                    similar_rate_per_h=similar,
-                    params=p,
-                )
-                for k in _spread(healthy, max_backtest)
-            ]
-            cal = Calibration.from_errors([z for z in errors if z is not None])
+            replayed = replay_many(
+                [
+                    (series[k], final[k], rank % REPLAY_DAYS)
+                    for rank, k in enumerate(_spread(healthy, max_backtest))
+                ],
+                similar_rate_per_h=similar,
+                params=p,
+                anchors_h=anchors,
+            )
+            cal = calibrate_group(replayed, anchors_h=anchors)
         calibrations[g] = cal
         for k in keys:
             estimates[k] = dataclasses.replace(final[k], calibration=cal)

@@ -225,7 +225,7 @@ BENCHMARKS = {
     "distances": ("benchmarks.routing.bench", "main_distances"),
     "cityday": ("benchmarks.routing.cityday", "main"),
     "generate": ("benchmarks.routing.generate", "main"),
-    "forecast": ("wasteroute.forecasting.bench", "main"),
+    "forecast": ("benchmarks.forecast.bench", "main"),
     "ingest": ("benchmarks.ingest", "main"),
     "api": ("benchmarks.api", "main"),
     "soak": ("benchmarks.soak", "main"),

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from wasteroute.forecasting.bench import ForecastScore, main, score_forecasts
-from wasteroute.forecasting.synthetic import generate_containers
+from benchmarks.forecast.bench import ForecastScore, main, score_forecasts
+from benchmarks.forecast.synthetic import generate_containers
 
 pytestmark = pytest.mark.slow  # scores 60 synthetic containers over 42 days
 

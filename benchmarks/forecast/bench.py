@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.forecast.synthetic import SyntheticContainer, generate_containers
 from wasteroute.forecasting.calibration import ReliabilityBin, reliability
 from wasteroute.forecasting.fleet import OVERFLOW_LEVEL, forecast_fleet
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.profile import DAY_S, HOUR_S
-from wasteroute.forecasting.synthetic import SyntheticContainer, generate_containers
 
 HORIZON_H = 24.0
 SCORED_HORIZONS_H = (6.0, 24.0, 48.0, 72.0)

@@ -303,7 +303,7 @@ def forecast_fleet(
     only: Collection[K] | None = None,
     min_similar: int = 3,
     calibration_horizon_h: float | None = None,
-    max_backtest: int = 100,
+    max_backtest: int = 60,
     calibrate: bool = True,
     calibration_horizons_h: Sequence[float] = ANCHOR_HORIZONS_H,
 ) -> dict[K, BinForecast]:

@@ -4,22 +4,22 @@
 """
 
 from wasteroute.forecasting.calibration import Calibration
+from wasteroute.forecasting.emptyings import Emptying, EmptyingSource
 from wasteroute.forecasting.estimators import (
-    Emptying,
-    EmptyingSource,
     FillAnalysis,
     FillEstimate,
-    HealthFlag,
     RateSource,
     analyse_fill,
+    analyse_fills,
     estimate_fill,
     similar_rates,
-    theil_sen,
     time_to_threshold,
 )
 from wasteroute.forecasting.fleet import BinForecast, HorizonForecast, estimate_fleet, forecast_fleet
+from wasteroute.forecasting.health import HealthFlag
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.profile import WeekProfile
+from wasteroute.forecasting.robust import theil_sen
 from wasteroute.forecasting.series import ReadingSeries
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "ReadingSeries",
     "WeekProfile",
     "analyse_fill",
+    "analyse_fills",
     "estimate_fill",
     "estimate_fleet",
     "forecast_fleet",

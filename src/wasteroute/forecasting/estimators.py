@@ -1,18 +1,21 @@
-"""Fill-rate estimation and fill forecasts for one container (pure numpy, no I/O).
+"""The estimate of one container: its fill now, its fill rate and the forecast that follows (pure
+numpy, no I/O).
 
 How :func:`estimate_fill` reads a container:
 
 1. Readings outside the valid range are set aside (they only count for the health flags).
-2. Emptyings are found from drops of the robust level (the median of a few readings on each side)
-   and from driver reports; they cut the history into fill cycles.
-3. With enough history a weekday profile is fitted (a Huber regression of fill on the hours spent in
-   each local time-of-week bin since the cycle started), otherwise the profile is flat.
-4. Each cycle's rate is a weighted Theil-Sen slope of fill against profile-weighted hours. Earlier
-   cycles give a prior rate (recent ones weigh more); the current cycle's slope is combined with it by
-   precision, so a freshly emptied container starts from its usual rate and moves to what it shows.
+2. Emptyings are found from drops of the robust level and from driver reports
+   (:mod:`~wasteroute.forecasting.emptyings`); they cut the history into fill cycles.
+3. With enough history a weekday profile is fitted (:mod:`~wasteroute.forecasting.profile_fit`),
+   otherwise the profile is flat.
+4. Each cycle's rate is a weighted Theil-Sen slope of fill against profile-weighted hours
+   (:mod:`~wasteroute.forecasting.robust`). Earlier cycles give a prior rate (recent ones weigh
+   more); the current cycle's slope is combined with it by precision, so a freshly emptied container
+   starts from its usual rate and moves to what it shows.
 5. The current level is anchored on the latest readings, not on the last reading alone.
-6. Health flags (stale, stuck, implausible, no data) switch the rate to the fallback: the median
-   rate of similar containers given by the caller, else the sensor's own history, else a default.
+6. Health flags (stale, stuck, implausible, no data; :mod:`~wasteroute.forecasting.health`) switch
+   the rate to the fallback: the median rate of similar containers given by the caller, else the
+   sensor's own history, else a default.
 
 The forecast at a future time is the level now plus rate times profile-weighted hours, with a
 standard deviation that adds the level's uncertainty, the rate's uncertainty times the horizon and
@@ -28,45 +31,54 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from wasteroute.forecasting.calibration import NORMAL, Calibration
+from wasteroute.forecasting.emptyings import Emptying, EmptyingSource, Event, detect_emptyings
+from wasteroute.forecasting.health import (
+    HealthFlag,
+    implausible_reasons,
+    pct,
+    rate_text,
+    stale_note,
+    stuck_since,
+    when,
+)
 from wasteroute.forecasting.params import ForecastParams
-from wasteroute.forecasting.profile import (
-    DAY_S,
-    HOUR_S,
-    HourGrid,
-    WeekProfile,
-    from_epoch_s,
-    to_epoch_s,
-    zone,
+from wasteroute.forecasting.profile import DAY_S, HOUR_S, HourGrid, WeekProfile, from_epoch_s, to_epoch_s
+from wasteroute.forecasting.profile_fit import ProfileFit, fit_profiles, profile_fit
+from wasteroute.forecasting.robust import (
+    mad_sd,
+    median,
+    neighbour_residuals,
+    outliers,
+    theil_sen,
+    weighted_median,
 )
 from wasteroute.forecasting.series import ReadingSeries
+
+__all__ = [
+    "Emptying",
+    "EmptyingSource",
+    "FillAnalysis",
+    "FillEstimate",
+    "HealthFlag",
+    "RateSource",
+    "analyse_fill",
+    "analyse_fills",
+    "estimate_fill",
+    "similar_rates",
+    "theil_sen",
+    "time_to_threshold",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-_MAD_TO_SD = 1.4826
-_THEIL_SEN_MAX_POINTS = 400
 _FALLBACK_LEVEL_READINGS = 6
 """A flagged sensor's level is the median of this many latest readings in range."""
-
-
-class HealthFlag(StrEnum):
-    """Why a sensor's own readings are not trusted for the forecast."""
-
-    NO_DATA = "no_data"
-    """No reading in the history window."""
-    STALE = "stale"
-    """No reading for longer than ``stale_after_h``."""
-    STUCK = "stuck"
-    """The same value for a long time while the container should have filled."""
-    IMPLAUSIBLE = "implausible"
-    """Fill falling without an emptying, out-of-range values, jumps or noise beyond belief."""
 
 
 class RateSource(StrEnum):
@@ -82,25 +94,6 @@ class RateSource(StrEnum):
     """``ForecastParams.default_rate_per_h``."""
     NONE = "none"
     """No rate known: the forecast keeps the level and its uncertainty is large."""
-
-
-class EmptyingSource(StrEnum):
-    DROP = "drop"
-    REPORT = "report"
-    DROP_AND_REPORT = "drop+report"
-
-
-@dataclass(frozen=True)
-class Emptying:
-    """One emptying found in the history: when, how it was seen, and the fall of the level."""
-
-    at_s: float
-    source: EmptyingSource
-    drop: float | None = None
-
-    @property
-    def at(self) -> datetime:
-        return from_epoch_s(self.at_s)
 
 
 @dataclass(frozen=True)
@@ -226,104 +219,7 @@ def time_to_threshold(estimate: FillEstimate, threshold: float, *, max_horizon_h
 
 
 # --------------------------------------------------------------------------------------------------
-# robust statistics
-
-
-_WM_SMALL = 512
-"""Weighted medians of at most this many values sort them all; longer ones sort a bracket only."""
-
-
-def _weighted_median(values: FloatArray, weights: FloatArray) -> float:
-    """The smallest value at which the cumulative weight (in value order) reaches half the total."""
-    n = values.shape[0]
-    if n > _WM_SMALL:
-        # bracket the answer between weighted quantiles of an evenly spread sample, then sort only
-        # the values inside the bracket (falls back to a full sort if the bracket misses)
-        sample = slice(0, n, n // 128)
-        sv, sw = values[sample], weights[sample]
-        order = np.argsort(sv)
-        cum = np.cumsum(sw[order])
-        lo = float(sv[order][min(int(np.searchsorted(cum, 0.4 * cum[-1])), order.shape[0] - 1)])
-        hi = float(sv[order][min(int(np.searchsorted(cum, 0.6 * cum[-1])), order.shape[0] - 1)])
-        half = 0.5 * float(weights.sum())
-        below = float(weights[values < lo].sum())
-        inside = (values >= lo) & (values <= hi)
-        vi, wi = values[inside], weights[inside]
-        if vi.shape[0] and below < half <= below + float(wi.sum()):
-            order = np.argsort(vi)
-            k = int(np.searchsorted(below + np.cumsum(wi[order]), half, side="left"))
-            return float(vi[order][min(k, vi.shape[0] - 1)])
-    order = np.argsort(values)
-    v, w = values[order], weights[order]
-    cum = np.cumsum(w)
-    k = int(np.searchsorted(cum, 0.5 * cum[-1], side="left"))
-    return float(v[min(k, v.shape[0] - 1)])
-
-
-def _median(values: FloatArray) -> float:
-    """``np.median`` of a one-dimensional array of finite values (NaN when empty), without its
-    overhead on short arrays."""
-    n = values.shape[0]
-    if n == 0:
-        return math.nan
-    k = n // 2
-    if n % 2:
-        return float(np.partition(values, k)[k])
-    part = np.partition(values, (k - 1, k))
-    return float((part[k - 1] + part[k]) / 2.0)
-
-
-def _mad_sd(values: FloatArray) -> float:
-    if values.shape[0] == 0:
-        return 0.0
-    return float(_MAD_TO_SD * _median(np.abs(values - _median(values))))
-
-
-@lru_cache(maxsize=_THEIL_SEN_MAX_POINTS + 1)
-def _pairs(n: int) -> tuple[IntArray, IntArray]:
-    i, j = np.triu_indices(n, k=1)
-    i.setflags(write=False)
-    j.setflags(write=False)
-    return i, j
-
-
-def theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
-    """Weighted Theil-Sen line ``y = intercept + slope * x``: (slope, intercept).
-
-    The slope is the median of pairwise slopes weighted by the pairs' spread in ``x`` (pairs close in
-    ``x`` carry little information); the intercept is the median of ``y - slope * x``. Deterministic;
-    long series are thinned to evenly spaced points first.
-    """
-    n = x.shape[0]
-    if n < 2:
-        raise ValueError(f"theil_sen needs at least 2 points, got {n}")
-    if n > _THEIL_SEN_MAX_POINTS:
-        idx = np.unique(np.linspace(0, n - 1, _THEIL_SEN_MAX_POINTS).round().astype(np.int64))
-        xs, ys = x[idx], y[idx]
-    else:
-        xs, ys = x, y
-    i, j = _pairs(xs.shape[0])
-    dx = xs[j] - xs[i]
-    keep = dx > 1e-9
-    if not keep.all():
-        if not keep.any():
-            return 0.0, _median(y)
-        i, j, dx = i[keep], j[keep], dx[keep]
-    slopes = (ys[j] - ys[i]) / dx
-    slope = _weighted_median(slopes, dx * dx)
-    return slope, _median(y - slope * x)
-
-
-def _nanmedian_rows(a: FloatArray) -> FloatArray:
-    """Median of the finite values of each row (NaN for a row without any); ``np.nanmedian`` along
-    the last axis, for short rows."""
-    s = np.sort(a, axis=1)  # NaNs sort last
-    count = a.shape[1] - np.isnan(a).sum(axis=1)
-    rows = np.arange(a.shape[0])
-    hi = np.maximum(count // 2, 0)
-    lo = np.maximum((count - 1) // 2, 0)
-    out = 0.5 * (s[rows, np.minimum(lo, a.shape[1] - 1)] + s[rows, np.minimum(hi, a.shape[1] - 1)])
-    return np.where(count > 0, out, np.nan)
+# the level filter
 
 
 def _filter_level(
@@ -358,411 +254,6 @@ def _filter_level(
     return level, var
 
 
-def _neighbour_residuals(y: FloatArray, cycle_of: IntArray) -> FloatArray:
-    """Each reading minus the median of its four nearest neighbours in the same cycle (NaN if none,
-    and for cycles of fewer than three readings).
-
-    Trends, bags and rhythms mostly cancel; what remains is noise and jumps. For pure noise the
-    residual's spread is about 1.16 times the noise's.
-    """
-    n = y.shape[0]
-    if n < 3:
-        return np.full(n, np.nan)
-    yp = np.concatenate([np.full(2, np.nan), y, np.full(2, np.nan)])
-    cp = np.concatenate([np.full(2, -1), cycle_of, np.full(2, -1)])
-    idx = np.arange(n)[:, None] + np.array([0, 1, 3, 4])
-    near = yp[idx]
-    near[cp[idx] != cycle_of[:, None]] = np.nan
-    resid = y - _nanmedian_rows(near)
-    size = np.bincount(cycle_of)
-    resid[size[cycle_of] < 3] = np.nan
-    return resid
-
-
-def _outliers(resid: FloatArray, params: ForecastParams) -> NDArray[np.bool_]:
-    """Readings far from the median of their four nearest neighbours in the same cycle.
-
-    A running median follows bags, rhythms and saturation that a straight line would not, so only
-    isolated jumps stand out; the threshold is ``outlier_k`` robust noise scales.
-    """
-    finite = np.isfinite(resid)
-    if not finite.any():
-        return np.zeros(resid.shape[0], dtype=bool)
-    scale = max(_mad_sd(resid[finite]), params.noise_floor_sd)
-    return np.asarray(finite & (np.abs(np.nan_to_num(resid)) > params.outlier_k * scale), dtype=bool)
-
-
-# --------------------------------------------------------------------------------------------------
-# emptyings
-
-
-@dataclass
-class _Event:
-    at_s: float
-    split: int  # index of the first reading after the emptying
-    source: EmptyingSource
-    drop: float | None
-
-
-def _level_steps(
-    y: FloatArray, k: int, *, before: bool = True
-) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
-    """For every gap i|i+1: median of up to k readings before it (NaN when ``before`` is False),
-    after it, how many after, their max."""
-    n = y.shape[0]
-    gap = np.full(k - 1, np.nan)
-    after = sliding_window_view(np.concatenate([y, gap]), k)[1:n]
-    pre = _nanmedian_rows(sliding_window_view(np.concatenate([gap, y]), k)[: n - 1]) if before else None
-    post = _nanmedian_rows(after)
-    n_post = np.minimum(k, n - 1 - np.arange(n - 1)).astype(np.int64)
-    return (np.full(n - 1, np.nan) if pre is None else pre), post, n_post, np.nanmax(after, axis=1)
-
-
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    stops = np.flatnonzero(edges == -1)
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))
-
-
-def _confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, float, bool, float]]:
-    """Gaps where the robust level falls by at least ``min_drop``: (index i of the reading before the
-    gap, the fall, whether it still needs more evidence to count, the level before).
-
-    A drop needs ``k`` readings after it, or at least two that are all low; a drop followed by a
-    single reading could be an outlier and counts only with a report.
-    """
-    if y.shape[0] < 2:
-        return []
-    pre, post, n_post, after_max = _level_steps(y, k)
-    _, post_long, n_post_long, _ = _level_steps(y, 2 * k, before=False)
-    fall = pre - post
-    # where twice as many readings follow, their median must show the fall too (outlier clusters)
-    lasting = (n_post_long < 2 * k) | (pre - post_long >= min_drop)
-    confirmed = lasting & ((n_post >= k) | ((n_post >= 2) & (after_max <= pre - min_drop)))
-    ok = (fall >= min_drop) & lasting & (confirmed | (n_post == 1))
-    raw = y[:-1] - y[1:]
-    drops: list[tuple[int, float, bool, float]] = []
-    for a, b in _runs(ok):
-        score = fall[a:b] + raw[a:b]
-        best = a + int(np.argmax(score))
-        drops.append((best, float(fall[best]), not bool(confirmed[best]), float(pre[best])))
-    return drops
-
-
-def _looks_like_collection(
-    lo_s: float, hi_s: float, before: float, after: float, params: ForecastParams
-) -> bool:
-    """Whether a drop seen by one reading only is taken for an emptying without a driver report.
-
-    Only when ``params.single_reading_emptying`` is on, the container was worth emptying, the reading
-    is low (at least twice ``emptying_drop`` below), and the gap overlaps collection hours (Monday to
-    Saturday, local ``collection_hours``); a lost echo at night stays an outlier.
-    """
-    if not params.single_reading_emptying:
-        return False
-    if before < params.single_reading_min_before or after > params.single_reading_max_after:
-        return False
-    if before - after < 2.0 * params.emptying_drop:
-        return False
-    tz = zone(params.timezone)
-    first, last = params.collection_hours
-    for s in np.arange(lo_s, hi_s + 1.0, 1800.0).tolist():
-        local = from_epoch_s(s).astimezone(tz)
-        if local.weekday() < 6 and first <= local.hour < last:
-            return True
-    return False
-
-
-def _detect_emptyings(
-    t: FloatArray, y: FloatArray, reports: FloatArray, params: ForecastParams
-) -> tuple[list[_Event], list[tuple[int, float]]]:
-    """Emptyings (from drops and reports, sorted) and partial drops that no report explains."""
-    k = params.confirm_readings
-    match_s = params.report_match_h * HOUR_S
-    drops = _confirmed_drops(y, params.partial_drop, k)
-    events: list[_Event] = []
-    partial: list[tuple[int, float]] = []
-    used = np.zeros(reports.shape[0], dtype=bool)
-    for i, fall, unconfirmed, before in drops:
-        lo, hi = t[i], t[i + 1]
-        near = np.flatnonzero(~used & (reports >= lo - match_s) & (reports <= hi + match_s))
-        if (
-            unconfirmed
-            and near.shape[0] == 0
-            and not _looks_like_collection(lo, hi, before, y[i + 1], params)
-        ):
-            continue
-        if fall < params.emptying_drop and near.shape[0] == 0:
-            partial.append((i, fall))
-            continue
-        if near.shape[0]:
-            r = int(near[np.argmin(np.abs(reports[near] - 0.5 * (lo + hi)))])
-            used[r] = True
-            at = float(min(max(reports[r], lo), hi))
-            events.append(_Event(at, i + 1, EmptyingSource.DROP_AND_REPORT, fall))
-        else:
-            events.append(_Event(float(0.5 * (lo + hi)), i + 1, EmptyingSource.DROP, fall))
-    for unused in np.flatnonzero(~used).tolist():
-        at = float(reports[unused])
-        events.append(_Event(at, int(np.searchsorted(t, at, side="right")), EmptyingSource.REPORT, None))
-    events.sort(key=lambda e: (e.at_s, e.split))
-    # several reports for one emptying (or a report on top of a drop): keep one event per split
-    merged: list[_Event] = []
-    for e in events:
-        if merged and merged[-1].split == e.split:
-            prev = merged[-1]
-            if prev.source is EmptyingSource.REPORT and e.source is not EmptyingSource.REPORT:
-                merged[-1] = e
-            continue
-        merged.append(e)
-    return merged, partial
-
-
-# --------------------------------------------------------------------------------------------------
-# profile
-
-
-@dataclass(frozen=True)
-class _HuberProblem:
-    """Rates of ``y = intercept[cycle] + x @ rates``: ``cycle`` numbers the rows' cycles 0.. in
-    order (each cycle's rows one run); ``smoothing`` > 0 penalises differences between neighbouring
-    columns (the last neighbours the first)."""
-
-    x: FloatArray
-    y: FloatArray
-    cycle: IntArray
-    n_cycles: int
-    smoothing: float = 0.0
-
-
-_HUBER_CHUNK = 1_500_000
-"""Padded design elements (problems x rows x columns) solved in one batch."""
-
-
-def _huber_rates(problems: Sequence[_HuberProblem], params: ForecastParams) -> list[FloatArray]:
-    """Per-column rates of each problem by Huber-weighted least squares (six reweighting rounds).
-
-    The per-cycle intercepts are removed by centring within each cycle. A smoothing penalty is
-    relative to the data's average weight per column: readings taken at the same hours every day
-    cannot tell the hours between them apart, and the penalty spreads the rate smoothly over them.
-    Problems of the same width are solved side by side in batches (padded with rows of no weight),
-    each exactly as on its own.
-    """
-    out: list[FloatArray] = [np.zeros(0)] * len(problems)
-    by_width: dict[int, list[int]] = {}
-    for i, pr in enumerate(problems):
-        if pr.y.shape[0] < 2 or np.any(np.diff(pr.cycle) < 0) or pr.cycle[-1] >= pr.n_cycles:
-            raise ValueError("rows must be grouped by cycle, cycles numbered 0.. in order")
-        by_width.setdefault(pr.x.shape[1], []).append(i)
-    for width, idx in by_width.items():
-        idx.sort(key=lambda i: problems[i].y.shape[0])
-        chunk: list[int] = []
-        for i in idx:
-            rows = problems[i].y.shape[0] + 1
-            if chunk and (len(chunk) + 1) * rows * width > _HUBER_CHUNK:
-                for j, r in zip(chunk, _huber_batch([problems[k] for k in chunk], params), strict=True):
-                    out[j] = r
-                chunk = []
-            chunk.append(i)
-        if chunk:
-            for j, r in zip(chunk, _huber_batch([problems[k] for k in chunk], params), strict=True):
-                out[j] = r
-    return out
-
-
-def _huber_batch(problems: Sequence[_HuberProblem], params: ForecastParams) -> list[FloatArray]:
-    """:func:`_huber_rates` of problems of one width, as one batch."""
-    nb = len(problems)
-    width = problems[0].x.shape[1]
-    sizes = np.array([pr.y.shape[0] for pr in problems])
-    n = int(sizes.max())
-    n += n % 2  # an even width puts every problem's median at the same two ranks (see below)
-    x = np.zeros((nb, n, width))
-    y = np.zeros((nb, n))
-    real = np.zeros((nb, n), dtype=bool)
-    cycle = np.zeros((nb, n), dtype=np.int64)
-    penalty = np.zeros((nb, width, width))
-    n_cycles = max(pr.n_cycles for pr in problems)
-    diff = np.eye(width) - np.roll(np.eye(width), 1, axis=1)
-    for r, pr in enumerate(problems):
-        k = pr.y.shape[0]
-        x[r, :k] = pr.x
-        y[r, :k] = pr.y
-        real[r, :k] = True
-        cycle[r, :k] = pr.cycle
-        cycle[r, k:] = pr.cycle[-1]  # padding rows join the last cycle with no weight
-        if pr.smoothing > 0:
-            penalty[r] = pr.smoothing * float(np.mean(np.sum(pr.x * pr.x, axis=0))) * (diff.T @ diff)
-    # per-cycle sums by runs over all problems' rows at once
-    flat_cycle = (cycle + n_cycles * np.arange(nb)[:, None]).ravel()
-    starts = np.flatnonzero(np.diff(flat_cycle, prepend=-1))
-    seg = flat_cycle[starts]
-    seg_problem, seg_cycle = seg // n_cycles, seg % n_cycles
-    # medians of the real rows alone: padding takes -inf and +inf in halves, which puts each
-    # problem's middle value(s) at ranks n/2 - 1 and n/2 (a single middle for an odd count)
-    col = np.arange(n)[None, :]
-    low_pad = np.flatnonzero(((col >= sizes[:, None]) & (col < (sizes + (n - sizes) // 2)[:, None])).ravel())
-    high_pad = np.flatnonzero((col >= (sizes + (n - sizes) // 2)[:, None]).ravel())
-    odd = sizes % 2 == 1
-    k1, k2 = n // 2 - 1, n // 2
-
-    def median(v: FloatArray) -> FloatArray:
-        v.flat[low_pad] = -np.inf
-        v.flat[high_pad] = np.inf
-        part = np.partition(v, (k1, k2), axis=1)
-        return np.asarray(np.where(odd, part[:, k1], (part[:, k1] + part[:, k2]) / 2.0), dtype=np.float64)
-
-    # the sums at unit weight, once; each round takes off what its down-weighted rows lose, so it
-    # reads the whole design only once (for the residuals)
-    xt = x.transpose(0, 2, 1)
-    xx1 = xt @ x
-    xy1 = (xt @ y[:, :, None])[:, :, 0]
-    sx1 = np.zeros((nb, n_cycles, width))
-    sx1[seg_problem, seg_cycle] = np.add.reduceat(x.reshape(-1, width), starts, axis=0)
-    w1 = np.zeros((nb, n_cycles))
-    w1[seg_problem, seg_cycle] = np.add.reduceat(real.astype(np.float64).ravel(), starts)
-    sy1 = np.zeros((nb, n_cycles))
-    sy1[seg_problem, seg_cycle] = np.add.reduceat(y.ravel(), starts)
-    diag = np.arange(width)
-    rows = np.arange(nb)[:, None]
-    cycles = np.arange(n_cycles)
-    weights = real.astype(np.float64)
-    huber_k = params.huber_k
-    coef = np.zeros((nb, width))
-    for _ in range(6):
-        # weighted least squares on the values centred within each cycle, from per-cycle sums:
-        # sum w (x - mx)(x - mx)' = sum w x x' - Sx' mx  and  sum w (x - mx)(y - my) = sum w x y - Sx' my
-        loss = np.where(real, 1.0 - weights, 0.0)
-        lost = loss > 0.0
-        k = int(lost.sum(axis=1).max())
-        if k:
-            pick = np.argsort(~lost, axis=1, kind="stable")[:, :k]  # each problem's down-weighted rows
-            lk = np.take_along_axis(loss, pick, axis=1)
-            xk = np.take_along_axis(x, pick[:, :, None], axis=1)
-            yk = np.take_along_axis(y, pick, axis=1)
-            onehot = (np.take_along_axis(cycle, pick, axis=1)[:, :, None] == cycles).astype(np.float64)
-            xl = xk * lk[:, :, None]
-            xlt = xl.transpose(0, 2, 1)
-            ot = onehot.transpose(0, 2, 1)
-            xx = xx1 - xlt @ xk
-            xy = xy1 - (xlt @ yk[:, :, None])[:, :, 0]
-            sx = sx1 - ot @ xl
-            wsum = w1 - (ot @ lk[:, :, None])[:, :, 0]
-            sy = sy1 - (ot @ (lk * yk)[:, :, None])[:, :, 0]
-        else:
-            xx, xy, sx, wsum, sy = xx1, xy1, sx1, w1, sy1
-        wsum = np.maximum(wsum, 1e-12)
-        mx = sx / wsum[:, :, None]
-        my = sy / wsum
-        sxt = sx.transpose(0, 2, 1)
-        gram = xx - sxt @ mx + penalty
-        gram[:, diag, diag] += 1e-9 * (1.0 + np.trace(gram, axis1=1, axis2=2))[:, None]
-        rhs = xy - (sxt @ my[:, :, None])[:, :, 0]
-        coef = np.asarray(np.linalg.solve(gram, rhs[:, :, None])[:, :, 0], dtype=np.float64)
-        # residuals from the line centred within each cycle
-        offset = my - (mx @ coef[:, :, None])[:, :, 0]
-        resid = y - (x @ coef[:, :, None])[:, :, 0] - offset[rows, cycle]
-        # robust scale of each problem's residuals (median absolute deviation)
-        centre = median(resid.copy())
-        dev = np.abs(resid - centre[:, None])
-        scale = np.maximum(_MAD_TO_SD * median(dev), params.noise_floor_sd)
-        a = np.abs(resid) / (huber_k * scale[:, None])
-        weights = real / np.maximum(a, 1.0)
-    return [np.asarray(coef[r], dtype=np.float64) for r in range(nb)]
-
-
-def _multipliers(rates: FloatArray, exposure_h: FloatArray, shrink: float) -> FloatArray | None:
-    mean_rate = float(rates.mean())
-    if mean_rate <= 1e-9 or np.any(exposure_h <= 0):
-        return None
-    raw = np.clip(rates, 0.05 * mean_rate, None)
-    raw = raw / raw.mean()
-    mult = 1.0 + (raw - 1.0) * shrink
-    return np.asarray(mult / mult.mean(), dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class _ProfileFit:
-    """The regressions of a container's weekday profile (see :func:`_profile_fit`)."""
-
-    days: _HuberProblem | None
-    hours: _HuberProblem | None
-    span_days: float
-
-
-def _profile_fit(
-    t: FloatArray,
-    y: FloatArray,
-    cycle_of: IntArray,
-    start_s: float,
-    end_s: float,
-    params: ForecastParams,
-) -> _ProfileFit | None:
-    """The regressions of fill on the hours spent in each local weekday and in each local hour of
-    day since the cycle's first reading (one intercept per cycle), or None when the history is too
-    short for either (the profile is flat)."""
-    span_days = (t[-1] - t[0]) / DAY_S if t.shape[0] else 0.0
-    if span_days < min(params.hour_profile_min_days, params.weekday_profile_min_days):
-        return None
-    counts = np.bincount(cycle_of)
-    rows = (counts[cycle_of] >= 3) & (y < params.saturation_level)
-    if rows.sum() < 30:
-        return None
-    grid = HourGrid(start_s, end_s, params.timezone, 24)
-    expo_d, expo_h = grid.day_and_hour_exposure(t[rows])
-    cyc = cycle_of[rows]
-    used, first, col = np.unique(cyc, return_index=True, return_inverse=True)
-    yr = y[rows]
-    days = hours = None
-    if span_days >= params.weekday_profile_min_days:
-        days = _HuberProblem(expo_d - expo_d[first[col]], yr, col, used.shape[0])
-    if span_days >= params.hour_profile_min_days:
-        hours = _HuberProblem(expo_h - expo_h[first[col]], yr, col, used.shape[0], params.hour_smoothing)
-    return _ProfileFit(days, hours, float(span_days))
-
-
-def _profile_from_rates(
-    fit: _ProfileFit, day_rates: FloatArray | None, hour_rates: FloatArray | None, params: ForecastParams
-) -> WeekProfile:
-    """Day-of-week times hour-of-day multipliers from the regressions' rates, shrunk toward 1."""
-    day = np.ones(7)
-    hour = np.ones(24)
-    if fit.days is not None and day_rates is not None:
-        m = _multipliers(
-            day_rates, fit.days.x.sum(axis=0), fit.span_days / (fit.span_days + params.weekday_shrink_days)
-        )
-        day = m if m is not None else day
-    if fit.hours is not None and hour_rates is not None:
-        m = _multipliers(
-            hour_rates, fit.hours.x.sum(axis=0), fit.span_days / (fit.span_days + params.hour_shrink_days)
-        )
-        hour = m if m is not None else hour
-    if np.all(day == 1.0) and np.all(hour == 1.0):
-        return WeekProfile.flat(params.timezone)
-    mult = np.outer(day, hour).ravel()
-    mult = mult / mult.mean()
-    return WeekProfile(multipliers=tuple(mult.tolist()), timezone=params.timezone)
-
-
-def _fit_profiles(fits: Sequence[_ProfileFit | None], params: ForecastParams) -> list[WeekProfile]:
-    """The weekday profiles of many containers, their regressions solved in batches."""
-    problems: list[_HuberProblem] = []
-    for f in fits:
-        if f is not None:
-            problems.extend(pr for pr in (f.days, f.hours) if pr is not None)
-    rates = iter(_huber_rates(problems, params))
-    out = []
-    for f in fits:
-        if f is None:
-            out.append(WeekProfile.flat(params.timezone))
-            continue
-        day_rates = next(rates) if f.days is not None else None
-        hour_rates = next(rates) if f.hours is not None else None
-        out.append(_profile_from_rates(f, day_rates, hour_rates, params))
-    return out
-
-
 # --------------------------------------------------------------------------------------------------
 # the estimator
 
@@ -795,7 +286,7 @@ class _Analysed:
     grid: HourGrid | None = None
     eff_now: float = 0.0
     profile: WeekProfile = field(default_factory=WeekProfile.flat)
-    events: list[_Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     emptyings: tuple[Emptying, ...] = ()
     last_reading_s: float = 0.0
     noise_sd: float = 0.0
@@ -819,22 +310,10 @@ class _Prepared:
     in_range: NDArray[np.bool_]
     t: FloatArray
     y: FloatArray
-    events: list[_Event]
+    events: list[Event]
     partial: list[tuple[int, float]]
     bounds: list[tuple[int, int]]
     cycle_of: IntArray
-
-
-def _pct(x: float) -> str:
-    return f"{100.0 * x:.0f}%"
-
-
-def _rate_text(rate_per_h: float) -> str:
-    return f"{100.0 * 24.0 * rate_per_h:.1f}%/day"
-
-
-def _when(t_s: float, tz: str) -> str:
-    return from_epoch_s(t_s).astimezone(zone(tz)).strftime("%a %d.%m. %H:%M")
 
 
 def estimate_fill(
@@ -884,9 +363,9 @@ def analyse_fills(
         nows = [to_epoch_s(now)] * len(series)
     estimators = [_Estimator(s, now_s, p) for s, now_s in zip(series, nows, strict=True)]
     fits = [e.prepare() for e in estimators]
-    profiles = _fit_profiles([f if isinstance(f, _ProfileFit) else None for f in fits], p)
+    profiles = fit_profiles([f if isinstance(f, ProfileFit) else None for f in fits], p)
     for e, f, prof in zip(estimators, fits, profiles, strict=True):
-        e.finish(prof if isinstance(f, _ProfileFit) else f)
+        e.finish(prof if isinstance(f, ProfileFit) else f)
     return [FillAnalysis(e) for e in estimators]
 
 
@@ -973,20 +452,20 @@ class _Estimator:
     def _fallback_rate(self, prior: tuple[float, float] | None) -> tuple[float, float, RateSource]:
         p = self.p
         if self.similar is not None:
-            self.notes.append(f"using the median rate of similar containers ({_rate_text(self.similar)})")
+            self.notes.append(f"using the median rate of similar containers ({rate_text(self.similar)})")
             return self.similar, p.fallback_rate_rel_sd * self.similar, RateSource.SIMILAR
         if prior is not None:
-            self.notes.append(f"using the rate of this container's earlier cycles ({_rate_text(prior[0])})")
+            self.notes.append(f"using the rate of this container's earlier cycles ({rate_text(prior[0])})")
             return prior[0], max(prior[1], p.fallback_rate_rel_sd * prior[0]), RateSource.HISTORY
         if p.default_rate_per_h is not None:
-            self.notes.append(f"using the default rate ({_rate_text(p.default_rate_per_h)})")
+            self.notes.append(f"using the default rate ({rate_text(p.default_rate_per_h)})")
             return p.default_rate_per_h, p.fallback_rate_rel_sd * p.default_rate_per_h, RateSource.DEFAULT
         self.notes.append("no rate known (no similar containers given)")
         return 0.0, 0.0, RateSource.NONE
 
     # ---- main ----------------------------------------------------------------------------------
 
-    def prepare(self) -> WeekProfile | _ProfileFit | None:
+    def prepare(self) -> WeekProfile | ProfileFit | None:
         """The first steps of the analysis: readings in the window, emptyings, cycles. Returns the
         weekday profile when it is known without a fit, else what to fit for it (None when there is
         no reading: the analysis is then complete)."""
@@ -1004,7 +483,7 @@ class _Estimator:
         in_range = (y_all >= p.valid_min) & (y_all <= p.valid_max)
         t, y = t_all[in_range], y_all[in_range]
 
-        events, partial = _detect_emptyings(t, y, reports, p)
+        events, partial = detect_emptyings(t, y, reports, p)
         n = t.shape[0]
         edges = [0, *sorted({e.split for e in events if 0 < e.split < n}), n]
         bounds = [(a, b) for a, b in itertools.pairwise(edges) if b > a] or [(0, 0)]
@@ -1016,7 +495,7 @@ class _Estimator:
         self._prepared = _Prepared(
             known, reports, q_floor, t_all, y_all, in_range, t, y, events, partial, bounds, cycle_of
         )
-        fit = _profile_fit(t, y, cycle_of, self.start_s, self.now_s, p) if n >= 8 else None
+        fit = profile_fit(t, y, cycle_of, self.start_s, self.now_s, p) if n >= 8 else None
         return fit if fit is not None else WeekProfile.flat(p.timezone)
 
     def finish(self, profile: WeekProfile | None) -> None:
@@ -1058,8 +537,8 @@ class _Estimator:
                 resid[a:b] = y[a:b] - (icpt + slope * x[a:b])
                 lines[a] = (slope, icpt)
             fits.append(fit)
-        neighbour_resid = _neighbour_residuals(y, cycle_of)
-        outlier = _outliers(neighbour_resid, p)
+        neighbour_resid = neighbour_residuals(y, cycle_of)
+        outlier = outliers(neighbour_resid, p)
         for fit in fits:
             a, b = fit.start, fit.stop
             fit.level_ok = ~outlier[a:b]
@@ -1095,9 +574,27 @@ class _Estimator:
             cycle_rate = (cur.slope, math.sqrt(se2))
 
         # ---- health (but stuck, which compares with similar containers) ---------------------------
-        self._check_stale(last_reading_s)
-        implausible = self._implausible_reasons(
-            t_all, in_range, t, outlier, resid, cycle_of, q, noise_sd, cycle_rate, cur, partial, events, y
+        stale = stale_note(self.now_s, last_reading_s, p)
+        if stale is not None:
+            self.flags.add(HealthFlag.STALE)
+            self.notes.append(stale)
+        implausible = implausible_reasons(
+            self.now_s,
+            t_all,
+            in_range,
+            t,
+            outlier,
+            resid,
+            cycle_of,
+            q,
+            noise_sd,
+            cycle_rate,
+            cur.span_eff_h,
+            cur.start,
+            partial,
+            events,
+            y,
+            p,
         )
         self.a = _Analysed(
             known=known,
@@ -1158,7 +655,13 @@ class _Estimator:
             prior_rate_sd = prior
             prior_source = RateSource.HISTORY
 
-        stuck_start = self._check_stuck(a.t_all, a.y_all, prior)
+        reference = self.similar if self.similar is not None else prior[0] if prior is not None else None
+        stuck = stuck_since(a.t_all, a.y_all, reference, p)
+        stuck_start = None
+        if stuck is not None:
+            stuck_start, note = stuck
+            self.flags.add(HealthFlag.STUCK)
+            self.notes.append(note)
         if a.implausible:
             self.flags.add(HealthFlag.IMPLAUSIBLE)
             self.notes.append("implausible: " + "; ".join(a.implausible))
@@ -1229,7 +732,7 @@ class _Estimator:
             level = p.residual_fill + rate * lag
             fill_sd = math.sqrt(0.03**2 + (rate_sd * lag) ** 2 + q * lag)
         if events:
-            self.notes.append(f"last emptied {_when(events[-1].at_s, p.timezone)} ({events[-1].source})")
+            self.notes.append(f"last emptied {when(events[-1].at_s, p.timezone)} ({events[-1].source})")
         return self._estimate(
             fill_now=level,
             fill_sd=fill_sd,
@@ -1252,7 +755,7 @@ class _Estimator:
         self.flags.add(HealthFlag.NO_DATA)
         if len(known):
             self.flags.add(HealthFlag.STALE)
-            self.notes.append(f"no reading since {_when(float(known.times_s[-1]), p.timezone)}")
+            self.notes.append(f"no reading since {when(float(known.times_s[-1]), p.timezone)}")
         else:
             self.notes.append("no readings")
         rate, rate_sd, source = self._fallback_rate(None)
@@ -1262,7 +765,7 @@ class _Estimator:
                 p.residual_fill + rate * dt,
                 math.sqrt(0.03**2 + (rate_sd * dt) ** 2 + q_floor * dt),
             )
-            self.notes.append(f"emptied {_when(last_report, p.timezone)} by driver report")
+            self.notes.append(f"emptied {when(last_report, p.timezone)} by driver report")
         else:
             fill, sd = 0.5, 0.3
             self.notes.append("level unknown")
@@ -1311,12 +814,12 @@ class _Estimator:
                 long_h.extend((xi[j[ok]] - xi[ii]).tolist())
         if len(short_d) < 3:
             return max(self.p.noise_floor_sd, 0.02), q_floor
-        var_s = _mad_sd(np.array(short_d)) ** 2
-        h_s = _median(np.asarray(short_h))
+        var_s = mad_sd(np.array(short_d)) ** 2
+        h_s = median(np.asarray(short_h))
         q = q_floor
         if len(long_d) >= 5:
-            var_l = _mad_sd(np.array(long_d)) ** 2
-            h_l = _median(np.asarray(long_h))
+            var_l = mad_sd(np.array(long_d)) ** 2
+            h_l = median(np.asarray(long_h))
             if h_l > h_s:
                 q = max((var_l - var_s) / (h_l - h_s), q_floor)
         noise_var = max((var_s - q * h_s) / 2.0, self.p.noise_floor_sd**2)
@@ -1342,118 +845,10 @@ class _Estimator:
         if not rates:
             return None
         r, w = np.array(rates), np.array(weights)
-        rate = _weighted_median(r, w) if r.shape[0] >= 3 else float(np.average(r, weights=w))
+        rate = weighted_median(r, w) if r.shape[0] >= 3 else float(np.average(r, weights=w))
         spread = math.sqrt(float(np.average((r - rate) ** 2, weights=w))) if r.shape[0] >= 2 else 0.0
         sd = max(spread, p.prior_rate_rel_sd * rate, 1e-4)
         return rate, sd
-
-    def _check_stale(self, last_reading_s: float) -> None:
-        age_h = (self.now_s - last_reading_s) / HOUR_S
-        if age_h > self.p.stale_after_h:
-            self.flags.add(HealthFlag.STALE)
-            self.notes.append(
-                f"stale: no reading for {age_h:.0f} h (since {_when(last_reading_s, self.p.timezone)})"
-            )
-
-    def _check_stuck(
-        self, t_all: FloatArray, y_all: FloatArray, prior: tuple[float, float] | None
-    ) -> float | None:
-        p = self.p
-        n = t_all.shape[0]
-        if n < p.stuck_min_readings:
-            return None
-        if y_all[-1] >= p.stuck_max_level:
-            return None  # a full container saturates the sensor: constant readings are expected
-        same = np.abs(y_all - y_all[-1]) <= p.stuck_tolerance
-        k = n - 1
-        while k > 0 and same[k - 1]:
-            k -= 1
-        count = n - k
-        run_h = (float(t_all[-1]) - float(t_all[k])) / HOUR_S
-        if count < p.stuck_min_readings or run_h < p.stuck_after_h:
-            return None
-        ref = self.similar if self.similar is not None else prior[0] if prior is not None else None
-        if ref is not None and ref * run_h < p.stuck_min_rise:
-            return None
-        self.flags.add(HealthFlag.STUCK)
-        self.notes.append(
-            f"stuck: {count} readings of exactly {_pct(float(y_all[-1]))} over {run_h:.0f} h"
-            + (f" while similar containers gain {_rate_text(ref)}" if ref is not None else "")
-        )
-        return float(t_all[k])
-
-    def _implausible_reasons(
-        self,
-        t_all: FloatArray,
-        in_range: NDArray[np.bool_],
-        t: FloatArray,
-        outlier: NDArray[np.bool_],
-        line_resid: FloatArray,
-        cycle_of: IntArray,
-        q: float,
-        noise_sd: float,
-        cycle_rate: tuple[float, float] | None,
-        cur: _CycleFit,
-        partial: list[tuple[int, float]],
-        events: list[_Event],
-        y: FloatArray,
-    ) -> list[str]:
-        """Why the readings are implausible (empty when they are not)."""
-        p = self.p
-        reasons: list[str] = []
-        recent_all = t_all >= self.now_s - p.health_window_h * HOUR_S
-        n_recent = int(recent_all.sum())
-        if n_recent >= 4:
-            bad = int((~in_range[recent_all]).sum())
-            if bad > p.out_of_range_share * n_recent:
-                reasons.append(f"{bad} of {n_recent} recent readings out of range")
-        recent = t >= self.now_s - p.health_window_h * HOUR_S
-        n_rec = int(recent.sum())
-        if n_rec >= 5:
-            jumps = int(outlier[recent].sum())
-            if jumps >= p.outlier_min_count and jumps > p.outlier_share * n_rec:
-                reasons.append(f"{jumps} of {n_rec} recent readings jump away from the trend")
-        # noise of the recent readings alone (a sensor that just broke is diluted in the pooled one):
-        # differences of consecutive residuals from each cycle's line hold twice the noise variance
-        # plus the unpredictable growth over the gap
-        same_cycle = np.diff(cycle_of) == 0
-        pair = (
-            recent[1:] & recent[:-1] & same_cycle & np.isfinite(line_resid[1:]) & np.isfinite(line_resid[:-1])
-        )
-        recent_sd = 0.0
-        if int(pair.sum()) >= 5:
-            diffs = np.diff(line_resid)[pair]
-            gaps_h = np.diff(t)[pair] / HOUR_S
-            recent_var = (_mad_sd(diffs) ** 2 - q * float(np.median(gaps_h))) / 2.0
-            recent_sd = math.sqrt(max(recent_var, 0.0))
-        window_start = self.now_s - p.health_window_h * HOUR_S
-        unreported = sum(1 for e in events if e.source is EmptyingSource.DROP and e.at_s >= window_start)
-        if unreported > max(2.0, p.health_window_h / 24.0):
-            reasons.append(
-                f"{unreported} drops like emptyings in {p.health_window_h:.0f} h that no driver reported"
-            )
-        if max(noise_sd, recent_sd) > p.max_noise_sd:
-            reasons.append(f"readings scatter by ±{_pct(max(noise_sd, recent_sd))}")
-        if cycle_rate is not None:
-            rc, sc = cycle_rate
-            if rc < -2.0 * sc and rc * cur.span_eff_h <= -p.partial_drop:
-                reasons.append(f"fill falls by {_rate_text(-rc)} without an emptying")
-        for i, fall in partial:
-            if i + 1 > cur.start:
-                when = _when(float(t[i + 1]), p.timezone)
-                reasons.append(f"fill fell by {_pct(fall)} at {when} without an emptying")
-        if events and events[-1].source is EmptyingSource.REPORT:
-            e = events[-1]
-            before = y[max(0, e.split - p.confirm_readings) : e.split]
-            after = y[e.split : e.split + p.confirm_readings]
-            if before.shape[0] and after.shape[0] >= min(2, p.confirm_readings):
-                pre, post = float(np.median(before)), float(np.median(after))
-                if post >= 0.3 and post > pre - p.partial_drop:
-                    reasons.append(
-                        f"a driver reported an emptying at {_when(e.at_s, p.timezone)} but the sensor "
-                        f"still reads {_pct(post)}"
-                    )
-        return reasons
 
     def _fallback(
         self,
@@ -1471,7 +866,7 @@ class _Estimator:
         last_emptied: float | None,
         last_reading_s: float,
         emptyings: tuple[Emptying, ...],
-        events: list[_Event],
+        events: list[Event],
     ) -> FillEstimate:
         p = self.p
         rate, rate_sd, source = self._fallback_rate(prior)
@@ -1496,7 +891,7 @@ class _Estimator:
         dt = max(eff_now - float(eff(np.array([anchor_t]))[0]), 0.0)
         fill = anchor_level + rate * dt
         fill_sd = math.sqrt(sd0**2 + (rate_sd * dt) ** 2 + q * dt)
-        self.notes.append(f"level {_pct(anchor_level)} at {_when(anchor_t, p.timezone)} carried forward")
+        self.notes.append(f"level {pct(anchor_level)} at {when(anchor_t, p.timezone)} carried forward")
         return self._estimate(
             fill_now=fill,
             fill_sd=fill_sd,

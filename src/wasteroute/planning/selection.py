@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -160,6 +160,16 @@ def _sensor_text(estimate: FillEstimate) -> str:
     return text + (f": {details}." if details else ".")
 
 
+def _each_once(bins: Iterable[SelectionInput]) -> Iterator[SelectionInput]:
+    """The containers in input order; a container id given twice is an error."""
+    seen: set[str] = set()
+    for item in bins:
+        if item.bin_id in seen:
+            raise ValueError(f"bin_id {item.bin_id!r} appears twice")
+        seen.add(item.bin_id)
+        yield item
+
+
 def select_bins(
     bins: Iterable[SelectionInput],
     *,
@@ -182,11 +192,7 @@ def select_bins(
     zone = ZoneInfo(p.timezone)
     next_text = next_visit_at.astimezone(zone).strftime("%a %d.%m.")
     out: list[BinSelection] = []
-    seen: set[str] = set()
-    for item in bins:
-        if item.bin_id in seen:
-            raise ValueError(f"bin_id {item.bin_id!r} appears twice")
-        seen.add(item.bin_id)
+    for item in _each_once(bins):
         out.append(_decide(item, visit_at, next_visit_at, next_text, zone, p))
     return out
 
@@ -466,11 +472,7 @@ def select_dynamic(
     next_day = later[0].astimezone(zone).date().isoformat()
     last_day = later[-1].astimezone(zone).date().isoformat()
     out: list[BinSelection] = []
-    seen: set[str] = set()
-    for item in bins:
-        if item.bin_id in seen:
-            raise ValueError(f"bin_id {item.bin_id!r} appears twice")
-        seen.add(item.bin_id)
+    for item in _each_once(bins):
         est = item.estimate
         at = _aware("visit_at", item.visit_at) if item.visit_at is not None else visit_at
         threshold = params.threshold_for(item.city, item.fraction)

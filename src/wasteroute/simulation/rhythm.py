@@ -21,6 +21,8 @@ from datetime import date
 
 import numpy as np
 
+from wasteroute.forecasting.calibration import normal_quantile
+
 SERVICE_LEVEL = 0.999
 """Share of gaps a container must survive without overflowing."""
 
@@ -70,25 +72,13 @@ def worst_window(daily_gain: Sequence[float], days: int) -> float:
     return float(np.max(c[days:] - c[:-days]))
 
 
-def _normal_quantile(p: float) -> float:
-    """Inverse of the standard normal distribution (bisection on erf; p in (0.5, 1))."""
-    lo, hi = 0.0, 10.0
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        if 0.5 * (1 + math.erf(mid / math.sqrt(2))) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def gap_fill(daily_gain: Sequence[float], days: int, service_level: float = SERVICE_LEVEL) -> float:
     """The fill a container reaches in ``days`` days without emptying, not exceeded in
     ``service_level`` of such gaps (from its history of daily gains; see the module docs)."""
     a = np.asarray(daily_gain, dtype=np.float64)
     if a.size == 0:
         return float("inf")
-    z = _normal_quantile(service_level)
+    z = normal_quantile(service_level)
     mean = float(a.mean())
     var = float(a.var(ddof=1)) if a.size > 1 else mean**2
     return days * mean + z * math.sqrt(days * var + days**2 * var / a.size)

@@ -215,6 +215,18 @@ def test_stale_sensor_uses_similar_containers() -> None:
     assert any("stale" in n for n in est.notes)
 
 
+def test_silent_sensor_restarts_from_each_later_emptying() -> None:
+    # a sensor that went silent keeps being emptied: every report after its last reading is a new
+    # emptying, and the forecast starts from the latest one (not from the first, filling on and on)
+    t, y = hourly(48, noise=0.005, start_fill=0.1)
+    reports = [t[-1] + k * 24 * H for k in (1, 2, 3)]
+    now = reports[-1] + 2 * H
+    est = estimate_fill(series(t, y, reports), now=now, similar_rate_per_h=RATE)
+    assert HealthFlag.STALE in est.flags
+    assert est.last_emptied_at_s == pytest.approx(reports[-1])
+    assert est.fill_now == pytest.approx(ForecastParams().residual_fill + 2 * RATE, abs=0.02)
+
+
 def test_stale_sensor_without_similar_falls_back_to_its_history() -> None:
     t, y = hourly(48, noise=0.005, start_fill=0.5)
     y[30:] = 0.02 + RATE * np.arange(18)  # an emptying gives one complete earlier cycle

@@ -145,12 +145,13 @@ def detect_emptyings(
         at = float(reports[unused])
         events.append(Event(at, int(np.searchsorted(t, at, side="right")), EmptyingSource.REPORT, None))
     events.sort(key=lambda e: (e.at_s, e.split))
-    # several reports for one emptying (or a report on top of a drop): keep one event per split
+    # several reports for one emptying (or a report on top of a drop): keep one event per split, the
+    # drop if there is one, else the latest report (after the last reading, e.g. of a silent sensor,
+    # every report is a new emptying and the latest starts the current cycle)
     merged: list[Event] = []
     for e in events:
         if merged and merged[-1].split == e.split:
-            prev = merged[-1]
-            if prev.source is EmptyingSource.REPORT and e.source is not EmptyingSource.REPORT:
+            if merged[-1].source is EmptyingSource.REPORT:
                 merged[-1] = e
             continue
         merged.append(e)

@@ -187,6 +187,7 @@ class SelectionReason(StrEnum):
     MUST_OVERFLOW_NEXT = "must_overflow_next"
     MUST_OVERFLOW_RISK = "must_overflow_risk"
     MUST_FIXED_ROUND = "must_fixed_round"
+    MUST_WITH_ROUND = "must_with_round"
     MAY_UNKNOWN = "may_unknown"
     MAY_NEAR_THRESHOLD = "may_near_threshold"
     MAY_OVERFLOW_RISK = "may_overflow_risk"

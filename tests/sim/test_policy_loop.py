@@ -17,6 +17,7 @@ from wasteroute.config import Settings
 from wasteroute.forecasting import FillEstimate, RateSource, WeekProfile
 from wasteroute.planning.calendar import CalendarRules
 from wasteroute.planning.selection import (
+    BinSelection,
     PolicyOptions,
     SelectionInput,
     SelectionParams,
@@ -129,6 +130,47 @@ def test_dynamic_looks_ahead_over_the_planning_days_of_its_horizon() -> None:
     )
     with pytest.raises(ValueError, match="min_pull must be a number"):
         PolicyOptions.from_options({"min_pull": "high"})
+
+
+def test_round_days_take_what_is_due_soon_when_its_truck_goes_anyway() -> None:
+    week = [VISIT + timedelta(days=k) for k in range(1, 7)]
+
+    def decide(*items: tuple[str, str, FillEstimate], round_days: int) -> dict[str, BinSelection]:
+        inputs = [SelectionInput(i, "luebeck", "residual", e, access_class=a) for i, a, e in items]
+        return {
+            x.bin_id: x
+            for x in select_dynamic(
+                inputs,
+                visit_at=VISIT,
+                next_visit_at=week[0],
+                later_visits=week,
+                params=SelectionParams(),
+                policy=PolicyOptions(round_days=round_days),
+            )
+        }
+
+    forcing = ("forcing", "crane", est(0.75, 0.2))  # cannot wait: the crane truck goes today
+    soon_crane = ("soon_crane", "crane", est(0.55, 0.2))  # safe until tomorrow only
+    soon_std = ("soon_std", "standard", est(0.55, 0.2))  # any truck empties it
+    soon_narrow = ("soon_narrow", "narrow", est(0.55, 0.2))  # only the narrow truck, which need not go
+    later = ("later", "crane", est(0.35, 0.2))  # safe for two more days: beyond one round day
+    plain = decide(forcing, soon_crane, soon_std, soon_narrow, later, round_days=0)
+    assert plain["forcing"].code == "must_overflow_risk"
+    soon = ("soon_crane", "soon_std", "soon_narrow")
+    assert all(plain[k].status is not SelectionStatus.MUST_GO for k in soon)
+    one = decide(forcing, soon_crane, soon_std, soon_narrow, later, round_days=1)
+    assert one["soon_crane"].code == "must_with_round"
+    assert one["soon_crane"].params["until_day"] == "2026-11-24"
+    assert one["soon_std"].code == "must_with_round"
+    assert one["soon_narrow"].status is SelectionStatus.MAY_GO  # its truck has no reason to go today
+    assert one["later"].status is not SelectionStatus.MUST_GO
+    assert decide(forcing, later, round_days=2)["later"].code == "must_with_round"
+    # nothing forces a truck out today: nothing rides along
+    calm = decide(soon_crane, soon_std, round_days=2)
+    assert all(x.status is not SelectionStatus.MUST_GO for x in calm.values())
+    with pytest.raises(ValueError, match="round_days"):
+        PolicyOptions(round_days=6)
+    assert PolicyOptions.from_options({"round_days": 2}).round_days == 2
 
 
 def test_later_visit_times_skip_sundays_and_holidays() -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wasteroute.forecasting.estimators import FillEstimate, HealthFlag, RateSource
-from wasteroute.vocabulary import SelectionReason, SelectionStatus, time_zone
+from wasteroute.vocabulary import AccessClass, SelectionReason, SelectionStatus, time_zone
 
 DEFAULT_THRESHOLD = 0.8
 
@@ -91,6 +91,9 @@ class SelectionInput:
     fraction: str
     estimate: FillEstimate
     visit_at: datetime | None = None
+    access_class: str = "standard"
+    """Which trucks can empty it (``vocabulary.AccessClass``): standard containers by any truck,
+    narrow and crane ones only by a truck of their class."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,10 @@ class PolicyOptions:
       ``visit_value * pull ** pull_exponent``, ``pull`` being its fill now over its fill on its last
       safe day (emptying it early wastes the room it still had);
     * ``min_pull``: containers whose pull is below it are not offered to the router at all;
-    * ``late_visit_h``: how long after the plan's visit time the shift's last visits come.
+    * ``late_visit_h``: how long after the plan's visit time the shift's last visits come;
+    * ``round_days``: when a truck has to go today anyway, the containers it can empty whose last
+      safe day falls within this many planning days go with it (0: only today's), so the truck need
+      not come back for them in the next days.
     """
 
     policy: str = "dynamic"
@@ -312,6 +318,7 @@ class PolicyOptions:
     min_pull: float = 0.7
     pull_exponent: float = 2.0
     late_visit_h: float = 4.5
+    round_days: int = 0
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -328,6 +335,8 @@ class PolicyOptions:
             raise ValueError(f"pull_exponent must be in (0, 10], got {self.pull_exponent}")
         if not 0 <= self.late_visit_h <= 24:
             raise ValueError(f"late_visit_h must be 0..24 hours, got {self.late_visit_h}")
+        if not 0 <= self.round_days < self.horizon_days:
+            raise ValueError(f"round_days must be 0..horizon_days-1, got {self.round_days}")
 
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> PolicyOptions:
@@ -342,13 +351,21 @@ class PolicyOptions:
                 value = options[name]
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise ValueError(f"{name} must be a number, got {value!r}")
-                numbers[name] = int(value) if name == "horizon_days" else float(value)
+                numbers[name] = int(value) if name in ("horizon_days", "round_days") else float(value)
         return cls(
             policy=str(options.get("policy", "dynamic")), due=frozenset(str(x) for x in due), **numbers
         )
 
 
-DYNAMIC_OPTIONS = ("risk", "visit_value", "horizon_days", "min_pull", "pull_exponent", "late_visit_h")
+DYNAMIC_OPTIONS = (
+    "risk",
+    "visit_value",
+    "horizon_days",
+    "min_pull",
+    "pull_exponent",
+    "late_visit_h",
+    "round_days",
+)
 """Numeric options of the dynamic policy a plan job (or ``wasteroute simulate``) may set."""
 
 
@@ -438,6 +455,20 @@ def _visits(
     return [t for i, t in enumerate(later) if i == 0 or t <= limit]
 
 
+@dataclass(frozen=True)
+class _Look:
+    """One container's look ahead: its forecast now, overflow risk after each later day, and the
+    index of its last safe day (0 today, ``None`` beyond the horizon)."""
+
+    item: SelectionInput
+    at: datetime
+    mean_v: float
+    sd_v: float
+    risks: list[float]
+    safe: int | None
+    forced: bool
+
+
 def select_dynamic(
     bins: Iterable[SelectionInput],
     *,
@@ -471,22 +502,38 @@ def select_dynamic(
     next_text = later[0].astimezone(zone).strftime("%a %d.%m.")
     next_day = later[0].astimezone(zone).date().isoformat()
     last_day = later[-1].astimezone(zone).date().isoformat()
-    out: list[BinSelection] = []
+    looks: list[_Look] = []
     for item in _each_once(bins):
         est = item.estimate
         at = _aware("visit_at", item.visit_at) if item.visit_at is not None else visit_at
-        threshold = params.threshold_for(item.city, item.fraction)
         mean_v, sd_v = est.at(at)
-        mean_n, _ = est.at(latest[0])
         risks = [est.probability_at_least(t, params.overflow_level) for t in latest]
-        p_next = risks[0]
         # the last safe day: index k (0 = today, k = later[k - 1]) after which waiting is too risky
         safe = next((k for k, r in enumerate(risks) if r >= pol.risk), None)
+        forced = mean_v >= params.overflow_level or safe == 0
+        looks.append(_Look(item, at, mean_v, sd_v, risks, safe, forced))
+    going = {look.item.access_class for look in looks if look.forced}
+    out: list[BinSelection] = []
+    for look in looks:
+        item, est, at, mean_v, sd_v, risks, safe = (
+            look.item,
+            look.item.estimate,
+            look.at,
+            look.mean_v,
+            look.sd_v,
+            look.risks,
+            look.safe,
+        )
+        threshold = params.threshold_for(item.city, item.fraction)
+        mean_n, _ = est.at(latest[0])
+        p_next = risks[0]
         unknown = HealthFlag.NO_DATA in est.flags and est.rate_source is RateSource.NONE
         forecast = f"forecast {_pct(mean_v)} now"
         why: dict[str, Any] = {"fill_pct": _p(mean_v)}
         prize = 0.0
-        if mean_v >= params.overflow_level or safe == 0:
+        # a truck that can empty it goes today anyway: standard containers ride with any truck
+        truck_goes = item.access_class in going or (item.access_class == AccessClass.STANDARD and bool(going))
+        if look.forced:
             status = SelectionStatus.MUST_GO
             reason = (
                 f"Must go: {forecast}; waiting until {next_text} would risk an overflow "
@@ -499,6 +546,15 @@ def select_dynamic(
             prize = pol.visit_value
             reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
             code, why = SelectionReason.MAY_UNKNOWN, {}
+        elif safe is not None and safe <= pol.round_days and truck_goes:
+            until_day = later[safe - 1].astimezone(zone).date().isoformat()
+            status = SelectionStatus.MUST_GO
+            reason = (
+                f"Must go: {forecast}, safe only until {until_day}; a truck goes today anyway, "
+                "so it comes along and the truck need not come back for it."
+            )
+            code = SelectionReason.MUST_WITH_ROUND
+            why |= {"until_day": until_day}
         elif safe is None and mean_v < threshold:
             status = SelectionStatus.SKIP
             reason = f"Skip: {forecast}, can wait ({_pct(risks[-1])} overflow risk by {last_day})."

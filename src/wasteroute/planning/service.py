@@ -222,7 +222,12 @@ def _select(inputs: PlanInputs, options: dict[str, Any], now: datetime) -> tuple
     )
     policy = PolicyOptions.from_options(options)
     decisions = select_for_policy(
-        [SelectionInput(selection_key(b.id), inputs.slug, b.fraction, estimates[b.id]) for b in inputs.bins],
+        [
+            SelectionInput(
+                selection_key(b.id), inputs.slug, b.fraction, estimates[b.id], access_class=b.access_class
+            )
+            for b in inputs.bins
+        ],
         visit_at=visit_at,
         next_visit_at=next_visit_at,
         later_visits=later_visit_times(next_day, policy.horizon_days, rules),

@@ -293,12 +293,20 @@ def test_closed_loop_end_to_end(db_server: Any, tmp_path: Path) -> None:
         assert 0.0 <= r["service_level"] <= 1.0
         assert 0.0 < r["fill_at_emptying_mean"] <= 1.0
         assert r["co2_kg"] == pytest.approx(r["km"] * 0.55 * 2.65, abs=0.2)
+        # the trucks' own books add up to the run's: every tour, km and stop is some truck's
+        trucks = r["by_truck"].values()
+        assert sum(t["tours"] for t in trucks) == r["tours"]
+        assert sum(t["km"] for t in trucks) == pytest.approx(r["km"], abs=0.5)
+        assert sum(t["stops"] for t in trucks) == r["stops_reported"]
+        assert sum(t["loads"] for t in trucks) == r["loads"] >= r["tours"]
+        assert 0.0 < r["load_utilisation"] <= 1.0
     assert results[0]["fixed_rhythms"] and sum(results[0]["fixed_rhythms"].values()) == 40
     for name in ("report.md", "daily_km.png", "fill_at_emptying.png", "overflows.png", "reliability.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [s["km"] for s in saved] == [r["km"] for r in results]
     assert "| service_level |" in (tmp_path / "report.md").read_text()
+    assert "## By truck" in (tmp_path / "report.md").read_text()
 
 
 def test_the_same_seed_gives_the_same_report_in_parallel_processes(db_server: Any, tmp_path: Path) -> None:

@@ -123,6 +123,23 @@ class DayRecord:
     not_reachable: int = 0
     planning_s: float = 0.0
     failed_plans: int = 0
+    loads: int = 0
+    """Trips to a facility (one per truck load)."""
+    load_share: float = 0.0
+    """Sum over loads of the share of the truck each filled (volume or mass, whichever is larger)."""
+
+
+@dataclass
+class TruckRecord:
+    """What one truck did over the measured days."""
+
+    fraction: str
+    access_class: str
+    tours: int = 0
+    km: float = 0.0
+    stops: int = 0
+    loads: int = 0
+    load_share: float = 0.0
 
 
 @dataclass
@@ -139,6 +156,8 @@ class PolicyRun:
     rhythms: dict[str, int] = field(default_factory=dict)
     kinds: list[str] = field(default_factory=list)
     """Each container's ``fraction/container type``, in the truth's order."""
+    trucks: dict[str, TruckRecord] = field(default_factory=dict)
+    """Per truck (external id), the measured days' tours, km, stops and loads."""
 
     @property
     def measured_days(self) -> list[DayRecord]:
@@ -294,7 +313,9 @@ def run_policy(
             assert city is not None
             tz, region = city.timezone, city.holiday_region
             bins = list(CityRepository(session).bins_with_state(city_id))
-            fractions = sorted({v.fraction for v in CityRepository(session).vehicles(city_id)})
+            vehicles = {v.id: v for v in CityRepository(session).vehicles(city_id)}
+            fractions = sorted({v.fraction for v in vehicles.values()})
+            trucks = {v.external_id: TruckRecord(v.fraction, v.access_class) for v in vehicles.values()}
         zone = ZoneInfo(tz)
         ext_of = {b.id: b.external_id for b, _, _ in bins}
         feats = city_doc["bins"]["features"]
@@ -388,6 +409,20 @@ def run_policy(
                         rec.km += route.distance_m / 1000.0
                         rec.hours += route.duration_s / 3600.0
                         rec.tours += 1
+                        truck = vehicles[route.vehicle_id]
+                        shares = [
+                            max(t["volume_l"] / truck.volume_l, t["mass_kg"] / truck.mass_kg)
+                            for t in route.trips
+                        ]
+                        rec.loads += len(shares)
+                        rec.load_share += sum(shares)
+                        if rec.measured:
+                            tr = trucks[truck.external_id]
+                            tr.tours += 1
+                            tr.km += route.distance_m / 1000.0
+                            tr.stops += sum(int(t["stops"]) for t in route.trips)
+                            tr.loads += len(shares)
+                            tr.load_share += sum(shares)
                         for stop in repo.stops(route.id):
                             if stop.kind != "stop" or stop.bin_id is None:
                                 continue
@@ -453,6 +488,7 @@ def run_policy(
             dead_letters=writer.dead_letters,
             rhythms=counts,
             kinds=[f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in feats],
+            trucks=trucks,
         )
     finally:
         engine.dispose()

@@ -64,6 +64,12 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         "overflow_container_days": t.overflow_container_days,
         "container_days": t.container_days,
         "stops_reported": stops,
+        "loads": sum(d.loads for d in days),
+        "load_utilisation": (
+            round(sum(d.load_share for d in days) / sum(d.loads for d in days), 3)
+            if any(d.loads for d in days)
+            else None
+        ),
         "not_reachable": sum(d.not_reachable for d in days),
         "planning_seconds": round(sum(d.planning_s for d in days), 1),
         "failed_plans": sum(d.failed_plans for d in days),
@@ -72,6 +78,7 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         "dead_letters": run.dead_letters,
         "fixed_rhythms": run.rhythms or None,
         "by_kind": by_kind(run),
+        "by_truck": by_truck(run),
         "overflow_log": [
             [run.kinds[i], when.astimezone(ZoneInfo(t.timezone)).strftime("%a %Y-%m-%d %H:%M")]
             for i, when in t.overflow_log[:OVERFLOW_LOG_MAX]
@@ -96,6 +103,22 @@ def by_kind(run: PolicyRun) -> dict[str, dict[str, Any]]:
     for i, _ in t.overflow_log:
         out[run.kinds[i]]["overflows"] += 1
     return out
+
+
+def by_truck(run: PolicyRun) -> dict[str, dict[str, Any]]:
+    """Per truck: tours, km, stops, loads (trips to a facility) and how full they were on average."""
+    return {
+        name: {
+            "fraction": t.fraction,
+            "access_class": t.access_class,
+            "tours": t.tours,
+            "km": round(t.km, 1),
+            "stops": t.stops,
+            "loads": t.loads,
+            "load_utilisation": round(t.load_share / t.loads, 3) if t.loads else None,
+        }
+        for name, t in sorted(run.trucks.items())
+    }
 
 
 def json_line(m: dict[str, Any]) -> dict[str, Any]:

@@ -234,6 +234,30 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     return files
 
 
+def _truck_table(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Per truck and policy: tours / km / loads and how full the loads were. A load is a trip to the
+    facility; the waste to haul is the same under every policy, so full loads bound what a policy
+    can save."""
+    trucks = sorted({k for r in results for k in r.get("by_truck") or {}})
+    if not trucks:
+        return []
+    lines = ["", "## By truck", "", "tours / km / loads at their mean fill of the truck, per policy", ""]
+    lines.append("| truck | fraction | access | " + " | ".join(str(r["policy"]) for r in results) + " |")
+    lines.append("|---|---|---|" + "---|" * len(results))
+    for name in trucks:
+        first = next(r["by_truck"][name] for r in results if name in (r.get("by_truck") or {}))
+        cells = []
+        for r in results:
+            t = (r.get("by_truck") or {}).get(name, {})
+            util = t.get("load_utilisation")
+            shown = "-" if util is None else f"{util:.0%}"
+            cells.append(f"{t.get('tours', 0)} / {t.get('km', 0):.0f} / {t.get('loads', 0)} at {shown}")
+        lines.append(
+            f"| {name} | {first['fraction']} | {first['access_class']} | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
 def write_report(
     runs: Sequence[PolicyRun], results: Sequence[dict[str, Any]], city_doc: dict[str, Any], out_dir: Path
 ) -> Path:
@@ -262,7 +286,9 @@ def write_report(
         "| measure | " + " | ".join(str(r["policy"]) for r in results) + " |",
         "|---|" + "---|" * len(results),
     ]
-    keys = [k for k in results[0] if k not in ("policy", "fixed_rhythms", "by_kind", "overflow_log")]
+    keys = [
+        k for k in results[0] if k not in ("policy", "fixed_rhythms", "by_kind", "by_truck", "overflow_log")
+    ]
     for k in keys:
         lines.append(f"| {k} | " + " | ".join(str(r[k]) for r in results) + " |")
     for r in results:
@@ -283,6 +309,7 @@ def write_report(
             cells.append(f"{k.get('collections', 0)} / {shown} / {k.get('overflows', 0)}")
         n = next((r["by_kind"][kind]["containers"] for r in results if kind in (r.get("by_kind") or {})), 0)
         lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    lines += _truck_table(results)
     lines += ["", "## Reliability of the overflow forecast", ""]
     for run in runs:
         lines.append(f"**{run.config.policy}**: forecast bin → observed overflow share (n)")

@@ -26,7 +26,7 @@ from wasteroute.planning.selection import (
     select_for_policy,
 )
 from wasteroute.planning.service import later_visit_times
-from wasteroute.simulation.loop import SimulationConfig, prepare_city
+from wasteroute.simulation.loop import SimulationConfig, after_last_service, prepare_city
 from wasteroute.simulation.measures import JSON_KEYS, json_line, measures
 from wasteroute.simulation.report import run_many, simulate_policies, summarise
 from wasteroute.simulation.rhythm import (
@@ -171,6 +171,23 @@ def test_round_days_take_what_is_due_soon_when_its_truck_goes_anyway() -> None:
     with pytest.raises(ValueError, match="round_days"):
         PolicyOptions(round_days=6)
     assert PolicyOptions.from_options({"round_days": 2}).round_days == 2
+
+
+def test_overflows_after_the_last_service_are_those_no_service_day_visit_prevents() -> None:
+    rules = CalendarRules(timezone="Europe/Berlin", subdivision="SH")
+    berlin = ZoneInfo("Europe/Berlin")
+    saturday = datetime(2026, 11, 14, 9, 0, tzinfo=berlin)
+    overflows = [
+        datetime(2026, 11, 15, 19, 0, tzinfo=berlin),  # Sunday, emptied on Saturday: no service between
+        datetime(2026, 11, 16, 7, 0, tzinfo=berlin),  # Monday after 06:00: Monday's rounds could have come
+        datetime(
+            2026, 11, 14, 4, 0, tzinfo=berlin
+        ),  # emptied Thursday: Friday was a service day
+        datetime(2026, 11, 15, 12, 0, tzinfo=berlin),  # never emptied
+    ]
+    emptied = [saturday, saturday, datetime(2026, 11, 12, 9, 0, tzinfo=berlin), None]
+    assert after_last_service(overflows, emptied, rules) == 1
+    assert after_last_service(overflows[:1] * 2, [saturday, saturday], rules) == 2
 
 
 def test_later_visit_times_skip_sundays_and_holidays() -> None:

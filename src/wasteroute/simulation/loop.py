@@ -19,7 +19,7 @@ import random
 import time as clock
 import uuid
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -158,6 +158,9 @@ class PolicyRun:
     """Each container's ``fraction/container type``, in the truth's order."""
     trucks: dict[str, TruckRecord] = field(default_factory=dict)
     """Per truck (external id), the measured days' tours, km, stops and loads."""
+    overflows_after_last_service: int = 0
+    """Overflow events in a container emptied on the last service day before them, before the next
+    service day began: one visit per service day could not have prevented them."""
 
     @property
     def measured_days(self) -> list[DayRecord]:
@@ -253,6 +256,25 @@ def prepare_city(doc: dict[str, Any], cfg: SimulationConfig) -> tuple[dict[str, 
         else:
             f["properties"]["sensor"] = None
     return out, covered
+
+
+SERVICE_START_HOUR = 6
+"""Local hour at which a service day's first shifts start."""
+
+
+def after_last_service(
+    overflows: Sequence[datetime], emptied_before: Sequence[datetime | None], rules: CalendarRules
+) -> int:
+    """How many overflows came in a container emptied on the last service day before them, before the
+    next service day's shifts began (from empty to overflowing within one service gap, e.g. over a
+    Sunday): more visits on service days could not have prevented them."""
+    zone = ZoneInfo(rules.timezone)
+    n = 0
+    for when, emptied in zip(overflows, emptied_before, strict=True):
+        if emptied is not None:
+            following = next_planning_day(emptied.astimezone(zone).date(), rules)
+            n += when < _local(following, SERVICE_START_HOUR, zone)
+    return n
 
 
 def _local(day: date, hour: int, zone: ZoneInfo) -> datetime:
@@ -475,6 +497,9 @@ def run_policy(
                 writer.add(msg.topic, msg.payload, msg.at)
         writer.close()
         truth.finish()
+        after_service = after_last_service(
+            [when for _, when in truth.overflow_log], truth.overflow_emptied_before, rules
+        )
         counts: dict[str, int] = {}
         for r in rhythms.values():
             counts[r.name] = counts.get(r.name, 0) + 1
@@ -489,6 +514,7 @@ def run_policy(
             rhythms=counts,
             kinds=[f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in feats],
             trucks=trucks,
+            overflows_after_last_service=after_service,
         )
     finally:
         engine.dispose()

@@ -56,6 +56,8 @@ class Truth:
     """The container of each entry of ``fill_at_emptying``."""
     overflow_log: list[tuple[int, datetime]] = field(default_factory=list)
     """(container index, when) of every measured overflow event."""
+    overflow_emptied_before: list[datetime | None] = field(default_factory=list)
+    """For each entry of ``overflow_log``: when that container had last been emptied before it."""
     band: list[bool] = field(default_factory=list)
     """Whether the true fill lay inside the forecast's 95 % band at the visit (containers not emptied)."""
 
@@ -102,6 +104,7 @@ class Truth:
             started = np.flatnonzero(over & ~self._over)
             new = int(started.size)
             self.overflow_log.extend((int(i), t) for i in started)
+            self.overflow_emptied_before.extend(self.last_emptied(int(i)) for i in started)
             self.overflow_events += new
             self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + new
             self._day_over |= over
@@ -127,6 +130,7 @@ class Truth:
                 self._day_over[index] = True
                 if not self._over[index]:
                     self.overflow_log.append((index, t))
+                    self.overflow_emptied_before.append(self.last_emptied(index))
                     self.overflow_events += 1
                     self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + 1
         self._over[index] = False

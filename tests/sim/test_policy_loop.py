@@ -151,8 +151,8 @@ def test_round_days_take_what_is_due_soon_when_its_truck_goes_anyway() -> None:
 
     forcing = ("forcing", "crane", est(0.75, 0.2))  # cannot wait: the crane truck goes today
     soon_crane = ("soon_crane", "crane", est(0.55, 0.2))  # safe until tomorrow only
-    soon_std = ("soon_std", "standard", est(0.55, 0.2))  # any truck empties it
-    soon_narrow = ("soon_narrow", "narrow", est(0.55, 0.2))  # only the narrow truck, which need not go
+    soon_std = ("soon_std", "standard", est(0.55, 0.2))
+    soon_narrow = ("soon_narrow", "narrow", est(0.55, 0.2))  # only the narrow truck
     later = ("later", "crane", est(0.35, 0.2))  # safe for two more days: beyond one round day
     plain = decide(forcing, soon_crane, soon_std, soon_narrow, later, round_days=0)
     assert plain["forcing"].code == "must_overflow_risk"
@@ -161,8 +161,11 @@ def test_round_days_take_what_is_due_soon_when_its_truck_goes_anyway() -> None:
     one = decide(forcing, soon_crane, soon_std, soon_narrow, later, round_days=1)
     assert one["soon_crane"].code == "must_with_round"
     assert one["soon_crane"].params["until_day"] == "2026-11-24"
-    assert one["soon_std"].code == "must_with_round"
-    assert one["soon_narrow"].status is SelectionStatus.MAY_GO  # its truck has no reason to go today
+    # no container of their kind forces a truck out today
+    assert one["soon_std"].status is SelectionStatus.MAY_GO
+    assert one["soon_narrow"].status is SelectionStatus.MAY_GO
+    std = decide(("forcing_std", "standard", est(0.75, 0.2)), soon_std, soon_narrow, round_days=1)
+    assert std["soon_std"].code == "must_with_round" and std["soon_narrow"].status is SelectionStatus.MAY_GO
     assert one["later"].status is not SelectionStatus.MUST_GO
     assert decide(forcing, later, round_days=2)["later"].code == "must_with_round"
     # nothing forces a truck out today: nothing rides along
@@ -180,9 +183,7 @@ def test_overflows_after_the_last_service_are_those_no_service_day_visit_prevent
     overflows = [
         datetime(2026, 11, 15, 19, 0, tzinfo=berlin),  # Sunday, emptied on Saturday: no service between
         datetime(2026, 11, 16, 7, 0, tzinfo=berlin),  # Monday after 06:00: Monday's rounds could have come
-        datetime(
-            2026, 11, 14, 4, 0, tzinfo=berlin
-        ),  # emptied Thursday: Friday was a service day
+        datetime(2026, 11, 14, 4, 0, tzinfo=berlin),  # emptied Thursday: Friday was a service day
         datetime(2026, 11, 15, 12, 0, tzinfo=berlin),  # never emptied
     ]
     emptied = [saturday, saturday, datetime(2026, 11, 12, 9, 0, tzinfo=berlin), None]

@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wasteroute.forecasting.estimators import FillEstimate, HealthFlag, RateSource
-from wasteroute.vocabulary import AccessClass, SelectionReason, SelectionStatus, time_zone
+from wasteroute.vocabulary import SelectionReason, SelectionStatus, time_zone
 
 DEFAULT_THRESHOLD = 0.8
 
@@ -305,9 +305,9 @@ class PolicyOptions:
       safe day (emptying it early wastes the room it still had);
     * ``min_pull``: containers whose pull is below it are not offered to the router at all;
     * ``late_visit_h``: how long after the plan's visit time the shift's last visits come;
-    * ``round_days``: when a truck has to go today anyway, the containers it can empty whose last
-      safe day falls within this many planning days go with it (0: only today's), so the truck need
-      not come back for them in the next days.
+    * ``round_days``: when a container cannot wait, the containers of its kind (narrow street, crane,
+      standard) whose last safe day falls within this many planning days go with it (0: only today's),
+      so the truck need not come back for them in the next days.
     """
 
     policy: str = "dynamic"
@@ -531,8 +531,8 @@ def select_dynamic(
         forecast = f"forecast {_pct(mean_v)} now"
         why: dict[str, Any] = {"fill_pct": _p(mean_v)}
         prize = 0.0
-        # a truck that can empty it goes today anyway: standard containers ride with any truck
-        truck_goes = item.access_class in going or (item.access_class == AccessClass.STANDARD and bool(going))
+        # a truck goes today anyway for a container of the same kind (narrow street, crane, standard)
+        truck_goes = item.access_class in going
         if look.forced:
             status = SelectionStatus.MUST_GO
             reason = (

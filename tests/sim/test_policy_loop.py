@@ -319,7 +319,8 @@ def test_closed_loop_end_to_end(db_server: Any, tmp_path: Path) -> None:
         assert sum(t["loads"] for t in trucks) == r["loads"] >= r["tours"]
         assert 0.0 < r["load_utilisation"] <= 1.0
     assert results[0]["fixed_rhythms"] and sum(results[0]["fixed_rhythms"].values()) == 40
-    for name in ("report.md", "daily_km.png", "fill_at_emptying.png", "overflows.png", "reliability.png"):
+    pngs = ("daily_km.png", "fill_at_emptying.png", "overflows.png", "reliability.png", "km_by_truck.png")
+    for name in ("report.md", *pngs):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [s["km"] for s in saved] == [r["km"] for r in results]

@@ -231,6 +231,26 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     fig.savefig(out_dir / "reliability.png", dpi=100)
     plt.close(fig)
     files.append("reliability.png")
+
+    names = sorted({name for r in runs for name in r.trucks})
+    if names:
+        fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) * max(1, len(runs)) / 2 + 1.5))
+        height = 0.8 / max(1, len(runs))
+        for k, r in enumerate(runs):
+            bar_y = [float(i) + k * height for i in range(len(names))]
+            km = [r.trucks[n].km if n in r.trucks else 0.0 for n in names]
+            ax.barh(bar_y, km, height=height, label=r.config.policy)
+        first = {n: next(r.trucks[n] for r in runs if n in r.trucks) for n in names}
+        ax.set_yticks([i + 0.4 - height / 2 for i in range(len(names))])
+        ax.set_yticklabels([f"{n} ({first[n].fraction}, {first[n].access_class})" for n in names])
+        ax.invert_yaxis()
+        ax.set_xlabel("km over the measured days")
+        ax.set_title("Where the km go: km per truck")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / "km_by_truck.png", dpi=100)
+        plt.close(fig)
+        files.append("km_by_truck.png")
     return files
 
 

@@ -187,8 +187,11 @@ def test_overflows_after_the_last_service_are_those_no_service_day_visit_prevent
         datetime(2026, 11, 15, 12, 0, tzinfo=berlin),  # never emptied
     ]
     emptied = [saturday, saturday, datetime(2026, 11, 12, 9, 0, tzinfo=berlin), None]
-    assert after_last_service(overflows, emptied, rules) == 1
-    assert after_last_service(overflows[:1] * 2, [saturday, saturday], rules) == 2
+    # one event, overflowing Sunday and Monday until the Monday rounds come
+    assert after_last_service(overflows, emptied, rules) == (1, 2)
+    assert after_last_service(overflows[:1] * 2, [saturday, saturday], rules) == (2, 4)
+    # the measured days end on the Sunday: only that day counts
+    assert after_last_service(overflows[:1], [saturday], rules, date(2026, 11, 15)) == (1, 1)
 
 
 def test_later_visit_times_skip_sundays_and_holidays() -> None:
@@ -318,6 +321,8 @@ def test_closed_loop_end_to_end(db_server: Any, tmp_path: Path) -> None:
         assert sum(t["stops"] for t in trucks) == r["stops_reported"]
         assert sum(t["loads"] for t in trucks) == r["loads"] >= r["tours"]
         assert 0.0 < r["load_utilisation"] <= 1.0
+        assert r["overflows_after_last_service"] <= r["overflows"]
+        assert r["service_level"] <= r["service_level_ceiling"] <= 1.0
     assert results[0]["fixed_rhythms"] and sum(results[0]["fixed_rhythms"].values()) == 40
     pngs = ("daily_km.png", "fill_at_emptying.png", "overflows.png", "reliability.png", "km_by_truck.png")
     for name in ("report.md", *pngs):

@@ -158,9 +158,10 @@ class PolicyRun:
     """Each container's ``fraction/container type``, in the truth's order."""
     trucks: dict[str, TruckRecord] = field(default_factory=dict)
     """Per truck (external id), the measured days' tours, km, stops and loads."""
-    overflows_after_last_service: int = 0
+    overflows_after_last_service: tuple[int, int] = (0, 0)
     """Overflow events in a container emptied on the last service day before them, before the next
-    service day began: one visit per service day could not have prevented them."""
+    service day began (one visit per service day could not have prevented them), and the
+    container-days they overflowed at least."""
 
     @property
     def measured_days(self) -> list[DayRecord]:
@@ -263,18 +264,27 @@ SERVICE_START_HOUR = 6
 
 
 def after_last_service(
-    overflows: Sequence[datetime], emptied_before: Sequence[datetime | None], rules: CalendarRules
-) -> int:
-    """How many overflows came in a container emptied on the last service day before them, before the
+    overflows: Sequence[datetime],
+    emptied_before: Sequence[datetime | None],
+    rules: CalendarRules,
+    last_day: date | None = None,
+) -> tuple[int, int]:
+    """Overflows that came in a container emptied on the last service day before them, before the
     next service day's shifts began (from empty to overflowing within one service gap, e.g. over a
-    Sunday): more visits on service days could not have prevented them."""
+    Sunday): more visits on service days could not have prevented them. Returns their number and
+    the container-days they overflowed at least (from their day to the next service day, which
+    begins overflowing too, up to ``last_day``)."""
     zone = ZoneInfo(rules.timezone)
-    n = 0
+    events = days = 0
     for when, emptied in zip(overflows, emptied_before, strict=True):
-        if emptied is not None:
-            following = next_planning_day(emptied.astimezone(zone).date(), rules)
-            n += when < _local(following, SERVICE_START_HOUR, zone)
-    return n
+        if emptied is None:
+            continue
+        following = next_planning_day(emptied.astimezone(zone).date(), rules)
+        if when < _local(following, SERVICE_START_HOUR, zone):
+            events += 1
+            end = following if last_day is None else min(following, last_day)
+            days += max(0, (end - when.astimezone(zone).date()).days) + 1
+    return events, days
 
 
 def _local(day: date, hour: int, zone: ZoneInfo) -> datetime:
@@ -498,7 +508,10 @@ def run_policy(
         writer.close()
         truth.finish()
         after_service = after_last_service(
-            [when for _, when in truth.overflow_log], truth.overflow_emptied_before, rules
+            [when for _, when in truth.overflow_log],
+            truth.overflow_emptied_before,
+            rules,
+            measure_day0 + timedelta(days=cfg.days - 1),
         )
         counts: dict[str, int] = {}
         for r in rhythms.values():

@@ -62,7 +62,12 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         ),
         "emptied_before_overflow": round(float((fills < 1.0).mean()), 5) if fills.size else None,
         "overflow_container_days": t.overflow_container_days,
-        "overflows_after_last_service": run.overflows_after_last_service,
+        "overflows_after_last_service": run.overflows_after_last_service[0],
+        "service_level_ceiling": (
+            round(1.0 - run.overflows_after_last_service[1] / t.container_days, 5)
+            if t.container_days
+            else None
+        ),
         "container_days": t.container_days,
         "stops_reported": stops,
         "loads": sum(d.loads for d in days),

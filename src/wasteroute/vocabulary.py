@@ -188,6 +188,7 @@ class SelectionReason(StrEnum):
     MUST_OVERFLOW_RISK = "must_overflow_risk"
     MUST_FIXED_ROUND = "must_fixed_round"
     MUST_WITH_ROUND = "must_with_round"
+    MUST_BEFORE_NEXT_ROUND = "must_before_next_round"
     MAY_UNKNOWN = "may_unknown"
     MAY_NEAR_THRESHOLD = "may_near_threshold"
     MAY_OVERFLOW_RISK = "may_overflow_risk"
@@ -197,6 +198,7 @@ class SelectionReason(StrEnum):
     SKIP_BELOW_THRESHOLD = "skip_below_threshold"
     SKIP_CAN_WAIT = "skip_can_wait"
     SKIP_TOO_EARLY = "skip_too_early"
+    SKIP_NO_ROUND_TODAY = "skip_no_round_today"
 
 
 class UnplannedReason(StrEnum):

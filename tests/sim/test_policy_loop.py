@@ -176,6 +176,63 @@ def test_round_days_take_what_is_due_soon_when_its_truck_goes_anyway() -> None:
     assert PolicyOptions.from_options({"round_days": 2}).round_days == 2
 
 
+def test_collection_days_take_what_cannot_wait_for_the_next_round_and_only_emergencies_between() -> None:
+    week = [VISIT + timedelta(days=k) for k in range(1, 7)]  # Tuesday .. Sunday; today is a Monday
+
+    def decide(days: list[str]) -> dict[str, BinSelection]:
+        items = [
+            ("forced", est(0.75, 0.2)),  # cannot wait until tomorrow
+            ("until_tue", est(0.55, 0.2)),  # safe for Tuesday, not for Wednesday
+            ("until_thu", est(0.2, 0.2)),  # safe until Thursday
+            ("slow", est(0.2, 0.02)),
+        ]
+        return {
+            x.bin_id: x
+            for x in select_dynamic(
+                [SelectionInput(i, "luebeck", "paper", e) for i, e in items],
+                visit_at=VISIT,
+                next_visit_at=week[0],
+                later_visits=week,
+                params=SelectionParams(),
+                policy=PolicyOptions.from_options({"collection_days": days}),
+            )
+        }
+
+    # rounds on Monday and Thursday: what cannot wait until Thursday goes today
+    mon_thu = decide(["mon", "Thu"])
+    assert mon_thu["forced"].code == "must_overflow_risk"
+    assert mon_thu["until_tue"].code == "must_before_next_round"
+    assert mon_thu["until_tue"].params["round_day"] == "2026-11-26"
+    assert "next round on 2026-11-26" in mon_thu["until_tue"].reason
+    assert mon_thu["until_thu"].status is not SelectionStatus.MUST_GO
+    assert mon_thu["slow"].status is SelectionStatus.SKIP
+    # rounds on Wednesdays only: on a Monday only the emergency goes
+    wed = decide(["wed"])
+    assert wed["forced"].status is SelectionStatus.MUST_GO
+    assert {wed[k].code for k in ("until_tue", "until_thu", "slow")} == {"skip_no_round_today"}
+    # without collection days the policy is the plain look-ahead
+    plain = decide([])
+    assert plain["until_tue"].status is not SelectionStatus.MUST_GO
+    assert PolicyOptions.from_options({"collection_days": [0, "fri"]}).collection_days == {0, 4}
+    with pytest.raises(ValueError, match="not a weekday"):
+        PolicyOptions.from_options({"collection_days": ["someday"]})
+    with pytest.raises(ValueError, match="list of weekdays"):
+        PolicyOptions.from_options({"collection_days": "mon"})
+
+
+def test_simulate_reads_collection_days_per_fraction(capsys: pytest.CaptureFixture[str]) -> None:
+    from wasteroute.cli import build_parser
+
+    args = build_parser().parse_args(["simulate", "--collection-days", "paper=mon,wed,fri; glass=Tue"])
+    assert args.collection_days == {"paper": ("mon", "wed", "fri"), "glass": ("tue",)}
+    for bad in ("paper=someday", "paper", "=mon"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["simulate", "--collection-days", bad])
+    assert "collection-days" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="collection days of paper"):
+        SimulationConfig(collection_days={"paper": ()})
+
+
 def test_overflows_after_the_last_service_are_those_no_service_day_visit_prevents() -> None:
     rules = CalendarRules(timezone="Europe/Berlin", subdivision="SH")
     berlin = ZoneInfo("Europe/Berlin")

@@ -307,7 +307,11 @@ class PolicyOptions:
     * ``late_visit_h``: how long after the plan's visit time the shift's last visits come;
     * ``round_days``: when a container cannot wait, the containers of its kind (narrow street, crane,
       standard) whose last safe day falls within this many planning days go with it (0: only today's),
-      so the truck need not come back for them in the next days.
+      so the truck need not come back for them in the next days;
+    * ``collection_days``: the weekdays (0 Monday .. 6 Sunday) on which this fraction's trucks go on
+      their round (empty: every planning day). On those days every container that cannot wait until
+      the fraction's next collection day must go; on the others only what cannot wait until the next
+      planning day goes (an emergency), and nothing else.
     """
 
     policy: str = "dynamic"
@@ -319,6 +323,7 @@ class PolicyOptions:
     pull_exponent: float = 2.0
     late_visit_h: float = 4.5
     round_days: int = 0
+    collection_days: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -337,6 +342,9 @@ class PolicyOptions:
             raise ValueError(f"late_visit_h must be 0..24 hours, got {self.late_visit_h}")
         if not 0 <= self.round_days < self.horizon_days:
             raise ValueError(f"round_days must be 0..horizon_days-1, got {self.round_days}")
+        object.__setattr__(self, "collection_days", frozenset(self.collection_days))
+        if not self.collection_days <= set(range(7)):
+            raise ValueError(f"collection_days must be weekdays 0..6, got {sorted(self.collection_days)}")
 
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> PolicyOptions:
@@ -353,8 +361,29 @@ class PolicyOptions:
                     raise ValueError(f"{name} must be a number, got {value!r}")
                 numbers[name] = int(value) if name in ("horizon_days", "round_days") else float(value)
         return cls(
-            policy=str(options.get("policy", "dynamic")), due=frozenset(str(x) for x in due), **numbers
+            policy=str(options.get("policy", "dynamic")),
+            due=frozenset(str(x) for x in due),
+            collection_days=weekdays(options.get("collection_days") or []),
+            **numbers,
         )
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekdays(days: object) -> frozenset[int]:
+    """Weekdays from names (``mon`` .. ``sun``, any case) or numbers (0 Monday .. 6 Sunday)."""
+    if isinstance(days, str) or not isinstance(days, list | tuple | set | frozenset):
+        raise ValueError(f"collection_days must be a list of weekdays, got {days!r}")
+    out: set[int] = set()
+    for d in days:
+        if isinstance(d, str) and d.strip().lower()[:3] in WEEKDAYS:
+            out.add(WEEKDAYS.index(d.strip().lower()[:3]))
+        elif isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6:
+            out.add(d)
+        else:
+            raise ValueError(f"collection_days: {d!r} is not a weekday (mon..sun or 0..6)")
+    return frozenset(out)
 
 
 DYNAMIC_OPTIONS = (
@@ -513,6 +542,13 @@ def select_dynamic(
         forced = mean_v >= params.overflow_level or safe == 0
         looks.append(_Look(item, at, mean_v, sd_v, risks, safe, forced))
     going = {look.item.access_class for look in looks if look.forced}
+    days = pol.collection_days
+    round_today = not days or visit_at.astimezone(zone).weekday() in days
+    # the fraction's next collection day, as an index into ``later`` (the horizon's end if none)
+    next_round = next(
+        (k for k, t in enumerate(later) if t.astimezone(zone).weekday() in days), len(later) - 1
+    )
+    round_day = later[next_round].astimezone(zone).date().isoformat()
     out: list[BinSelection] = []
     for look in looks:
         item, est, at, mean_v, sd_v, risks, safe = (
@@ -541,11 +577,25 @@ def select_dynamic(
             )
             code = SelectionReason.MUST_OVERFLOW_RISK
             why |= {"next_day": next_day, "overflow_pct": _p(p_next), "risk_pct": _p(pol.risk)}
+        elif not round_today:
+            status = SelectionStatus.SKIP
+            reason = f"Skip: {forecast}; no round of its fraction today, and it can wait until {next_text}."
+            code = SelectionReason.SKIP_NO_ROUND_TODAY
+            why |= {"next_day": next_day}
         elif unknown:
             status = SelectionStatus.MAY_GO
             prize = pol.visit_value
             reason = "May go: no readings and no similar containers to estimate from; a visit would check it."
             code, why = SelectionReason.MAY_UNKNOWN, {}
+        elif days and safe is not None and safe <= next_round:
+            until_day = later[safe - 1].astimezone(zone).date().isoformat()
+            status = SelectionStatus.MUST_GO
+            reason = (
+                f"Must go: {forecast}, safe only until {until_day}, "
+                f"before its fraction's next round on {round_day}."
+            )
+            code = SelectionReason.MUST_BEFORE_NEXT_ROUND
+            why |= {"until_day": until_day, "round_day": round_day}
         elif safe is not None and safe <= pol.round_days and truck_goes:
             until_day = later[safe - 1].astimezone(zone).date().isoformat()
             status = SelectionStatus.MUST_GO

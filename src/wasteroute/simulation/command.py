@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.config import Settings
-from wasteroute.planning.selection import POLICIES
+from wasteroute.planning.selection import POLICIES, weekdays
 
 
 def _thresholds(text: str) -> dict[str, float]:
@@ -26,6 +26,24 @@ def _thresholds(text: str) -> dict[str, float]:
             raise argparse.ArgumentTypeError(
                 f"expected fraction=threshold with 0 < threshold <= 1, got {part!r}"
             )
+    return out
+
+
+def _collection_days(text: str) -> dict[str, tuple[str, ...]]:
+    """``paper=mon,wed,fri;glass=tue,fri`` -> {"paper": ("mon", "wed", "fri"), "glass": ("tue", "fri")}."""
+    out: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, value = part.partition("=")
+        days = tuple(d.strip().lower() for d in value.split(",") if d.strip())
+        try:
+            weekdays(list(days))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if not sep or not name.strip() or not days:
+            raise argparse.ArgumentTypeError(
+                f"expected fraction=weekdays pairs like paper=mon,wed,fri;glass=tue,fri, got {part!r}"
+            )
+        out[name.strip()] = days
     return out
 
 
@@ -105,6 +123,13 @@ def register(sub: Any) -> None:
         default=[],
         help="an option of the dynamic policy, e.g. risk=0.02 (repeatable; see PolicyOptions)",
     )
+    sp.add_argument(
+        "--collection-days",
+        type=_collection_days,
+        default={},
+        help="dynamic policy: the weekdays each fraction's trucks go on their round, "
+        "e.g. 'paper=mon,wed,fri;glass=tue,fri' (others: every planning day)",
+    )
     sp.add_argument("--sensor-coverage", type=float, default=1.0, help="share of containers with a sensor")
     sp.add_argument(
         "--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85"
@@ -143,6 +168,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         plan_iterations=args.plan_iterations or None,
         run_in_days=args.run_in_days,
         policy_options=dict(args.policy_option),
+        collection_days=args.collection_days,
         sensor_coverage=args.sensor_coverage,
         thresholds=args.threshold,
         one_truck_fewer=args.one_truck_fewer,

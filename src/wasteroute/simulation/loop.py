@@ -34,7 +34,7 @@ from wasteroute.ingest.edge import InboundMessage
 from wasteroute.ingest.resolver import Resolver, SensorDirectory
 from wasteroute.ingest.service import limits_from
 from wasteroute.planning.calendar import CITY_SUBDIVISIONS, CalendarRules, closed_reason, next_planning_day
-from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
+from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions, weekdays
 from wasteroute.planning.service import VISIT_TIME, execute_plan
 from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
@@ -74,6 +74,9 @@ class SimulationConfig:
     """Days the policy runs before the measured period (not measured)."""
     policy_options: Mapping[str, Any] = field(default_factory=dict)
     """Extra options of the dynamic policy's plan jobs (see ``selection.PolicyOptions``)."""
+    collection_days: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Dynamic policy: the weekdays each fraction's trucks go on their round (by fraction; others
+    every planning day)."""
     sensor_coverage: float = 1.0
     """Share of containers with a sensor; the others are planned from their peers and history."""
     thresholds: Mapping[str, float] = field(default_factory=dict)
@@ -106,6 +109,9 @@ class SimulationConfig:
         for k, v in self.thresholds.items():
             if not 0 < v <= 1:
                 raise ValueError(f"threshold for {k} must be in (0, 1], got {v}")
+        for fraction, days in self.collection_days.items():
+            if not weekdays(list(days)):
+                raise ValueError(f"collection days of {fraction} must name at least one weekday")
 
     @property
     def measured_start(self) -> date:
@@ -413,6 +419,8 @@ def run_policy(
                     options["iterations"] = cfg.plan_iterations
                 if cfg.policy == "dynamic":
                     options.update(cfg.policy_options)
+                    if fraction in cfg.collection_days:
+                        options["collection_days"] = list(cfg.collection_days[fraction])
                 if cfg.policy == "fixed":
                     options["due"] = due
                 with transaction(factory) as session:

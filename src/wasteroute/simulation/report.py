@@ -297,7 +297,14 @@ def write_report(
         + f"{cfg.plan_time_limit_s:g} s"
         + (")" if cfg.plan_iterations else "")
         + f" per fraction and day; {cfg.not_reachable:.0%} of stops not reachable."
-        + (f" Dynamic policy options: {dict(cfg.policy_options)}." if cfg.policy_options else ""),
+        + (f" Dynamic policy options: {dict(cfg.policy_options)}." if cfg.policy_options else "")
+        + (
+            " Dynamic collection days: "
+            + "; ".join(f"{f} {', '.join(d)}" for f, d in sorted(cfg.collection_days.items()))
+            + "."
+            if cfg.collection_days
+            else ""
+        ),
         "",
         "Measured from the simulation's truth (true fill levels), not from the planner's forecasts.",
         f"Diesel: {DIESEL_L_PER_KM} L/km (refuse truck in collection duty, typical published value); "

@@ -254,28 +254,73 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     return files
 
 
+def _policy_table(
+    results: Sequence[dict[str, Any]],
+    key: str,
+    columns: Sequence[str],
+    head: Callable[[str, dict[str, Any]], Sequence[object]],
+    cell: Callable[[dict[str, Any]], str],
+) -> list[str]:
+    """A Markdown table of ``results[*][key]``: a row per name (its ``columns`` from ``head``), a cell
+    per policy."""
+    names = sorted({k for r in results for k in r.get(key) or {}})
+    lines = ["| " + " | ".join([*columns, *(str(r["policy"]) for r in results)]) + " |"]
+    lines.append("|" + "---|" * (len(columns) + len(results)))
+    for name in names:
+        first = next(r[key][name] for r in results if name in (r.get(key) or {}))
+        cells = [cell((r.get(key) or {}).get(name, {})) for r in results]
+        lines.append("| " + " | ".join([str(x) for x in head(name, first)] + cells) + " |")
+    return lines
+
+
+def _pct_or_dash(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def _kind_table(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Per fraction and container type: collections / mean fill at emptying / overflow events."""
+    return [
+        "",
+        "## By fraction and container type",
+        "",
+        "collections / mean fill at emptying / overflow events, per policy",
+        "",
+        *_policy_table(
+            results,
+            "by_kind",
+            ["kind", "containers"],
+            lambda name, k: [name, k["containers"]],
+            lambda k: (
+                f"{k.get('collections', 0)} / {_pct_or_dash(k.get('fill_at_emptying_mean'))} / "
+                f"{k.get('overflows', 0)}"
+            ),
+        ),
+    ]
+
+
 def _truck_table(results: Sequence[dict[str, Any]]) -> list[str]:
     """Per truck and policy: tours / km / loads and how full the loads were. A load is a trip to the
     facility; the waste to haul is the same under every policy, so full loads bound what a policy
     can save."""
-    trucks = sorted({k for r in results for k in r.get("by_truck") or {}})
-    if not trucks:
+    if not any(r.get("by_truck") for r in results):
         return []
-    lines = ["", "## By truck", "", "tours / km / loads at their mean fill of the truck, per policy", ""]
-    lines.append("| truck | fraction | access | " + " | ".join(str(r["policy"]) for r in results) + " |")
-    lines.append("|---|---|---|" + "---|" * len(results))
-    for name in trucks:
-        first = next(r["by_truck"][name] for r in results if name in (r.get("by_truck") or {}))
-        cells = []
-        for r in results:
-            t = (r.get("by_truck") or {}).get(name, {})
-            util = t.get("load_utilisation")
-            shown = "-" if util is None else f"{util:.0%}"
-            cells.append(f"{t.get('tours', 0)} / {t.get('km', 0):.0f} / {t.get('loads', 0)} at {shown}")
-        lines.append(
-            f"| {name} | {first['fraction']} | {first['access_class']} | " + " | ".join(cells) + " |"
-        )
-    return lines
+    return [
+        "",
+        "## By truck",
+        "",
+        "tours / km / loads at their mean fill of the truck, per policy",
+        "",
+        *_policy_table(
+            results,
+            "by_truck",
+            ["truck", "fraction", "access"],
+            lambda name, t: [name, t["fraction"], t["access_class"]],
+            lambda t: (
+                f"{t.get('tours', 0)} / {t.get('km', 0):.0f} / {t.get('loads', 0)} at "
+                f"{_pct_or_dash(t.get('load_utilisation'))}"
+            ),
+        ),
+    ]
 
 
 def write_report(
@@ -321,21 +366,7 @@ def write_report(
     for r in results:
         if r.get("fixed_rhythms"):
             lines += ["", f"Fixed rhythms chosen from the warm-up: {r['fixed_rhythms']}"]
-    lines += ["", "## By fraction and container type", ""]
-    lines.append("collections / mean fill at emptying / overflow events, per policy")
-    lines.append("")
-    kinds = sorted({k for r in results for k in r.get("by_kind") or {}})
-    lines.append("| kind | containers | " + " | ".join(str(r["policy"]) for r in results) + " |")
-    lines.append("|---|---|" + "---|" * len(results))
-    for kind in kinds:
-        cells = []
-        for r in results:
-            k = (r.get("by_kind") or {}).get(kind, {})
-            fill = k.get("fill_at_emptying_mean")
-            shown = "-" if fill is None else f"{fill:.0%}"
-            cells.append(f"{k.get('collections', 0)} / {shown} / {k.get('overflows', 0)}")
-        n = next((r["by_kind"][kind]["containers"] for r in results if kind in (r.get("by_kind") or {})), 0)
-        lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    lines += _kind_table(results)
     lines += _truck_table(results)
     lines += ["", "## Reliability of the overflow forecast", ""]
     for run in runs:

@@ -233,6 +233,33 @@ def test_simulate_reads_collection_days_per_fraction(capsys: pytest.CaptureFixtu
         SimulationConfig(collection_days={"paper": ()})
 
 
+def test_forecasts_are_checked_against_the_fill_had_nobody_emptied_the_container() -> None:
+    import numpy as np
+
+    from wasteroute.simulation.truth import Truth
+
+    start = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+    truth = Truth(2, "Europe/Berlin", start, start + timedelta(days=3), warmup_days=1)
+    made = start + timedelta(hours=2)
+    fill = np.array([0.5, 0.5])
+    for h in range(1, 30):
+        t = start + timedelta(hours=h)
+        if h == 3:  # both emptied an hour after the forecast; they go on filling 3 % an hour
+            truth.collected(0, t, float(fill[0]))
+            truth.collected(1, t, float(fill[1]))
+            fill = np.zeros(2)
+        fill = fill + 0.03
+        truth.hour(t, fill.copy())
+        if h == 2:
+            truth.expect(
+                0, made, start + timedelta(hours=25), 0.9
+            )  # 0.56 + 23 h * 3 % = 1.25: would overflow
+            truth.expect(1, made, start + timedelta(hours=12), 0.9)  # 0.56 + 10 h * 3 % = 0.86: would not
+            truth.expect_band(1, made, start + timedelta(hours=12), 0.8, 0.9)
+    assert sorted(truth.reliability) == [(0.9, False), (0.9, True)]
+    assert truth.band == [True]
+
+
 def test_overflows_after_the_last_service_are_those_no_service_day_visit_prevents() -> None:
     rules = CalendarRules(timezone="Europe/Berlin", subdivision="SH")
     berlin = ZoneInfo("Europe/Berlin")

@@ -20,6 +20,8 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 OVERFLOW_LEVEL = 1.0
+OVERFILL_CAP = 1.5
+"""The simulator's cap on a container's fill (waste piles up beside it)."""
 
 
 @dataclass(slots=True)
@@ -30,6 +32,10 @@ class _Pending:
     low: float
     high: float
     probability: float
+    level: float = 0.0
+    """The true fill when the forecast was made."""
+    gained: float = 0.0
+    """The container's waste received until then (``Truth._gained``)."""
 
 
 @dataclass
@@ -51,7 +57,8 @@ class Truth:
     daily_overflow_events: dict[date, int] = field(default_factory=dict)
     daily_collections: dict[date, int] = field(default_factory=dict)
     reliability: list[tuple[float, bool]] = field(default_factory=list)
-    """(forecast probability of overflowing before the deadline, did it) of containers not emptied."""
+    """(forecast probability of overflowing before the deadline, whether it would have had nobody
+    emptied it): every container planned, not only those left alone."""
     emptied_index: list[int] = field(default_factory=list)
     """The container of each entry of ``fill_at_emptying``."""
     overflow_log: list[tuple[int, datetime]] = field(default_factory=list)
@@ -59,7 +66,8 @@ class Truth:
     overflow_emptied_before: list[datetime | None] = field(default_factory=list)
     """For each entry of ``overflow_log``: when that container had last been emptied before it."""
     band: list[bool] = field(default_factory=list)
-    """Whether the true fill lay inside the forecast's 95 % band at the visit (containers not emptied)."""
+    """Whether the fill it would have had at the visit without an emptying lay inside the forecast's
+    95 % band (every container planned)."""
 
     def __post_init__(self) -> None:
         if self.measure_to <= self.measure_from:
@@ -70,6 +78,8 @@ class Truth:
         self._prev: FloatArray = np.zeros(self.n)
         self._day: date | None = None
         self._last_emptied_s: FloatArray = np.full(self.n, -np.inf)
+        self._gained: FloatArray = np.zeros(self.n)
+        """Waste each container has received since the start (fill units), emptyings or not."""
         self.warm_gain: FloatArray = np.zeros((self.n, max(1, self.warmup_days)))
         self._warm_start = (
             (self.measure_from - timedelta(days=self.warmup_days + self.run_in_days))
@@ -113,6 +123,8 @@ class Truth:
             k = (day - self._warm_start).days
             if 0 <= k < self.warm_gain.shape[1]:
                 self.warm_gain[:, k] += np.maximum(0.0, fills - self._prev)
+        if self._started:
+            self._gained += np.maximum(0.0, fills - self._prev)
         self._started = True
         self._over = over
         self._prev = fills.copy()
@@ -143,16 +155,36 @@ class Truth:
         return None if not np.isfinite(t) else datetime.fromtimestamp(t, self._zone)
 
     def expect(self, index: int, made_at: datetime, deadline: datetime, probability: float) -> None:
-        """Check at ``deadline`` whether the container overflowed, as forecast with ``probability`` at
-        ``made_at`` (unless it is emptied in between)."""
+        """Check at ``deadline`` whether the container would have overflowed had nobody emptied it,
+        as forecast with ``probability`` at ``made_at`` (its fill then plus the waste it received)."""
         self._pending.append(
-            _Pending(index, deadline.timestamp(), made_at.timestamp(), 0.0, 0.0, probability)
+            _Pending(
+                index,
+                deadline.timestamp(),
+                made_at.timestamp(),
+                0.0,
+                0.0,
+                probability,
+                float(self._prev[index]),
+                float(self._gained[index]),
+            )
         )
 
     def expect_band(self, index: int, made_at: datetime, visit: datetime, low: float, high: float) -> None:
-        """Check at ``visit`` whether the true fill lies in the forecast's band [``low``, ``high``]
-        (unless the container is emptied first)."""
-        self._pending.append(_Pending(index, visit.timestamp(), made_at.timestamp(), low, high, -1.0))
+        """Check at ``visit`` whether the fill it would have had without an emptying lies in the
+        forecast's band [``low``, ``high``]."""
+        self._pending.append(
+            _Pending(
+                index,
+                visit.timestamp(),
+                made_at.timestamp(),
+                low,
+                high,
+                -1.0,
+                float(self._prev[index]),
+                float(self._gained[index]),
+            )
+        )
 
     def _resolve(self, t_s: float, fills: FloatArray) -> None:
         if not self._pending:
@@ -162,9 +194,9 @@ class Truth:
             if p.due_s > t_s:
                 keep.append(p)
                 continue
-            if self._last_emptied_s[p.index] > p.since_s:
-                continue  # emptied in between: no outcome to compare with
-            truth = float(fills[p.index])
+            # had nobody emptied it in between: its fill then plus what it received since (an
+            # emptying would otherwise hide exactly the containers that filled fastest)
+            truth = min(p.level + float(self._gained[p.index]) - p.gained, OVERFILL_CAP)
             if p.probability < 0:
                 self.band.append(p.low <= truth <= p.high)
             else:

@@ -104,3 +104,17 @@ def test_codes_are_the_same_for_the_same_input() -> None:
     a = select_dynamic(items, **kw)  # type: ignore[arg-type]
     b = select_dynamic(items, **kw)  # type: ignore[arg-type]
     assert [(s.code, dict(s.params)) for s in a] == [(s.code, dict(s.params)) for s in b]
+
+
+def test_every_reason_code_has_a_text_in_both_languages_of_the_pages() -> None:
+    import re
+    from pathlib import Path
+
+    from wasteroute.vocabulary import SelectionReason
+
+    catalogue = (Path(__file__).parents[2] / "src/wasteroute/web/static/shared/i18n.js").read_text()
+    for code in SelectionReason:
+        texts = re.findall(rf'"why\.{code.value}": "([^"]+)"', catalogue)
+        assert len(texts) == 2, f"why.{code.value}: expected a German and an English text, found {texts}"
+        placeholders = [set(re.findall(r"\{(\w+)\}", t)) for t in texts]
+        assert placeholders[0] == placeholders[1], f"why.{code.value}: the languages use other numbers"

@@ -110,6 +110,10 @@ class Truth:
             self._day = day
             self._day_counts = self._measured(t)
         over = fills >= OVERFLOW_LEVEL
+        # the waste received in this hour (an emptying set the level before it to 0); the first hour
+        # has no level before it: the starting fill is nobody's waste
+        gain = np.maximum(0.0, fills - self._prev) if self._started else np.zeros(self.n)
+        self._gained += gain
         if self._measured(t):
             started = np.flatnonzero(over & ~self._over)
             new = int(started.size)
@@ -118,13 +122,10 @@ class Truth:
             self.overflow_events += new
             self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + new
             self._day_over |= over
-        elif t <= self.measure_from and self._started:
-            # the first hour has no level before it: the starting fill is not a day's waste
+        elif t <= self.measure_from:
             k = (day - self._warm_start).days
             if 0 <= k < self.warm_gain.shape[1]:
-                self.warm_gain[:, k] += np.maximum(0.0, fills - self._prev)
-        if self._started:
-            self._gained += np.maximum(0.0, fills - self._prev)
+                self.warm_gain[:, k] += gain
         self._started = True
         self._over = over
         self._prev = fills.copy()

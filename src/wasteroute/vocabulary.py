@@ -59,6 +59,10 @@ class Fraction(StrEnum):
     BIO = "bio"
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Weekday names as schedules and plan options spell them, Monday (0) first."""
+
+
 class AccessClass(StrEnum):
     """How a container can be reached, and which containers a vehicle can empty."""
 

@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from wasteroute.planning.calendar import CalendarRules, closed_reason, local_day
 from wasteroute.storage.db import transaction
 from wasteroute.storage.jobs import JobQueue, ScheduleRepository
+from wasteroute.vocabulary import WEEKDAYS
 
 log = logging.getLogger(__name__)
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)

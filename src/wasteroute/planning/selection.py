@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wasteroute.forecasting.estimators import FillEstimate, HealthFlag, RateSource
-from wasteroute.vocabulary import SelectionReason, SelectionStatus, time_zone
+from wasteroute.vocabulary import WEEKDAYS, SelectionReason, SelectionStatus, time_zone
 
 DEFAULT_THRESHOLD = 0.8
 
@@ -366,9 +366,6 @@ class PolicyOptions:
             collection_days=weekdays(options.get("collection_days") or []),
             **numbers,
         )
-
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def weekdays(days: object) -> frozenset[int]:

@@ -15,10 +15,13 @@ its :class:`~wasteroute.forecasting.estimators.FillEstimate` and, per horizon, t
 3. The forecasts are calibrated on the group's own recent errors, horizon by horizon: for up to
    ``max_backtest`` healthy containers the forecast made 72 hours (plus 0 to 4 days, container by
    container) before ``now`` is replayed from the readings and reports known then, and compared with
-   the readings nearest to 3, 6, 12, 24, 48 and 72 hours after it (``ANCHOR_HORIZONS_H``). The errors
-   of the true fill (the readings' noise taken out; a saturated reading only a lower bound) enter
-   the group's :class:`~wasteroute.forecasting.calibration.Calibration`: per anchor horizon an
-   empirical distribution with exponential tails and a normal prior, interpolated between anchors.
+   the readings nearest to 3, 6, 12, 24, 48 and 72 hours after it (``ANCHOR_HORIZONS_H``); where the
+   container was emptied in between, with the fill it would have had without the emptying (the waste
+   received, read stretch by stretch), since leaving those out would hide the containers that filled
+   faster than forecast. The errors of the true fill (the readings' noise taken out; a saturated
+   reading only a lower bound) enter the group's
+   :class:`~wasteroute.forecasting.calibration.Calibration`: per anchor horizon an empirical
+   distribution with exponential tails and a normal prior, interpolated between anchors.
    Probabilities and bands follow it instead of a normal distribution.
 
 A container's result depends only on its own group, so asking for a few containers (``only``) gives
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -118,16 +121,83 @@ class ReplayedError:
 
 
 @dataclass(frozen=True)
+class _Target:
+    """One reading a replay is scored against: its anchor, its index, the fill the container would
+    have had there without the emptyings in between (the reading itself when there were none), how
+    many readings that sum takes (their noise adds up) and whether it is only a lower bound."""
+
+    anchor_h: float
+    index: int
+    observed: float
+    readings: int
+    censored: bool
+
+
+@dataclass(frozen=True)
 class _Replay:
-    """A replay to run: from ``origin``, scored against readings ``targets`` (anchor, index)."""
+    """A replay to run: from ``origin``, scored against ``targets``."""
 
     series: ReadingSeries
     known: ReadingSeries
     origin: float
-    targets: tuple[tuple[float, int], ...]
+    targets: tuple[_Target, ...]
     noise_sd: float
     emptied: FloatArray
-    saturation_level: float
+
+
+def _undisturbed_fill(
+    t: FloatArray,
+    y: FloatArray,
+    usable: NDArray[np.bool_],
+    origin: float,
+    i: int,
+    found: FloatArray,
+    reports: FloatArray,
+    params: ForecastParams,
+    gap_fill: Callable[[float, float], float],
+) -> tuple[float, int, bool] | None:
+    """The fill reading ``i`` would have shown had the container not been emptied after ``origin``,
+    how many readings that takes and whether it is only a lower bound (a level it adds was read at
+    saturation); None when a stretch lacks the readings it needs.
+
+    Fill only grows between emptyings, so the waste received is the rise within each stretch
+    between them: the level read last before the first emptying, plus for every later stretch its
+    last reading less its first. No reading sees the waste that came between the last reading before
+    an emptying and the first after it; ``gap_fill(start_s, end_s)`` (the container's usual rate over
+    those hours) stands for it. Leaving these readings out instead would drop exactly the containers
+    that filled faster than forecast, since those are the ones emptied early, and make overflows look
+    rarer than they are.
+
+    The stretches are cut at the emptyings the analysis found (``found``: one per emptying, a driver's
+    report merged with the drop it explains); a report (``reports``) that no found emptying explains
+    leaves the reading out, as does a stretch between two emptyings with fewer than two readings."""
+    saturation_level = params.saturation_level
+    cuts = found[(found > origin) & (found < t[i])]
+    inside_reports = reports[(reports > origin) & (reports < t[i])]
+    match_s = params.report_match_h * HOUR_S
+    if any(not np.any(np.abs(found - r) <= match_s) for r in inside_reports.tolist()):
+        return None
+    if cuts.shape[0] == 0:
+        return float(y[i]), 1, bool(y[i] >= saturation_level)
+    bounds = [origin, *cuts.tolist(), float(t[i]) + 1.0]
+    total, count, censored, previous_s = 0.0, 0, False, origin
+    for k in range(len(bounds) - 1):
+        inside = np.flatnonzero(usable & (t > bounds[k]) & (t < bounds[k + 1]))
+        if k == len(bounds) - 2:
+            inside = inside[inside <= i]
+        if inside.shape[0] == 0 or (k == len(bounds) - 2 and inside[-1] != i):
+            return None
+        last = float(y[inside[-1]])
+        censored = censored or last >= saturation_level
+        if k == 0:
+            total, count = last, 1
+        else:
+            if inside.shape[0] < 2 and inside[0] != i:
+                return None
+            total += gap_fill(previous_s, float(t[inside[0]])) + max(0.0, last - float(y[inside[0]]))
+            count += 1 if inside[0] == inside[-1] else 2
+        previous_s = float(t[inside[-1]])
+    return total, count, censored
 
 
 def _plan_replay(
@@ -147,34 +217,41 @@ def _plan_replay(
     if len(known) < 3 or t[0] >= origin:
         return None
     noise = max(estimate.noise_sd, params.noise_floor_sd)
-    emptied = np.sort(np.concatenate([[e.at_s for e in estimate.emptyings], known.emptied_at_s]))
-    targets: list[tuple[float, int]] = []
+    found = np.array([e.at_s for e in estimate.emptyings], dtype=np.float64)
+    emptied = np.sort(np.concatenate([found, known.emptied_at_s]))
+    n = t.shape[0]
+    start = np.clip(np.arange(n) - 1, 0, max(0, n - 3))
+    around = np.median(np.stack([y[np.minimum(start + k, n - 1)] for k in range(3)]), axis=0)
+    in_range = (y >= params.valid_min) & (y <= params.valid_max)
+    usable = in_range & (np.abs(y - around) <= params.outlier_k * noise)
+    rate = estimate.rate_per_h
+
+    def gap_fill(start_s: float, end_s: float) -> float:
+        return rate * estimate.profile.effective_hours_between(start_s, end_s)
+
+    targets: list[_Target] = []
     for h in anchors:
         want = origin + h * HOUR_S
         tol = max(1.0, 0.25 * h) * HOUR_S
         j = int(np.searchsorted(t, want))
-        near = [i for i in (j - 1, j) if 0 <= i < t.shape[0] and t[i] > origin and abs(t[i] - want) <= tol]
+        near = [i for i in (j - 1, j) if 0 <= i < n and t[i] > origin and abs(t[i] - want) <= tol]
         if not near:
             continue
         i = min(near, key=lambda k: abs(t[k] - want))
-        yi = float(y[i])
-        if not params.valid_min <= yi <= params.valid_max:
+        if not usable[i]:
             continue
-        around = y[max(0, min(i - 1, t.shape[0] - 3)) : max(0, min(i - 1, t.shape[0] - 3)) + 3]
-        if abs(yi - float(np.median(around))) > params.outlier_k * noise:
-            continue
-        if np.any((emptied > origin) & (emptied <= t[i])):
-            continue
-        targets.append((h, i))
+        undisturbed = _undisturbed_fill(t, y, usable, origin, i, found, known.emptied_at_s, params, gap_fill)
+        if undisturbed is not None:
+            targets.append(_Target(h, i, *undisturbed))
     if not targets:
         return None
-    return _Replay(series, known, origin, tuple(targets), noise, emptied, params.saturation_level)
+    return _Replay(series, known, origin, tuple(targets), noise, emptied)
 
 
 def _score_replay(replay: _Replay, past: FillEstimate) -> list[ReplayedError]:
     if not past.healthy:
         return []
-    t, y, origin, emptied = replay.known.times_s, replay.known.fill_levels, replay.origin, replay.emptied
+    t, origin, emptied = replay.known.times_s, replay.origin, replay.emptied
     recent = emptied[(emptied > origin - 12.0 * HOUR_S) & (emptied <= origin)]
     seen = past.last_emptied_at_s if past.last_emptied_at_s is not None else -math.inf
     if recent.shape[0] and seen < float(recent[-1]) - 6.0 * HOUR_S:
@@ -186,10 +263,10 @@ def _score_replay(replay: _Replay, past: FillEstimate) -> list[ReplayedError]:
         if not shown:
             return []
     out = []
-    for h, i in replay.targets:
-        mean, sd = past.at(float(t[i]))
-        yi = float(y[i])
-        out.append(ReplayedError(h, mean, sd, yi, replay.noise_sd, yi >= replay.saturation_level))
+    for g in replay.targets:
+        mean, sd = past.at(float(t[g.index]))
+        noise = replay.noise_sd * math.sqrt(g.readings)
+        out.append(ReplayedError(g.anchor_h, mean, sd, g.observed, noise, g.censored))
     return out
 
 
@@ -207,11 +284,13 @@ def replay_errors(
     nearest to each anchor horizon after it.
 
     A reading counts for an anchor when it lies within a quarter of the horizon (at least an hour) of
-    it, is in range and below saturation (the sensor cannot see above full), is no outlier against
-    its neighbours, and no emptying (found or reported) lies between the replay and the reading (the
-    forecast assumes none). Nothing when the replayed estimate is flagged, or missed an emptying of
-    the twelve hours before it that no reading or report had shown yet (``estimate`` saw it later):
-    no forecast can know those, the benchmark scores them apart.
+    it, is in range and is no outlier against its neighbours; a reading at saturation is only a lower
+    bound (the sensor cannot see above full). The forecast assumes no emptying, so when the container
+    was emptied (found or reported) between the replay and the reading, the reading is compared as
+    the fill it would have shown without the emptyings (:func:`_undisturbed_fill`). Nothing when the
+    replayed estimate is flagged, or missed an emptying of the twelve hours before it that no reading
+    or report had shown yet (``estimate`` saw it later): no forecast can know those, the benchmark
+    scores them apart.
     """
     return replay_many(
         [(series, estimate, days_back)],

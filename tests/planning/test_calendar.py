@@ -1,4 +1,5 @@
-"""Planning days: Sundays, public holidays per German state, city overrides, local shift times."""
+"""Planning days: Sundays, public holidays per German state, city overrides, a fraction's service
+weekdays, local shift times."""
 
 from __future__ import annotations
 
@@ -59,6 +60,44 @@ def test_closed_and_open_dates() -> None:
     assert is_planning_day(date(2026, 12, 26), rules)  # Second Day of Christmas opened
     days = list(planning_days(date(2026, 12, 23), date(2026, 12, 28), LUEBECK))
     assert days == [date(2026, 12, 23), date(2026, 12, 24), date(2026, 12, 28)]
+
+
+def test_service_weekdays_open_sundays_or_close_weekdays_instead_of_the_weekend_flags() -> None:
+    every_day = CalendarRules(subdivision="SH", weekdays=frozenset(range(7)))
+    saturday = date(2026, 11, 21)
+    assert next_planning_day(saturday, every_day) == date(2026, 11, 22)
+    assert next_planning_day(saturday, LUEBECK) == date(2026, 11, 23)  # unset: Monday to Saturday
+    mon_wed_fri = CalendarRules(subdivision="SH", weekdays=frozenset({0, 2, 4}))
+    assert next_planning_day(date(2026, 11, 23), mon_wed_fri) == date(2026, 11, 25)
+    assert list(planning_days(date(2026, 11, 23), date(2026, 11, 29), mon_wed_fri)) == [
+        date(2026, 11, 23),
+        date(2026, 11, 25),
+        date(2026, 11, 27),
+    ]
+    assert closed_reason(date(2026, 11, 24), mon_wed_fri) == "Tuesday is not a service day"
+    assert closed_reason(saturday, mon_wed_fri) == "Saturday is not a service day"
+    # public holidays still close a service day, and open dates still open any day
+    assert closed_reason(date(2026, 12, 27), every_day) is None  # a Sunday
+    assert closed_reason(date(2026, 12, 25), every_day) == "public holiday (Christmas Day)"
+    all_year = CalendarRules(weekdays=frozenset(range(7)), public_holidays=False)
+    assert is_planning_day(date(2026, 12, 25), all_year)
+    opened = CalendarRules(weekdays=frozenset({0}), open_dates=frozenset({date(2026, 11, 26)}))
+    assert next_planning_day(date(2026, 11, 23), opened) == date(2026, 11, 26)
+    # any iterable of weekday numbers, kept as a frozenset (the rules stay hashable)
+    assert CalendarRules(weekdays=[6, 5]).weekdays == frozenset({5, 6})  # type: ignore[arg-type]
+    assert hash(CalendarRules(weekdays=frozenset({1}))) == hash(CalendarRules(weekdays=frozenset({1})))
+
+
+@pytest.mark.parametrize("bad", [frozenset(), frozenset({7}), frozenset({-1, 2}), ["mon"], [True], 3])
+def test_service_weekdays_must_be_weekday_numbers(bad: object) -> None:
+    with pytest.raises(ValueError, match="weekday"):
+        CalendarRules(weekdays=bad)  # type: ignore[arg-type]
+
+
+def test_service_weekdays_and_the_weekend_flags_are_not_given_together() -> None:
+    for flags in ({"sunday": True}, {"saturday": False}):
+        with pytest.raises(ValueError, match="either weekdays or the saturday/sunday flags"):
+            CalendarRules(weekdays=frozenset(range(7)), **flags)  # type: ignore[arg-type]
 
 
 def test_holidays_can_be_ignored() -> None:

@@ -190,6 +190,11 @@ class PlanInputs:
     vehicles: tuple[VehicleRow, ...]
     depots: tuple[DepotRow, ...]
     facilities: tuple[FacilityRow, ...]
+    service_weekdays: frozenset[int] | None = None
+    """The weekdays (Monday = 0) of the fraction's enabled morning schedule in this city; None when it
+    has none and the city's default days apply (Monday to Saturday)."""
+    open_on_holidays: bool = False
+    """The schedule plans on public holidays too (only with ``service_weekdays``)."""
 
 
 @dataclass(frozen=True, slots=True)

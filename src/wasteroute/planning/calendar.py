@@ -3,8 +3,10 @@
 By default a city collects Monday to Saturday except public holidays of its German state (the
 ``holidays`` package's calendar, e.g. SH for Lübeck, MV for Rostock, Stralsund and Wismar). Cities
 can switch Saturdays off, close extra dates (a depot event, a storm) and open dates that would be
-closed (a make-up Saturday after Easter). Days are ``datetime.date`` in the city's time zone; shift
-times are turned into UTC datetimes with the zone's daylight-saving rules.
+closed (a make-up Saturday after Easter). A fraction with service days of its own (a morning
+schedule's ``weekdays``: residual rounds on Sundays too, paper on Monday, Wednesday and Friday) names
+them instead. Days are ``datetime.date`` in the city's time zone; shift times are turned into UTC
+datetimes with the zone's daylight-saving rules.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ CITY_SUBDIVISIONS: dict[str, str] = {
 }
 """German state (ISO 3166-2 subdivision) of the alliance's cities, by city slug."""
 
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 
 @lru_cache(maxsize=256)
 def _public_holidays(country: str, subdivision: str | None, year: int) -> dict[date, str]:
@@ -47,6 +51,8 @@ class CalendarRules:
     ``country`` and ``subdivision`` pick the public holidays (ISO 3166 codes, e.g. ``"DE"`` and
     ``"SH"``); ``subdivision=None`` uses the nationwide holidays only. ``closed_dates`` are closed in
     addition; ``open_dates`` are collection days even if a weekday rule or a holiday would close them.
+    ``weekdays`` (Monday = 0 ... Sunday = 6), when given, are the open weekdays instead of the
+    ``saturday`` and ``sunday`` flags (which then keep their defaults).
     """
 
     timezone: str = "Europe/Berlin"
@@ -60,9 +66,24 @@ class CalendarRules:
     """Close on public holidays."""
     closed_dates: frozenset[date] = field(default_factory=frozenset)
     open_dates: frozenset[date] = field(default_factory=frozenset)
+    weekdays: frozenset[int] | None = None
+    """The open weekdays of a fraction with service days of its own; None: Monday to Friday and the
+    ``saturday``/``sunday`` flags."""
 
     def __post_init__(self) -> None:
         time_zone(self.timezone)
+        if self.weekdays is not None:
+            try:
+                days = frozenset(self.weekdays)
+            except TypeError:
+                raise ValueError(f"weekdays must be weekday numbers, got {self.weekdays!r}") from None
+            if not days or any(type(d) is not int or not 0 <= d <= 6 for d in days):
+                got = sorted(days, key=str)
+                raise ValueError(f"weekdays must be a non-empty set of 0 (Monday) .. 6 (Sunday), got {got}")
+            if not self.saturday or self.sunday:
+                # two answers to "is Sunday open?" would leave one of them silently ignored
+                raise ValueError("give either weekdays or the saturday/sunday flags, not both")
+            object.__setattr__(self, "weekdays", days)
         object.__setattr__(self, "closed_dates", frozenset(self.closed_dates))
         object.__setattr__(self, "open_dates", frozenset(self.open_dates))
         for d in self.closed_dates | self.open_dates:
@@ -106,6 +127,8 @@ def closed_reason(day: date, rules: CalendarRules) -> str | None:
         if name is not None:
             return f"public holiday ({name})"
     weekday = day.weekday()
+    if rules.weekdays is not None:
+        return None if weekday in rules.weekdays else f"{DAY_NAMES[weekday]} is not a service day"
     if weekday == 6 and not rules.sunday:
         return "Sunday"
     if weekday == 5 and not rules.saturday:

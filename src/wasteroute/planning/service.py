@@ -47,7 +47,7 @@ from wasteroute.planning.solver import plan_routes
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.db import transaction
 from wasteroute.storage.history import bin_histories
-from wasteroute.storage.jobs import Claim, JobQueue
+from wasteroute.storage.jobs import Claim, JobQueue, ScheduleRepository
 from wasteroute.storage.plans import PlanRepository
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def load_inputs(
     if city is None:
         raise LookupError(f"city {city_id} not found")
     hist = bin_histories(session, city_id, fraction, now - timedelta(days=HISTORY_DAYS))
+    schedule = ScheduleRepository(session).enabled_for(city_id, fraction)
     return PlanInputs(
         city_id=city.id,
         slug=city.slug,
@@ -111,6 +112,24 @@ def load_inputs(
             for f in cities.facilities(city_id)
             if fraction in f.fractions
         ),
+        service_weekdays=frozenset(schedule.weekdays) if schedule is not None else None,
+        open_on_holidays=schedule.on_holidays if schedule is not None else False,
+    )
+
+
+def plan_calendar(inputs: PlanInputs) -> CalendarRules:
+    """The days the plan's fraction is collected on: the weekdays of its morning schedule (public
+    holidays closed unless the schedule plans on them) when the city has one, else the city's default,
+    Monday to Saturday without public holidays. The selection plans against the next of these days,
+    so a fraction also collected on Sundays keeps on Saturday only what cannot wait until Sunday."""
+    region = inputs.holiday_region or "SH"
+    if inputs.service_weekdays is None:
+        return CalendarRules(timezone=inputs.timezone, subdivision=region)
+    return CalendarRules(
+        timezone=inputs.timezone,
+        subdivision=region,
+        weekdays=inputs.service_weekdays,
+        public_holidays=not inputs.open_on_holidays,
     )
 
 
@@ -206,9 +225,10 @@ def _load(
 
 
 def _select(inputs: PlanInputs, options: dict[str, Any], now: datetime) -> tuple[date, list[BinSelection]]:
-    """The next planning day after the service date, and the selection's decision on every bin
-    (forecast at the day's visit time, the policy and thresholds of the job's options)."""
-    rules = CalendarRules(timezone=inputs.timezone, subdivision=inputs.holiday_region or "SH")
+    """The next planning day of the fraction after the service date (see :func:`plan_calendar`), and
+    the selection's decision on every bin (forecast at the day's visit time, the policy and
+    thresholds of the job's options)."""
+    rules = plan_calendar(inputs)
     next_day = next_planning_day(inputs.service_date, rules)
     visit_at = local_time(inputs.service_date, VISIT_TIME, rules)
     next_visit_at = local_time(next_day, VISIT_TIME, rules)

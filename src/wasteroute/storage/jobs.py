@@ -187,6 +187,14 @@ class ScheduleRepository:
                 out.append((sched, str(tz), region, str(slug)))
         return out
 
+    def enabled_for(self, city_id: int, fraction: str) -> PlanSchedule | None:
+        """The enabled schedule of a city's fraction, or None (the city's default days apply)."""
+        return (
+            self.session.query(PlanSchedule)
+            .filter(PlanSchedule.city_id == city_id, PlanSchedule.fraction == fraction, PlanSchedule.enabled)
+            .one_or_none()
+        )
+
     def of_city(self, city_id: int) -> list[PlanSchedule]:
         return list(
             self.session.query(PlanSchedule)

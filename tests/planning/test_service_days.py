@@ -1,0 +1,168 @@
+"""A fraction's service days on a real PostgreSQL: the plan job reads the fraction's enabled morning
+schedule and plans against the next of its days (the one written in the plan's summary and in every
+decision the dispatcher reads), and without a schedule against the city's default days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.planning.support import TwoCities
+from wasteroute.config import Settings
+from wasteroute.planning.assembly import PlanInputs
+from wasteroute.planning.calendar import closed_reason
+from wasteroute.planning.schedule import parse_weekdays
+from wasteroute.planning.service import execute_plan, plan_calendar
+from wasteroute.storage.db import make_session_factory, transaction
+from wasteroute.storage.jobs import ScheduleRepository
+from wasteroute.storage.plans import PlanRepository
+from wasteroute.storage.readings import BatchStore, ReadingRow
+
+SETTINGS = Settings()
+SATURDAY = date(2026, 11, 21)
+SUNDAY = date(2026, 11, 22)
+MONDAY = date(2026, 11, 23)
+WEDNESDAY = date(2026, 11, 25)
+
+
+def _morning(day: date) -> datetime:
+    """05:00 in Berlin (winter time) on ``day``: when the morning plan runs."""
+    return datetime.combine(day, time(4, 0), tzinfo=UTC)
+
+
+def _schedule(factory: sessionmaker[Session], city_id: int, days: str, *, enabled: bool = True) -> None:
+    with transaction(factory) as s:
+        ScheduleRepository(s).upsert(
+            city_id=city_id,
+            fraction="residual",
+            local_time=time(5, 0),
+            weekdays=sorted(parse_weekdays(days)),
+            on_holidays=False,
+            time_limit_s=1,
+            enabled=enabled,
+        )
+
+
+def _readings(cities: TwoCities, until: datetime) -> None:
+    """Two days of hourly readings of the residual containers of city a: the first one nearly full by
+    ``until``, so that the plan must take it and names the next day it could not wait for."""
+    sensors = cities.rows(
+        "SELECT s.id, s.bin_id FROM sensor s JOIN bin b ON b.id = s.bin_id "
+        "WHERE b.city_id = :c AND b.fraction = 'residual' ORDER BY s.id",
+        c=cities.a,
+    )
+    assert sensors
+    rows = [
+        ReadingRow(
+            sensor_id=sid,
+            measured_at=until - timedelta(hours=47 - h),
+            city_id=cities.a,
+            bin_id=bid,
+            fill_level=(0.55 if k == 0 else 0.1 + 0.03 * (k % 5)) + 0.008 * h,
+            distance_mm=None,
+            battery_pct=90.0,
+            battery_v=None,
+            temperature_c=8.0,
+            tilt_deg=None,
+            rssi_dbm=-90.0,
+            snr_db=7.0,
+            source="native",
+            raw=None,
+        )
+        for k, (sid, bid) in enumerate(sensors)
+        for h in range(48)
+    ]
+    store = BatchStore(cities.url)
+    try:
+        store.write_and_commit(rows, [])
+    finally:
+        store.close()
+
+
+def _plan(cities: TwoCities, factory: sessionmaker[Session], day: date) -> tuple[str, set[str]]:
+    """Run a residual plan of city a for ``day`` at 05:00 (the dynamic policy, the product's default);
+    its summary's next planning day and the next days its decisions name."""
+    with transaction(factory) as s:
+        plan_id = (
+            PlanRepository(s)
+            .create(
+                city_id=cities.a,
+                fraction="residual",
+                service_date=day,
+                options={"time_limit_s": 1, "seed": 0},
+            )
+            .id
+        )
+    outcome = execute_plan(factory, SETTINGS, plan_id, now=lambda: _morning(day))
+    assert outcome["status"] == "done", outcome
+    decided = cities.rows(
+        "SELECT reason_params ->> 'next_day' FROM plan_bin "
+        "WHERE plan_id = :id AND reason_params ? 'next_day'",
+        id=plan_id,
+    )
+    return str(outcome["next_planning_day"]), {r[0] for r in decided}
+
+
+def test_a_saturday_plan_looks_ahead_to_sunday_only_when_the_fractions_schedule_opens_it(
+    two_cities: TwoCities,
+) -> None:
+    factory = make_session_factory(two_cities.engine)
+    _readings(two_cities, _morning(SATURDAY))
+    # no schedule: the city's default days, Monday to Saturday
+    assert _plan(two_cities, factory, SATURDAY) == (MONDAY.isoformat(), {MONDAY.isoformat()})
+    _schedule(factory, two_cities.a, "mon-sun")
+    assert _plan(two_cities, factory, SATURDAY) == (SUNDAY.isoformat(), {SUNDAY.isoformat()})
+    # a schedule switched off no longer speaks for the fraction
+    _schedule(factory, two_cities.a, "mon-sun", enabled=False)
+    assert _plan(two_cities, factory, SATURDAY)[0] == MONDAY.isoformat()
+    # another city's schedule is its own
+    _schedule(factory, two_cities.b, "mon-sun")
+    assert _plan(two_cities, factory, SATURDAY)[0] == MONDAY.isoformat()
+
+
+def test_a_monday_plan_of_a_monday_wednesday_friday_fraction_plans_against_wednesday(
+    two_cities: TwoCities,
+) -> None:
+    factory = make_session_factory(two_cities.engine)
+    _readings(two_cities, _morning(MONDAY))
+    _schedule(factory, two_cities.a, "mon,wed,fri")
+    assert _plan(two_cities, factory, MONDAY) == (WEDNESDAY.isoformat(), {WEDNESDAY.isoformat()})
+
+
+def _inputs(weekdays: frozenset[int] | None, on_holidays: bool = False) -> PlanInputs:
+    return PlanInputs(
+        city_id=1,
+        slug="testhafen",
+        timezone="Europe/Berlin",
+        threshold=0.8,
+        holiday_region="SH",
+        service_date=SATURDAY,
+        fraction="residual",
+        bins=(),
+        histories={},
+        vehicles=(),
+        depots=(),
+        facilities=(),
+        service_weekdays=weekdays,
+        open_on_holidays=on_holidays,
+    )
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "on_holidays", "boxing_day", "sunday_27"),
+    [
+        (None, False, "public holiday (Second Day of Christmas)", "Sunday"),
+        (frozenset(range(7)), False, "public holiday (Second Day of Christmas)", None),
+        (frozenset(range(7)), True, None, None),
+        (frozenset({0, 2, 4}), True, "Saturday is not a service day", "Sunday is not a service day"),
+    ],
+)
+def test_the_plan_calendar_is_the_schedules_days_and_holiday_rule_else_the_citys_default(
+    weekdays: frozenset[int] | None, on_holidays: bool, boxing_day: str | None, sunday_27: str | None
+) -> None:
+    rules = plan_calendar(_inputs(weekdays, on_holidays))
+    assert rules.subdivision == "SH" and rules.timezone == "Europe/Berlin"
+    assert closed_reason(date(2026, 12, 26), rules) == boxing_day
+    assert closed_reason(date(2026, 12, 27), rules) == sunday_27

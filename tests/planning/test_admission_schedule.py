@@ -10,7 +10,7 @@ import pytest
 from wasteroute.errors import InvalidInput
 from wasteroute.planning.admission import QueueFull, check_queue, check_service_date, check_time_limit
 from wasteroute.planning.distances import GreatCircleProvider, point_set_key, reorder
-from wasteroute.planning.schedule import MorningRule, parse_weekdays
+from wasteroute.planning.schedule import MorningRule, format_weekdays, parse_weekdays
 
 MON_SAT = frozenset(range(6))
 
@@ -79,6 +79,19 @@ def test_weekday_specs() -> None:
             parse_weekdays(bad)
     with pytest.raises(ValueError, match="non-empty set"):
         _rule(weekdays=frozenset())
+
+
+def test_weekday_specs_are_written_the_way_they_are_read() -> None:
+    assert format_weekdays(range(7)) == "mon-sun"
+    assert format_weekdays(MON_SAT) == "mon-sat"
+    assert format_weekdays({4, 0, 2}) == "mon,wed,fri"
+    assert format_weekdays({0, 1, 2, 3, 4, 6}) == "mon-fri,sun"
+    assert format_weekdays({5, 6}) == "sat,sun"
+    for days in ({0}, {6}, {0, 1}, {0, 1, 3, 4, 5}, {1, 2, 3, 6}, set(range(7))):
+        assert parse_weekdays(format_weekdays(days)) == days
+    for bad in (set(), {7}):
+        with pytest.raises(ValueError, match="non-empty set"):
+            format_weekdays(bad)
 
 
 def test_the_matrix_key_is_the_set_of_points_and_reorder_restores_any_order() -> None:

@@ -30,6 +30,7 @@ from wasteroute.simulation.loop import SimulationConfig, after_last_service, pre
 from wasteroute.simulation.measures import JSON_KEYS, json_line, measures
 from wasteroute.simulation.report import run_many, simulate_policies, summarise
 from wasteroute.simulation.rhythm import (
+    Rhythm,
     choose_rhythm,
     due_at_switch,
     due_today,
@@ -233,6 +234,34 @@ def test_simulate_reads_collection_days_per_fraction(capsys: pytest.CaptureFixtu
         SimulationConfig(collection_days={"paper": ()})
 
 
+def test_simulate_reads_service_days_per_fraction(capsys: pytest.CaptureFixture[str]) -> None:
+    from wasteroute.cli import build_parser
+
+    args = build_parser().parse_args(["simulate", "--service-days", "residual=mon-sun; paper = Mon,wed,FRI"])
+    assert args.service_days == {"residual": frozenset(range(7)), "paper": frozenset({0, 2, 4})}
+    assert build_parser().parse_args(["simulate"]).service_days == {}
+    for bad, why in (
+        ("litter=mon-sun", "unknown fraction 'litter' (public litter bins are residual containers)"),
+        ("plastic=mon", "unknown fraction 'plastic'; fractions: residual, paper"),
+        ("residual=sun-mon", "service days of residual: a day range runs forward"),
+        ("residual=someday", "service days of residual: days must look like"),
+        ("residual", "expected fraction=days pairs"),
+        ("residual=", "expected fraction=days pairs"),
+        ("residual=mon;residual=sun", "service days of residual given twice"),
+        (";", "expected fraction=days pairs"),
+    ):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["simulate", "--service-days", bad])
+        err = capsys.readouterr().err
+        assert "--service-days" in err and why in err, (bad, err)
+    with pytest.raises(ValueError, match="unknown fraction 'litter'"):
+        SimulationConfig(service_days={"litter": frozenset({6})})
+    with pytest.raises(ValueError, match="service days of paper"):
+        SimulationConfig(service_days={"paper": frozenset()})
+    with pytest.raises(ValueError, match="service days of paper"):
+        SimulationConfig(service_days={"paper": frozenset({7})})
+
+
 def test_forecasts_are_checked_against_the_fill_had_nobody_emptied_the_container() -> None:
     import numpy as np
 
@@ -276,6 +305,14 @@ def test_overflows_after_the_last_service_are_those_no_service_day_visit_prevent
     assert after_last_service(overflows[:1] * 2, [saturday, saturday], rules) == (2, 4)
     # the measured days end on the Sunday: only that day counts
     assert after_last_service(overflows[:1], [saturday], rules, date(2026, 11, 15)) == (1, 1)
+    # each container by its own fraction's days: with Sunday rounds from 06:00, Sunday evening's
+    # overflow of a container emptied on Saturday was one a Sunday visit could have prevented
+    every_day = CalendarRules(timezone="Europe/Berlin", subdivision="SH", weekdays=frozenset(range(7)))
+    assert after_last_service(overflows[:1] * 2, [saturday, saturday], [every_day, rules]) == (1, 2)
+    sunday_dawn = datetime(2026, 11, 15, 5, 0, tzinfo=berlin)  # before Sunday's shifts: still counts
+    assert after_last_service([sunday_dawn], [saturday], [every_day]) == (1, 1)
+    with pytest.raises(ValueError):
+        after_last_service(overflows[:1], [saturday], [every_day, rules])  # one calendar per overflow
 
 
 def test_later_visit_times_skip_sundays_and_holidays() -> None:
@@ -314,6 +351,44 @@ def test_rhythm_is_the_least_frequent_one_the_history_survives() -> None:
     assert not due_today(weekly, round_day + timedelta(days=1), round_day)
     # a round on a closed day is made up on the next planning day
     assert due_today(weekly, round_day + timedelta(days=1), round_day - timedelta(days=1))
+
+
+def test_rhythms_follow_a_fractions_service_days() -> None:
+    key = "d:paper"
+    default = rhythm_options(key)
+    assert rhythm_options(key, range(6)) == default  # Monday to Saturday named is the default
+    # Sundays on top: every working day stays (Saturday to Monday, 2 days), every service day comes
+    # after it with 1-day gaps; the other rhythms never fall on a Sunday and keep their gaps
+    with_sunday = rhythm_options(key, range(7))
+    assert with_sunday[:5] == default
+    every = with_sunday[5]
+    assert (every.name, every.weekdays, every.longest_gap_days) == ("every service day", tuple(range(7)), 1)
+    assert choose_rhythm([0.9] * 14, key, service_days=range(7)) == every
+    assert choose_rhythm([0.4] * 14, key, service_days=range(7)).name == "every working day"  # 0.8 < 1
+    assert choose_rhythm([0.4] * 14, key).name == "every working day"
+    assert choose_rhythm([0.9] * 14, key).name == "every working day"  # the default's most frequent
+    # Monday, Wednesday and Friday only: a Tuesday/Friday round is driven Wednesday/Friday, so its
+    # longest gap grows from 4 to 5 days (Friday to Wednesday); every service day waits 3 (the weekend)
+    mwf = {r.name: r for r in rhythm_options("b:paper", {0, 2, 4})}
+    assert rhythm_options("b:paper")[2].weekdays == (1, 4)
+    assert mwf["twice weekly"].weekdays == (1, 4) and mwf["twice weekly"].longest_gap_days == 5
+    assert mwf["weekly"].longest_gap_days == 8 and mwf["fortnightly"].longest_gap_days == 15
+    assert "every working day" not in mwf
+    assert (mwf["every service day"].weekdays, mwf["every service day"].longest_gap_days) == ((0, 2, 4), 3)
+    assert choose_rhythm([0.22] * 14, "b:paper", service_days={0, 2, 4}).name == "three times weekly"
+    # a round on a weekday the fraction is not served on is made up on its next service day
+    tuesday = date(2026, 11, 24)
+    twice = mwf["twice weekly"]
+    friday, monday, wednesday = (tuesday + timedelta(days=k) for k in (-4, -1, 1))
+    assert due_today(twice, friday, friday - timedelta(days=2))
+    assert not due_today(twice, monday, friday)
+    assert due_today(twice, wednesday, monday)  # Tuesday's round
+    # Sunday is a weekday a round can fall on; an eighth day is not
+    assert Rhythm("sunday", (6,), None, 7).is_round_day(date(2026, 11, 29))
+    with pytest.raises(ValueError, match=r"Monday\.\.Sunday \(0\.\.6\)"):
+        Rhythm("never", (7,), None, 7)
+    with pytest.raises(ValueError, match="service_days"):
+        rhythm_options(key, set())
 
 
 def test_a_noisy_history_needs_a_more_frequent_round_than_a_steady_one_of_the_same_mean() -> None:

@@ -11,6 +11,7 @@ is the one drivers get.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -75,6 +76,24 @@ def parse_weekdays(spec: str) -> frozenset[int]:
             raise ValueError(f"a day range runs forward (mon-sat), got {part!r}")
         out.update(range(first, last + 1))
     return frozenset(out)
+
+
+def format_weekdays(days: Iterable[int]) -> str:
+    """Weekday numbers -> the shortest spec :func:`parse_weekdays` reads back: ``"mon-sun"``,
+    ``"mon,wed,fri"``, ``"mon-fri,sun"``."""
+    left = sorted(set(days))
+    if not left or not set(left) <= set(range(7)):
+        raise ValueError(f"days must be a non-empty set of 0 (Monday) .. 6 (Sunday), got {left}")
+    parts: list[str] = []
+    while left:
+        first = last = left.pop(0)
+        while left and left[0] == last + 1:
+            last = left.pop(0)
+        if last - first >= 2:
+            parts.append(f"{WEEKDAYS[first]}-{WEEKDAYS[last]}")
+        else:
+            parts.extend(WEEKDAYS[d] for d in range(first, last + 1))
+    return ",".join(parts)
 
 
 def enqueue_due(factory: sessionmaker[Session], now: datetime) -> list[int]:

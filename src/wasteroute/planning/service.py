@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time as clock
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -118,18 +118,25 @@ def load_inputs(
 
 
 def plan_calendar(inputs: PlanInputs) -> CalendarRules:
-    """The days the plan's fraction is collected on: the weekdays of its morning schedule (public
-    holidays closed unless the schedule plans on them) when the city has one, else the city's default,
-    Monday to Saturday without public holidays. The selection plans against the next of these days,
-    so a fraction also collected on Sundays keeps on Saturday only what cannot wait until Sunday."""
-    region = inputs.holiday_region or "SH"
-    if inputs.service_weekdays is None:
-        return CalendarRules(timezone=inputs.timezone, subdivision=region)
+    """The days the plan's fraction is collected on (see :func:`service_calendar`). The selection
+    plans against the next of these days, so a fraction also collected on Sundays keeps on Saturday
+    only what cannot wait until Sunday."""
+    return service_calendar(
+        inputs.timezone, inputs.holiday_region, inputs.service_weekdays, inputs.open_on_holidays
+    )
+
+
+def service_calendar(
+    timezone: str, holiday_region: str | None, weekdays: Iterable[int] | None, on_holidays: bool = False
+) -> CalendarRules:
+    """The days a city collects a fraction on: the ``weekdays`` of the fraction's morning schedule
+    (public holidays closed unless it plans ``on_holidays``) when it has one, else the city's default,
+    Monday to Saturday without public holidays."""
+    region = holiday_region or "SH"
+    if weekdays is None:
+        return CalendarRules(timezone=timezone, subdivision=region)
     return CalendarRules(
-        timezone=inputs.timezone,
-        subdivision=region,
-        weekdays=inputs.service_weekdays,
-        public_holidays=not inputs.open_on_holidays,
+        timezone=timezone, subdivision=region, weekdays=frozenset(weekdays), public_holidays=not on_holidays
     )
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.config import Settings
+from wasteroute.planning.schedule import parse_weekdays
 from wasteroute.planning.selection import POLICIES, weekdays
+from wasteroute.vocabulary import Fraction
 
 
 def _thresholds(text: str) -> dict[str, float]:
@@ -44,6 +46,31 @@ def _collection_days(text: str) -> dict[str, tuple[str, ...]]:
                 f"expected fraction=weekdays pairs like paper=mon,wed,fri;glass=tue,fri, got {part!r}"
             )
         out[name.strip()] = days
+    return out
+
+
+def _service_days(text: str) -> dict[str, frozenset[int]]:
+    """``residual=mon-sun;paper=mon,wed,fri`` -> {"residual": {0, ..., 6}, "paper": {0, 2, 4}}."""
+    out: dict[str, frozenset[int]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not name or not value:
+            raise argparse.ArgumentTypeError(
+                f"expected fraction=days pairs like residual=mon-sun;paper=mon,wed,fri, got {part!r}"
+            )
+        if name not in set(Fraction):
+            hint = " (public litter bins are residual containers)" if name == "litter" else ""
+            raise argparse.ArgumentTypeError(
+                f"unknown fraction {name!r}{hint}; fractions: {', '.join(Fraction)}"
+            )
+        if name in out:
+            raise argparse.ArgumentTypeError(f"service days of {name} given twice in {text!r}")
+        try:
+            out[name] = parse_weekdays(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"service days of {name}: {exc}") from None
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected fraction=days pairs like residual=mon-sun, got {text!r}")
     return out
 
 
@@ -130,6 +157,14 @@ def register(sub: Any) -> None:
         help="dynamic policy: the weekdays each fraction's trucks go on their round, "
         "e.g. 'paper=mon,wed,fri;glass=tue,fri' (others: every planning day)",
     )
+    sp.add_argument(
+        "--service-days",
+        type=_service_days,
+        default={},
+        help="the days a fraction is collected on under every policy, e.g. 'residual=mon-sun' for "
+        "Sunday rounds (public litter bins are residual) or 'paper=mon,wed,fri' "
+        "(others: Monday to Saturday; public holidays closed)",
+    )
     sp.add_argument("--sensor-coverage", type=float, default=1.0, help="share of containers with a sensor")
     sp.add_argument(
         "--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85"
@@ -169,6 +204,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         run_in_days=args.run_in_days,
         policy_options=dict(args.policy_option),
         collection_days=args.collection_days,
+        service_days=args.service_days,
         sensor_coverage=args.sensor_coverage,
         thresholds=args.threshold,
         one_truck_fewer=args.one_truck_fewer,

@@ -9,6 +9,10 @@ the truck gets there and feeds the next forecast. The first ``warmup_days`` run 
 fixed rounds (the history every policy starts from); then the policy runs ``run_in_days`` unmeasured
 (the switch from the old rounds leaves every policy a transient: containers the old rounds had just
 left, others nearly full), and measures count the ``days`` after.
+
+Each fraction is planned on its own service days: Monday to Saturday without public holidays, or the
+weekdays of ``service_days``, which the loop writes as the city's morning schedules; the plan job
+reads them from there like any city's, and the loop plans a fraction only on its days.
 """
 
 from __future__ import annotations
@@ -35,15 +39,17 @@ from wasteroute.ingest.resolver import Resolver, SensorDirectory
 from wasteroute.ingest.service import limits_from
 from wasteroute.planning.calendar import CITY_SUBDIVISIONS, CalendarRules, closed_reason, next_planning_day
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions, weekdays
-from wasteroute.planning.service import VISIT_TIME, execute_plan
+from wasteroute.planning.service import VISIT_TIME, execute_plan, service_calendar
 from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.collections import CollectionRepository, StopEvent
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
+from wasteroute.storage.jobs import ScheduleRepository
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow
 from wasteroute.storage.tours import TourRepository
+from wasteroute.vocabulary import Fraction
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,9 @@ class SimulationConfig:
     collection_days: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Dynamic policy: the weekdays each fraction's trucks go on their round (by fraction; others
     every planning day)."""
+    service_days: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    """The weekdays (Monday = 0) a fraction is collected on under every policy, by fraction; written
+    as the city's morning schedules (public holidays closed). Others: Monday to Saturday."""
     sensor_coverage: float = 1.0
     """Share of containers with a sensor; the others are planned from their peers and history."""
     thresholds: Mapping[str, float] = field(default_factory=dict)
@@ -112,6 +121,15 @@ class SimulationConfig:
         for fraction, days in self.collection_days.items():
             if not weekdays(list(days)):
                 raise ValueError(f"collection days of {fraction} must name at least one weekday")
+        for fraction, service in self.service_days.items():
+            if fraction not in set(Fraction):
+                known = ", ".join(Fraction)
+                raise ValueError(f"service days of an unknown fraction {fraction!r}; fractions: {known}")
+            if not service or not set(service) <= set(range(7)):
+                raise ValueError(
+                    f"service days of {fraction} must be a non-empty set of 0 (Monday) .. 6 (Sunday), "
+                    f"got {sorted(service)}"
+                )
 
     @property
     def measured_start(self) -> date:
@@ -133,6 +151,8 @@ class DayRecord:
     """Trips to a facility (one per truck load)."""
     load_share: float = 0.0
     """Sum over loads of the share of the truck each filled (volume or mass, whichever is larger)."""
+    fractions: list[str] = field(default_factory=list)
+    """The fractions planned that day (those whose service day it is)."""
 
 
 @dataclass
@@ -272,20 +292,22 @@ SERVICE_START_HOUR = 6
 def after_last_service(
     overflows: Sequence[datetime],
     emptied_before: Sequence[datetime | None],
-    rules: CalendarRules,
+    rules: CalendarRules | Sequence[CalendarRules],
     last_day: date | None = None,
 ) -> tuple[int, int]:
     """Overflows that came in a container emptied on the last service day before them, before the
     next service day's shifts began (from empty to overflowing within one service gap, e.g. over a
     Sunday): more visits on service days could not have prevented them. Returns their number and
     the container-days they overflowed at least (from their day to the next service day, which
-    begins overflowing too, up to ``last_day``)."""
-    zone = ZoneInfo(rules.timezone)
+    begins overflowing too, up to ``last_day``). ``rules`` are the service days of every container,
+    or one for each overflow (its container's fraction's)."""
+    calendars = [rules] * len(overflows) if isinstance(rules, CalendarRules) else list(rules)
     events = days = 0
-    for when, emptied in zip(overflows, emptied_before, strict=True):
+    for when, emptied, cal in zip(overflows, emptied_before, calendars, strict=True):
         if emptied is None:
             continue
-        following = next_planning_day(emptied.astimezone(zone).date(), rules)
+        zone = ZoneInfo(cal.timezone)
+        following = next_planning_day(emptied.astimezone(zone).date(), cal)
         if when < _local(following, SERVICE_START_HOUR, zone):
             events += 1
             end = following if last_day is None else min(following, last_day)
@@ -346,6 +368,18 @@ def run_policy(
         with transaction(factory) as session:
             summary = import_city_seed(session, CitySeedDocument.model_validate(import_doc))
         city_id = summary.city_id
+        if cfg.service_days:
+            with transaction(factory) as session:
+                for fraction, days in sorted(cfg.service_days.items()):
+                    ScheduleRepository(session).upsert(
+                        city_id=city_id,
+                        fraction=fraction,
+                        local_time=time(PLAN_HOUR, 0),
+                        weekdays=sorted(days),
+                        on_holidays=False,
+                        time_limit_s=cfg.plan_time_limit_s,
+                        enabled=True,
+                    )
         with transaction(factory) as session:
             city = CityRepository(session).get(city_id)
             assert city is not None
@@ -354,6 +388,16 @@ def run_policy(
             vehicles = {v.id: v for v in CityRepository(session).vehicles(city_id)}
             fractions = sorted({v.fraction for v in vehicles.values()})
             trucks = {v.external_id: TruckRecord(v.fraction, v.access_class) for v in vehicles.values()}
+            # each fraction's days read back the way the plan job reads them
+            calendars: dict[str, CalendarRules] = {}
+            for fraction in fractions:
+                sched = ScheduleRepository(session).enabled_for(city_id, fraction)
+                calendars[fraction] = service_calendar(
+                    tz,
+                    region,
+                    None if sched is None else sched.weekdays,
+                    sched is not None and sched.on_holidays,
+                )
         zone = ZoneInfo(tz)
         ext_of = {b.id: b.external_id for b, _, _ in bins}
         feats = city_doc["bins"]["features"]
@@ -364,7 +408,9 @@ def run_policy(
             ]: f"{f['properties'].get('district', '')}:{f['properties']['fraction']}"
             for f in feats
         }
-        rules = CalendarRules(timezone=tz, subdivision=region or "SH")
+        fraction_of = {f["properties"]["external_id"]: f["properties"]["fraction"] for f in feats}
+        rules = service_calendar(tz, region, None)
+        """The city's default days, for containers of a fraction without trucks."""
         measure_day0 = cfg.measured_start
         policy_day0 = measure_day0 - timedelta(days=cfg.run_in_days)
         start_day = policy_day0 - timedelta(days=cfg.warmup_days)
@@ -376,39 +422,47 @@ def run_policy(
         feed = _Feed()
         writer = _Writer(database_url, settings)
         driver_rng = random.Random(f"wasteroute-sim-drivers:{cfg.seed}:{cfg.policy}")
-        planning_days = [
-            policy_day0 + timedelta(days=k)
-            for k in range(cfg.run_in_days + cfg.days)
-            if closed_reason(policy_day0 + timedelta(days=k), rules) is None
-        ]
+        span = [policy_day0 + timedelta(days=k) for k in range(cfg.run_in_days + cfg.days)]
+        days_of = {f: [d for d in span if closed_reason(d, calendars[f]) is None] for f in fractions}
+        """Each fraction's planning days."""
+        planning_days = [d for d in span if any(d in days_of[f] for f in fractions)]
         missed: set[str] = set()
-        """Fixed rounds' containers due but not emptied (left out, not reachable): the next day's."""
+        """Fixed rounds' containers due but not emptied (left out, not reachable): their fraction's
+        next planning day's."""
         rhythms: dict[str, Rhythm] = {}
         records: list[DayRecord] = []
         late = timedelta(hours=PolicyOptions.late_visit_h if cfg.policy == "dynamic" else 0.0)
-        previous_day: date | None = None
+        previous_day: dict[str, date] = {}
+        """Each fraction's last planning day so far."""
 
         def plan_day(day: date, now: datetime) -> None:
-            nonlocal previous_day
-            rec = DayRecord(day, measured=day >= measure_day0)
+            today = [f for f in fractions if day in days_of[f]]
+            rec = DayRecord(day, measured=day >= measure_day0, fractions=today)
             records.append(rec)
             if cfg.policy == "fixed" and not rhythms:
                 for ext, key in rounds_key.items():
-                    rhythms[ext] = choose_rhythm(truth.warm_gain[index_of[ext]].tolist(), key)
+                    fraction = fraction_of[ext]
+                    service = calendars.get(fraction, rules).weekdays
+                    gain = truth.warm_gain[index_of[ext]].tolist()
+                    rhythms[ext] = choose_rhythm(gain, key, service_days=service)
                     last = truth.last_emptied(index_of[ext])
-                    if due_at_switch(rhythms[ext], None if last is None else last.date(), day):
+                    # the switch is on the fraction's first planning day, which may be after today
+                    switch = next((d for d in days_of.get(fraction, []) if d >= day), day)
+                    if due_at_switch(rhythms[ext], None if last is None else last.date(), switch):
                         missed.add(ext)
             due = [
                 str(bid)
                 for bid, ext in ext_of.items()
-                if cfg.policy == "fixed" and (due_today(rhythms[ext], day, previous_day) or ext in missed)
+                if cfg.policy == "fixed"
+                and fraction_of[ext] in today
+                and (due_today(rhythms[ext], day, previous_day.get(fraction_of[ext])) or ext in missed)
             ]
-            missed.clear()
+            missed.difference_update([ext for ext in missed if fraction_of[ext] in today])
             emptied_today: set[str] = set()
-            next_day = next_planning_day(day, rules)
             visit = _local(day, VISIT_TIME.hour, zone)
-            deadline = _local(next_day, VISIT_TIME.hour, zone) + late
-            for fraction in fractions:
+            for fraction in today:
+                next_day = next_planning_day(day, calendars[fraction])
+                deadline = _local(next_day, VISIT_TIME.hour, zone) + late
                 options: dict[str, Any] = {
                     "policy": cfg.policy,
                     "time_limit_s": cfg.plan_time_limit_s,
@@ -430,7 +484,7 @@ def run_policy(
                         .id
                     )
 
-                def seen(decisions: list[BinSelection]) -> None:
+                def seen(decisions: list[BinSelection], deadline: datetime = deadline) -> None:
                     for d in decisions:
                         i = index_of[ext_of[int(d.bin_id)]]
                         truth.expect_band(i, now, visit, *d.fill_at_visit_band)
@@ -443,6 +497,12 @@ def run_policy(
                     rec.failed_plans += 1
                     log.warning("plan %s (%s, %s) failed: %s", plan_id, fraction, day, result.get("error"))
                     continue
+                if result.get("next_planning_day") != next_day.isoformat():
+                    # the loop's days and the plan job's must be one calendar, or the measures lie
+                    raise RuntimeError(
+                        f"plan {plan_id} ({fraction}, {day}) planned against "
+                        f"{result.get('next_planning_day')}, the simulation against {next_day}"
+                    )
                 with transaction(factory) as session:
                     repo = PlanRepository(session)
                     for route in repo.routes(plan_id):
@@ -479,7 +539,8 @@ def run_policy(
                                 rec.not_reachable += 1
             if cfg.policy == "fixed":
                 missed.update(ext_of[int(b)] for b in due if ext_of[int(b)] not in emptied_today)
-            previous_day = day
+            for fraction in today:
+                previous_day[fraction] = day
             if progress:
                 log.info(
                     "%s %s: %d tours, %.0f km, %d stops, %.1f s planning",
@@ -515,10 +576,11 @@ def run_policy(
                 writer.add(msg.topic, msg.payload, msg.at)
         writer.close()
         truth.finish()
+        fraction_at = [f["properties"]["fraction"] for f in feats]
         after_service = after_last_service(
             [when for _, when in truth.overflow_log],
             truth.overflow_emptied_before,
-            rules,
+            [calendars.get(fraction_at[i], rules) for i, _ in truth.overflow_log],
             measure_day0 + timedelta(days=cfg.days - 1),
         )
         counts: dict[str, int] = {}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.config import Settings
+from wasteroute.planning.schedule import format_weekdays
 from wasteroute.simulation.loop import PolicyRun, SimulationConfig, run_policy
 from wasteroute.simulation.measures import (
     CO2_KG_PER_L,
@@ -348,6 +349,13 @@ def write_report(
             + "; ".join(f"{f} {', '.join(d)}" for f, d in sorted(cfg.collection_days.items()))
             + "."
             if cfg.collection_days
+            else ""
+        )
+        + (
+            " Service days (every policy; other fractions Monday to Saturday): "
+            + "; ".join(f"{f} {format_weekdays(d)}" for f, d in sorted(cfg.service_days.items()))
+            + "."
+            if cfg.service_days
             else ""
         ),
         "",

@@ -28,7 +28,7 @@ from wasteroute.planning.selection import (
 from wasteroute.planning.service import later_visit_times
 from wasteroute.simulation.loop import SimulationConfig, after_last_service, prepare_city
 from wasteroute.simulation.measures import JSON_KEYS, json_line, measures
-from wasteroute.simulation.report import run_many, simulate_policies, summarise
+from wasteroute.simulation.report import run_many, simulate_policies, summarise, write_report
 from wasteroute.simulation.rhythm import (
     Rhythm,
     choose_rhythm,
@@ -490,6 +490,46 @@ def test_closed_loop_end_to_end(db_server: Any, tmp_path: Path) -> None:
     assert [s["km"] for s in saved] == [r["km"] for r in results]
     assert "| service_level |" in (tmp_path / "report.md").read_text()
     assert "## By truck" in (tmp_path / "report.md").read_text()
+
+
+def test_service_days_plan_a_fraction_on_sundays_under_every_policy(db_server: Any, tmp_path: Path) -> None:
+    doc = generate_city("wismar", 40, 2)
+    fractions = sorted({v["fraction"] for v in doc["vehicles"]})
+    assert "residual" in fractions and len(fractions) > 1
+    # two days of run-in before Monday 21 December: the policies start on Saturday 19 December
+    cfg = SimulationConfig(
+        days=1,
+        warmup_days=3,
+        run_in_days=2,
+        holiday_week=True,
+        seed=2,
+        plan_time_limit_s=2.0,
+        plan_iterations=100,
+        service_days={"residual": frozenset(range(7))},  # public litter bins hold residual waste
+    )
+    tasks = [(doc, replace(cfg, policy=p)) for p in ("fixed", "threshold", "dynamic")]
+    tasks.append((doc, replace(cfg, policy="threshold", service_days={})))
+    *runs, default = run_many(tasks, db_server.admin_url, Settings())
+    saturday, sunday, monday = date(2026, 12, 19), date(2026, 12, 20), date(2026, 12, 21)
+    for run in runs:
+        # the loop fails a run whose plan job planned against another next day than its own (here
+        # Saturday's residual plan against Sunday), so every plan read the residual schedule the
+        # run wrote into the city's database
+        assert [(d.day, d.fractions) for d in run.days] == [
+            (saturday, fractions),
+            (sunday, ["residual"]),
+            (monday, fractions),
+        ], run.config.policy
+        assert not any(d.failed_plans for d in run.days)
+    assert [(d.day, d.fractions) for d in default.days] == [(saturday, fractions), (monday, fractions)]
+    # fixed rounds: containers that cannot wait from one day to the next get a round every day,
+    # Sunday's included, and their trucks went
+    fixed = runs[0]
+    assert fixed.rhythms.get("every service day", 0) > 0
+    assert fixed.days[1].stops > 0
+    results = [measures(r) for r in runs]
+    report = write_report(runs, results, doc, tmp_path).read_text()
+    assert "Service days (every policy; other fractions Monday to Saturday): residual mon-sun." in report
 
 
 def test_the_same_seed_gives_the_same_report_in_parallel_processes(db_server: Any, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ CITY_SUBDIVISIONS: dict[str, str] = {
 """German state (ISO 3166-2 subdivision) of the alliance's cities, by city slug."""
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+"""English weekday names, Monday (0) first, for the reasons a day is closed (not locale dependent)."""
 
 
 @lru_cache(maxsize=256)

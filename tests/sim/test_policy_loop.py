@@ -27,7 +27,7 @@ from wasteroute.planning.selection import (
 )
 from wasteroute.planning.service import later_visit_times
 from wasteroute.simulation.loop import SimulationConfig, after_last_service, prepare_city
-from wasteroute.simulation.measures import JSON_KEYS, json_line, measures
+from wasteroute.simulation.measures import JSON_KEYS, json_line, measures, reliability_misses
 from wasteroute.simulation.report import run_many, simulate_policies, summarise, write_report
 from wasteroute.simulation.rhythm import (
     Rhythm,
@@ -548,3 +548,30 @@ def test_the_same_seed_gives_the_same_report_in_parallel_processes(db_server: An
     assert a == b
     assert a["collections"] > 0
     assert runs[0].truth.fill_at_emptying == runs[1].truth.fill_at_emptying
+
+
+def test_the_misses_of_small_overflow_probabilities_are_grouped_by_kind_sensor_and_weekday() -> None:
+    pairs = [(0.01, True), (0.01, False), (0.02, True), (0.5, True), (0.0001, True), (0.03, False)]
+    tags = [
+        "residual/litter-100;healthy sensor;sat",
+        "residual/litter-100;healthy sensor;mon",
+        "paper/wheelie-1100;sensor flagged;sat",
+        "paper/wheelie-1100;healthy sensor;sat",  # 50 %: not a small probability
+        "glass/glass-bank-2500;healthy sensor;sat",  # 0.01 %: below the span
+        "glass/glass-bank-2500;healthy sensor;tue",
+    ]
+    misses = reliability_misses(pairs, tags)
+    by_kind = {r["group"]: r for r in misses["kind"]}
+    assert by_kind["residual/litter-100"] == {
+        "group": "residual/litter-100",
+        "n": 2,
+        "expected": 0.0,
+        "observed": 1,
+        "ratio": 50.0,
+    }
+    assert by_kind["glass/glass-bank-2500"]["n"] == 1 and by_kind["glass/glass-bank-2500"]["observed"] == 0
+    # the groups with the most overflows beyond the forecast come first
+    assert [r["group"] for r in misses["weekday"]] == ["sat", "mon", "tue"]
+    assert {r["group"]: r["observed"] for r in misses["sensor"]} == {"healthy sensor": 1, "sensor flagged": 1}
+    with pytest.raises(ValueError, match="tags"):
+        reliability_misses(pairs, tags[:-1])

@@ -49,7 +49,7 @@ from wasteroute.storage.jobs import ScheduleRepository
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow
 from wasteroute.storage.tours import TourRepository
-from wasteroute.vocabulary import Fraction
+from wasteroute.vocabulary import WEEKDAYS, Fraction
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +409,7 @@ def run_policy(
             for f in feats
         }
         fraction_of = {f["properties"]["external_id"]: f["properties"]["fraction"] for f in feats}
+        kinds = [f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in feats]
         rules = service_calendar(tz, region, None)
         """The city's default days, for containers of a fraction without trucks."""
         measure_day0 = cfg.measured_start
@@ -488,7 +489,9 @@ def run_policy(
                     for d in decisions:
                         i = index_of[ext_of[int(d.bin_id)]]
                         truth.expect_band(i, now, visit, *d.fill_at_visit_band)
-                        truth.expect(i, now, deadline, d.overflow_probability)
+                        health = "sensor flagged" if d.flags else "healthy sensor"
+                        tag = f"{kinds[i]};{health};{WEEKDAYS[day.weekday()]}"
+                        truth.expect(i, now, deadline, d.overflow_probability, tag)
 
                 t0 = clock.perf_counter()
                 result = execute_plan(factory, settings, plan_id, now=lambda: now, on_decisions=seen)
@@ -595,7 +598,7 @@ def run_policy(
             readings_stored=writer.stored,
             dead_letters=writer.dead_letters,
             rhythms=counts,
-            kinds=[f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in feats],
+            kinds=kinds,
             trucks=trucks,
             overflows_after_last_service=after_service,
         )

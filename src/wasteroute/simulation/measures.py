@@ -150,3 +150,44 @@ def reliability_table(pairs: list[tuple[float, bool]], edges: tuple[float, ...])
                 }
             )
     return out
+
+
+SMALL_PROBABILITIES = (0.001, 0.05)
+"""The overflow probabilities the policy's choices turn on (its ``risk`` lies among them)."""
+
+
+def reliability_misses(
+    pairs: list[tuple[float, bool]],
+    tags: list[str],
+    span: tuple[float, float] = SMALL_PROBABILITIES,
+) -> dict[str, list[dict[str, Any]]]:
+    """Where small overflow probabilities miss: the forecasts with a probability in ``span``, grouped
+    by each part of their tag (``kind;health;weekday``), with count, expected overflows (the sum of
+    the probabilities), observed overflows and observed over expected; groups sorted by the
+    overflows they have beyond what was forecast."""
+    if len(pairs) != len(tags):
+        raise ValueError(f"{len(pairs)} forecasts but {len(tags)} tags")
+    lo, hi = span
+    groups: dict[str, dict[str, list[float]]] = {}
+    for (p, over), tag in zip(pairs, tags, strict=True):
+        if not lo <= p < hi:
+            continue
+        for name, part in zip(("kind", "sensor", "weekday"), tag.split(";"), strict=False):
+            g = groups.setdefault(name, {}).setdefault(part, [0.0, 0.0, 0.0])
+            g[0] += 1
+            g[1] += p
+            g[2] += float(over)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, by_part in groups.items():
+        rows = [
+            {
+                "group": part,
+                "n": int(n),
+                "expected": round(expected, 1),
+                "observed": int(observed),
+                "ratio": round(observed / expected, 2) if expected > 0 else None,
+            }
+            for part, (n, expected, observed) in by_part.items()
+        ]
+        out[name] = sorted(rows, key=lambda r: (r["expected"] - r["observed"], r["group"]))
+    return out

@@ -19,7 +19,9 @@ from wasteroute.simulation.loop import PolicyRun, SimulationConfig, run_policy
 from wasteroute.simulation.measures import (
     CO2_KG_PER_L,
     DIESEL_L_PER_KM,
+    SMALL_PROBABILITIES,
     measures,
+    reliability_misses,
     reliability_table,
 )
 from wasteroute.storage.db import migrate
@@ -386,8 +388,30 @@ def write_report(
                 f"observed {t['observed']:.3f} (n={t['n']})"
             )
         lines.append("")
+        lines += _misses_lines(run)
     lines += [f"![{f}]({f})" for f in files]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     (out_dir / "results.json").write_text(json.dumps(list(results), indent=2, default=str) + "\n")
     return path
+
+
+def _misses_lines(run: PolicyRun) -> list[str]:
+    """Where the small overflow probabilities miss, by container kind, sensor health and weekday."""
+    misses = reliability_misses(run.truth.reliability, run.truth.reliability_tags)
+    if not misses:
+        return []
+    lo, hi = SMALL_PROBABILITIES
+    out = [
+        f"Forecasts of {lo:.1%} to {hi:.0%}: overflows expected (sum of the probabilities) and observed,"
+        " by group, most beyond the forecast first",
+        "",
+        "| by | group | forecasts | expected | observed | observed / expected |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("kind", "sensor", "weekday"):
+        for r in misses.get(name, [])[:6]:
+            out.append(
+                f"| {name} | {r['group']} | {r['n']} | {r['expected']} | {r['observed']} | {r['ratio']} |"
+            )
+    return [*out, ""]

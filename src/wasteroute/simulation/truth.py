@@ -36,6 +36,8 @@ class _Pending:
     """The true fill when the forecast was made."""
     gained: float = 0.0
     """The container's waste received until then (``Truth._gained``)."""
+    tag: str = ""
+    """What kind of forecast it was (the report groups the reliability by it)."""
 
 
 @dataclass
@@ -59,6 +61,9 @@ class Truth:
     reliability: list[tuple[float, bool]] = field(default_factory=list)
     """(forecast probability of overflowing before the deadline, whether it would have had nobody
     emptied it): every container planned, not only those left alone."""
+    reliability_tags: list[str] = field(default_factory=list)
+    """The ``tag`` given with each entry of ``reliability`` (e.g. the container's kind and whether its
+    sensor was flagged), so the report can say where the forecast misses."""
     emptied_index: list[int] = field(default_factory=list)
     """The container of each entry of ``fill_at_emptying``."""
     overflow_log: list[tuple[int, datetime]] = field(default_factory=list)
@@ -155,9 +160,12 @@ class Truth:
         t = float(self._last_emptied_s[index])
         return None if not np.isfinite(t) else datetime.fromtimestamp(t, self._zone)
 
-    def expect(self, index: int, made_at: datetime, deadline: datetime, probability: float) -> None:
+    def expect(
+        self, index: int, made_at: datetime, deadline: datetime, probability: float, tag: str = ""
+    ) -> None:
         """Check at ``deadline`` whether the container would have overflowed had nobody emptied it,
-        as forecast with ``probability`` at ``made_at`` (its fill then plus the waste it received)."""
+        as forecast with ``probability`` at ``made_at`` (its fill then plus the waste it received);
+        ``tag`` says what kind of forecast it was."""
         self._pending.append(
             _Pending(
                 index,
@@ -168,6 +176,7 @@ class Truth:
                 probability,
                 float(self._prev[index]),
                 float(self._gained[index]),
+                tag,
             )
         )
 
@@ -202,6 +211,7 @@ class Truth:
                 self.band.append(p.low <= truth <= p.high)
             else:
                 self.reliability.append((p.probability, truth >= OVERFLOW_LEVEL))
+                self.reliability_tags.append(p.tag)
         self._pending = keep
 
     def finish(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,6 +14,7 @@ import psycopg
 
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.config import normalise_database_url
+from wasteroute.storage.readings import ReadingRow
 
 DATA = Path(__file__).parent / "data"
 """Small fixed inputs of the tests (cities, uplinks, benchmark instances)."""
@@ -54,3 +56,25 @@ def seed_document(slug: str, prefix: str, device_prefix: str, name: str) -> City
     raw = raw.replace('"TH-', f'"{prefix}-').replace('"70b3d57ed0', f'"{device_prefix}')
     doc = json.loads(raw)
     return CitySeedDocument.model_validate(doc)
+
+
+def fill_reading(
+    sensor_id: int, bin_id: int, city_id: int, at: datetime, fill: float, *, temperature_c: float = 12.0
+) -> ReadingRow:
+    """A plain fill reading as ingest stores it from a native uplink (good radio, full battery)."""
+    return ReadingRow(
+        sensor_id=sensor_id,
+        measured_at=at,
+        city_id=city_id,
+        bin_id=bin_id,
+        fill_level=fill,
+        distance_mm=None,
+        battery_pct=90.0,
+        battery_v=None,
+        temperature_c=temperature_c,
+        tilt_deg=None,
+        rssi_dbm=-90.0,
+        snr_db=7.0,
+        source="native",
+        raw=None,
+    )

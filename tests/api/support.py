@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support import seed_document
+from tests.support import fill_reading, seed_document
 from wasteroute.admin.service import import_city_seed
 from wasteroute.api.app import create_app
 from wasteroute.config import Settings
@@ -371,22 +371,7 @@ def write_readings(session: Session, city_id: int, sensors: list[Sensor], now: d
     for k, s in enumerate(sensors):
         for h in range(12):
             rows.append(
-                ReadingRow(
-                    sensor_id=s.id,
-                    measured_at=now - timedelta(hours=11 - h),
-                    city_id=city_id,
-                    bin_id=s.bin_id,
-                    fill_level=0.3 + 0.1 * k + 0.02 * h,
-                    distance_mm=None,
-                    battery_pct=90.0,
-                    battery_v=None,
-                    temperature_c=12.0,
-                    tilt_deg=None,
-                    rssi_dbm=-90.0,
-                    snr_db=7.0,
-                    source="native",
-                    raw=None,
-                )
+                fill_reading(s.id, s.bin_id, city_id, now - timedelta(hours=11 - h), 0.3 + 0.1 * k + 0.02 * h)
             )
     raw = session.connection().connection.driver_connection
     assert isinstance(raw, psycopg.Connection)

@@ -8,10 +8,11 @@ import psycopg
 from sqlalchemy import select
 
 from tests.api.support import World
+from tests.support import fill_reading
 from wasteroute.forecasting.service import forecast_city_bins
 from wasteroute.planning.service import forecast_all, load_inputs
 from wasteroute.storage.models import Bin, Sensor
-from wasteroute.storage.readings import ReadingRow, store_batch
+from wasteroute.storage.readings import store_batch
 
 
 def test_the_map_and_the_plan_job_give_a_bin_the_same_calibrated_forecast(world: World) -> None:
@@ -30,21 +31,12 @@ def test_the_map_and_the_plan_job_give_a_bin_the_same_calibrated_forecast(world:
             for h in range(12 * 24, 12, -1):
                 age = (h + 7 * k) % 96
                 rows.append(
-                    ReadingRow(
-                        sensor_id=sensor.id,
-                        measured_at=now - timedelta(hours=h),
-                        city_id=world.a.id,
-                        bin_id=sensor.bin_id,
-                        fill_level=round(0.03 + rate * age + 0.004 * ((h * 7 + k) % 5 - 2), 4),
-                        distance_mm=None,
-                        battery_pct=90.0,
-                        battery_v=None,
-                        temperature_c=12.0,
-                        tilt_deg=None,
-                        rssi_dbm=-90.0,
-                        snr_db=7.0,
-                        source="native",
-                        raw=None,
+                    fill_reading(
+                        sensor.id,
+                        sensor.bin_id,
+                        world.a.id,
+                        now - timedelta(hours=h),
+                        round(0.03 + rate * age + 0.004 * ((h * 7 + k) % 5 - 2), 4),
                     )
                 )
         raw = s.connection().connection.driver_connection

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.planning.support import TwoCities
+from tests.support import fill_reading
 from wasteroute.config import Settings
 from wasteroute.planning.assembly import PlanInputs
 from wasteroute.planning.calendar import closed_reason
@@ -18,7 +19,7 @@ from wasteroute.planning.service import execute_plan, plan_calendar
 from wasteroute.storage.db import make_session_factory, transaction
 from wasteroute.storage.jobs import ScheduleRepository
 from wasteroute.storage.plans import PlanRepository
-from wasteroute.storage.readings import BatchStore, ReadingRow
+from wasteroute.storage.readings import BatchStore
 
 SETTINGS = Settings()
 SATURDAY = date(2026, 11, 21)
@@ -55,21 +56,13 @@ def _readings(cities: TwoCities, until: datetime) -> None:
     )
     assert sensors
     rows = [
-        ReadingRow(
-            sensor_id=sid,
-            measured_at=until - timedelta(hours=47 - h),
-            city_id=cities.a,
-            bin_id=bid,
-            fill_level=(0.55 if k == 0 else 0.1 + 0.03 * (k % 5)) + 0.008 * h,
-            distance_mm=None,
-            battery_pct=90.0,
-            battery_v=None,
+        fill_reading(
+            sid,
+            bid,
+            cities.a,
+            until - timedelta(hours=47 - h),
+            (0.55 if k == 0 else 0.1 + 0.03 * (k % 5)) + 0.008 * h,
             temperature_c=8.0,
-            tilt_deg=None,
-            rssi_dbm=-90.0,
-            snr_db=7.0,
-            source="native",
-            raw=None,
         )
         for k, (sid, bid) in enumerate(sensors)
         for h in range(48)

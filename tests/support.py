@@ -3,11 +3,13 @@ city under other names, and throw-away databases on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -59,10 +61,11 @@ def seed_document(slug: str, prefix: str, device_prefix: str, name: str) -> City
 
 
 def fill_reading(
-    sensor_id: int, bin_id: int, city_id: int, at: datetime, fill: float, *, temperature_c: float = 12.0
+    sensor_id: int, bin_id: int, city_id: int, at: datetime, fill: float, **fields: Any
 ) -> ReadingRow:
-    """A plain fill reading as ingest stores it from a native uplink (good radio, full battery)."""
-    return ReadingRow(
+    """A plain fill reading as ingest stores it from a native uplink (good radio, full battery);
+    ``fields`` set any other field of the row."""
+    row = ReadingRow(
         sensor_id=sensor_id,
         measured_at=at,
         city_id=city_id,
@@ -71,10 +74,11 @@ def fill_reading(
         distance_mm=None,
         battery_pct=90.0,
         battery_v=None,
-        temperature_c=temperature_c,
+        temperature_c=12.0,
         tilt_deg=None,
         rssi_dbm=-90.0,
         snr_db=7.0,
         source="native",
         raw=None,
     )
+    return dataclasses.replace(row, **fields)

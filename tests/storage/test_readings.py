@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.support import DATA
+from tests.support import DATA, fill_reading
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
 from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow, load_sensor_directory
@@ -23,24 +23,8 @@ def mini_city_url(backend_mini_city_url: str) -> str:
 
 
 def _row(sensor_id: int, bin_id: int, city_id: int, at: datetime, fill: float, **kw: Any) -> ReadingRow:
-    base: dict[str, Any] = dict(
-        sensor_id=sensor_id,
-        measured_at=at,
-        city_id=city_id,
-        bin_id=bin_id,
-        fill_level=fill,
-        distance_mm=None,
-        battery_pct=90.0,
-        battery_v=None,
-        temperature_c=20.0,
-        tilt_deg=0.0,
-        rssi_dbm=-100.0,
-        snr_db=7.0,
-        source="native",
-        raw=b"{}",
-    )
-    base.update(kw)
-    return ReadingRow(**base)
+    fields: dict[str, Any] = {"temperature_c": 20.0, "tilt_deg": 0.0, "rssi_dbm": -100.0, "raw": b"{}", **kw}
+    return fill_reading(sensor_id, bin_id, city_id, at, fill, **fields)
 
 
 def test_import_is_idempotent(session: Session) -> None:

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from sensors_sim.dynamics import OVERFILL_CAP
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 OVERFLOW_LEVEL = 1.0
-OVERFILL_CAP = 1.5
-"""The simulator's cap on a container's fill (waste piles up beside it)."""
 
 
 @dataclass(slots=True)
@@ -166,33 +166,35 @@ class Truth:
         """Check at ``deadline`` whether the container would have overflowed had nobody emptied it,
         as forecast with ``probability`` at ``made_at`` (its fill then plus the waste it received);
         ``tag`` says what kind of forecast it was."""
-        self._pending.append(
-            _Pending(
-                index,
-                deadline.timestamp(),
-                made_at.timestamp(),
-                0.0,
-                0.0,
-                probability,
-                float(self._prev[index]),
-                float(self._gained[index]),
-                tag,
-            )
-        )
+        self._expect(index, made_at, deadline, 0.0, 0.0, probability, tag)
 
     def expect_band(self, index: int, made_at: datetime, visit: datetime, low: float, high: float) -> None:
         """Check at ``visit`` whether the fill it would have had without an emptying lies in the
         forecast's band [``low``, ``high``]."""
+        self._expect(index, made_at, visit, low, high, -1.0, "")
+
+    def _expect(
+        self,
+        index: int,
+        made_at: datetime,
+        due: datetime,
+        low: float,
+        high: float,
+        probability: float,
+        tag: str,
+    ) -> None:
+        """A check due at ``due``, with the container's true fill and waste received so far."""
         self._pending.append(
             _Pending(
                 index,
-                visit.timestamp(),
+                due.timestamp(),
                 made_at.timestamp(),
                 low,
                 high,
-                -1.0,
+                probability,
                 float(self._prev[index]),
                 float(self._gained[index]),
+                tag,
             )
         )
 

@@ -257,6 +257,13 @@ def _plots(runs: Sequence[PolicyRun], out_dir: Path) -> list[str]:
     return files
 
 
+def _days_clause(title: str, days: Mapping[str, str]) -> str:
+    """`` Title: fraction days; fraction days.`` for the report's header, or nothing without days."""
+    if not days:
+        return ""
+    return f" {title}: " + "; ".join(f"{f} {d}" for f, d in sorted(days.items())) + "."
+
+
 def _policy_table(
     results: Sequence[dict[str, Any]],
     key: str,
@@ -346,19 +353,10 @@ def write_report(
         + (")" if cfg.plan_iterations else "")
         + f" per fraction and day; {cfg.not_reachable:.0%} of stops not reachable."
         + (f" Dynamic policy options: {dict(cfg.policy_options)}." if cfg.policy_options else "")
-        + (
-            " Dynamic collection days: "
-            + "; ".join(f"{f} {', '.join(d)}" for f, d in sorted(cfg.collection_days.items()))
-            + "."
-            if cfg.collection_days
-            else ""
-        )
-        + (
-            " Service days (every policy; other fractions Monday to Saturday): "
-            + "; ".join(f"{f} {format_weekdays(d)}" for f, d in sorted(cfg.service_days.items()))
-            + "."
-            if cfg.service_days
-            else ""
+        + _days_clause("Dynamic collection days", {f: ", ".join(d) for f, d in cfg.collection_days.items()})
+        + _days_clause(
+            "Service days (every policy; other fractions Monday to Saturday)",
+            {f: format_weekdays(d) for f, d in cfg.service_days.items()},
         ),
         "",
         "Measured from the simulation's truth (true fill levels), not from the planner's forecasts.",

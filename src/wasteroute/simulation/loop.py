@@ -408,7 +408,8 @@ def run_policy(
             ]: f"{f['properties'].get('district', '')}:{f['properties']['fraction']}"
             for f in feats
         }
-        fraction_of = {f["properties"]["external_id"]: f["properties"]["fraction"] for f in feats}
+        fraction_at = [f["properties"]["fraction"] for f in feats]
+        fraction_of = {ext: fraction_at[i] for ext, i in index_of.items()}
         kinds = [f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in feats]
         rules = service_calendar(tz, region, None)
         """The city's default days, for containers of a fraction without trucks."""
@@ -579,7 +580,6 @@ def run_policy(
                 writer.add(msg.topic, msg.payload, msg.at)
         writer.close()
         truth.finish()
-        fraction_at = [f["properties"]["fraction"] for f in feats]
         after_service = after_last_service(
             [when for _, when in truth.overflow_log],
             truth.overflow_emptied_before,

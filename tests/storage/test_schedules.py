@@ -1,0 +1,53 @@
+"""A city's morning schedules as the plan job reads them, on both storage backends."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from sqlalchemy import text
+
+from wasteroute.storage.db import make_engine, make_session_factory, transaction
+from wasteroute.storage.jobs import ScheduleRepository
+
+
+@pytest.fixture
+def mini_city_url(backend_mini_city_url: str) -> str:
+    return backend_mini_city_url
+
+
+def test_the_plan_job_reads_the_enabled_schedule_of_a_city_and_fraction(mini_city_url: str) -> None:
+    engine = make_engine(mini_city_url, pool_size=1)
+    factory = make_session_factory(engine)
+    try:
+        with transaction(factory) as s:
+            city_id = int(s.execute(text("SELECT id FROM city ORDER BY id LIMIT 1")).scalar_one())
+            repo = ScheduleRepository(s)
+            repo.upsert(
+                city_id=city_id,
+                fraction="residual",
+                local_time=time(5, 0),
+                weekdays=[0, 1, 2, 3, 4, 5, 6],
+                on_holidays=True,
+                time_limit_s=20.0,
+                enabled=True,
+            )
+            repo.upsert(
+                city_id=city_id,
+                fraction="paper",
+                local_time=time(5, 0),
+                weekdays=[0, 2, 4],
+                on_holidays=False,
+                time_limit_s=20.0,
+                enabled=False,
+            )
+        with transaction(factory) as s:
+            repo = ScheduleRepository(s)
+            residual = repo.enabled_for(city_id, "residual")
+            assert residual is not None
+            assert sorted(residual.weekdays) == [0, 1, 2, 3, 4, 5, 6] and residual.on_holidays
+            assert repo.enabled_for(city_id, "paper") is None  # disabled: the city's default days
+            assert repo.enabled_for(city_id, "glass") is None  # none at all
+            assert repo.enabled_for(city_id + 1000, "residual") is None  # another city's is not ours
+    finally:
+        engine.dispose()

@@ -119,6 +119,27 @@ def test_emptying_found_from_a_drop_alone() -> None:
     assert est.rate_per_h == pytest.approx(RATE, rel=0.15)
 
 
+def test_a_small_fall_to_near_empty_is_an_emptying_without_a_report() -> None:
+    # the old rounds empty a litter bin every day at about a fifth full, read every 4 hours: no
+    # driver report, and the robust levels fall by about 0.1 only
+    rate = 0.2 / 24
+    t, _ = hourly(120, every_h=4.0)
+    y = 0.02 + rate * ((t - t[0]) / H % 24.0) + np.random.default_rng(3).normal(0.0, 0.005, t.shape[0])
+    est = estimate_fill(series(t, y), now=t[-1] + 1.0)
+    assert len(est.emptyings) == 4
+    assert all(e.source is EmptyingSource.DROP for e in est.emptyings)
+    assert not est.flags
+    assert est.rate_per_h == pytest.approx(rate, rel=0.2)
+
+
+def test_a_small_fall_that_leaves_waste_in_the_container_is_no_emptying() -> None:
+    # waste settles or a bag is taken out: 0.6 -> 0.5 is no emptying, and no fall to near empty
+    t, y = hourly(48, noise=0.003, start_fill=0.5)
+    y[24:] -= 0.1
+    est = estimate_fill(series(t, y), now=t[-1] + 1.0)
+    assert est.emptyings == ()
+
+
 def test_drop_matched_with_a_report_takes_the_report_time() -> None:
     t, y, first_after = _emptied_series()
     report = first_after - 0.4 * H

@@ -67,20 +67,26 @@ def runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
-def confirmed_drops(y: FloatArray, min_drop: float, k: int) -> list[tuple[int, float, bool, float]]:
+def confirmed_drops(
+    y: FloatArray, min_drop: float, k: int, empty_level: float | None = None
+) -> list[tuple[int, float, bool, float]]:
     """Gaps where the robust level falls by at least ``min_drop``: (index i of the reading before the
     gap, the fall, whether it still needs more evidence to count, the level before).
 
     A drop needs ``k`` readings after it, or at least two that are all low; a drop followed by a
-    single reading could be an outlier and counts only with a report.
+    single reading could be an outlier and counts only with a report. Where twice ``k`` readings
+    follow, their median must show the fall too (a cluster of outliers does not last), unless the
+    first reading after the gap is at most ``empty_level`` (a busy container emptied is full again
+    within a day).
     """
     if y.shape[0] < 2:
         return []
     pre, post, n_post, after_max = level_steps(y, k)
     _, post_long, n_post_long, _ = level_steps(y, 2 * k, before=False)
     fall = pre - post
-    # where twice as many readings follow, their median must show the fall too (outlier clusters)
     lasting = (n_post_long < 2 * k) | (pre - post_long >= min_drop)
+    if empty_level is not None:
+        lasting |= (y[1:] <= empty_level) & (n_post >= k)
     confirmed = lasting & ((n_post >= k) | ((n_post >= 2) & (after_max <= pre - min_drop)))
     ok = (fall >= min_drop) & lasting & (confirmed | (n_post == 1))
     raw = y[:-1] - y[1:]
@@ -122,16 +128,21 @@ def detect_emptyings(
     """Emptyings (from drops and reports, sorted) and partial drops that no report explains."""
     k = params.confirm_readings
     match_s = params.report_match_h * HOUR_S
-    drops = confirmed_drops(y, params.partial_drop, k)
+    drops = confirmed_drops(y, min(params.partial_drop, params.small_emptying_drop), k, params.emptied_level)
     events: list[Event] = []
     partial: list[tuple[int, float]] = []
     used = np.zeros(reports.shape[0], dtype=bool)
     for i, fall, unconfirmed, before in drops:
+        # a confirmed fall whose first reading after is near empty is an emptying however small
+        # (the readings after it may already have risen again); other small falls are noise
+        to_empty = not unconfirmed and float(y[i + 1]) <= params.emptied_level
+        if fall < params.partial_drop and not to_empty:
+            continue
         lo, hi = t[i], t[i + 1]
         near = np.flatnonzero(~used & (reports >= lo - match_s) & (reports <= hi + match_s))
         if unconfirmed and near.shape[0] == 0 and not looks_like_collection(lo, hi, before, y[i + 1], params):
             continue
-        if fall < params.emptying_drop and near.shape[0] == 0:
+        if fall < params.emptying_drop and near.shape[0] == 0 and not to_empty:
             partial.append((i, fall))
             continue
         if near.shape[0]:

@@ -48,7 +48,15 @@ class ForecastParams:
     collection_hours: tuple[int, int] = (5, 20)
     """Local hours [first, last) in which trucks collect, Monday to Saturday."""
     partial_drop: float = 0.12
-    """A confirmed fall between this and ``emptying_drop`` with no report is implausible."""
+    """A confirmed fall between this and ``emptying_drop`` with no report is implausible (unless it
+    ends near empty, see ``emptied_level``)."""
+    emptied_level: float = 0.08
+    """A confirmed fall of at least ``small_emptying_drop`` whose first reading after is at or below
+    this is an emptying, report or not, however small: containers do not empty themselves. Rounds without
+    driver reports (a city's old fixed rounds) empty many containers a quarter full or less; taken
+    for falls inside one cycle, they would teach the forecast that waste stops at collection time."""
+    small_emptying_drop: float = 0.08
+    """Smallest fall to near empty (``emptied_level``) that is an emptying."""
 
     valid_min: float = -0.05
     """Readings below this are out of range (ignored for fitting)."""
@@ -126,6 +134,8 @@ class ForecastParams:
             "emptying_drop",
             "report_match_h",
             "partial_drop",
+            "emptied_level",
+            "small_emptying_drop",
             "health_window_h",
             "outlier_k",
             "max_noise_sd",

@@ -131,8 +131,9 @@ class SimStats:
     on_hour: Callable[[datetime, FloatArray], None] | None = None
     """Called at the end of every simulated hour with that instant (UTC) and every container's true
     fill level (simulator order, capped at ``OVERFILL_CAP``): the truth a closed-loop study measures."""
-    on_collect: Callable[[int, datetime, float], None] | None = None
-    """Called at every emptying with the container's index, the instant and its true fill before."""
+    on_collect: Callable[[int, datetime, float, float], None] | None = None
+    """Called at every emptying with the container's index, the instant, its true fill before and the
+    residue left in it."""
 
     def summary(self) -> dict[str, Any]:
         """The run summary (what the CLI prints on its last line, without the wall time)."""
@@ -432,12 +433,13 @@ class _Simulation:
     def _collect(self, b: int, t: float, rate: float) -> None:
         fill = min(OVERFILL_CAP, float(self.anchor_fill[b]) + (t - float(self.anchor_t[b])) * rate)
         self.stats.collections += 1
+        residue = self.collect_rng.uniform(0.0, 0.03)  # a little sticks to the walls
         if self.stats.on_collect is not None:
-            self.stats.on_collect(b, self._at(t), fill)
+            self.stats.on_collect(b, self._at(t), fill, residue)
         self.stats.fill_at_collection_sum += min(fill, 1.0)
         if fill >= 1.0:
             self.stats.overflowing_at_collection += 1
-        self.anchor_fill[b] = self.collect_rng.uniform(0.0, 0.03)  # a little sticks to the walls
+        self.anchor_fill[b] = residue
         self.anchor_t[b] = t
         self.sensors[b].tilt_left = 0  # the crew puts a fallen container back up
 

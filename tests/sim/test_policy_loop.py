@@ -575,3 +575,27 @@ def test_the_misses_of_small_overflow_probabilities_are_grouped_by_kind_sensor_a
     assert {r["group"]: r["observed"] for r in misses["sensor"]} == {"healthy sensor": 1, "sensor flagged": 1}
     with pytest.raises(ValueError, match="tags"):
         reliability_misses(pairs, tags[:-1])
+
+
+def test_the_truth_counts_the_waste_up_to_an_emptying_and_not_the_residue_left_after_it() -> None:
+    import numpy as np
+
+    from wasteroute.simulation.truth import Truth
+
+    start = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+    truth = Truth(1, "Europe/Berlin", start, start + timedelta(days=3), warmup_days=1)
+    made = start + timedelta(hours=2)
+    for h in range(1, 30):
+        t = start + timedelta(hours=h)
+        if h == 3:
+            # 2 % an hour: 0.04 at 02:00, emptied half an hour later at 0.05, 3 % left in it
+            truth.collected(0, t - timedelta(minutes=30), 0.05, residue=0.03)
+            truth.hour(t, np.array([0.03 + 0.01]))
+            continue
+        level = 0.02 * h if h < 3 else 0.04 + 0.02 * (h - 3)
+        truth.hour(t, np.array([level]))
+        if h == 2:
+            # from 0.04 at 02:00, 2 % an hour had nobody emptied it: 0.04 + 0.02 * 23 = 0.50 at 01:00
+            truth.expect_band(0, made, start + timedelta(hours=25), 0.495, 0.505)
+            truth.expect_band(0, made, start + timedelta(hours=26), 0.515, 0.525)
+    assert truth.band == [True, True]

@@ -136,8 +136,17 @@ class Truth:
         self._prev = fills.copy()
         self._resolve(t.timestamp(), fills)
 
-    def collected(self, index: int, t: datetime, fill: float) -> None:
-        """The simulator's emptying hook: container ``index`` emptied at ``t`` with true ``fill``."""
+    def collected(self, index: int, t: datetime, fill: float, residue: float = 0.0) -> None:
+        """The simulator's emptying hook: container ``index`` emptied at ``t`` with true ``fill``,
+        ``residue`` left in it (what sticks to the walls is nobody's new waste)."""
+        if self._started:
+            # the waste it received since the last hour's end, up to the emptying
+            gain = max(0.0, min(fill, OVERFILL_CAP) - float(self._prev[index]))
+            self._gained[index] += gain
+            if t <= self.measure_from:
+                k = (self._local_day(t) - self._warm_start).days
+                if 0 <= k < self.warm_gain.shape[1]:
+                    self.warm_gain[index, k] += gain
         if self._measured(t):
             self.collections += 1
             self.fill_at_emptying.append(float(fill))
@@ -152,7 +161,7 @@ class Truth:
                     self.overflow_events += 1
                     self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + 1
         self._over[index] = False
-        self._prev[index] = 0.0
+        self._prev[index] = residue
         self._last_emptied_s[index] = t.timestamp()
 
     def last_emptied(self, index: int) -> datetime | None:

@@ -132,6 +132,14 @@ def test_a_small_fall_to_near_empty_is_an_emptying_without_a_report() -> None:
     assert est.rate_per_h == pytest.approx(rate, rel=0.2)
 
 
+def test_lost_echoes_that_read_empty_between_readings_of_the_old_level_are_no_emptying() -> None:
+    # a slow container a fifth full; two of three readings read empty (the echo was lost)
+    t, y = hourly(96, rate=0.01 / 24, noise=0.004, start_fill=0.2, every_h=4.0)
+    y[12], y[14] = 0.0, 0.0
+    est = estimate_fill(series(t, y), now=t[-1] + 1.0)
+    assert est.emptyings == ()
+
+
 def test_a_small_fall_that_leaves_waste_in_the_container_is_no_emptying() -> None:
     # waste settles or a bag is taken out: 0.6 -> 0.5 is no emptying, and no fall to near empty
     t, y = hourly(48, noise=0.003, start_fill=0.5)

@@ -76,8 +76,9 @@ def confirmed_drops(
     A drop needs ``k`` readings after it, or at least two that are all low; a drop followed by a
     single reading could be an outlier and counts only with a report. Where twice ``k`` readings
     follow, their median must show the fall too (a cluster of outliers does not last), unless the
-    first reading after the gap is at most ``empty_level`` (a busy container emptied is full again
-    within a day).
+    first reading after the gap is at most ``empty_level`` and none of the ``k`` after it is back
+    within half ``min_drop`` of the level before (a busy container emptied is full again within a
+    day; lost echoes that read empty come between readings of the old level).
     """
     if y.shape[0] < 2:
         return []
@@ -86,7 +87,7 @@ def confirmed_drops(
     fall = pre - post
     lasting = (n_post_long < 2 * k) | (pre - post_long >= min_drop)
     if empty_level is not None:
-        lasting |= (y[1:] <= empty_level) & (n_post >= k)
+        lasting |= (y[1:] <= empty_level) & (n_post >= k) & (after_max <= pre - 0.5 * min_drop)
     confirmed = lasting & ((n_post >= k) | ((n_post >= 2) & (after_max <= pre - min_drop)))
     ok = (fall >= min_drop) & lasting & (confirmed | (n_post == 1))
     raw = y[:-1] - y[1:]

@@ -232,16 +232,28 @@ def test_week_profile_validates_itself() -> None:
 # ---- health and fallback --------------------------------------------------------------------------
 
 
-def test_stale_sensor_uses_similar_containers() -> None:
+def test_stale_sensor_keeps_its_own_rate_rather_than_its_peers() -> None:
+    # rates differ from container to container far more than from day to day: a busy site whose
+    # sensor died goes on filling at its own rate, not at its peers' median
     t, y = hourly(48, noise=0.005)
+    now = t[-1] + 50 * H
+    est = estimate_fill(series(t, y), now=now, similar_rate_per_h=0.05 / 24)
+    assert HealthFlag.STALE in est.flags
+    assert est.rate_source is RateSource.HISTORY
+    assert est.rate_per_h == pytest.approx(RATE, rel=0.15)
+    last_level = 0.05 + RATE * 47
+    assert est.fill_now == pytest.approx(last_level + RATE * 50, abs=0.03)
+    assert any("stale" in n for n in est.notes)
+
+
+def test_stale_sensor_without_a_rate_of_its_own_uses_similar_containers() -> None:
+    t, y = hourly(3, noise=0.005)
     now = t[-1] + 50 * H
     est = estimate_fill(series(t, y), now=now, similar_rate_per_h=0.2 / 24)
     assert HealthFlag.STALE in est.flags
     assert est.rate_source is RateSource.SIMILAR
     assert est.rate_per_h == pytest.approx(0.2 / 24)
-    last_level = 0.05 + RATE * 47
-    assert est.fill_now == pytest.approx(last_level + 0.2 / 24 * 50, abs=0.03)
-    assert any("stale" in n for n in est.notes)
+    assert est.fill_now == pytest.approx(0.05 + RATE * 2 + 0.2 / 24 * 50, abs=0.03)
 
 
 def test_silent_sensor_restarts_from_each_later_emptying() -> None:

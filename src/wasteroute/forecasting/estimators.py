@@ -451,12 +451,12 @@ class _Estimator:
 
     def _fallback_rate(self, prior: tuple[float, float] | None) -> tuple[float, float, RateSource]:
         p = self.p
-        if self.similar is not None:
-            self.notes.append(f"using the median rate of similar containers ({rate_text(self.similar)})")
-            return self.similar, p.fallback_rate_rel_sd * self.similar, RateSource.SIMILAR
         if prior is not None:
             self.notes.append(f"using the rate of this container's earlier cycles ({rate_text(prior[0])})")
             return prior[0], max(prior[1], p.fallback_rate_rel_sd * prior[0]), RateSource.HISTORY
+        if self.similar is not None:
+            self.notes.append(f"using the median rate of similar containers ({rate_text(self.similar)})")
+            return self.similar, p.fallback_rate_rel_sd * self.similar, RateSource.SIMILAR
         if p.default_rate_per_h is not None:
             self.notes.append(f"using the default rate ({rate_text(p.default_rate_per_h)})")
             return p.default_rate_per_h, p.fallback_rate_rel_sd * p.default_rate_per_h, RateSource.DEFAULT

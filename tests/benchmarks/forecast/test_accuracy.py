@@ -83,8 +83,10 @@ def test_calibrated_bands_hold_the_truth_about_95_percent_at_every_horizon(
         score = healthy_score.horizon(h)
         assert score.forecasts >= 100, score
         assert 0.90 <= score.band_coverage_95 <= 0.995, score
-        # the plain normal band is too narrow; the calibration widens it
-        assert score.band_coverage_95 > score.band_coverage_95_model, score
+        # the calibration brings the band closer to 95 % than the plain normal one, in whichever
+        # direction that is off (too narrow early, too wide later); a forecast's worth of slack
+        slack = 1.0 / score.forecasts
+        assert abs(score.band_coverage_95 - 0.95) <= abs(score.band_coverage_95_model - 0.95) + slack, score
 
 
 def test_overflow_probabilities_are_reliable(healthy_score: ForecastScore) -> None:

@@ -101,6 +101,13 @@ class Truth:
     def _measured(self, t: datetime) -> bool:
         return self.measure_from < t <= self.measure_to
 
+    def _warm_day(self, t: datetime) -> int | None:
+        """The day of the warm-up (column of ``warm_gain``) that ``t`` falls on, None outside it."""
+        if t > self.measure_from:
+            return None
+        k = (self._local_day(t) - self._warm_start).days
+        return k if 0 <= k < self.warm_gain.shape[1] else None
+
     def _close_day(self) -> None:
         if self._day is not None and self._day_counts:
             self.overflow_container_days += int(self._day_over.sum())
@@ -115,8 +122,8 @@ class Truth:
             self._day = day
             self._day_counts = self._measured(t)
         over = fills >= OVERFLOW_LEVEL
-        # the waste received in this hour (an emptying set the level before it to 0); the first hour
-        # has no level before it: the starting fill is nobody's waste
+        # the waste received in this hour (an emptying set the level before it to the residue); the
+        # first hour has no level before it: the starting fill is nobody's waste
         gain = np.maximum(0.0, fills - self._prev) if self._started else np.zeros(self.n)
         self._gained += gain
         if self._measured(t):
@@ -127,10 +134,8 @@ class Truth:
             self.overflow_events += new
             self.daily_overflow_events[day] = self.daily_overflow_events.get(day, 0) + new
             self._day_over |= over
-        elif t <= self.measure_from:
-            k = (day - self._warm_start).days
-            if 0 <= k < self.warm_gain.shape[1]:
-                self.warm_gain[:, k] += gain
+        elif (k := self._warm_day(t)) is not None:
+            self.warm_gain[:, k] += gain
         self._started = True
         self._over = over
         self._prev = fills.copy()
@@ -143,10 +148,8 @@ class Truth:
             # the waste it received since the last hour's end, up to the emptying
             gain = max(0.0, min(fill, OVERFILL_CAP) - float(self._prev[index]))
             self._gained[index] += gain
-            if t <= self.measure_from:
-                k = (self._local_day(t) - self._warm_start).days
-                if 0 <= k < self.warm_gain.shape[1]:
-                    self.warm_gain[index, k] += gain
+            if (k := self._warm_day(t)) is not None:
+                self.warm_gain[index, k] += gain
         if self._measured(t):
             self.collections += 1
             self.fill_at_emptying.append(float(fill))

@@ -225,13 +225,22 @@ def test_simulate_reads_collection_days_per_fraction(capsys: pytest.CaptureFixtu
     from wasteroute.cli import build_parser
 
     args = build_parser().parse_args(["simulate", "--collection-days", "paper=mon,wed,fri; glass=Tue"])
-    assert args.collection_days == {"paper": ("mon", "wed", "fri"), "glass": ("tue",)}
-    for bad in ("paper=someday", "paper", "=mon"):
+    assert args.collection_days == {"paper": frozenset({0, 2, 4}), "glass": frozenset({1})}
+    for bad, why in (
+        ("paper=someday", "collection days of paper: days must look like"),
+        ("paper", "expected fraction=days pairs like paper=mon,wed,fri;glass=tue,fri"),
+        ("=mon", "expected fraction=days pairs"),
+        ("litter=mon", "unknown fraction 'litter' (public litter bins are residual containers)"),
+        ("glass=tue;glass=fri", "collection days of glass given twice"),
+    ):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["simulate", "--collection-days", bad])
-    assert "collection-days" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "--collection-days" in err and why in err, (bad, err)
     with pytest.raises(ValueError, match="collection days of paper"):
-        SimulationConfig(collection_days={"paper": ()})
+        SimulationConfig(collection_days={"paper": frozenset()})
+    with pytest.raises(ValueError, match="collection days of an unknown fraction 'litter'"):
+        SimulationConfig(collection_days={"litter": frozenset({1})})
 
 
 def test_simulate_reads_service_days_per_fraction(capsys: pytest.CaptureFixture[str]) -> None:
@@ -254,7 +263,7 @@ def test_simulate_reads_service_days_per_fraction(capsys: pytest.CaptureFixture[
             build_parser().parse_args(["simulate", "--service-days", bad])
         err = capsys.readouterr().err
         assert "--service-days" in err and why in err, (bad, err)
-    with pytest.raises(ValueError, match="unknown fraction 'litter'"):
+    with pytest.raises(ValueError, match="service days of an unknown fraction 'litter'"):
         SimulationConfig(service_days={"litter": frozenset({6})})
     with pytest.raises(ValueError, match="service days of paper"):
         SimulationConfig(service_days={"paper": frozenset()})

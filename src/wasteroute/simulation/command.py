@@ -9,7 +9,7 @@ from typing import Any
 
 from wasteroute.config import Settings
 from wasteroute.planning.schedule import parse_weekdays
-from wasteroute.planning.selection import POLICIES, weekdays
+from wasteroute.planning.selection import POLICIES
 from wasteroute.vocabulary import Fraction
 
 
@@ -31,47 +31,32 @@ def _thresholds(text: str) -> dict[str, float]:
     return out
 
 
-def _collection_days(text: str) -> dict[str, tuple[str, ...]]:
-    """``paper=mon,wed,fri;glass=tue,fri`` -> {"paper": ("mon", "wed", "fri"), "glass": ("tue", "fri")}."""
-    out: dict[str, tuple[str, ...]] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, sep, value = part.partition("=")
-        days = tuple(d.strip().lower() for d in value.split(",") if d.strip())
-        try:
-            weekdays(list(days))
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-        if not sep or not name.strip() or not days:
-            raise argparse.ArgumentTypeError(
-                f"expected fraction=weekdays pairs like paper=mon,wed,fri;glass=tue,fri, got {part!r}"
-            )
-        out[name.strip()] = days
-    return out
+def _fraction_days(what: str, example: str) -> Any:
+    """A parser of ``residual=mon-sun;paper=mon,wed,fri`` -> {"residual": {0, ..., 6}, "paper": {0, 2, 4}}
+    for the flag of ``what`` (service days, collection days)."""
 
+    def parse(text: str) -> dict[str, frozenset[int]]:
+        out: dict[str, frozenset[int]] = {}
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            name, sep, value = (x.strip() for x in part.partition("="))
+            if not sep or not name or not value:
+                raise argparse.ArgumentTypeError(f"expected fraction=days pairs like {example}, got {part!r}")
+            if name not in set(Fraction):
+                hint = " (public litter bins are residual containers)" if name == "litter" else ""
+                raise argparse.ArgumentTypeError(
+                    f"unknown fraction {name!r}{hint}; fractions: {', '.join(Fraction)}"
+                )
+            if name in out:
+                raise argparse.ArgumentTypeError(f"{what} of {name} given twice in {text!r}")
+            try:
+                out[name] = parse_weekdays(value)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(f"{what} of {name}: {exc}") from None
+        if not out:
+            raise argparse.ArgumentTypeError(f"expected fraction=days pairs like {example}, got {text!r}")
+        return out
 
-def _service_days(text: str) -> dict[str, frozenset[int]]:
-    """``residual=mon-sun;paper=mon,wed,fri`` -> {"residual": {0, ..., 6}, "paper": {0, 2, 4}}."""
-    out: dict[str, frozenset[int]] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, sep, value = (x.strip() for x in part.partition("="))
-        if not sep or not name or not value:
-            raise argparse.ArgumentTypeError(
-                f"expected fraction=days pairs like residual=mon-sun;paper=mon,wed,fri, got {part!r}"
-            )
-        if name not in set(Fraction):
-            hint = " (public litter bins are residual containers)" if name == "litter" else ""
-            raise argparse.ArgumentTypeError(
-                f"unknown fraction {name!r}{hint}; fractions: {', '.join(Fraction)}"
-            )
-        if name in out:
-            raise argparse.ArgumentTypeError(f"service days of {name} given twice in {text!r}")
-        try:
-            out[name] = parse_weekdays(value)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"service days of {name}: {exc}") from None
-    if not out:
-        raise argparse.ArgumentTypeError(f"expected fraction=days pairs like residual=mon-sun, got {text!r}")
-    return out
+    return parse
 
 
 def _seeds(text: str) -> list[int]:
@@ -152,14 +137,14 @@ def register(sub: Any) -> None:
     )
     sp.add_argument(
         "--collection-days",
-        type=_collection_days,
+        type=_fraction_days("collection days", "paper=mon,wed,fri;glass=tue,fri"),
         default={},
         help="dynamic policy: the weekdays each fraction's trucks go on their round, "
         "e.g. 'paper=mon,wed,fri;glass=tue,fri' (others: every planning day)",
     )
     sp.add_argument(
         "--service-days",
-        type=_service_days,
+        type=_fraction_days("service days", "residual=mon-sun;paper=mon,wed,fri"),
         default={},
         help="the days a fraction is collected on under every policy, e.g. 'residual=mon-sun' for "
         "Sunday rounds (public litter bins are residual) or 'paper=mon,wed,fri' "

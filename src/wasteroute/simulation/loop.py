@@ -38,7 +38,7 @@ from wasteroute.ingest.edge import InboundMessage
 from wasteroute.ingest.resolver import Resolver, SensorDirectory
 from wasteroute.ingest.service import limits_from
 from wasteroute.planning.calendar import CITY_SUBDIVISIONS, CalendarRules, closed_reason, next_planning_day
-from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions, weekdays
+from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
 from wasteroute.planning.service import VISIT_TIME, execute_plan, service_calendar
 from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
@@ -80,8 +80,8 @@ class SimulationConfig:
     """Days the policy runs before the measured period (not measured)."""
     policy_options: Mapping[str, Any] = field(default_factory=dict)
     """Extra options of the dynamic policy's plan jobs (see ``selection.PolicyOptions``)."""
-    collection_days: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Dynamic policy: the weekdays each fraction's trucks go on their round (by fraction; others
+    collection_days: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    """Dynamic policy: the weekdays (Monday = 0) each fraction's trucks go on their round (by fraction; others
     every planning day)."""
     service_days: Mapping[str, frozenset[int]] = field(default_factory=dict)
     """The weekdays (Monday = 0) a fraction is collected on under every policy, by fraction; written
@@ -118,18 +118,16 @@ class SimulationConfig:
         for k, v in self.thresholds.items():
             if not 0 < v <= 1:
                 raise ValueError(f"threshold for {k} must be in (0, 1], got {v}")
-        for fraction, days in self.collection_days.items():
-            if not weekdays(list(days)):
-                raise ValueError(f"collection days of {fraction} must name at least one weekday")
-        for fraction, service in self.service_days.items():
-            if fraction not in set(Fraction):
-                known = ", ".join(Fraction)
-                raise ValueError(f"service days of an unknown fraction {fraction!r}; fractions: {known}")
-            if not service or not set(service) <= set(range(7)):
-                raise ValueError(
-                    f"service days of {fraction} must be a non-empty set of 0 (Monday) .. 6 (Sunday), "
-                    f"got {sorted(service)}"
-                )
+        for flag, given in (("collection days", self.collection_days), ("service days", self.service_days)):
+            for fraction, days in given.items():
+                if fraction not in set(Fraction):
+                    known = ", ".join(Fraction)
+                    raise ValueError(f"{flag} of an unknown fraction {fraction!r}; fractions: {known}")
+                if not days or not set(days) <= set(range(7)):
+                    raise ValueError(
+                        f"{flag} of {fraction} must be a non-empty set of 0 (Monday) .. 6 (Sunday), "
+                        f"got {sorted(days)}"
+                    )
 
     @property
     def measured_start(self) -> date:
@@ -476,7 +474,7 @@ def run_policy(
                 if cfg.policy == "dynamic":
                     options.update(cfg.policy_options)
                     if fraction in cfg.collection_days:
-                        options["collection_days"] = list(cfg.collection_days[fraction])
+                        options["collection_days"] = sorted(cfg.collection_days[fraction])
                 if cfg.policy == "fixed":
                     options["due"] = due
                 with transaction(factory) as session:

@@ -353,7 +353,9 @@ def write_report(
         + (")" if cfg.plan_iterations else "")
         + f" per fraction and day; {cfg.not_reachable:.0%} of stops not reachable."
         + (f" Dynamic policy options: {dict(cfg.policy_options)}." if cfg.policy_options else "")
-        + _days_clause("Dynamic collection days", {f: ", ".join(d) for f, d in cfg.collection_days.items()})
+        + _days_clause(
+            "Dynamic collection days", {f: format_weekdays(d) for f, d in cfg.collection_days.items()}
+        )
         + _days_clause(
             "Service days (every policy; other fractions Monday to Saturday)",
             {f: format_weekdays(d) for f, d in cfg.service_days.items()},

@@ -53,7 +53,7 @@ def test_morning_plan_is_due_from_its_local_time_on_service_days_only() -> None:
     assert rule.due(datetime(2026, 12, 8, 23, 0, tzinfo=UTC)) is None  # Wednesday 00:00 local
     # summer time: 05:30 in Berlin is 03:30 UTC
     assert rule.due(datetime(2026, 7, 7, 3, 30, tzinfo=UTC)) == date(2026, 7, 7)
-    assert rule.skip_reason(date(2026, 12, 6)) == "sun is not a service day"
+    assert rule.skip_reason(date(2026, 12, 6)) == "Sunday is not a service day"
     assert rule.due(datetime(2026, 12, 6, 10, 0, tzinfo=UTC)) is None
 
 
@@ -68,6 +68,40 @@ def test_public_holidays_of_the_citys_state_are_skipped_unless_configured() -> N
     assert _rule(on_holidays=True).skip_reason(date(2026, 12, 25)) is None
     with_sunday = _rule(weekdays=frozenset(range(7)), on_holidays=True)
     assert with_sunday.due(datetime(2026, 12, 6, 10, 0, tzinfo=UTC)) == date(2026, 12, 6)
+
+
+def test_the_morning_rule_and_the_plan_job_read_one_calendar() -> None:
+    from datetime import timedelta
+
+    from wasteroute.planning.assembly import PlanInputs
+    from wasteroute.planning.calendar import closed_reason
+    from wasteroute.planning.service import plan_calendar
+
+    # a city without a holiday region: the plan job plans against Schleswig-Holstein's holidays, so
+    # the morning rule must not create a plan on a day the plan job has closed (Reformation Day 2025,
+    # a Friday, is a holiday in Schleswig-Holstein but not nationwide)
+    assert _rule(subdivision=None).skip_reason(date(2025, 10, 31)) == "public holiday (Reformation Day)"
+    for weekdays, on_holidays in ((MON_SAT, False), (frozenset(range(7)), True), (frozenset({0, 4}), False)):
+        rule = _rule(subdivision=None, weekdays=weekdays, on_holidays=on_holidays)
+        inputs = PlanInputs(
+            city_id=1,
+            slug="x",
+            timezone="Europe/Berlin",
+            threshold=0.8,
+            holiday_region=None,
+            service_date=date(2025, 10, 20),
+            fraction="residual",
+            bins=(),
+            histories={},
+            vehicles=(),
+            depots=(),
+            facilities=(),
+            service_weekdays=weekdays,
+            open_on_holidays=on_holidays,
+        )
+        job = plan_calendar(inputs)
+        days = [date(2025, 10, 20) + timedelta(days=k) for k in range(80)]  # to 8 Jan 2026
+        assert [rule.skip_reason(d) for d in days] == [closed_reason(d, job) for d in days]
 
 
 def test_weekday_specs() -> None:

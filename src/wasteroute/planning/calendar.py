@@ -11,7 +11,7 @@ datetimes with the zone's daylight-saving rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -193,3 +193,17 @@ def next_visit_time(t: datetime, rules: CalendarRules) -> datetime:
         raise ValueError(f"t must be timezone-aware, got naive {t.isoformat()}")
     day = next_planning_day(local.date(), rules)
     return local_time(day, local.time().replace(tzinfo=None, fold=0), rules)
+
+
+def service_calendar(
+    timezone: str, holiday_region: str | None, weekdays: Iterable[int] | None, on_holidays: bool = False
+) -> CalendarRules:
+    """The days a city collects a fraction on: the ``weekdays`` of the fraction's morning schedule
+    (public holidays closed unless it plans ``on_holidays``) when it has one, else the city's default,
+    Monday to Saturday without public holidays."""
+    region = holiday_region or "SH"
+    if weekdays is None:
+        return CalendarRules(timezone=timezone, subdivision=region)
+    return CalendarRules(
+        timezone=timezone, subdivision=region, weekdays=frozenset(weekdays), public_holidays=not on_holidays
+    )

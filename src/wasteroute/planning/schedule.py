@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from wasteroute.planning.calendar import CalendarRules, closed_reason, local_day
+from wasteroute.planning.calendar import CalendarRules, closed_reason, local_day, service_calendar
 from wasteroute.storage.db import transaction
 from wasteroute.storage.jobs import JobQueue, ScheduleRepository
 from wasteroute.vocabulary import WEEKDAYS
@@ -41,16 +41,14 @@ class MorningRule:
                 f"weekdays must be a non-empty set of 0 (Monday) .. 6 (Sunday), got {self.weekdays}"
             )
 
+    @property
+    def calendar(self) -> CalendarRules:
+        """The days this rule plans on, as the plan job's calendar has them (one rule for both)."""
+        return service_calendar(self.timezone, self.subdivision, self.weekdays, self.on_holidays)
+
     def skip_reason(self, day: date) -> str | None:
         """Why ``day`` has no morning plan, or None when it has one."""
-        if day.weekday() not in self.weekdays:
-            return f"{WEEKDAYS[day.weekday()]} is not a service day"
-        if self.on_holidays:
-            return None
-        rules = CalendarRules(
-            timezone=self.timezone, subdivision=self.subdivision, saturday=True, sunday=True
-        )
-        return closed_reason(day, rules)
+        return closed_reason(day, self.calendar)
 
     def due(self, now: datetime) -> date | None:
         """The local service date whose plan is due at ``now`` (UTC), or None.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time as clock
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from wasteroute.planning.assembly import (
     seconds_of_day,
     selection_key,
 )
-from wasteroute.planning.calendar import CalendarRules, local_time, next_planning_day
+from wasteroute.planning.calendar import CalendarRules, local_time, next_planning_day, service_calendar
 from wasteroute.planning.result import RoutePlan
 from wasteroute.planning.roads import PlanDistances
 from wasteroute.planning.selection import (
@@ -123,20 +123,6 @@ def plan_calendar(inputs: PlanInputs) -> CalendarRules:
     only what cannot wait until Sunday."""
     return service_calendar(
         inputs.timezone, inputs.holiday_region, inputs.service_weekdays, inputs.open_on_holidays
-    )
-
-
-def service_calendar(
-    timezone: str, holiday_region: str | None, weekdays: Iterable[int] | None, on_holidays: bool = False
-) -> CalendarRules:
-    """The days a city collects a fraction on: the ``weekdays`` of the fraction's morning schedule
-    (public holidays closed unless it plans ``on_holidays``) when it has one, else the city's default,
-    Monday to Saturday without public holidays."""
-    region = holiday_region or "SH"
-    if weekdays is None:
-        return CalendarRules(timezone=timezone, subdivision=region)
-    return CalendarRules(
-        timezone=timezone, subdivision=region, weekdays=frozenset(weekdays), public_holidays=not on_holidays
     )
 
 

@@ -37,9 +37,15 @@ from wasteroute.config import Settings
 from wasteroute.ingest.edge import InboundMessage
 from wasteroute.ingest.resolver import Resolver, SensorDirectory
 from wasteroute.ingest.service import limits_from
-from wasteroute.planning.calendar import CITY_SUBDIVISIONS, CalendarRules, closed_reason, next_planning_day
+from wasteroute.planning.calendar import (
+    CITY_SUBDIVISIONS,
+    CalendarRules,
+    closed_reason,
+    next_planning_day,
+    service_calendar,
+)
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
-from wasteroute.planning.service import VISIT_TIME, execute_plan, service_calendar
+from wasteroute.planning.service import VISIT_TIME, execute_plan
 from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
 from wasteroute.storage.cities import CityRepository

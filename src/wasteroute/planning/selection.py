@@ -316,7 +316,7 @@ class PolicyOptions:
 
     policy: str = "dynamic"
     due: frozenset[str] = frozenset()
-    risk: float = 0.01
+    risk: float = 0.005
     visit_value: float = 15.0
     horizon_days: int = 6
     min_pull: float = 0.7

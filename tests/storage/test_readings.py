@@ -118,3 +118,55 @@ def test_sensor_directory_knows_city_and_geometry(mini_city_url: str) -> None:
     assert len(directory) == 24
     assert {i.city_slug for i in directory.values()} == {"testhafen"}
     assert directory["70b3d57ed0000000"].height_mm == 1800  # an underground container
+
+
+def test_forecast_history_holds_one_fractions_active_bins_readings_and_emptyings(mini_city_url: str) -> None:
+    from wasteroute.storage.db import make_engine, make_session_factory, transaction
+    from wasteroute.storage.history import bin_histories
+
+    store = BatchStore(mini_city_url)
+    sensors = store.sensors()
+    paper, residual, retired = (sensors[f"70b3d57ed000000{k}"] for k in (0, 1, 3))
+    assert paper.bin_id and residual.bin_id and retired.bin_id
+    t0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    rows = [
+        _row(s.sensor_id, s.bin_id, s.city_id, t0 + timedelta(hours=h), 0.1 * h)
+        for s in (paper, residual, retired)
+        for h in range(-2, 4)  # two readings before ``since``
+    ]
+    rows.append(_row(residual.sensor_id, residual.bin_id, residual.city_id, t0 + timedelta(hours=9), None))
+    assert store.write_and_commit(rows, []).stored == len(rows)
+    store.close()
+    url = mini_city_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        fractions = dict(
+            conn.execute(
+                "SELECT id, fraction FROM bin WHERE id = ANY(%s)",
+                ([paper.bin_id, residual.bin_id, retired.bin_id],),
+            ).fetchall()
+        )
+        conn.execute("UPDATE bin SET active = false WHERE id = %s", (retired.bin_id,))
+        for bin_id, hours, kind, withdrawn in (
+            (residual.bin_id, 1.5, "emptied", False),
+            (residual.bin_id, 2.5, "not_reachable", False),
+            (residual.bin_id, 3.5, "emptied", True),
+            (residual.bin_id, -5, "emptied", False),
+            (paper.bin_id, 2.0, "detected_drop", False),
+        ):
+            conn.execute(
+                "INSERT INTO collection_event (city_id, bin_id, kind, occurred_at, withdrawn_at) "
+                "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END)",
+                (residual.city_id, bin_id, kind, t0 + timedelta(hours=hours), withdrawn),
+            )
+    assert fractions[residual.bin_id] == fractions[retired.bin_id] != fractions[paper.bin_id]
+    engine = make_engine(mini_city_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            got = bin_histories(session, residual.city_id, fractions[residual.bin_id], t0)
+    finally:
+        engine.dispose()
+    assert set(got) == {residual.bin_id}  # not the paper bin, not the retired one
+    h = got[residual.bin_id]
+    assert h.times_s == [(t0 + timedelta(hours=k)).timestamp() for k in range(4)]
+    assert h.fills == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert h.emptied_at_s == [(t0 + timedelta(hours=1.5)).timestamp()]

@@ -39,6 +39,40 @@ def test_figures_count_collections_fill_km_and_overflows(world: World) -> None:
     assert "driver" not in text and "principal" not in text and "vehicle" not in text
 
 
+def test_the_average_fill_weighs_every_reported_fill_once_across_weeks(world: World) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    now = datetime.now(UTC)
+    # a week with one fill, a week later one fill and two overfilled reports without a fill: the
+    # city's average is the mean of the three fills, whatever week each came in
+    for days_ago, kind, fill in (
+        (16, "emptied", 0.3),
+        (9, "emptied", 0.9),
+        (9, "overfilled", None),
+        (9, "overfilled", None),
+    ):
+        world.conn.execute(
+            text(
+                "INSERT INTO collection_event (city_id, bin_id, kind, observed_fill, occurred_at) "
+                "VALUES (:city, :bin, :kind, :fill, :at)"
+            ),
+            {
+                "city": world.a.id,
+                "bin": world.a.bin_ids[0],
+                "kind": kind,
+                "fill": fill,
+                "at": now - timedelta(days=days_ago),
+            },
+        )
+    f = world.client.get("/api/v1/open/cities/testhafen/figures", params={"weeks": 4}).json()
+    assert f["collections"] == 5 and f["overflows"] == 2  # with the seed's emptying (0.7, a day ago)
+    assert abs(f["avg_fill_at_emptying"] - (0.3 + 0.9 + 0.7) / 3) < 0.002, f["by_week"]
+    weeks = [w for w in f["by_week"] if w["collections"]]
+    assert len(weeks) >= 3 and sum(w["collections"] for w in weeks) == 5
+
+
 def test_waste_containers_follow_the_smart_data_model(world: World) -> None:
     r = world.client.get("/api/v1/open/cities/testhafen/waste-containers", params={"limit": 50})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/ld+json")

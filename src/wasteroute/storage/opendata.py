@@ -21,6 +21,8 @@ class WeekFigures:
     avg_fill_at_emptying: float | None
     km_driven: float
     overflows: int
+    fills_reported: int = 0
+    """How many of the week's emptyings came with a fill (the weight of its average)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +86,12 @@ class OpenDataRepository:
                     SELECT wk, count(*) FILTER (WHERE kind IN ('emptied', 'overfilled')) AS n,
                            avg(observed_fill) FILTER (WHERE kind IN ('emptied', 'overfilled')) AS avg_fill,
                            count(*) FILTER (WHERE kind = 'overfilled'
-                                            OR (kind = 'emptied' AND observed_fill > 1.0)) AS overflows
+                                            OR (kind = 'emptied' AND observed_fill > 1.0)) AS overflows,
+                           count(observed_fill) FILTER (WHERE kind IN ('emptied', 'overfilled')) AS fills
                     FROM ev GROUP BY wk
                 )
                 SELECT to_char(coalesce(e.wk, km.wk), 'YYYY-MM-DD'), coalesce(e.n, 0), e.avg_fill,
-                       coalesce(km.km, 0), coalesce(e.overflows, 0)
+                       coalesce(km.km, 0), coalesce(e.overflows, 0), coalesce(e.fills, 0)
                 FROM e FULL JOIN km ON km.wk = e.wk ORDER BY 1
                 """
             ),
@@ -96,9 +99,14 @@ class OpenDataRepository:
         )
         return [
             WeekFigures(
-                str(w), int(n), round(float(a), 3) if a is not None else None, round(float(k), 1), int(o)
+                str(w),
+                int(n),
+                round(float(a), 3) if a is not None else None,
+                round(float(k), 1),
+                int(o),
+                int(f),
             )
-            for w, n, a, k, o in rows
+            for w, n, a, k, o, f in rows
         ]
 
     def bins(self, city_id: int, *, limit: int, offset: int) -> tuple[list[PublicBin], int]:

@@ -65,7 +65,11 @@ def figures(
     since = now - timedelta(weeks=weeks)
     rows = OpenDataRepository(session).weekly(city_id, since)
     total = sum(r.collections for r in rows)
-    weighted = [(r.avg_fill_at_emptying, r.collections) for r in rows if r.avg_fill_at_emptying is not None]
+    # each week's average weighs as many fills as it was taken over (not its emptyings: an overfilled
+    # report often comes without a fill)
+    weighted = [
+        (r.avg_fill_at_emptying, r.fills_reported) for r in rows if r.avg_fill_at_emptying is not None
+    ]
     n = sum(w for _, w in weighted)
     return CityFigures(
         city=slug,

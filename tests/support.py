@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -82,3 +82,31 @@ def fill_reading(
         raw=None,
     )
     return dataclasses.replace(row, **fields)
+
+
+def calendar_inputs(
+    weekdays: frozenset[int] | None,
+    on_holidays: bool = False,
+    *,
+    holiday_region: str | None = "SH",
+    service_date: date = date(2026, 11, 21),
+) -> Any:
+    """The plan inputs of a city with no bins, for what a plan job reads of its calendar."""
+    from wasteroute.planning.assembly import PlanInputs
+
+    return PlanInputs(
+        city_id=1,
+        slug="testhafen",
+        timezone="Europe/Berlin",
+        threshold=0.8,
+        holiday_region=holiday_region,
+        service_date=service_date,
+        fraction="residual",
+        bins=(),
+        histories={},
+        vehicles=(),
+        depots=(),
+        facilities=(),
+        service_weekdays=weekdays,
+        open_on_holidays=on_holidays,
+    )

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 import numpy as np
 import pytest
 
+from tests.support import calendar_inputs
 from wasteroute.errors import InvalidInput
 from wasteroute.planning.admission import QueueFull, check_queue, check_service_date, check_time_limit
 from wasteroute.planning.distances import GreatCircleProvider, point_set_key, reorder
@@ -73,7 +74,6 @@ def test_public_holidays_of_the_citys_state_are_skipped_unless_configured() -> N
 def test_the_morning_rule_and_the_plan_job_read_one_calendar() -> None:
     from datetime import timedelta
 
-    from wasteroute.planning.assembly import PlanInputs
     from wasteroute.planning.calendar import closed_reason
     from wasteroute.planning.service import plan_calendar
 
@@ -83,22 +83,7 @@ def test_the_morning_rule_and_the_plan_job_read_one_calendar() -> None:
     assert _rule(subdivision=None).skip_reason(date(2025, 10, 31)) == "public holiday (Reformation Day)"
     for weekdays, on_holidays in ((MON_SAT, False), (frozenset(range(7)), True), (frozenset({0, 4}), False)):
         rule = _rule(subdivision=None, weekdays=weekdays, on_holidays=on_holidays)
-        inputs = PlanInputs(
-            city_id=1,
-            slug="x",
-            timezone="Europe/Berlin",
-            threshold=0.8,
-            holiday_region=None,
-            service_date=date(2025, 10, 20),
-            fraction="residual",
-            bins=(),
-            histories={},
-            vehicles=(),
-            depots=(),
-            facilities=(),
-            service_weekdays=weekdays,
-            open_on_holidays=on_holidays,
-        )
+        inputs = calendar_inputs(weekdays, on_holidays, holiday_region=None, service_date=date(2025, 10, 20))
         job = plan_calendar(inputs)
         days = [date(2025, 10, 20) + timedelta(days=k) for k in range(80)]  # to 8 Jan 2026
         assert [rule.skip_reason(d) for d in days] == [closed_reason(d, job) for d in days]

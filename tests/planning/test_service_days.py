@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.planning.support import TwoCities
-from tests.support import fill_reading
+from tests.support import calendar_inputs, fill_reading
 from wasteroute.config import Settings
 from wasteroute.planning.assembly import PlanInputs
 from wasteroute.planning.calendar import closed_reason
@@ -125,22 +125,8 @@ def test_a_monday_plan_of_a_monday_wednesday_friday_fraction_plans_against_wedne
 
 
 def _inputs(weekdays: frozenset[int] | None, on_holidays: bool = False) -> PlanInputs:
-    return PlanInputs(
-        city_id=1,
-        slug="testhafen",
-        timezone="Europe/Berlin",
-        threshold=0.8,
-        holiday_region="SH",
-        service_date=SATURDAY,
-        fraction="residual",
-        bins=(),
-        histories={},
-        vehicles=(),
-        depots=(),
-        facilities=(),
-        service_weekdays=weekdays,
-        open_on_holidays=on_holidays,
-    )
+    inputs: PlanInputs = calendar_inputs(weekdays, on_holidays, service_date=SATURDAY)
+    return inputs
 
 
 @pytest.mark.parametrize(

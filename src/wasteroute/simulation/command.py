@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def _thresholds(text: str) -> dict[str, float]:
     return out
 
 
-def _fraction_days(what: str, example: str) -> Any:
+def _fraction_days(what: str, example: str) -> Callable[[str], dict[str, frozenset[int]]]:
     """A parser of ``residual=mon-sun;paper=mon,wed,fri`` -> {"residual": {0, ..., 6}, "paper": {0, 2, 4}}
     for the flag of ``what`` (service days, collection days)."""
 

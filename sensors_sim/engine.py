@@ -213,6 +213,39 @@ def _gateways(slug: str, city_doc: dict[str, Any]) -> list[tuple[Gateway, float,
     return out
 
 
+def _streams(seed: int) -> list[np.random.SeedSequence]:
+    """The run's independent random streams: fill, rounds, sensors, radio, setup, report clock."""
+    return np.random.SeedSequence([seed, 0x5EED]).spawn(6)
+
+
+def _sites(city_doc: dict[str, Any]) -> list[BinSite]:
+    """The containers as the fill model sees them, in the city document's order."""
+    return [
+        BinSite(f["properties"]["fraction"], f["properties"]["container_type"], *f["geometry"]["coordinates"])
+        for f in city_doc["bins"]["features"]
+    ]
+
+
+def fill_increments(city_doc: dict[str, Any], seed: int, start: datetime, hours: int) -> FloatArray:
+    """The waste each container receives in each of the first ``hours`` hours of ``simulate(city_doc,
+    ..., seed, start=start)``, shape (hours, containers), in fill fractions: the fill model's own draws,
+    which no emptying, sensor or fault changes. A what-if that knows the future reads it ahead."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware (UTC)")
+    if hours < 0:
+        raise ValueError(f"hours must be >= 0, got {hours}")
+    model = FillModel(
+        _sites(city_doc),
+        CITIES.get(city_doc["city"]["slug"]),
+        start.astimezone(UTC),
+        np.random.default_rng(_streams(seed)[0]),
+    )
+    out: FloatArray = np.zeros((hours, len(city_doc["bins"]["features"])))
+    for h in range(hours):
+        out[h] = model.hour_increment(h)
+    return out
+
+
 class _Simulation:
     """One run; ``run()`` yields the messages."""
 
@@ -250,8 +283,7 @@ class _Simulation:
         self.feed = feed
         self.stats = stats
         self.ids = NetworkIds.for_city(self.slug, tts_app, tts_tenant)
-        ss = np.random.SeedSequence([seed, 0x5EED])
-        s_fill, s_round, s_sensor, s_radio, s_setup, s_clock = ss.spawn(6)
+        s_fill, s_round, s_sensor, s_radio, s_setup, s_clock = _streams(seed)
         self.rng = random.Random(int(s_sensor.generate_state(2, np.uint64)[0]))
         self.radio_rng = random.Random(int(s_radio.generate_state(2, np.uint64)[0]))
         self.clock_rng = random.Random(int(s_clock.generate_state(2, np.uint64)[0]))  # report times
@@ -269,7 +301,6 @@ class _Simulation:
         self.fmts: list[str] = []
         self.tags: list[dict[str, str]] = []
         self.underground: list[bool] = []
-        sites: list[BinSite] = []
         gateways = _gateways(self.slug, city_doc)
         self.devices: list[LoraDevice] = []
         self.sensors: list[_Sensor] = []
@@ -286,7 +317,6 @@ class _Simulation:
             self.dev_ids.append(dev)
             self.tags.append({"bin": p["external_id"], "fraction": p["fraction"]})
             self.underground.append(p["container_type"] == "underground-3000")
-            sites.append(BinSite(p["fraction"], p["container_type"], lon, lat))
             if fmt == "mixed":
                 self.fmts.append("native" if model == "native" else setup.choice(("tts", "chirpstack")))
             else:
@@ -320,7 +350,7 @@ class _Simulation:
                     temp_damping=0.35 if self.underground[-1] else 1.0,
                 )
             )
-        self.fill = FillModel(sites, self.spec, self.start, np.random.default_rng(s_fill))
+        self.fill = FillModel(_sites(city_doc), self.spec, self.start, np.random.default_rng(s_fill))
         self.anchor_fill = np.zeros(self.n)
         init_rng = np.random.default_rng(s_fill.spawn(1)[0])
         # start in the middle of a cycle: somewhere between empty and about two days from full

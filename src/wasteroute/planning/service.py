@@ -149,18 +149,21 @@ def execute_plan(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     claim: Claim | None = None,
     on_decisions: Callable[[list[BinSelection]], None] | None = None,
+    forecast: Callable[[PlanInputs, datetime], dict[int, FillEstimate]] = forecast_all,
 ) -> dict[str, Any]:
     """Run one claimed plan job to the end; failures are stored on the plan, never raised.
 
     With a ``claim`` (a worker's job, see ``planning/jobs.py``) the result is stored only while that
     attempt still holds the job, and a failure is retried up to ``settings.plan_max_attempts``.
     ``options["policy"]`` picks the selection policy (see ``selection.PolicyOptions``);
-    ``on_decisions`` (optional) sees the selection before routing (the simulator's reliability check).
+    ``on_decisions`` (optional) sees the selection before routing (the simulator's reliability check);
+    ``forecast`` gives the fill estimates the selection decides on (the fleet forecast; the simulator's
+    perfect-foresight what-if gives the truth instead).
     """
     started = clock.perf_counter()
     try:
         options, inputs = _load(factory, settings, plan_id, now)
-        next_day, decisions = _select(inputs, options, now())
+        next_day, decisions = _select(inputs, options, now(), forecast)
         if on_decisions is not None:
             on_decisions(decisions)
         with transaction(factory) as session:
@@ -217,7 +220,12 @@ def _load(
     return options, inputs
 
 
-def _select(inputs: PlanInputs, options: dict[str, Any], now: datetime) -> tuple[date, list[BinSelection]]:
+def _select(
+    inputs: PlanInputs,
+    options: dict[str, Any],
+    now: datetime,
+    forecast: Callable[[PlanInputs, datetime], dict[int, FillEstimate]] = forecast_all,
+) -> tuple[date, list[BinSelection]]:
     """The next planning day of the fraction after the service date (see :func:`plan_calendar`), and
     the selection's decision on every bin (forecast at the day's visit time, the policy and
     thresholds of the job's options)."""
@@ -225,7 +233,7 @@ def _select(inputs: PlanInputs, options: dict[str, Any], now: datetime) -> tuple
     next_day = next_planning_day(inputs.service_date, rules)
     visit_at = local_time(inputs.service_date, VISIT_TIME, rules)
     next_visit_at = local_time(next_day, VISIT_TIME, rules)
-    estimates = forecast_all(inputs, now)
+    estimates = forecast(inputs, now)
     params = SelectionParams(
         default_threshold=inputs.threshold,
         timezone=inputs.timezone,

@@ -163,6 +163,12 @@ def register(sub: Any) -> None:
         default=4.0,
         help="sensor report interval, hours (fill sensors: 1-6 h)",
     )
+    sp.add_argument(
+        "--perfect-forecast",
+        action="store_true",
+        help="what-if: the dynamic and threshold policies plan from the simulation's own future (true "
+        "fills, the waste to come) instead of the forecast: what a perfect forecast would buy",
+    )
     sp.add_argument("--out", type=Path, default=Path("simulation-report"))
 
 
@@ -196,6 +202,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         one_truck_fewer=args.one_truck_fewer,
         holiday_week=args.holiday_week,
         report_interval_h=args.report_interval,
+        perfect_forecast=args.perfect_forecast,
     )
     services = start_services(settings, need_broker=False, migrate_db=False)
     try:

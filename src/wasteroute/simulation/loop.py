@@ -23,7 +23,7 @@ import random
 import time as clock
 import uuid
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,9 +34,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
 from wasteroute.config import Settings
+from wasteroute.forecasting.estimators import FillEstimate
 from wasteroute.ingest.edge import InboundMessage
 from wasteroute.ingest.resolver import Resolver, SensorDirectory
 from wasteroute.ingest.service import limits_from
+from wasteroute.planning.assembly import PlanInputs
 from wasteroute.planning.calendar import (
     CITY_SUBDIVISIONS,
     CalendarRules,
@@ -45,7 +47,8 @@ from wasteroute.planning.calendar import (
     service_calendar,
 )
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
-from wasteroute.planning.service import VISIT_TIME, execute_plan
+from wasteroute.planning.service import VISIT_TIME, execute_plan, forecast_all
+from wasteroute.simulation.foresight import Foresight
 from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
 from wasteroute.storage.cities import CityRepository
@@ -67,6 +70,9 @@ four weeks after it in the alliance's states; Reformation Day falls in the run-i
 HOLIDAY_MEASURED_START = date(2026, 12, 21)
 """First measured day with ``holiday_week``: Christmas and New Year fall in the measured period."""
 WRITE_BATCH = 5_000
+FORESIGHT_BEYOND_DAYS = 22
+"""Days of the fill model a perfect-foresight run knows past its end (the longest look-ahead, 21
+planning days, and one more)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,9 @@ class SimulationConfig:
     not_reachable: float = 0.01
     """Share of stops a driver reports as not reachable (the container stays full)."""
     faults: str = "default"
+    perfect_forecast: bool = False
+    """What-if: the dynamic and threshold policies plan from the simulation's own future (each
+    container's true fill and the waste it will receive) instead of the forecast; see ``foresight``."""
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -438,6 +447,18 @@ def run_policy(
         rhythms: dict[str, Rhythm] = {}
         records: list[DayRecord] = []
         late = timedelta(hours=PolicyOptions.late_visit_h if cfg.policy == "dynamic" else 0.0)
+        forecast: Callable[[PlanInputs, datetime], dict[int, FillEstimate]] = forecast_all
+        if cfg.perfect_forecast and cfg.policy != "fixed":
+            # the look-ahead of the last days reaches past the end: the fill model goes on regardless
+            hours = (cfg.warmup_days + cfg.run_in_days + cfg.days + FORESIGHT_BEYOND_DAYS) * 24
+            forecast = Foresight(
+                city_doc,
+                cfg.seed,
+                start,
+                hours,
+                {bid: index_of[ext] for bid, ext in ext_of.items()},
+                truth.levels,
+            ).forecast
         previous_day: dict[str, date] = {}
         """Each fraction's last planning day so far."""
 
@@ -499,7 +520,9 @@ def run_policy(
                         truth.expect(i, now, deadline, d.overflow_probability, tag)
 
                 t0 = clock.perf_counter()
-                result = execute_plan(factory, settings, plan_id, now=lambda: now, on_decisions=seen)
+                result = execute_plan(
+                    factory, settings, plan_id, now=lambda: now, on_decisions=seen, forecast=forecast
+                )
                 rec.planning_s += clock.perf_counter() - t0
                 if result.get("status") != "done":
                     rec.failed_plans += 1

@@ -361,6 +361,16 @@ def write_report(
             {f: format_weekdays(d) for f, d in cfg.service_days.items()},
         ),
         "",
+        *(
+            [
+                "**Perfect foresight (a what-if, not the product):** the dynamic and threshold policies "
+                "planned from each container's true fill and the waste it was going to receive, not from "
+                "the forecast. The forecast measures below (band, reliability) are therefore trivial.",
+                "",
+            ]
+            if cfg.perfect_forecast
+            else []
+        ),
         "Measured from the simulation's truth (true fill levels), not from the planner's forecasts.",
         f"Diesel: {DIESEL_L_PER_KM} L/km (refuse truck in collection duty, typical published value); "
         f"CO2: {CO2_KG_PER_L} kg/L (tank-to-wheel, German Federal Environment Agency).",

@@ -167,6 +167,10 @@ class Truth:
         self._prev[index] = residue
         self._last_emptied_s[index] = t.timestamp()
 
+    def levels(self) -> FloatArray:
+        """Every container's true fill now (at the last hour's end, after any emptying since)."""
+        return self._prev.copy()
+
     def last_emptied(self, index: int) -> datetime | None:
         """When container ``index`` was last emptied (by the old rounds or a policy), if ever."""
         t = float(self._last_emptied_s[index])

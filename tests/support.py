@@ -110,3 +110,20 @@ def calendar_inputs(
         service_weekdays=weekdays,
         open_on_holidays=on_holidays,
     )
+
+
+def small_simulation(**overrides: Any) -> Any:
+    """A ``SimulationConfig`` small enough for the test suite (a few days, a short search); fields
+    given override it."""
+    from wasteroute.simulation.loop import SimulationConfig
+
+    base: dict[str, Any] = {
+        "days": 3,
+        "warmup_days": 4,
+        "run_in_days": 1,
+        "seed": 2,
+        "plan_time_limit_s": 2.0,
+        "plan_iterations": 150,
+        "report_interval_h": 3.0,
+    }
+    return SimulationConfig(**(base | overrides))

@@ -14,10 +14,10 @@ import pytest
 from sensors_sim.city import generate_city
 from sensors_sim.dynamics import OVERFILL_CAP
 from sensors_sim.engine import SimStats, fill_increments, simulate
+from tests.support import small_simulation
 from wasteroute.config import Settings
 from wasteroute.forecasting import RateSource, WeekProfile
 from wasteroute.simulation.foresight import KnownFill
-from wasteroute.simulation.loop import SimulationConfig
 from wasteroute.simulation.measures import measures
 from wasteroute.simulation.report import run_many, write_report
 
@@ -79,16 +79,7 @@ def test_a_run_with_perfect_foresight_knows_every_overflow_before_it_happens(
     db_server: Any, tmp_path: Path
 ) -> None:
     doc = generate_city("wismar", 40, 2)
-    cfg = SimulationConfig(
-        days=4,
-        warmup_days=4,
-        run_in_days=1,
-        seed=2,
-        plan_time_limit_s=2.0,
-        plan_iterations=150,
-        report_interval_h=3.0,
-        perfect_forecast=True,
-    )
+    cfg = small_simulation(days=4, perfect_forecast=True)
     tasks = [(doc, cfg), (doc, replace(cfg, perfect_forecast=False))]
     known, forecast = run_many(tasks, db_server.admin_url, Settings())
     entries = known.truth.reliability

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sensors_sim.city import generate_city
+from tests.support import small_simulation
 from wasteroute.config import Settings
 from wasteroute.forecasting import FillEstimate, RateSource, WeekProfile
 from wasteroute.planning.calendar import CalendarRules
@@ -455,15 +456,7 @@ def test_sensor_coverage_and_one_truck_fewer_change_only_the_imported_city() -> 
 
 def test_closed_loop_end_to_end(db_server: Any, tmp_path: Path) -> None:
     doc = generate_city("wismar", 40, 2)
-    cfg = SimulationConfig(
-        days=3,
-        warmup_days=4,
-        run_in_days=1,
-        seed=2,
-        plan_time_limit_s=2.0,
-        plan_iterations=150,
-        report_interval_h=3.0,
-    )
+    cfg = small_simulation()
     results = simulate_policies(
         doc, cfg, ["fixed", "threshold", "dynamic"], db_server.admin_url, Settings(), tmp_path
     )

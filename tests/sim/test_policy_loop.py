@@ -492,6 +492,7 @@ def test_closed_loop_end_to_end(db_server: Any, tmp_path: Path) -> None:
     assert [s["km"] for s in saved] == [r["km"] for r in results]
     assert "| service_level |" in (tmp_path / "report.md").read_text()
     assert "## By truck" in (tmp_path / "report.md").read_text()
+    assert "| depot-facility-depot km |" in (tmp_path / "report.md").read_text()
 
 
 def test_service_days_plan_a_fraction_on_sundays_under_every_policy(db_server: Any, tmp_path: Path) -> None:
@@ -601,3 +602,25 @@ def test_the_truth_counts_the_waste_up_to_an_emptying_and_not_the_residue_left_a
             truth.expect_band(0, made, start + timedelta(hours=25), 0.495, 0.505)
             truth.expect_band(0, made, start + timedelta(hours=26), 0.515, 0.525)
     assert truth.band == [True, True]
+
+
+def test_the_truck_table_gives_each_trucks_round_trip_between_depot_and_nearest_facility() -> None:
+    from wasteroute.simulation.report import _round_trips_km
+
+    doc = {
+        "depots": [{"external_id": "d", "lon": 10.0, "lat": 54.0}],
+        "facilities": [
+            {"lon": 10.0, "lat": 54.01, "fractions": ["paper"]},  # 1.11 km north, paper only
+            {"lon": 10.0, "lat": 54.03, "fractions": ["paper", "glass"]},  # 3.34 km north
+        ],
+        "vehicles": [
+            {"external_id": "P", "depot": "d", "fraction": "paper"},
+            {"external_id": "G", "depot": "d", "fraction": "glass"},
+            {"external_id": "B", "depot": "d", "fraction": "bio"},  # no facility takes bio
+        ],
+    }
+    trips = _round_trips_km(doc)
+    # there and back, road = straight line x 1.3 (the product's default distances)
+    assert trips["P"] == pytest.approx(2 * 1.112 * 1.3, rel=1e-3)
+    assert trips["G"] == pytest.approx(2 * 3.336 * 1.3, rel=1e-3)
+    assert "B" not in trips

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.config import Settings
+from wasteroute.planning.distances import DEFAULT_DETOUR_FACTOR, haversine_m
 from wasteroute.planning.schedule import format_weekdays
 from wasteroute.simulation.loop import PolicyRun, SimulationConfig, run_policy
 from wasteroute.simulation.measures import (
@@ -308,23 +309,48 @@ def _kind_table(results: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _truck_table(results: Sequence[dict[str, Any]]) -> list[str]:
-    """Per truck and policy: tours / km / loads and how full the loads were. A load is a trip to the
-    facility; the waste to haul is the same under every policy, so full loads bound what a policy
-    can save."""
+def _round_trips_km(city_doc: dict[str, Any]) -> dict[str, float]:
+    """Per truck: road km from its depot to the nearest facility taking its fraction and back (the
+    product's default distances: great circle times the detour factor). Every tour drives at least
+    this (it starts at the depot, unloads at a facility and ends at the depot), whatever it collects."""
+    depots = {d["external_id"]: (d["lat"], d["lon"]) for d in city_doc.get("depots", [])}
+    out: dict[str, float] = {}
+    for v in city_doc.get("vehicles", []):
+        depot = depots.get(v.get("depot", ""))
+        places = [
+            (f["lat"], f["lon"]) for f in city_doc.get("facilities", []) if v["fraction"] in f["fractions"]
+        ]
+        if depot is None or not places:
+            continue
+        metres = haversine_m([depot, *places])[0, 1:]
+        out[v["external_id"]] = 2.0 * float(metres.min()) * DEFAULT_DETOUR_FACTOR / 1000.0
+    return out
+
+
+def _truck_table(results: Sequence[dict[str, Any]], city_doc: dict[str, Any]) -> list[str]:
+    """Per truck and policy: tours / km / loads and how full the loads were, beside the round trip
+    between depot and facility that every tour makes. A load is a trip to the facility; the waste to
+    haul is the same under every policy, so full loads bound what a policy can save."""
     if not any(r.get("by_truck") for r in results):
         return []
+    trips = _round_trips_km(city_doc)
     return [
         "",
         "## By truck",
         "",
-        "tours / km / loads at their mean fill of the truck, per policy",
+        "tours / km / loads at their mean fill of the truck, per policy; every tour drives at least the "
+        "round trip between its depot and the facility (road km, in the fourth column), whatever it collects",
         "",
         *_policy_table(
             results,
             "by_truck",
-            ["truck", "fraction", "access"],
-            lambda name, t: [name, t["fraction"], t["access_class"]],
+            ["truck", "fraction", "access", "depot-facility-depot km"],
+            lambda name, t: [
+                name,
+                t["fraction"],
+                t["access_class"],
+                f"{trips[name]:.1f}" if name in trips else "-",
+            ],
             lambda t: (
                 f"{t.get('tours', 0)} / {t.get('km', 0):.0f} / {t.get('loads', 0)} at "
                 f"{_pct_or_dash(t.get('load_utilisation'))}"
@@ -387,7 +413,7 @@ def write_report(
         if r.get("fixed_rhythms"):
             lines += ["", f"Fixed rhythms chosen from the warm-up: {r['fixed_rhythms']}"]
     lines += _kind_table(results)
-    lines += _truck_table(results)
+    lines += _truck_table(results, city_doc)
     lines += ["", "## Reliability of the overflow forecast", ""]
     for run in runs:
         lines.append(f"**{run.config.policy}**: forecast bin → observed overflow share (n)")

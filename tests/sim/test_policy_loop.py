@@ -605,7 +605,7 @@ def test_the_truth_counts_the_waste_up_to_an_emptying_and_not_the_residue_left_a
 
 
 def test_the_truck_table_gives_each_trucks_round_trip_between_depot_and_nearest_facility() -> None:
-    from wasteroute.simulation.report import _round_trips_km
+    from wasteroute.simulation.report import round_trips_km
 
     doc = {
         "depots": [{"external_id": "d", "lon": 10.0, "lat": 54.0}],
@@ -619,7 +619,7 @@ def test_the_truck_table_gives_each_trucks_round_trip_between_depot_and_nearest_
             {"external_id": "B", "depot": "d", "fraction": "bio"},  # no facility takes bio
         ],
     }
-    trips = _round_trips_km(doc)
+    trips = round_trips_km(doc)
     # there and back, road = straight line x 1.3 (the product's default distances)
     assert trips["P"] == pytest.approx(2 * 1.112 * 1.3, rel=1e-3)
     assert trips["G"] == pytest.approx(2 * 3.336 * 1.3, rel=1e-3)

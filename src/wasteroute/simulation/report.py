@@ -309,7 +309,7 @@ def _kind_table(results: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _round_trips_km(city_doc: dict[str, Any]) -> dict[str, float]:
+def round_trips_km(city_doc: dict[str, Any]) -> dict[str, float]:
     """Per truck: road km from its depot to the nearest facility taking its fraction and back (the
     product's default distances: great circle times the detour factor). Every tour drives at least
     this (it starts at the depot, unloads at a facility and ends at the depot), whatever it collects."""
@@ -333,7 +333,7 @@ def _truck_table(results: Sequence[dict[str, Any]], city_doc: dict[str, Any]) ->
     haul is the same under every policy, so full loads bound what a policy can save."""
     if not any(r.get("by_truck") for r in results):
         return []
-    trips = _round_trips_km(city_doc)
+    trips = round_trips_km(city_doc)
     return [
         "",
         "## By truck",

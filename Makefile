@@ -98,6 +98,10 @@ bench-simulate: install
 		--jobs 2 --sensor-coverage 0.3 --policy dynamic --out .bench/simulate-coverage-30
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --service-days 'residual=mon-sun' --out .bench/simulate-sunday-residual
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --policy dynamic --perfect-forecast --out .bench/simulate-perfect-forecast
+	$(BIN)/python -m benchmarks.km_floor .bench/simulate .bench/simulate-perfect-forecast \
+		--out .bench/km_floor.png
 
 clean:
 	rm -rf $(VENV) .wasteroute .pytest_cache .mypy_cache .ruff_cache

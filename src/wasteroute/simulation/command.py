@@ -123,7 +123,7 @@ def register(sub: Any) -> None:
     sp.add_argument(
         "--plan-iterations",
         type=int,
-        default=1000,
+        default=500,
         help="PyVRP iterations per plan (reproducible on any machine); 0: as many as the time limit allows",
     )
     sp.add_argument(

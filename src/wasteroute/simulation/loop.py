@@ -85,7 +85,7 @@ class SimulationConfig:
     seed: int = 1
     plan_time_limit_s: float = 30.0
     """Upper bound of routing time per fraction and day; the search stops on ``plan_iterations``."""
-    plan_iterations: int | None = 1000
+    plan_iterations: int | None = 500
     """PyVRP iterations per plan (the same plan on any machine and load); ``None``: calibrated on the
     time limit (faster machines search more)."""
     run_in_days: int = 7

@@ -9,7 +9,7 @@ is the most any better forecast could buy; what it still misses is the policy's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,7 +74,7 @@ class Foresight:
         start: datetime,
         hours: int,
         index_of: Mapping[int, int],
-        levels: Any,
+        levels: Callable[[], FloatArray],
     ) -> None:
         if hours < 1:
             raise ValueError(f"hours must be >= 1, got {hours}")

@@ -226,6 +226,17 @@ def _sites(city_doc: dict[str, Any]) -> list[BinSite]:
     ]
 
 
+def _fill_model(city_doc: dict[str, Any], stream: np.random.SeedSequence, start: datetime) -> FillModel:
+    """The run's fill model: the simulator and :func:`fill_increments` build it here, so the future a
+    what-if reads ahead is the one the simulation lives."""
+    return FillModel(
+        _sites(city_doc),
+        CITIES.get(city_doc["city"]["slug"]),
+        start.astimezone(UTC),
+        np.random.default_rng(stream),
+    )
+
+
 def fill_increments(city_doc: dict[str, Any], seed: int, start: datetime, hours: int) -> FloatArray:
     """The waste each container receives in each of the first ``hours`` hours of ``simulate(city_doc,
     ..., seed, start=start)``, shape (hours, containers), in fill fractions: the fill model's own draws,
@@ -234,12 +245,7 @@ def fill_increments(city_doc: dict[str, Any], seed: int, start: datetime, hours:
         raise ValueError("start must be timezone-aware (UTC)")
     if hours < 0:
         raise ValueError(f"hours must be >= 0, got {hours}")
-    model = FillModel(
-        _sites(city_doc),
-        CITIES.get(city_doc["city"]["slug"]),
-        start.astimezone(UTC),
-        np.random.default_rng(_streams(seed)[0]),
-    )
+    model = _fill_model(city_doc, _streams(seed)[0], start)
     out: FloatArray = np.zeros((hours, len(city_doc["bins"]["features"])))
     for h in range(hours):
         out[h] = model.hour_increment(h)
@@ -350,7 +356,7 @@ class _Simulation:
                     temp_damping=0.35 if self.underground[-1] else 1.0,
                 )
             )
-        self.fill = FillModel(_sites(city_doc), self.spec, self.start, np.random.default_rng(s_fill))
+        self.fill = _fill_model(city_doc, s_fill, self.start)
         self.anchor_fill = np.zeros(self.n)
         init_rng = np.random.default_rng(s_fill.spawn(1)[0])
         # start in the middle of a cycle: somewhere between empty and about two days from full

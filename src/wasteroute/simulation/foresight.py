@@ -79,8 +79,9 @@ class Foresight:
         if hours < 1:
             raise ValueError(f"hours must be >= 1, got {hours}")
         increments = fill_increments(city_doc, seed, start, hours)
-        self._received: FloatArray = np.vstack(
-            [np.zeros((1, increments.shape[1])), np.cumsum(increments, axis=0)]
+        # one row per container (each plan hands every container its row, without a copy)
+        self._received: FloatArray = np.ascontiguousarray(
+            np.vstack([np.zeros((1, increments.shape[1])), np.cumsum(increments, axis=0)]).T
         )
         self._start_s = start.timestamp()
         self._index_of = dict(index_of)
@@ -90,13 +91,14 @@ class Foresight:
         """One known fill per bin of the plan (the plan job's ``forecast`` hook)."""
         fills: FloatArray = self._levels()
         now_s = now.timestamp()
-        day_ahead = min(int((now_s - self._start_s) // HOUR_S) + 24, len(self._received) - 1)
-        now_k = min(max(int((now_s - self._start_s) // HOUR_S), 0), len(self._received) - 1)
+        last = self._received.shape[1] - 1
+        now_k = min(max(int((now_s - self._start_s) // HOUR_S), 0), last)
+        day_ahead = min(now_k + 24, last)
         profile = WeekProfile.flat(inputs.timezone)
         out: dict[int, FillEstimate] = {}
         for b in inputs.bins:
             i = self._index_of[b.id]
-            received = np.ascontiguousarray(self._received[:, i])
+            received = self._received[i]
             out[b.id] = KnownFill(
                 now_s=now_s,
                 fill_now=float(fills[i]),

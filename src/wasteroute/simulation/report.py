@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.config import Settings
-from wasteroute.planning.distances import DEFAULT_DETOUR_FACTOR, haversine_m
+from wasteroute.planning.distances import GreatCircleProvider
 from wasteroute.planning.schedule import format_weekdays
 from wasteroute.simulation.loop import PolicyRun, SimulationConfig, run_policy
 from wasteroute.simulation.measures import (
@@ -322,8 +322,8 @@ def round_trips_km(city_doc: dict[str, Any]) -> dict[str, float]:
         ]
         if depot is None or not places:
             continue
-        metres = haversine_m([depot, *places])[0, 1:]
-        out[v["external_id"]] = 2.0 * float(metres.min()) * DEFAULT_DETOUR_FACTOR / 1000.0
+        metres, _ = GreatCircleProvider().matrices([depot, *places])
+        out[v["external_id"]] = 2.0 * float(metres[0, 1:].min()) / 1000.0
     return out
 
 

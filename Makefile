@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml benchmarks/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run smoke test test-fast lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak bench-simulate system-deps clean
+.PHONY: install run smoke test test-fast lint format bench-routing bench-routing-versus bench-routing-fleets bench-cityday bench-cityday-large bench-api bench-forecast bench-ingest bench-soak bench-simulate bench-frontier system-deps clean
 
 $(STAMP): requirements.lock pyproject.toml benchmarks/pyproject.toml
 	@(command -v mosquitto && command -v chromium) >/dev/null || $(MAKE) --no-print-directory system-deps
@@ -102,6 +102,12 @@ bench-simulate: install
 		--jobs 2 --policy dynamic --perfect-forecast --out .bench/simulate-perfect-forecast
 	$(BIN)/python -m benchmarks.km_floor .bench/simulate .bench/simulate-perfect-forecast \
 		--out .bench/km_floor.png
+
+# What the km buy in service: threshold at 40-80 %, the dynamic policy at risk 0.5 % and 2 %, fixed
+# rounds, seeds 1, 2, 3; the threshold policy's km at the dynamic policy's service level, and the plot.
+bench-frontier: install
+	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.4,0.5,0.6,0.7,0.8 \
+		--risks 0.005,0.02 --jobs 2 --out .bench/frontier
 
 clean:
 	rm -rf $(VENV) .wasteroute .pytest_cache .mypy_cache .ruff_cache

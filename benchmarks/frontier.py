@@ -1,0 +1,298 @@
+"""What each policy's km buy in service: km against service level for the threshold policy at
+several thresholds, the dynamic policy at several risks, and fixed rounds, in the same simulated
+city, seed and days.
+
+``python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.5,0.6,0.7,0.8 --risks 0.005,0.02
+--out DIR`` runs ``wasteroute simulate``'s loop once per seed and variant and keeps each run's
+measures in ``DIR/seed-N/<variant>.json``; a run already there is read instead of run again, so an
+interrupted sweep goes on where it stopped. A threshold applies to every fraction.
+
+A policy that empties containers earlier buys service with km, so a comparison of two policies at
+different service levels says little. The threshold policy's km *at the dynamic policy's service
+level* are read off the line through its runs, linearly between the two thresholds whose service
+levels lie on either side; where no threshold reached that level, there is no such figure and the
+summary says how far the best one got. Draws ``DIR/frontier.png``; prints one JSON line per run
+and, last, the summary (medians over the seeds of the per-seed figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import multiprocessing
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from wasteroute.planning.selection import PolicyOptions
+from wasteroute.simulation.loop import SimulationConfig
+from wasteroute.vocabulary import Fraction
+
+DEFAULT_RISK = PolicyOptions().risk
+"""The dynamic policy's own risk: the variant the summary compares."""
+KEPT = ("policy", "km", "service_level", "collections", "tours", "fill_at_emptying_mean", "overflows")
+"""The measures each JSON line carries (the stored file keeps all of them)."""
+
+
+def variant_name(policy: str, level: float | None = None) -> str:
+    """``fixed``, ``threshold-0.70`` or ``dynamic-risk-0.005``."""
+    if policy == "fixed":
+        return "fixed"
+    if level is None:
+        raise ValueError(f"a {policy} variant needs its level")
+    return f"threshold-{level:.2f}" if policy == "threshold" else f"dynamic-risk-{level:g}"
+
+
+def variants(thresholds: Iterable[float], risks: Iterable[float]) -> list[tuple[str, float | None]]:
+    """(policy, level) of every run of one seed: fixed rounds, each threshold, each risk."""
+    out: list[tuple[str, float | None]] = [("fixed", None)]
+    out += [("threshold", float(t)) for t in thresholds]
+    out += [("dynamic", float(r)) for r in risks]
+    return out
+
+
+def config_for(base: SimulationConfig, policy: str, level: float | None, seed: int) -> SimulationConfig:
+    """``base`` for one variant: a threshold on every fraction, or the dynamic policy's ``risk``."""
+    cfg = replace(base, policy=policy, seed=seed)
+    if policy == "threshold" and level is not None:
+        return replace(cfg, thresholds={str(f): level for f in Fraction})
+    if policy == "dynamic" and level is not None:
+        return replace(cfg, policy_options={**base.policy_options, "risk": level})
+    return cfg
+
+
+def km_at_service(points: Iterable[tuple[float, float]], level: float) -> float | None:
+    """The km of a policy at service ``level``, linear between the two runs (service level, km) on
+    either side of it; ``None`` when no run reached the level or all are above it."""
+    pts = sorted(points)
+    if not pts or not pts[0][0] <= level <= pts[-1][0]:
+        return None
+    for (s0, k0), (s1, k1) in itertools.pairwise(pts):
+        if s0 <= level <= s1:
+            return k0 if s1 == s0 else k0 + (k1 - k0) * (level - s0) / (s1 - s0)
+    return pts[-1][1]  # a single run exactly at the level
+
+
+def seed_summary(rows: Sequence[dict[str, Any]], risk: float = DEFAULT_RISK) -> dict[str, Any]:
+    """One seed's comparison: the dynamic policy at ``risk`` against fixed rounds, against the
+    threshold policy at 80 % and against the threshold policy at the same service level."""
+    by = {r["variant"]: r for r in rows}
+    dyn = by.get(variant_name("dynamic", risk))
+    if dyn is None:
+        raise ValueError(f"no run of the dynamic policy at risk {risk:g}")
+    thresholds = [r for r in rows if r["policy"] == "threshold"]
+    same = km_at_service([(r["service_level"], r["km"]) for r in thresholds], dyn["service_level"])
+    out: dict[str, Any] = {
+        "seed": dyn["seed"],
+        "dynamic_km": dyn["km"],
+        "dynamic_service_level": dyn["service_level"],
+        "threshold_km_at_same_service": None if same is None else round(same, 1),
+        "saving_vs_threshold_at_same_service": None if same is None else round(1 - dyn["km"] / same, 4),
+        "best_threshold_service_level": max((r["service_level"] for r in thresholds), default=None),
+    }
+    for name, key in (("threshold-0.80", "threshold_80"), ("fixed", "fixed")):
+        if name in by:
+            out[f"{key}_km"] = by[name]["km"]
+            out[f"{key}_service_level"] = by[name]["service_level"]
+            out[f"saving_vs_{key}"] = round(1 - dyn["km"] / by[name]["km"], 4)
+    return out
+
+
+def summarise(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the seeds of every number of :func:`seed_summary` (``None`` where a seed has
+    none), and the seeds."""
+    out: dict[str, Any] = {"seeds": [s["seed"] for s in per_seed]}
+    for key in per_seed[0]:
+        if key == "seed":
+            continue
+        values = [s[key] for s in per_seed if isinstance(s.get(key), int | float)]
+        out[key] = round(float(statistics.median(values)), 4) if len(values) == len(per_seed) else None
+    return out
+
+
+def _measure(doc: dict[str, Any], cfg: SimulationConfig, server_url: str, settings: Any) -> dict[str, Any]:
+    from wasteroute.simulation.measures import measures
+    from wasteroute.simulation.report import run_many
+
+    return measures(run_many([(doc, cfg)], server_url, settings)[0])
+
+
+def pending(
+    runs: Sequence[tuple[str, float | None]], seeds: Sequence[int], out_dir: Path
+) -> list[tuple[int, str, float | None]]:
+    """(seed, policy, level) of the runs not yet stored in ``out_dir``."""
+    return [
+        (seed, policy, level)
+        for seed in seeds
+        for policy, level in runs
+        if not (out_dir / f"seed-{seed}" / f"{variant_name(policy, level)}.json").exists()
+    ]
+
+
+def sweep(
+    city_for_seed: Callable[[int], dict[str, Any]],
+    base: SimulationConfig,
+    runs: Sequence[tuple[str, float | None]],
+    seeds: Sequence[int],
+    server_url: str,
+    settings: Any,
+    out_dir: Path,
+    *,
+    jobs: int = 1,
+) -> list[dict[str, Any]]:
+    """Every variant for every seed, each stored in ``out_dir/seed-N/<variant>.json`` as it ends (and
+    read from there when it is already); rows ``{seed, variant, level, **measures}`` in order."""
+    todo = [
+        (
+            out_dir / f"seed-{seed}" / f"{variant_name(policy, level)}.json",
+            config_for(base, policy, level, seed),
+        )
+        for seed, policy, level in pending(runs, seeds, out_dir)
+    ]
+    docs = {seed: city_for_seed(seed) for seed in {cfg.seed for _, cfg in todo}}
+
+    def keep(path: Path, result: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1) + "\n")
+
+    if jobs <= 1 or len(todo) <= 1:
+        for path, cfg in todo:
+            keep(path, _measure(docs[cfg.seed], cfg, server_url, settings))
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
+            futures = {
+                pool.submit(_measure, docs[cfg.seed], cfg, server_url, settings): path for path, cfg in todo
+            }
+            for f in as_completed(futures):
+                keep(futures[f], f.result())
+    rows = []
+    for seed in seeds:
+        for policy, level in runs:
+            name = variant_name(policy, level)
+            result = json.loads((out_dir / f"seed-{seed}" / f"{name}.json").read_text())
+            rows.append({"seed": seed, "variant": name, "level": level, **result})
+    return rows
+
+
+def draw(rows: Sequence[dict[str, Any]], out: Path) -> None:
+    """km against service level, a panel per seed: a line per policy through its variants."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seeds = sorted({r["seed"] for r in rows})
+    fig, axes = plt.subplots(1, len(seeds), figsize=(5.5 * len(seeds), 4.5), squeeze=False, sharey=True)
+    styles = {"threshold": ("C1", "s"), "dynamic": ("C0", "o"), "fixed": ("C2", "*")}
+    for ax, seed in zip(axes[0], seeds, strict=True):
+        for policy, (colour, marker) in styles.items():
+            pts = sorted(
+                (100 * r["service_level"], r["km"], r["level"])
+                for r in rows
+                if r["seed"] == seed and r["policy"] == policy
+            )
+            if not pts:
+                continue
+            ax.plot(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                color=colour,
+                marker=marker,
+                ms=9 if policy == "fixed" else 5,
+                label=policy,
+            )
+            for x, y, level in pts:
+                if level is not None:
+                    text = f"{level:.0%}" if policy == "threshold" else f"risk {level:.1%}"
+                    ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.axvline(99.9, color="grey", ls=":", lw=1)
+        ax.set_title(f"seed {seed}", fontsize=9)
+        ax.set_xlabel("service level: container-days without overflow (%)")
+    axes[0][0].set_ylabel("km in the measured days")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("What the km buy: each policy at several settings (up and left is worse)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+    if not values or not all(0 < v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected fractions between 0 and 1, got {text!r}")
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.frontier", description=__doc__)
+    ap.add_argument("--city", default="luebeck")
+    ap.add_argument("--bins", type=int, default=1000)
+    ap.add_argument("--days", type=int, default=28)
+    ap.add_argument("--warmup-days", type=int, default=14)
+    ap.add_argument("--run-in-days", type=int, default=7)
+    ap.add_argument("--plan-iterations", type=int, default=500)
+    ap.add_argument("--seeds", default="1", help="comma-separated, e.g. 1,2,3")
+    ap.add_argument("--thresholds", type=_floats, default=[0.5, 0.6, 0.7, 0.8])
+    ap.add_argument("--risks", type=_floats, default=[DEFAULT_RISK, 0.02])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path(".bench/frontier"))
+    args = ap.parse_args(argv)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise SystemExit(f"--seeds: expected whole numbers separated by commas, got {args.seeds!r}") from None
+    if DEFAULT_RISK not in args.risks:
+        raise SystemExit(f"--risks must include the dynamic policy's own risk, {DEFAULT_RISK:g}")
+
+    from sensors_sim.city import generate_city
+    from wasteroute.config import Settings
+    from wasteroute.runtime.services import start_services
+
+    base = SimulationConfig(
+        days=args.days,
+        warmup_days=args.warmup_days,
+        run_in_days=args.run_in_days,
+        plan_iterations=args.plan_iterations,
+    )
+    runs = variants(args.thresholds, args.risks)
+    settings = Settings()
+    # every run already stored: nothing to start
+    services = (
+        start_services(settings, need_broker=False, migrate_db=False)
+        if pending(runs, seeds, args.out)
+        else None
+    )
+    try:
+        rows = sweep(
+            lambda seed: generate_city(args.city, args.bins, seed),
+            base,
+            runs,
+            seeds,
+            services.database_url if services is not None else "",
+            settings,
+            args.out,
+            jobs=args.jobs,
+        )
+    finally:
+        if services is not None:
+            services.stop()
+    draw(rows, args.out / "frontier.png")
+    per_seed = [seed_summary([r for r in rows if r["seed"] == s]) for s in seeds]
+    for r in rows:
+        print(json.dumps({"seed": r["seed"], "variant": r["variant"]} | {k: r[k] for k in KEPT}))
+    for s in per_seed:
+        print(json.dumps(s))
+    print(json.dumps(summarise(per_seed)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

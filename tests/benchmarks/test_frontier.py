@@ -58,7 +58,7 @@ def test_a_seed_compares_the_dynamic_policy_with_threshold_at_80_and_at_the_same
     s = seed_summary(better)
     assert s["threshold_km_at_same_service"] is None and s["saving_vs_threshold_at_same_service"] is None
     assert s["best_threshold_service_level"] == 0.999
-    with pytest.raises(ValueError, match="risk 0.005"):
+    with pytest.raises(ValueError, match=r"risk 0\.005"):
         seed_summary([r for r in rows if r["variant"] != "dynamic-risk-0.005"])
 
 
@@ -68,7 +68,11 @@ def test_the_summary_is_the_median_of_the_seeds_and_none_where_a_seed_has_no_fig
         {"seed": 2, "dynamic_km": 3.0, "saving_vs_threshold_at_same_service": None},
         {"seed": 3, "dynamic_km": 2.0, "saving_vs_threshold_at_same_service": 0.1},
     ]
-    assert summarise(seeds) == {"seeds": [1, 2, 3], "dynamic_km": 2.0, "saving_vs_threshold_at_same_service": None}
+    assert summarise(seeds) == {
+        "seeds": [1, 2, 3],
+        "dynamic_km": 2.0,
+        "saving_vs_threshold_at_same_service": None,
+    }
 
 
 def test_a_sweep_runs_each_variant_once_stores_it_and_reads_it_back(

@@ -103,10 +103,10 @@ bench-simulate: install
 	$(BIN)/python -m benchmarks.km_floor .bench/simulate .bench/simulate-perfect-forecast \
 		--out .bench/km_floor.png
 
-# What the km buy in service: threshold at 40-80 %, the dynamic policy at risk 0.5 % and 2 %, fixed
+# What the km buy in service: threshold at 20-80 %, the dynamic policy at risk 0.5 % and 2 %, fixed
 # rounds, seeds 1, 2, 3; the threshold policy's km at the dynamic policy's service level, and the plot.
 bench-frontier: install
-	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.4,0.5,0.6,0.7,0.8 \
+	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.2,0.3,0.4,0.6,0.8 \
 		--risks 0.005,0.02 --jobs 2 --out .bench/frontier
 
 clean:

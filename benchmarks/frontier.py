@@ -2,7 +2,7 @@
 several thresholds, the dynamic policy at several risks, and fixed rounds, in the same simulated
 city, seed and days.
 
-``python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.5,0.6,0.7,0.8 --risks 0.005,0.02
+``python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.2,0.3,0.4,0.6,0.8 --risks 0.005,0.02
 --out DIR`` runs ``wasteroute simulate``'s loop once per seed and variant and keeps each run's
 measures in ``DIR/seed-N/<variant>.json``; a run already there is read instead of run again, so an
 interrupted sweep goes on where it stopped. A threshold applies to every fraction.
@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--run-in-days", type=int, default=7)
     ap.add_argument("--plan-iterations", type=int, default=500)
     ap.add_argument("--seeds", default="1", help="comma-separated, e.g. 1,2,3")
-    ap.add_argument("--thresholds", type=_floats, default=[0.5, 0.6, 0.7, 0.8])
+    ap.add_argument("--thresholds", type=_floats, default=[0.2, 0.3, 0.4, 0.6, 0.8])
     ap.add_argument("--risks", type=_floats, default=[DEFAULT_RISK, 0.02])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path(".bench/frontier"))

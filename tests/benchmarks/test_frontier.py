@@ -51,6 +51,7 @@ def test_a_seed_compares_the_dynamic_policy_with_threshold_at_80_and_at_the_same
     # 0.997 lies halfway between the thresholds 0.6 (0.995) and 0.5 (0.999)
     assert s["threshold_km_at_same_service"] == pytest.approx(10_100.0)
     assert s["saving_vs_threshold_at_same_service"] == pytest.approx(1 - 8_500 / 10_100, abs=1e-4)
+    assert s["saving_vs_threshold_at_same_service_at_least"] == s["saving_vs_threshold_at_same_service"]
     assert s["saving_vs_threshold_80"] == pytest.approx(1 - 8_500 / 9_000, abs=1e-4)
     assert s["saving_vs_fixed"] == pytest.approx(0.15)
     # a dynamic run better than every threshold: no threshold km at its level, and the best level said
@@ -58,6 +59,11 @@ def test_a_seed_compares_the_dynamic_policy_with_threshold_at_80_and_at_the_same
     s = seed_summary(better)
     assert s["threshold_km_at_same_service"] is None and s["saving_vs_threshold_at_same_service"] is None
     assert s["best_threshold_service_level"] == 0.999
+    # the saving against the best threshold is a lower bound: a lower threshold would drive more
+    assert s["saving_vs_threshold_at_same_service_at_least"] == pytest.approx(1 - 8_500 / 10_400, abs=1e-4)
+    # a dynamic run below every threshold's service: no bound either
+    worse = [r for r in rows if r["policy"] != "dynamic"] + [_row(1, "dynamic", 0.005, 8_500.0, 0.96)]
+    assert seed_summary(worse)["saving_vs_threshold_at_same_service_at_least"] is None
     with pytest.raises(ValueError, match=r"risk 0\.005"):
         seed_summary([r for r in rows if r["variant"] != "dynamic-risk-0.005"])
 

@@ -121,7 +121,7 @@ def summarise(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if key == "seed":
             continue
         values = [s[key] for s in per_seed if isinstance(s.get(key), int | float)]
-        out[key] = round(float(statistics.median(values)), 4) if len(values) == len(per_seed) else None
+        out[key] = round(float(statistics.median(values)), 5) if len(values) == len(per_seed) else None
     return out
 
 
@@ -219,9 +219,19 @@ def draw(rows: Sequence[dict[str, Any]], out: Path) -> None:
             )
             for x, y, level in pts:
                 if level is not None:
-                    text = f"{level:.0%}" if policy == "threshold" else f"risk {level:.1%}"
+                    text = f"at {level:.0%}" if policy == "threshold" else f"risk {level:.1%}"
                     ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.axvline(99.9, color="grey", ls=":", lw=1)
+        ax.annotate(
+            "99.9 %",
+            (99.9, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-30, 4),
+            textcoords="offset points",
+            fontsize=7,
+            color="grey",
+        )
+        ax.set_xlim(right=max(99.95, ax.get_xlim()[1]))
         ax.set_title(f"seed {seed}", fontsize=9)
         ax.set_xlabel("service level: container-days without overflow (%)")
     axes[0][0].set_ylabel("km in the measured days")

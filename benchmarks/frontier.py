@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.planning.selection import PolicyOptions
+from wasteroute.simulation.command import fraction_days
 from wasteroute.simulation.loop import SimulationConfig
 from wasteroute.vocabulary import Fraction
 
@@ -263,6 +264,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1", help="comma-separated, e.g. 1,2,3")
     ap.add_argument("--thresholds", type=_floats, default=[0.2, 0.3, 0.4, 0.6, 0.8])
     ap.add_argument("--risks", type=_floats, default=[DEFAULT_RISK, 0.02])
+    ap.add_argument(
+        "--service-days",
+        type=fraction_days("service days", "residual=mon-sun"),
+        default={},
+        help="the days a fraction is collected on under every policy, as `wasteroute simulate`'s flag "
+        "(e.g. 'residual=mon-sun' for Sunday rounds)",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path(".bench/frontier"))
     args = ap.parse_args(argv)
@@ -282,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warmup_days=args.warmup_days,
         run_in_days=args.run_in_days,
         plan_iterations=args.plan_iterations,
+        service_days=args.service_days,
     )
     runs = variants(args.thresholds, args.risks)
     settings = Settings()

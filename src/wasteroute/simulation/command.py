@@ -32,7 +32,7 @@ def _thresholds(text: str) -> dict[str, float]:
     return out
 
 
-def _fraction_days(what: str, example: str) -> Callable[[str], dict[str, frozenset[int]]]:
+def fraction_days(what: str, example: str) -> Callable[[str], dict[str, frozenset[int]]]:
     """A parser of ``residual=mon-sun;paper=mon,wed,fri`` -> {"residual": {0, ..., 6}, "paper": {0, 2, 4}}
     for the flag of ``what`` (service days, collection days)."""
 
@@ -138,14 +138,14 @@ def register(sub: Any) -> None:
     )
     sp.add_argument(
         "--collection-days",
-        type=_fraction_days("collection days", "paper=mon,wed,fri;glass=tue,fri"),
+        type=fraction_days("collection days", "paper=mon,wed,fri;glass=tue,fri"),
         default={},
         help="dynamic policy: the weekdays each fraction's trucks go on their round, "
         "e.g. 'paper=mon,wed,fri;glass=tue,fri' (others: every planning day)",
     )
     sp.add_argument(
         "--service-days",
-        type=_fraction_days("service days", "residual=mon-sun;paper=mon,wed,fri"),
+        type=fraction_days("service days", "residual=mon-sun;paper=mon,wed,fri"),
         default={},
         help="the days a fraction is collected on under every policy, e.g. 'residual=mon-sun' for "
         "Sunday rounds (public litter bins are residual) or 'paper=mon,wed,fri' "

@@ -35,7 +35,7 @@ from typing import Any
 from wasteroute.planning.selection import PolicyOptions
 from wasteroute.simulation.command import fraction_days
 from wasteroute.simulation.loop import SimulationConfig
-from wasteroute.vocabulary import Fraction
+from wasteroute.vocabulary import WEEKDAYS, Fraction
 
 DEFAULT_RISK = PolicyOptions().risk
 """The dynamic policy's own risk: the variant the summary compares."""
@@ -195,8 +195,9 @@ def sweep(
     return rows
 
 
-def draw(rows: Sequence[dict[str, Any]], out: Path) -> None:
-    """km against service level, a panel per seed: a line per policy through its variants."""
+def draw(rows: Sequence[dict[str, Any]], out: Path, note: str = "") -> None:
+    """km against service level, a panel per seed: a line per policy through its variants; ``note``
+    goes under the title (e.g. the service days)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -241,7 +242,8 @@ def draw(rows: Sequence[dict[str, Any]], out: Path) -> None:
         ax.set_xlabel("service level: container-days without overflow (%)")
     axes[0][0].set_ylabel("km in the measured days")
     axes[0][0].legend(fontsize=8)
-    fig.suptitle("What the km buy: each policy at several settings (up and left is worse)", fontsize=10)
+    title = "What the km buy: each policy at several settings (up and left is worse)"
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -318,7 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if services is not None:
             services.stop()
-    draw(rows, args.out / "frontier.png")
+    days = "; ".join(
+        f"{f} {','.join(WEEKDAYS[d] for d in sorted(ds))}" for f, ds in args.service_days.items()
+    )
+    draw(rows, args.out / "frontier.png", f"service days: {days} (others Monday to Saturday)" if days else "")
     per_seed = [seed_summary([r for r in rows if r["seed"] == s]) for s in seeds]
     for r in rows:
         print(json.dumps({"seed": r["seed"], "variant": r["variant"]} | {k: r[k] for k in KEPT}))

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.planning.selection import PolicyOptions
-from wasteroute.simulation.command import fraction_days
+from wasteroute.simulation.command import fraction_days, seed_list
 from wasteroute.simulation.loop import SimulationConfig
 from wasteroute.vocabulary import WEEKDAYS, Fraction
 
@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--warmup-days", type=int, default=14)
     ap.add_argument("--run-in-days", type=int, default=7)
     ap.add_argument("--plan-iterations", type=int, default=500)
-    ap.add_argument("--seeds", default="1", help="comma-separated, e.g. 1,2,3")
+    ap.add_argument("--seeds", type=seed_list, default=[1], help="comma-separated, e.g. 1,2,3")
     ap.add_argument("--thresholds", type=_floats, default=[0.2, 0.3, 0.4, 0.6, 0.8])
     ap.add_argument("--risks", type=_floats, default=[DEFAULT_RISK, 0.02])
     ap.add_argument(
@@ -280,10 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path(".bench/frontier"))
     args = ap.parse_args(argv)
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        raise SystemExit(f"--seeds: expected whole numbers separated by commas, got {args.seeds!r}") from None
+    seeds: list[int] = args.seeds
     if DEFAULT_RISK not in args.risks:
         raise SystemExit(f"--risks must include the dynamic policy's own risk, {DEFAULT_RISK:g}")
 

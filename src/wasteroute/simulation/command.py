@@ -60,7 +60,8 @@ def fraction_days(what: str, example: str) -> Callable[[str], dict[str, frozense
     return parse
 
 
-def _seeds(text: str) -> list[int]:
+def seed_list(text: str) -> list[int]:
+    """``1,2,3`` -> [1, 2, 3]: distinct whole numbers (the ``--seeds`` flag)."""
     try:
         seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -109,7 +110,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--seed", type=int, default=1)
     sp.add_argument(
         "--seeds",
-        type=_seeds,
+        type=seed_list,
         default=None,
         help="several seeds, e.g. 1,2,3: a report each and their medians",
     )

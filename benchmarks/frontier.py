@@ -24,17 +24,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import multiprocessing
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from wasteroute.config import Settings
 from wasteroute.planning.selection import PolicyOptions
 from wasteroute.simulation.command import fraction_days, seed_list
-from wasteroute.simulation.loop import SimulationConfig
+from wasteroute.simulation.loop import PolicyRun, SimulationConfig
+from wasteroute.simulation.measures import measures
+from wasteroute.simulation.report import run_many
 from wasteroute.vocabulary import WEEKDAYS, Fraction
 
 DEFAULT_RISK = PolicyOptions().risk
@@ -130,11 +131,9 @@ def summarise(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _measure(doc: dict[str, Any], cfg: SimulationConfig, server_url: str, settings: Any) -> dict[str, Any]:
-    from wasteroute.simulation.measures import measures
-    from wasteroute.simulation.report import run_many
-
-    return measures(run_many([(doc, cfg)], server_url, settings)[0])
+def _stored(out_dir: Path, seed: int, policy: str, level: float | None) -> Path:
+    """Where one seed's run of one variant is kept."""
+    return out_dir / f"seed-{seed}" / f"{variant_name(policy, level)}.json"
 
 
 def pending(
@@ -145,7 +144,7 @@ def pending(
         (seed, policy, level)
         for seed in seeds
         for policy, level in runs
-        if not (out_dir / f"seed-{seed}" / f"{variant_name(policy, level)}.json").exists()
+        if not _stored(out_dir, seed, policy, level).exists()
     ]
 
 
@@ -155,43 +154,29 @@ def sweep(
     runs: Sequence[tuple[str, float | None]],
     seeds: Sequence[int],
     server_url: str,
-    settings: Any,
+    settings: Settings,
     out_dir: Path,
     *,
     jobs: int = 1,
 ) -> list[dict[str, Any]]:
     """Every variant for every seed, each stored in ``out_dir/seed-N/<variant>.json`` as it ends (and
     read from there when it is already); rows ``{seed, variant, level, **measures}`` in order."""
-    todo = [
-        (
-            out_dir / f"seed-{seed}" / f"{variant_name(policy, level)}.json",
-            config_for(base, policy, level, seed),
-        )
-        for seed, policy, level in pending(runs, seeds, out_dir)
-    ]
-    docs = {seed: city_for_seed(seed) for seed in {cfg.seed for _, cfg in todo}}
+    todo = pending(runs, seeds, out_dir)
+    if todo:
+        docs = {seed: city_for_seed(seed) for seed in {seed for seed, _, _ in todo}}
 
-    def keep(path: Path, result: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=1) + "\n")
+        def keep(i: int, run: PolicyRun) -> None:
+            path = _stored(out_dir, *todo[i])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(measures(run), indent=1) + "\n")
 
-    if jobs <= 1 or len(todo) <= 1:
-        for path, cfg in todo:
-            keep(path, _measure(docs[cfg.seed], cfg, server_url, settings))
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
-            futures = {
-                pool.submit(_measure, docs[cfg.seed], cfg, server_url, settings): path for path, cfg in todo
-            }
-            for f in as_completed(futures):
-                keep(futures[f], f.result())
+        tasks = [(docs[seed], config_for(base, policy, level, seed)) for seed, policy, level in todo]
+        run_many(tasks, server_url, settings, jobs=max(jobs, 1), done=keep)
     rows = []
     for seed in seeds:
         for policy, level in runs:
-            name = variant_name(policy, level)
-            result = json.loads((out_dir / f"seed-{seed}" / f"{name}.json").read_text())
-            rows.append({"seed": seed, "variant": name, "level": level, **result})
+            result = json.loads(_stored(out_dir, seed, policy, level).read_text())
+            rows.append({"seed": seed, "variant": variant_name(policy, level), "level": level, **result})
     return rows
 
 
@@ -285,7 +270,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"--risks must include the dynamic policy's own risk, {DEFAULT_RISK:g}")
 
     from sensors_sim.city import generate_city
-    from wasteroute.config import Settings
     from wasteroute.runtime.services import start_services
 
     base = SimulationConfig(

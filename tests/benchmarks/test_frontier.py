@@ -99,10 +99,10 @@ def test_a_sweep_runs_each_variant_once_stores_it_and_reads_it_back(
     assert low["fill_at_emptying_mean"] < high["fill_at_emptying_mean"]
 
     # a second sweep reads what is stored and runs nothing
-    def no_run(*args: object) -> dict[str, Any]:
+    def no_run(*args: object, **kwargs: object) -> list[Any]:
         raise AssertionError("ran again")
 
-    monkeypatch.setattr(frontier, "_measure", no_run)
+    monkeypatch.setattr(frontier, "run_many", no_run)
     again = sweep(lambda seed: doc, small_simulation(), runs, [2], db_server.admin_url, Settings(), tmp_path)
     assert again == rows
     out = tmp_path / "frontier.png"

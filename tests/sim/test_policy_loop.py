@@ -27,7 +27,7 @@ from wasteroute.planning.selection import (
     select_for_policy,
 )
 from wasteroute.planning.service import later_visit_times
-from wasteroute.simulation.loop import SimulationConfig, after_last_service, prepare_city
+from wasteroute.simulation.loop import PolicyRun, SimulationConfig, after_last_service, prepare_city
 from wasteroute.simulation.measures import JSON_KEYS, json_line, measures, reliability_misses
 from wasteroute.simulation.report import run_many, simulate_policies, summarise, write_report
 from wasteroute.simulation.rhythm import (
@@ -540,12 +540,17 @@ def test_the_same_seed_gives_the_same_report_in_parallel_processes(db_server: An
     cfg = SimulationConfig(
         days=2, warmup_days=3, run_in_days=1, seed=4, plan_iterations=100, report_interval_h=4.0
     )
+    ended: list[tuple[int, PolicyRun]] = []
     runs = run_many(
         [(doc, replace(cfg, policy="dynamic")), (doc, replace(cfg, policy="dynamic"))],
         db_server.admin_url,
         Settings(),
         jobs=2,
+        done=lambda i, run: ended.append((i, run)),
     )
+    # each run is handed over as it ends, the same run the list returns in task order
+    assert sorted(i for i, _ in ended) == [0, 1]
+    assert all(run is runs[i] for i, run in ended)
     timing = {"seconds", "planning_seconds"}
     a, b = ({k: v for k, v in measures(r).items() if k not in timing} for r in runs)
     assert a == b

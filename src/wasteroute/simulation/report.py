@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -55,17 +55,34 @@ def run_many(
     *,
     jobs: int = 1,
     progress: bool = False,
+    done: Callable[[int, PolicyRun], None] | None = None,
 ) -> list[PolicyRun]:
     """Run every (city, config) task, ``jobs`` at a time in processes of their own; results in task
-    order. A run depends only on its city and config, so ``jobs`` changes nothing but the time."""
+    order. A run depends only on its city and config, so ``jobs`` changes nothing but the time.
+    ``done(i, run)`` is called as each task ``i`` ends, in the order they end (to keep a run before
+    the others are through)."""
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if jobs == 1 or len(tasks) == 1:
-        return [_run_one(doc, cfg, server_url, settings, progress) for doc, cfg in tasks]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
-        futures = [pool.submit(_run_one, doc, cfg, server_url, settings, progress) for doc, cfg in tasks]
-        return [f.result() for f in futures]
+    runs: dict[int, PolicyRun] = {}
+
+    def finish(i: int, run: PolicyRun) -> None:
+        runs[i] = run
+        if done is not None:
+            done(i, run)
+
+    if jobs == 1 or len(tasks) <= 1:
+        for i, (doc, cfg) in enumerate(tasks):
+            finish(i, _run_one(doc, cfg, server_url, settings, progress))
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+            futures = {
+                pool.submit(_run_one, doc, cfg, server_url, settings, progress): i
+                for i, (doc, cfg) in enumerate(tasks)
+            }
+            for f in as_completed(futures):
+                finish(futures[f], f.result())
+    return [runs[i] for i in range(len(tasks))]
 
 
 def simulate_policies(

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import DatabaseServer
 from tests.web.live import LiveCity, live_city
-from tests.web.support import CHROMIUM, CHROMIUM_ARGS
+from tests.web.support import CHROMIUM, CHROMIUM_ARGS, Uplink
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +32,11 @@ def live(db_server: DatabaseServer) -> Iterator[LiveCity]:
     """A city of its own per test module (the browser needs committed data and a real server)."""
     with live_city(db_server.create("wasteroute_web")) as city:
         yield city
+
+
+@pytest.fixture
+def uplink(live: LiveCity) -> Iterator[Uplink]:
+    """The tablet's network to the live city's server, which a test can cut (see ``dead_zone``)."""
+    relay = Uplink(live.base_url)
+    yield relay
+    relay.close()

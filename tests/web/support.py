@@ -8,11 +8,16 @@ package ``chromium``). Playwright's own browser downloads are never used.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import struct
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -67,16 +72,116 @@ def tablet(browser: Any, live: LiveCity, width: int, height: int, **options: Any
 API = "**/api/**"
 
 
-def dead_zone(context: Any, on: bool) -> None:
-    """The tablet loses (``on``) or regains the network. Besides Chromium's offline emulation, every
-    request to the API is dropped while in the zone, as a real dead zone drops it: once, under heavy
-    load, a report reached the server from a tablet emulated offline, which no cab ever sees."""
+class Uplink:
+    """The tablet's network: a TCP relay between the browser and the live server. :meth:`cut` drops
+    every open connection and refuses new ones, as a dead zone does; :meth:`restore` lets them pass
+    again. Chromium's offline emulation alone does not stop every request (not the ones a service
+    worker handles: microsoft/playwright#2311), and a report once reached the server from a tablet
+    emulated offline, which no cab in a dead zone ever sees. Pages that go through a dead zone are
+    opened from :attr:`url`; the tests' own API calls keep using the server's address."""
+
+    def __init__(self, target_url: str) -> None:
+        target = urlsplit(target_url)
+        self._target = (target.hostname or "127.0.0.1", target.port or 80)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._cut = False
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="web-test-uplink", daemon=True)
+        self._thread.start()
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut = True
+            for s in self._open:
+                _drop(s)
+            self._open.clear()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._cut = False
+
+    def close(self) -> None:
+        self._closed.set()
+        self.cut()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                if self._cut:
+                    _drop(client)
+                    continue
+                try:
+                    server = socket.create_connection(self._target, timeout=5)
+                except OSError:
+                    _drop(client)
+                    continue
+                self._open.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            source.settimeout(None)
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        with self._lock:
+            for s in (source, sink):
+                if s in self._open:
+                    self._open.discard(s)
+                    _drop(s)
+
+
+def _drop(s: socket.socket) -> None:
+    """Close a connection at once (a reset, not an orderly end: the network is gone)."""
+    with contextlib.suppress(OSError):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.shutdown(socket.SHUT_RD)  # wakes the relay's thread blocked reading it
+    s.close()
+
+
+def dead_zone(context: Any, uplink: Uplink, on: bool) -> None:
+    """The tablet loses (``on``) or regains the network: Chromium's offline emulation (the page sees
+    ``navigator.onLine`` false and the ``offline`` event), API requests dropped in the browser, and the
+    uplink cut, so nothing the tablet sends can reach the server."""
     if on:
+        uplink.cut()
         context.set_offline(True)
         context.route(API, lambda route: route.abort("internetdisconnected"))
     else:
         context.unroute(API)
         context.set_offline(False)
+        uplink.restore()
+
+
+OFFLINE_ERRORS = (
+    "ERR_INTERNET_DISCONNECTED",
+    "ERR_CONNECTION_REFUSED",
+    "ERR_CONNECTION_RESET",
+    "ERR_CONNECTION_CLOSED",
+    "ERR_EMPTY_RESPONSE",
+    "ERR_SOCKET_NOT_CONNECTED",
+)
+"""What Chromium says of a request that found no network, or went out on a connection the dead zone
+broke (a pooled connection is found dead on its next use)."""
+
+
+def offline_noise(error: str) -> bool:
+    """Whether a console error is Chromium saying a request found no network (in a dead zone)."""
+    return "Failed to load resource" in error and any(f"net::{e}" in error for e in OFFLINE_ERRORS)
 
 
 def wait_idle(page: Any) -> None:

@@ -109,7 +109,7 @@ bench-simulate: install
 bench-frontier: install
 	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.2,0.3,0.4,0.6,0.8 \
 		--risks 0.005,0.02 --jobs 2 --out .bench/frontier
-	$(BIN)/python -m benchmarks.frontier --seeds 1 --thresholds 0.2,0.3,0.4,0.5,0.8 --risks 0.005,0.02 \
+	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.2,0.3,0.4,0.8 --risks 0.005 \
 		--service-days 'residual=mon-sun' --jobs 2 --out .bench/frontier-sunday-residual
 
 clean:

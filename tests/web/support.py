@@ -8,11 +8,7 @@ package ``chromium``). Playwright's own browser downloads are never used.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import struct
-import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +17,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from tests.relay import TcpProxy
 from tests.web.live import LiveCity
 
 CHROMIUM = os.environ.get("WASTEROUTE_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -72,85 +69,18 @@ def tablet(browser: Any, live: LiveCity, width: int, height: int, **options: Any
 API = "**/api/**"
 
 
-class Uplink:
-    """The tablet's network: a TCP relay between the browser and the live server. :meth:`cut` drops
-    every open connection and refuses new ones, as a dead zone does; :meth:`restore` lets them pass
-    again. Chromium's offline emulation alone does not stop every request (not the ones a service
-    worker handles: microsoft/playwright#2311), and a report once reached the server from a tablet
-    emulated offline, which no cab in a dead zone ever sees. Pages that go through a dead zone are
-    opened from :attr:`url`; the tests' own API calls keep using the server's address."""
+class Uplink(TcpProxy):
+    """The tablet's network: a relay between the browser and the live server, which
+    :meth:`~tests.relay.TcpProxy.cut` takes away as a dead zone does. Chromium's offline emulation
+    alone does not stop every request (not the ones a service worker handles:
+    microsoft/playwright#2311), and a report once reached the server from a tablet emulated offline,
+    which no cab in a dead zone ever sees. Pages that go through a dead zone are opened from
+    :attr:`url`; the tests' own API calls keep using the server's address."""
 
     def __init__(self, target_url: str) -> None:
         target = urlsplit(target_url)
-        self._target = (target.hostname or "127.0.0.1", target.port or 80)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._cut = False
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="web-test-uplink", daemon=True)
-        self._thread.start()
-
-    def cut(self) -> None:
-        with self._lock:
-            self._cut = True
-            for s in self._open:
-                _drop(s)
-            self._open.clear()
-
-    def restore(self) -> None:
-        with self._lock:
-            self._cut = False
-
-    def close(self) -> None:
-        self._closed.set()
-        self.cut()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                if self._cut:
-                    _drop(client)
-                    continue
-                try:
-                    server = socket.create_connection(self._target, timeout=5)
-                except OSError:
-                    _drop(client)
-                    continue
-                self._open.update((client, server))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            source.settimeout(None)
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        with self._lock:
-            for s in (source, sink):
-                if s in self._open:
-                    self._open.discard(s)
-                    _drop(s)
-
-
-def _drop(s: socket.socket) -> None:
-    """Close a connection at once (a reset, not an orderly end: the network is gone)."""
-    with contextlib.suppress(OSError):
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        s.shutdown(socket.SHUT_RD)  # wakes the relay's thread blocked reading it
-    s.close()
+        super().__init__((target.hostname or "127.0.0.1", target.port or 80))
+        self.url = f"http://127.0.0.1:{self.port}"
 
 
 def dead_zone(context: Any, uplink: Uplink, on: bool) -> None:

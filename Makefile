@@ -105,7 +105,8 @@ bench-simulate: install
 
 # What the km buy in service: threshold at 20-80 %, the dynamic policy at risk 0.5 % and 2 %, fixed
 # rounds, seeds 1, 2, 3; the threshold policy's km at the dynamic policy's service level, and the plot;
-# then seed 1 with Sunday rounds of residual waste (the 99.9 % service level).
+# then the same seeds with Sunday rounds of residual waste (the 99.9 % service level): threshold at
+# 20-40 % and 80 %, the dynamic policy at its own risk, fixed rounds.
 bench-frontier: install
 	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.2,0.3,0.4,0.6,0.8 \
 		--risks 0.005,0.02 --jobs 2 --out .bench/frontier

@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from wasteroute.config import Settings
+from wasteroute.planning.schedule import format_weekdays
 from wasteroute.planning.selection import PolicyOptions
 from wasteroute.simulation.command import fraction_days, seed_list
 from wasteroute.simulation.loop import PolicyRun, SimulationConfig
 from wasteroute.simulation.measures import measures
 from wasteroute.simulation.report import run_many
-from wasteroute.vocabulary import WEEKDAYS, Fraction
+from wasteroute.vocabulary import Fraction
 
 DEFAULT_RISK = PolicyOptions().risk
 """The dynamic policy's own risk: the variant the summary compares."""
@@ -301,9 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if services is not None:
             services.stop()
-    days = "; ".join(
-        f"{f} {','.join(WEEKDAYS[d] for d in sorted(ds))}" for f, ds in args.service_days.items()
-    )
+    days = "; ".join(f"{f} {format_weekdays(ds)}" for f, ds in args.service_days.items())
     draw(rows, args.out / "frontier.png", f"service days: {days} (others Monday to Saturday)" if days else "")
     per_seed = [seed_summary([r for r in rows if r["seed"] == s]) for s in seeds]
     for r in rows:

@@ -15,6 +15,9 @@ summary says how far the best one got. As a bound that needs no line, the saving
 threshold run closest below the dynamic policy's service level
 (``saving_vs_threshold_at_same_service_at_least``): more service takes a lower threshold, and a lower
 threshold drives more.
+The dynamic policy's ``risk`` is a dial too: against fixed rounds and the threshold policy at 80 %,
+the summary also gives the cheapest dynamic run (any risk of the sweep) whose service level is at
+least theirs (``saving_vs_fixed_as_good``, ``saving_vs_threshold_80_as_good``).
 Draws ``DIR/frontier.png``; prints one JSON line per run and, last, the summary (medians over the
 seeds of the per-seed figures).
 """
@@ -112,12 +115,27 @@ def seed_summary(rows: Sequence[dict[str, Any]], risk: float = DEFAULT_RISK) -> 
         "saving_vs_threshold_at_same_service_at_least": None if at_least is None else round(at_least, 4),
         "best_threshold_service_level": None if best is None else best["service_level"],
     }
+    dynamic = [r for r in rows if r["policy"] == "dynamic"]
     for name, key in (("threshold-0.80", "threshold_80"), ("fixed", "fixed")):
         if name in by:
             out[f"{key}_km"] = by[name]["km"]
             out[f"{key}_service_level"] = by[name]["service_level"]
             out[f"saving_vs_{key}"] = round(1 - dyn["km"] / by[name]["km"], 4)
+            out |= cheapest_as_good(dynamic, by[name], key)
     return out
+
+
+def cheapest_as_good(dynamic: Sequence[dict[str, Any]], base: dict[str, Any], key: str) -> dict[str, Any]:
+    """The dynamic run (any risk) with the fewest km among those whose service level is at least
+    ``base``'s, and its saving against ``base``: what a city gets that turns the policy's dial to
+    match a baseline's service rather than to its own default. ``None`` when no dynamic run is as good.
+    """
+    good = [r for r in dynamic if r["service_level"] >= base["service_level"]]
+    best = min(good, key=lambda r: r["km"], default=None)
+    return {
+        f"dynamic_risk_as_good_as_{key}": None if best is None else best["level"],
+        f"saving_vs_{key}_as_good": None if best is None else round(1 - best["km"] / base["km"], 4),
+    }
 
 
 def summarise(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:

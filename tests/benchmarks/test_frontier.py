@@ -69,6 +69,30 @@ def test_a_seed_compares_the_dynamic_policy_with_threshold_at_80_and_at_the_same
         seed_summary([r for r in rows if r["variant"] != "dynamic-risk-0.005"])
 
 
+def test_against_a_baseline_the_cheapest_dynamic_risk_with_at_least_its_service_is_taken() -> None:
+    rows = [
+        _row(1, "fixed", None, 10_000.0, 0.997),
+        _row(1, "threshold", 0.8, 9_000.0, 0.97),
+        _row(1, "dynamic", 0.005, 8_500.0, 0.999),
+        _row(1, "dynamic", 0.02, 8_000.0, 0.997),
+        _row(1, "dynamic", 0.1, 7_000.0, 0.975),
+        _row(1, "dynamic", 0.3, 6_000.0, 0.96),
+    ]
+    s = seed_summary(rows)
+    # risk 0.3 is cheapest but below both baselines' service; 0.1 keeps the threshold's 97 %
+    assert s["dynamic_risk_as_good_as_threshold_80"] == 0.1
+    assert s["saving_vs_threshold_80_as_good"] == pytest.approx(1 - 7_000 / 9_000, abs=1e-4)
+    # fixed rounds' 99.7 %: 0.02 reaches it exactly, at fewer km than 0.005
+    assert s["dynamic_risk_as_good_as_fixed"] == 0.02
+    assert s["saving_vs_fixed_as_good"] == pytest.approx(0.2)
+    # the default risk's own comparison is unchanged
+    assert s["saving_vs_fixed"] == pytest.approx(0.15)
+    # no dynamic run as good as the baseline: no figure
+    poor = [r if r["policy"] != "dynamic" else {**r, "service_level": 0.95} for r in rows]
+    s = seed_summary(poor)
+    assert s["dynamic_risk_as_good_as_fixed"] is None and s["saving_vs_fixed_as_good"] is None
+
+
 def test_the_summary_is_the_median_of_the_seeds_and_none_where_a_seed_has_no_figure() -> None:
     seeds = [
         {"seed": 1, "dynamic_km": 1.0, "saving_vs_threshold_at_same_service": 0.2},

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from sensors_sim.city import MEDIAN_FILL_PER_DAY, centre_factor
-from sensors_sim.dynamics import OVERFILL_CAP, BinSite, FillModel, FloatArray
+from sensors_sim.dynamics import OVERFILL_CAP, BinSite, FillModel, FloatArray, LocalEvent
 from sensors_sim.envelopes import (
     FORMATS,
     Gateway,
@@ -250,6 +250,18 @@ def fill_increments(city_doc: dict[str, Any], seed: int, start: datetime, hours:
     for h in range(hours):
         out[h] = model.hour_increment(h)
     return out
+
+
+def local_events(city_doc: dict[str, Any], seed: int, start: datetime, hours: int) -> list[LocalEvent]:
+    """The local events (named ones like a Christmas market, and unnamed ones) that ``simulate(city_doc,
+    ..., seed, start=start)`` lives through in its first ``hours`` hours, each with its days and its
+    rate factor per container: for a report that asks where the forecast missed."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware (UTC)")
+    model = _fill_model(city_doc, _streams(seed)[0], start)
+    for h in range(max(hours, 0)):
+        model.hour_increment(h)
+    return list(model.events)
 
 
 class _Simulation:

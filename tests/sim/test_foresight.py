@@ -4,7 +4,7 @@ really adds, and a run planned from it knows every overflow before it happens.""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 
 from sensors_sim.city import generate_city
 from sensors_sim.dynamics import OVERFILL_CAP
-from sensors_sim.engine import SimStats, fill_increments, simulate
+from sensors_sim.engine import SimStats, fill_increments, local_events, simulate
 from tests.support import small_simulation
 from wasteroute.config import Settings
 from wasteroute.forecasting import RateSource, WeekProfile
@@ -43,6 +43,24 @@ def test_fill_increments_are_the_waste_the_simulation_adds_hour_by_hour() -> Non
     # another seed is another future
     other = fill_increments(doc, 6, START, hours)
     assert not np.allclose(other, ahead)
+
+
+def test_the_local_events_a_run_lives_through_have_their_days_and_the_containers_near_them() -> None:
+    doc = generate_city("luebeck", 300, 1)
+    start = datetime(2026, 11, 20, 23, tzinfo=UTC)
+    events = local_events(doc, 1, start, 10 * 24)
+    market = next(e for e in events if e.name == "Christmas market")
+    assert date(2026, 11, 24) in market.days and date(2026, 11, 23) not in market.days
+    kinds = [f["properties"]["container_type"] for f in doc["bins"]["features"]]
+    near = {kinds[i] for i in np.flatnonzero(market.factor > 1.0)}
+    # the litter bins of the old town fill faster, the rest of the city does not notice
+    assert "litter-100" in near and (market.factor == 1.0).sum() > 150
+    assert max(market.factor[i] for i, k in enumerate(kinds) if k == "litter-100") > 2.0
+    # one seed, one future: the same events again; the unnamed ones are the seed's own
+    again = local_events(doc, 1, start, 10 * 24)
+    assert [(e.name, e.days) for e in again] == [(e.name, e.days) for e in events]
+    many = [e.days for e in local_events(doc, 1, start, 120 * 24) if e.name == "local event"]
+    assert many and many != [e.days for e in local_events(doc, 2, start, 120 * 24) if e.name == "local event"]
 
 
 def _known(fill_now: float, per_hour: list[float]) -> KnownFill:

@@ -558,15 +558,15 @@ def test_the_same_seed_gives_the_same_report_in_parallel_processes(db_server: An
     assert runs[0].truth.fill_at_emptying == runs[1].truth.fill_at_emptying
 
 
-def test_the_misses_of_small_overflow_probabilities_are_grouped_by_kind_sensor_and_weekday() -> None:
+def test_the_misses_of_small_overflow_probabilities_are_grouped_by_kind_sensor_weekday_and_event() -> None:
     pairs = [(0.01, True), (0.01, False), (0.02, True), (0.5, True), (0.0001, True), (0.03, False)]
     tags = [
-        "residual/litter-100;healthy sensor;sat",
-        "residual/litter-100;healthy sensor;mon",
-        "paper/wheelie-1100;sensor flagged;sat",
-        "paper/wheelie-1100;healthy sensor;sat",  # 50 %: not a small probability
-        "glass/glass-bank-2500;healthy sensor;sat",  # 0.01 %: below the span
-        "glass/glass-bank-2500;healthy sensor;tue",
+        "residual/litter-100;healthy sensor;sat;Christmas market",
+        "residual/litter-100;healthy sensor;mon;no event",
+        "paper/wheelie-1100;sensor flagged;sat;no event",
+        "paper/wheelie-1100;healthy sensor;sat;no event",  # 50 %: not a small probability
+        "glass/glass-bank-2500;healthy sensor;sat;no event",  # 0.01 %: below the span
+        "glass/glass-bank-2500;healthy sensor;tue;no event",
     ]
     misses = reliability_misses(pairs, tags)
     by_kind = {r["group"]: r for r in misses["kind"]}
@@ -581,6 +581,10 @@ def test_the_misses_of_small_overflow_probabilities_are_grouped_by_kind_sensor_a
     # the groups with the most overflows beyond the forecast come first
     assert [r["group"] for r in misses["weekday"]] == ["sat", "mon", "tue"]
     assert {r["group"]: r["observed"] for r in misses["sensor"]} == {"healthy sensor": 1, "sensor flagged": 1}
+    assert {r["group"]: (r["n"], r["observed"]) for r in misses["event"]} == {
+        "Christmas market": (1, 1),
+        "no event": (3, 1),
+    }
     with pytest.raises(ValueError, match="tags"):
         reliability_misses(pairs, tags[:-1])
 

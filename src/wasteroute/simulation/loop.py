@@ -371,7 +371,7 @@ def run_policy(
     progress: bool = False,
 ) -> PolicyRun:
     """Run ``cfg.policy`` on ``city_doc`` in the (migrated, empty) database at ``database_url``."""
-    from sensors_sim.engine import SimStats, simulate
+    from sensors_sim.engine import SimStats, local_events, simulate
 
     started = clock.perf_counter()
     import_doc, covered = prepare_city(city_doc, cfg)
@@ -461,6 +461,17 @@ def run_policy(
             ).forecast
         previous_day: dict[str, date] = {}
         """Each fraction's last planning day so far."""
+        events = local_events(
+            city_doc, cfg.seed, start, (cfg.warmup_days + cfg.run_in_days + cfg.days + 2) * 24
+        )
+
+        def event_near(i: int, first: date, last: date) -> str:
+            """The local event that changes container ``i``'s waste on a day from ``first`` to
+            ``last`` (a forecast's window), or "no event"; for the report of where forecasts miss."""
+            for ev in events:
+                if ev.factor[i] != 1.0 and any(first <= d <= last for d in ev.days):
+                    return ev.name
+            return "no event"
 
         def plan_day(day: date, now: datetime) -> None:
             today = [f for f in fractions if day in days_of[f]]
@@ -511,12 +522,15 @@ def run_policy(
                         .id
                     )
 
-                def seen(decisions: list[BinSelection], deadline: datetime = deadline) -> None:
+                def seen(
+                    decisions: list[BinSelection], deadline: datetime = deadline, next_day: date = next_day
+                ) -> None:
                     for d in decisions:
                         i = index_of[ext_of[int(d.bin_id)]]
                         truth.expect_band(i, now, visit, *d.fill_at_visit_band)
                         health = "sensor flagged" if d.flags else "healthy sensor"
-                        tag = f"{kinds[i]};{health};{WEEKDAYS[day.weekday()]}"
+                        event = event_near(i, day, next_day)
+                        tag = f"{kinds[i]};{health};{WEEKDAYS[day.weekday()]};{event}"
                         truth.expect(i, now, deadline, d.overflow_probability, tag)
 
                 t0 = clock.perf_counter()

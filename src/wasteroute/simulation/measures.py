@@ -162,7 +162,7 @@ def reliability_misses(
     span: tuple[float, float] = SMALL_PROBABILITIES,
 ) -> dict[str, list[dict[str, Any]]]:
     """Where small overflow probabilities miss: the forecasts with a probability in ``span``, grouped
-    by each part of their tag (``kind;health;weekday``), with count, expected overflows (the sum of
+    by each part of their tag (``kind;health;weekday;event``), with count, expected overflows (the sum of
     the probabilities), observed overflows and observed over expected; groups sorted by the
     overflows they have beyond what was forecast."""
     if len(pairs) != len(tags):
@@ -172,7 +172,7 @@ def reliability_misses(
     for (p, over), tag in zip(pairs, tags, strict=True):
         if not lo <= p < hi:
             continue
-        for name, part in zip(("kind", "sensor", "weekday"), tag.split(";"), strict=False):
+        for name, part in zip(("kind", "sensor", "weekday", "event"), tag.split(";"), strict=False):
             g = groups.setdefault(name, {}).setdefault(part, [0.0, 0.0, 0.0])
             g[0] += 1
             g[1] += p

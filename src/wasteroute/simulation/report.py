@@ -450,7 +450,8 @@ def write_report(
 
 
 def _misses_lines(run: PolicyRun) -> list[str]:
-    """Where the small overflow probabilities miss, by container kind, sensor health and weekday."""
+    """Where the small overflow probabilities miss, by container kind, sensor health, weekday and the
+    local event (if any) near the container in the forecast's days."""
     misses = reliability_misses(run.truth.reliability, run.truth.reliability_tags)
     if not misses:
         return []
@@ -462,7 +463,7 @@ def _misses_lines(run: PolicyRun) -> list[str]:
         "| by | group | forecasts | expected | observed | observed / expected |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("kind", "sensor", "weekday"):
+    for name in ("kind", "sensor", "weekday", "event"):
         for r in misses.get(name, [])[:6]:
             out.append(
                 f"| {name} | {r['group']} | {r['n']} | {r['expected']} | {r['observed']} | {r['ratio']} |"

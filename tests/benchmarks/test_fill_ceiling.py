@@ -1,0 +1,61 @@
+"""The latest-emptying yardstick: each container emptied at the last chance before it would be full."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from benchmarks.fill_ceiling import ceiling, chances, latest_emptyings
+from sensors_sim.city import generate_city
+from wasteroute.simulation.loop import SimulationConfig
+
+
+def test_a_container_waits_while_it_stays_below_full_until_the_next_chance() -> None:
+    inc = np.full((8, 1), 0.3)
+    fills, which, unavoidable = latest_emptyings(inc, [0, 1, 2, 3, 4, 5, 6], (0, 8))
+    # 0.9 at hour 3 would be 1.2 at hour 4: emptied at 3; again at 6 (1.2 by the end)
+    assert fills == pytest.approx([0.9, 0.9]) and which == [0, 0] and unavoidable == 0
+
+
+def test_a_long_gap_empties_early_and_what_it_cannot_hold_is_an_overflow_no_one_could_prevent() -> None:
+    inc = np.hstack([np.full((8, 1), 0.3), np.full((8, 1), 0.05)])
+    fills, which, unavoidable = latest_emptyings(inc, [0, 1, 5], (0, 8))
+    # the fast one: at 1 (0.3), as 1.5 by hour 5 is too much; the gap from 1 to 5 brings 1.2 anyway;
+    # at 5 it is at the brim (counted as full) and would be 2.1 at the end
+    assert [f for f, w in zip(fills, which, strict=True) if w == 0] == pytest.approx([0.3, 1.0])
+    assert unavoidable == 1
+    # the slow one never comes near full
+    assert 1 not in which
+    # only the measured boundaries count
+    fills, which, _ = latest_emptyings(inc, [0, 1, 5], (2, 8))
+    assert which == [0] and fills == pytest.approx([1.0])
+
+
+def test_the_chances_are_the_full_hours_of_the_shift_on_service_days_or_one_hour_a_day() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 11, 7, 0, tzinfo=zone).astimezone(UTC)  # a Saturday, local midnight
+
+    def monday_to_saturday(d: date) -> bool:
+        return d.weekday() < 6
+
+    at = chances(start, 72, zone, monday_to_saturday, (time(6), time(14, 30)))
+    # Saturday 06:00 .. 14:00, no Sunday, Monday 06:00 .. 14:00
+    assert at == [*range(6, 15), *range(48 + 6, 48 + 15)]
+    assert chances(start, 72, zone, monday_to_saturday, (time(6), time(14, 30)), visit_hour=10) == [10, 58]
+
+
+def test_a_small_city_knowing_its_future_empties_its_containers_nearly_full() -> None:
+    doc = generate_city("wismar", 40, 1)
+    cfg = SimulationConfig(days=7, warmup_days=3, run_in_days=1)
+    r = ceiling(doc, 1, cfg, {})
+    assert r["collections"] > 0 and r["containers"] == 40
+    assert 0.7 < r["fill_at_emptying_mean"] <= 1.0
+    assert sum(k["collections"] for k in r["by_kind"].values()) == r["collections"]
+    # one chance a day instead of every hour of the shift: emptied earlier, more often
+    daily = ceiling(doc, 1, cfg, {}, visit_hour=10)
+    assert daily["fill_at_emptying_mean"] < r["fill_at_emptying_mean"]
+    assert daily["collections"] >= r["collections"]
+    assert ceiling(doc, 1, cfg, {}) == r

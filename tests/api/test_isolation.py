@@ -249,6 +249,18 @@ def _expectations() -> dict[str, Expect]:
         "DELETE /api/v1/admin/cities/{city_id}": Expect(
             ADMIN, 204, lambda m, t: Req(path={"city_id": t.id}, query={"confirm": t.slug}), targeted=True
         ),
+        # schedules are addressed by fraction within the caller's city (no id another city could own);
+        # the test world has none, so reading or removing one answers 404 to an admin
+        "GET /api/v1/admin/schedules": Expect(ADMIN, 200),
+        "GET /api/v1/admin/schedules/{fraction}": Expect(
+            ADMIN, 404, lambda m, t: Req(path={"fraction": "residual"})
+        ),
+        "PUT /api/v1/admin/schedules/{fraction}": Expect(
+            ADMIN, 200, lambda m, t: Req(path={"fraction": "residual"}, json={"policy": {"risk": 0.02}})
+        ),
+        "DELETE /api/v1/admin/schedules/{fraction}": Expect(
+            ADMIN, 404, lambda m, t: Req(path={"fraction": "residual"})
+        ),
         "GET /api/v1/admin/principals": Expect(ADMIN, 200),
         "POST /api/v1/admin/principals": Expect(
             ADMIN,

@@ -145,3 +145,75 @@ def test_the_plan_calendar_is_the_schedules_days_and_holiday_rule_else_the_citys
     assert rules.subdivision == "SH" and rules.timezone == "Europe/Berlin"
     assert closed_reason(date(2026, 12, 26), rules) == boxing_day
     assert closed_reason(date(2026, 12, 27), rules) == sunday_27
+
+
+def _musts(
+    cities: TwoCities, factory: sessionmaker[Session], options: dict[str, object]
+) -> tuple[dict[str, object], int]:
+    """A Monday residual plan of city a with the job's own ``options``: the policy its summary says
+    it followed, and how many containers it had to take."""
+    with transaction(factory) as s:
+        plan_id = (
+            PlanRepository(s)
+            .create(city_id=cities.a, fraction="residual", service_date=MONDAY, options=options)
+            .id
+        )
+    outcome = execute_plan(factory, SETTINGS, plan_id, now=lambda: _morning(MONDAY))
+    assert outcome["status"] == "done", outcome
+    musts = cities.rows("SELECT count(*) FROM plan_bin WHERE plan_id = :id AND category = 'must'", id=plan_id)
+    return outcome["policy"], int(musts[0][0])
+
+
+def test_every_plan_of_a_fraction_follows_the_citys_collection_policy_kept_with_its_schedule(
+    two_cities: TwoCities,
+) -> None:
+    factory = make_session_factory(two_cities.engine)
+    _readings(two_cities, _morning(MONDAY))
+    job = {"time_limit_s": 1, "seed": 0}
+    residual = int(
+        two_cities.rows(
+            "SELECT count(*) FROM bin WHERE city_id = :c AND fraction = 'residual'", c=two_cities.a
+        )[0][0]
+    )
+    # no policy: the product's default, the dynamic policy at its own risk
+    followed, default = _musts(two_cities, factory, job)
+    assert followed == {} and 1 <= default < residual
+
+    def policy(city_id: int, options: dict[str, object], *, enabled: bool = True) -> None:
+        with transaction(factory) as s:
+            ScheduleRepository(s).upsert(
+                city_id=city_id,
+                fraction="residual",
+                local_time=time(5, 0),
+                weekdays=[0, 1, 2, 3, 4, 5],
+                on_holidays=False,
+                time_limit_s=1,
+                enabled=enabled,
+                policy=options,
+            )
+
+    # a city that accepts more risk: fewer containers must go, in a plan queued by hand too
+    bolder = {"policy": "dynamic", "risk": 0.3}
+    policy(two_cities.a, bolder)
+    followed, musts = _musts(two_cities, factory, job)
+    assert followed == bolder and 1 <= musts < default
+    # a schedule switched off still keeps the fraction's policy for the plans a dispatcher queues
+    policy(two_cities.a, bolder, enabled=False)
+    assert _musts(two_cities, factory, job) == (bolder, musts)
+    # what the job itself says wins over the city's policy
+    assert _musts(two_cities, factory, {**job, "risk": 0.005}) == (
+        {"policy": "dynamic", "risk": 0.005},
+        default,
+    )
+    # threshold at 40 %: every container forecast at 40 % or more (here all); at 60 % fewer
+    at_40 = {"policy": "threshold", "thresholds": {"residual": 0.4}}
+    policy(two_cities.a, at_40)
+    assert _musts(two_cities, factory, job) == (at_40, residual)
+    policy(two_cities.a, {"policy": "threshold", "thresholds": {"residual": 0.6}})
+    assert 1 <= _musts(two_cities, factory, job)[1] < residual
+    # another city's policy is its own
+    with transaction(factory) as s:
+        assert ScheduleRepository(s).delete(two_cities.a, "residual")
+        assert not ScheduleRepository(s).delete(two_cities.a, "residual")
+    policy(two_cities.b, at_40)
+    assert _musts(two_cities, factory, job) == ({}, default)

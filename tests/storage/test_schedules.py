@@ -40,6 +40,7 @@ def test_the_plan_job_reads_the_enabled_schedule_of_a_city_and_fraction(mini_cit
                 on_holidays=False,
                 time_limit_s=20.0,
                 enabled=False,
+                policy={"policy": "dynamic", "risk": 0.02, "collection_days": ["mon", "wed"]},
             )
         with transaction(factory) as s:
             repo = ScheduleRepository(s)
@@ -49,5 +50,14 @@ def test_the_plan_job_reads_the_enabled_schedule_of_a_city_and_fraction(mini_cit
             assert repo.enabled_for(city_id, "paper") is None  # disabled: the city's default days
             assert repo.enabled_for(city_id, "glass") is None  # none at all
             assert repo.enabled_for(city_id + 1000, "residual") is None  # another city's is not ours
+            # the collection policy is kept with the schedule, switched on or off
+            paper = repo.get(city_id, "paper")
+            assert paper is not None and not paper.enabled
+            assert paper.policy == {"policy": "dynamic", "risk": 0.02, "collection_days": ["mon", "wed"]}
+            assert residual.policy == {}  # none given: the product's defaults
+            assert repo.get(city_id, "glass") is None
+            assert [s.fraction for s in repo.of_city(city_id)] == ["paper", "residual"]
+            assert repo.delete(city_id, "paper") and not repo.delete(city_id, "paper")
+            assert repo.get(city_id, "paper") is None
     finally:
         engine.dispose()

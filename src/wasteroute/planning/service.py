@@ -37,6 +37,7 @@ from wasteroute.planning.calendar import CalendarRules, local_time, next_plannin
 from wasteroute.planning.result import RoutePlan
 from wasteroute.planning.roads import PlanDistances
 from wasteroute.planning.selection import (
+    DYNAMIC_OPTIONS,
     BinSelection,
     PolicyOptions,
     SelectionInput,
@@ -183,6 +184,7 @@ def execute_plan(
                 considered,
                 {
                     "next_planning_day": next_day.isoformat(),
+                    "policy": {k: options[k] for k in POLICY_KEYS if k in options},
                     "job_seconds": round(clock.perf_counter() - started, 2),
                     "distances": distances.source,
                     "warnings": distances.warnings,
@@ -198,6 +200,10 @@ def execute_plan(
         return _fail(factory, settings, plan_id, claim, exc, now())
 
 
+POLICY_KEYS = ("policy", *DYNAMIC_OPTIONS, "collection_days", "thresholds")
+"""The options that choose a plan's containers; the plan's summary says which it followed."""
+
+
 def _load(
     factory: sessionmaker[Session], settings: Settings, plan_id: int, now: Callable[[], datetime]
 ) -> tuple[dict[str, Any], PlanInputs]:
@@ -207,7 +213,10 @@ def _load(
         plan = PlanRepository(session).get(plan_id)
         if plan is None:
             raise LookupError(f"plan {plan_id} not found")
-        options = dict(plan.options or {})
+        # the city's collection policy for the fraction (kept with its morning schedule, enabled or
+        # not) first; what the job itself says wins
+        schedule = ScheduleRepository(session).get(plan.city_id, plan.fraction)
+        options = {**(schedule.policy if schedule is not None else {}), **(plan.options or {})}
         inputs = load_inputs(session, plan.city_id, plan.fraction, plan.service_date, now())
         # the API's bounds, a week wider for jobs that waited: no job plans year 1 or 9999
         check_service_date(

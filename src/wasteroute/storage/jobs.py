@@ -195,6 +195,23 @@ class ScheduleRepository:
             .one_or_none()
         )
 
+    def get(self, city_id: int, fraction: str) -> PlanSchedule | None:
+        """The schedule of a city's fraction, enabled or not."""
+        return (
+            self.session.query(PlanSchedule)
+            .filter(PlanSchedule.city_id == city_id, PlanSchedule.fraction == fraction)
+            .one_or_none()
+        )
+
+    def delete(self, city_id: int, fraction: str) -> bool:
+        """Remove the schedule of a city's fraction; False when it has none."""
+        row = self.get(city_id, fraction)
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        return True
+
     def of_city(self, city_id: int) -> list[PlanSchedule]:
         return list(
             self.session.query(PlanSchedule)
@@ -213,13 +230,17 @@ class ScheduleRepository:
         on_holidays: bool,
         time_limit_s: float,
         enabled: bool,
+        policy: dict[str, Any] | None = None,
     ) -> PlanSchedule:
+        """Create or replace the schedule of a city's fraction (``policy``: the plan options every
+        plan of the fraction starts from; none: the product's defaults)."""
         values = {
             "local_time": local_time,
             "weekdays": weekdays,
             "on_holidays": on_holidays,
             "time_limit_s": time_limit_s,
             "enabled": enabled,
+            "policy": dict(policy or {}),
         }
         stmt = (
             insert(PlanSchedule)

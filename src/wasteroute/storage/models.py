@@ -296,7 +296,8 @@ class Alert(Base):
 
 
 class PlanSchedule(Base):
-    """The morning plan of one city and fraction: local time and service days (Monday = 0)."""
+    """The morning plan of one city and fraction: local time and service days (Monday = 0), and the
+    city's collection policy for the fraction (plan options every plan of it starts from)."""
 
     __tablename__ = "plan_schedule"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -307,4 +308,5 @@ class PlanSchedule(Base):
     on_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
     time_limit_s: Mapped[float] = mapped_column(Float, default=20.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(TZ, server_default="now()")

@@ -1,6 +1,6 @@
-"""Admins: their city, its master data (container types, depots, facilities, vehicles, bins, sensors)
-and its API keys. An admin sees and edits only its own city; another city's object answers 404
-exactly like a missing one."""
+"""Admins: their city, its master data (container types, depots, facilities, vehicles, bins, sensors),
+its API keys, and per fraction its morning plans and collection policy. An admin sees and edits only
+its own city; another city's object answers 404 exactly like a missing one."""
 
 from __future__ import annotations
 
@@ -56,9 +56,11 @@ from wasteroute.api.schemas.admin import (
     VehicleUpdate,
 )
 from wasteroute.api.schemas.common import Page
+from wasteroute.api.schemas.schedules import CollectionPolicy, ScheduleRead, ScheduleWrite
 from wasteroute.errors import Conflict, InvalidInput, NotFound
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
 from wasteroute.storage.integrations import Integration, IntegrationRepository
+from wasteroute.storage.jobs import ScheduleRepository
 from wasteroute.storage.models import (
     Base,
     Bin,
@@ -66,12 +68,13 @@ from wasteroute.storage.models import (
     ContainerType,
     Depot,
     DisposalFacility,
+    PlanSchedule,
     Principal,
     Sensor,
     Vehicle,
 )
 from wasteroute.storage.principals import PrincipalRepository
-from wasteroute.vocabulary import Role
+from wasteroute.vocabulary import WEEKDAYS, Fraction, Role
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 ADMIN = require(Role.ADMIN)
@@ -448,4 +451,87 @@ def delete_principal(
     with refused_as_conflict(session):
         session.delete(p)
     commit_and_forget_tour_access(request, session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --------------------------------------------------------------------------------------------------
+# morning plans and collection policy, per fraction
+
+
+def _schedule_read(row: PlanSchedule) -> ScheduleRead:
+    return ScheduleRead(
+        fraction=Fraction(row.fraction),
+        local_time=row.local_time,
+        weekdays=[WEEKDAYS[d] for d in sorted(row.weekdays)],  # type: ignore[misc]
+        on_holidays=row.on_holidays,
+        time_limit_s=row.time_limit_s,
+        enabled=row.enabled,
+        policy=CollectionPolicy.of(row.fraction, dict(row.policy or {})),
+    )
+
+
+@router.get(
+    "/schedules",
+    response_model=Page[ScheduleRead],
+    responses=ERRORS,
+    summary="List the city's morning plans and collection policies, one per fraction",
+)
+def list_schedules(session: SessionDep, page: PageDep, caller: Caller = ADMIN) -> Page[ScheduleRead]:
+    rows = ScheduleRepository(session).of_city(caller.city_id)
+    return Page(
+        items=[_schedule_read(r) for r in rows[page.offset : page.offset + page.limit]],
+        total=len(rows),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get(
+    "/schedules/{fraction}",
+    response_model=ScheduleRead,
+    responses=ERRORS,
+    summary="Read a fraction's morning plan and collection policy",
+)
+def get_schedule(fraction: Fraction, session: SessionDep, caller: Caller = ADMIN) -> ScheduleRead:
+    row = ScheduleRepository(session).get(caller.city_id, fraction.value)
+    if row is None:
+        raise NotFound(f"no schedule for {fraction.value}: its plans follow the product's defaults")
+    return _schedule_read(row)
+
+
+@router.put(
+    "/schedules/{fraction}",
+    response_model=ScheduleRead,
+    responses=ERRORS,
+    summary="Set a fraction's morning plan and collection policy (replaces what was there)",
+)
+def put_schedule(
+    fraction: Fraction, body: ScheduleWrite, session: SessionDep, caller: Caller = ADMIN
+) -> ScheduleRead:
+    """From the next morning on, a plan of the fraction is made at ``local_time`` on each of its
+    ``weekdays`` (when ``enabled``), and every plan of the fraction, the morning's and those a
+    dispatcher queues, chooses its containers by ``policy``."""
+    row = ScheduleRepository(session).upsert(
+        city_id=caller.city_id,
+        fraction=fraction.value,
+        local_time=body.local_time,
+        weekdays=[WEEKDAYS.index(d) for d in body.weekdays],
+        on_holidays=body.on_holidays,
+        time_limit_s=body.time_limit_s,
+        enabled=body.enabled,
+        policy=body.policy.options(fraction.value),
+    )
+    return _schedule_read(row)
+
+
+@router.delete(
+    "/schedules/{fraction}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=ERRORS,
+    summary="Remove a fraction's morning plan and collection policy (the product's defaults apply)",
+    response_class=Response,
+)
+def delete_schedule(fraction: Fraction, session: SessionDep, caller: Caller = ADMIN) -> Response:
+    if not ScheduleRepository(session).delete(caller.city_id, fraction.value):
+        raise NotFound(f"no schedule for {fraction.value}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

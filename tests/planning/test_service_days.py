@@ -177,7 +177,9 @@ def test_every_plan_of_a_fraction_follows_the_citys_collection_policy_kept_with_
     )
     # no policy: the product's default, the dynamic policy at its own risk
     followed, default = _musts(two_cities, factory, job)
-    assert followed == {} and 1 <= default < residual
+    city = float(two_cities.rows("SELECT fill_threshold FROM city WHERE id = :c", c=two_cities.a)[0][0])
+    own = {"policy": "dynamic", "threshold": city, "risk": 0.005}
+    assert followed == own and 1 <= default < residual
 
     def policy(city_id: int, options: dict[str, object], *, enabled: bool = True) -> None:
         with transaction(factory) as s:
@@ -196,19 +198,16 @@ def test_every_plan_of_a_fraction_follows_the_citys_collection_policy_kept_with_
     bolder = {"policy": "dynamic", "risk": 0.3}
     policy(two_cities.a, bolder)
     followed, musts = _musts(two_cities, factory, job)
-    assert followed == bolder and 1 <= musts < default
+    assert followed == {**own, "risk": 0.3} and 1 <= musts < default
     # a schedule switched off still keeps the fraction's policy for the plans a dispatcher queues
     policy(two_cities.a, bolder, enabled=False)
-    assert _musts(two_cities, factory, job) == (bolder, musts)
+    assert _musts(two_cities, factory, job) == (followed, musts)
     # what the job itself says wins over the city's policy
-    assert _musts(two_cities, factory, {**job, "risk": 0.005}) == (
-        {"policy": "dynamic", "risk": 0.005},
-        default,
-    )
+    assert _musts(two_cities, factory, {**job, "risk": 0.005}) == (own, default)
     # threshold at 40 %: every container forecast at 40 % or more (here all); at 60 % fewer
     at_40 = {"policy": "threshold", "thresholds": {"residual": 0.4}}
     policy(two_cities.a, at_40)
-    assert _musts(two_cities, factory, job) == (at_40, residual)
+    assert _musts(two_cities, factory, job) == ({"policy": "threshold", "threshold": 0.4}, residual)
     policy(two_cities.a, {"policy": "threshold", "thresholds": {"residual": 0.6}})
     assert 1 <= _musts(two_cities, factory, job)[1] < residual
     # another city's policy is its own
@@ -216,4 +215,4 @@ def test_every_plan_of_a_fraction_follows_the_citys_collection_policy_kept_with_
         assert ScheduleRepository(s).delete(two_cities.a, "residual")
         assert not ScheduleRepository(s).delete(two_cities.a, "residual")
     policy(two_cities.b, at_40)
-    assert _musts(two_cities, factory, job) == ({}, default)
+    assert _musts(two_cities, factory, job) == (own, default)

@@ -75,6 +75,8 @@ def test_dispatcher_loads_the_city_plans_today_and_follows_the_drivers(browser: 
     assert "Disposition" in new and "fertig" in new and "angezeigt" in new
     status, options = sql(live, "SELECT status, options FROM plan WHERE id = %s", plan_id)[0]
     assert status == "done" and options["time_limit_s"] == 2
+    # the policy the plan followed: the product's default, as the city set none
+    assert page.locator("#plan-summary").inner_text().endswith("· nach Füllstand, Überlaufrisiko 0,5\u00a0%")
     routes = sql(
         live,
         "SELECT r.id, r.vehicle_id, v.external_id, v.access_class, r.distance_m FROM route r "

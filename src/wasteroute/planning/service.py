@@ -37,7 +37,6 @@ from wasteroute.planning.calendar import CalendarRules, local_time, next_plannin
 from wasteroute.planning.result import RoutePlan
 from wasteroute.planning.roads import PlanDistances
 from wasteroute.planning.selection import (
-    DYNAMIC_OPTIONS,
     BinSelection,
     PolicyOptions,
     SelectionInput,
@@ -50,6 +49,7 @@ from wasteroute.storage.db import transaction
 from wasteroute.storage.history import bin_histories
 from wasteroute.storage.jobs import Claim, JobQueue, ScheduleRepository
 from wasteroute.storage.plans import PlanRepository
+from wasteroute.vocabulary import WEEKDAYS
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def execute_plan(
                 considered,
                 {
                     "next_planning_day": next_day.isoformat(),
-                    "policy": {k: options[k] for k in POLICY_KEYS if k in options},
+                    "policy": policy_summary(options, inputs.fraction, inputs.threshold),
                     "job_seconds": round(clock.perf_counter() - started, 2),
                     "distances": distances.source,
                     "warnings": distances.warnings,
@@ -200,8 +200,18 @@ def execute_plan(
         return _fail(factory, settings, plan_id, claim, exc, now())
 
 
-POLICY_KEYS = ("policy", *DYNAMIC_OPTIONS, "collection_days", "thresholds")
-"""The options that choose a plan's containers; the plan's summary says which it followed."""
+def policy_summary(options: dict[str, Any], fraction: str, city_threshold: float) -> dict[str, Any]:
+    """The policy a plan followed, as its summary tells the dispatcher: its name, the fill from which
+    a container must go, and for the dynamic policy its risk (and its collection days, if any)."""
+    policy = PolicyOptions.from_options(options)
+    thresholds = dict(options.get("thresholds") or {})
+    threshold = float(thresholds.get(fraction, city_threshold))
+    out: dict[str, Any] = {"policy": policy.policy, "threshold": threshold}
+    if policy.policy == "dynamic":
+        out["risk"] = policy.risk
+        if policy.collection_days:
+            out["collection_days"] = [WEEKDAYS[d] for d in sorted(policy.collection_days)]
+    return out
 
 
 def _load(

@@ -835,6 +835,16 @@ async function trackJob(job) {
   }
 }
 
+// The policy a plan followed, as its summary records it (plans made before it did say nothing).
+function policyText(p) {
+  if (!p || !p.policy) return "";
+  if (p.policy === "dynamic") {
+    return t("disp.plan.policy.dynamic", { risk: `${num(100 * p.risk, p.risk < 0.01 ? 1 : 0)}\u00a0%` });
+  }
+  if (p.policy === "threshold") return t("disp.plan.policy.threshold", { threshold: percent(p.threshold) });
+  return t("disp.plan.policy.fixed");
+}
+
 function renderPlan() {
   const plan = view.plan;
   $("plan-diagnosis").hidden = true;
@@ -858,7 +868,9 @@ function renderPlan() {
   const hours = plan.routes.reduce((a, r) => a + r.duration_h, 0);
   const bins = plan.routes.reduce((a, r) => a + r.stops.filter((s) => s.kind === "stop").length, 0);
   const routes = t(plan.routes.length === 1 ? "disp.plan.routes.one" : "disp.plan.routes.other", { count: plan.routes.length });
-  $("plan-summary").textContent = t("disp.plan.summary", { routes, km: num(km, 1), hours: num(hours, 1), bins });
+  const summary = t("disp.plan.summary", { routes, km: num(km, 1), hours: num(hours, 1), bins });
+  const policy = policyText(plan.summary && plan.summary.policy);
+  $("plan-summary").textContent = policy ? `${summary} · ${policy}` : summary;
   const notes = (plan.notes || []).map((n) => say("note", n.code, n.params));
   if (!notes.length && plan.diagnosis) notes.push(t("note.legacy"));
   if (notes.length) {

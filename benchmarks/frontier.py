@@ -227,10 +227,26 @@ def draw(rows: Sequence[dict[str, Any]], out: Path, note: str = "") -> None:
                 ms=9 if policy == "fixed" else 5,
                 label=policy,
             )
+            # the dynamic runs lie close together: their labels stand in a column to the left, each
+            # joined to its point by a thin line
+            by_km = sorted(pts, key=lambda p: p[1])
             for x, y, level in pts:
-                if level is not None:
-                    text = f"at {level:.0%}" if policy == "threshold" else f"risk {level:.1%}"
-                    ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+                if level is None:
+                    continue
+                if policy == "threshold":
+                    ax.annotate(
+                        f"at {level:.0%}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7
+                    )
+                    continue
+                k = by_km.index((x, y, level))
+                ax.annotate(
+                    f"risk {level:.1%}",
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(-75, 12 * k - 4),
+                    fontsize=7,
+                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": colour},
+                )
         ax.axvline(99.9, color="grey", ls=":", lw=1)
         ax.annotate(
             "99.9 %",

@@ -102,7 +102,9 @@ bench-simulate: install
 		--jobs 2 --policy dynamic --perfect-forecast --out .bench/simulate-perfect-forecast
 	$(BIN)/python -m benchmarks.km_floor .bench/simulate .bench/simulate-perfect-forecast \
 		--out .bench/km_floor.png
-	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10
+	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 \
+		--compare docs/simulation/frontier.jsonl --compare .bench/simulate-perfect-forecast/summary.json \
+		--plot .bench/fill_ceiling.png
 	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 --service-days 'residual=mon-sun'
 
 # What the km buy in service: threshold at 20-80 %, the dynamic policy at risk 0.5 % to 20 %, fixed

@@ -24,6 +24,7 @@ import json
 import statistics
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -159,6 +160,68 @@ def ceiling(
     }
 
 
+def medians(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
+    """(collections, fill at emptying, service level) per variant of ``benchmarks.frontier``'s JSON
+    lines, medians over the seeds (the per-seed and summary lines are skipped)."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if "variant" in r and "collections" in r and "fill_at_emptying_mean" in r:
+            by.setdefault(str(r["variant"]), []).append(r)
+    return {
+        v: (
+            float(statistics.median(r["collections"] for r in rs)),
+            float(statistics.median(r["fill_at_emptying_mean"] for r in rs)),
+            float(statistics.median(r["service_level"] for r in rs)),
+        )
+        for v, rs in by.items()
+    }
+
+
+def draw(
+    ceilings: Mapping[str, tuple[float, float]],
+    measured: Mapping[str, tuple[float, float, float]],
+    out: Path,
+) -> None:
+    """Fill at emptying against collections: the yardsticks (``ceilings``) and the simulated
+    policies (``measured``, with their service level in the label), with the 75 % line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    colours = {"dynamic": "C0", "threshold": "C1", "fixed": "C2"}
+    for name, (n, fill, service) in measured.items():
+        colour = next((c for k, c in colours.items() if name.startswith(k)), "C4")
+        ax.scatter([n], [100 * fill], color=colour, s=25)
+        label = f"{name}: {100 * service:.2f} %"
+        ax.annotate(label, (n, 100 * fill), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    for name, (n, fill) in ceilings.items():
+        ax.scatter([n], [100 * fill], color="black", marker="*", s=90)
+        ax.annotate(name, (n, 100 * fill), textcoords="offset points", xytext=(8, 6), fontsize=7)
+    ax.axhline(75, color="grey", ls=":", lw=1)
+    ax.annotate(
+        "75 %",
+        (0, 75),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 3),
+        textcoords="offset points",
+        fontsize=7,
+        color="grey",
+    )
+    ax.set_xlabel("collections in the measured days (median of the seeds)")
+    ax.set_ylabel("mean fill at emptying (%)")
+    ax.set_title(
+        "How full containers are when emptied, and what the waste would allow\n"
+        "(the star: every container emptied at its last chance, knowing its future, no trucks;\n"
+        "the points: simulated policies, with their share of container-days without overflow)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.fill_ceiling", description=__doc__)
     ap.add_argument("--city", default="luebeck")
@@ -181,6 +244,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="H",
         help="one chance a day, at this local hour (default: every full hour of the shift)",
     )
+    ap.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="draw fill at emptying against collections here (PNG), with the runs of --compare",
+    )
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="JSONL",
+        help="`benchmarks.frontier` output (JSON lines) or a `wasteroute simulate` summary.json to put "
+        "beside the yardstick in the plot (repeatable; a summary's policies are named after its folder)",
+    )
     args = ap.parse_args(argv)
     from sensors_sim.city import generate_city
 
@@ -199,7 +277,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "unavoidable_overflows": statistics.median(r["unavoidable_overflows"] for r in rows),
     }
     print(json.dumps(summary))
+    if args.plot is not None:
+        measured: dict[str, tuple[float, float, float]] = {}
+        for path in args.compare:
+            measured |= compared(path)
+        daily = "once a day" if args.visit_hour is not None else "any hour of the shift"
+        ceilings = {f"last chance, {daily}": (summary["collections"], summary["fill_at_emptying_mean"])}
+        draw(ceilings, measured, args.plot)
     return 0
+
+
+def compared(path: Path) -> dict[str, tuple[float, float, float]]:
+    """(collections, fill at emptying, service level) of the runs in ``path``: a frontier's JSON
+    lines (medians per variant) or a simulate summary.json (a list of per-policy medians)."""
+    text = path.read_text()
+    if path.suffix == ".json":
+        tag = path.parent.name
+        return {
+            f"{r['policy']} ({tag})": (
+                float(r["collections"]),
+                float(r["fill_at_emptying_mean"]),
+                float(r["service_level"]),
+            )
+            for r in json.loads(text)
+        }
+    return medians([json.loads(line) for line in text.splitlines() if line.strip()])
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
-from benchmarks.fill_ceiling import ceiling, chances, latest_emptyings
+from benchmarks.fill_ceiling import ceiling, chances, compared, draw, latest_emptyings
 from sensors_sim.city import generate_city
 from wasteroute.simulation.loop import SimulationConfig
 
@@ -59,3 +61,54 @@ def test_a_small_city_knowing_its_future_empties_its_containers_nearly_full() ->
     assert daily["fill_at_emptying_mean"] < r["fill_at_emptying_mean"]
     assert daily["collections"] >= r["collections"]
     assert ceiling(doc, 1, cfg, {}) == r
+
+
+def test_the_plot_puts_the_frontier_runs_and_a_simulation_summary_beside_the_yardstick(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        {
+            "seed": 1,
+            "variant": "fixed",
+            "collections": 7000,
+            "fill_at_emptying_mean": 0.40,
+            "service_level": 0.997,
+        },
+        {
+            "seed": 2,
+            "variant": "fixed",
+            "collections": 7400,
+            "fill_at_emptying_mean": 0.36,
+            "service_level": 0.999,
+        },
+        {
+            "seed": 3,
+            "variant": "fixed",
+            "collections": 7200,
+            "fill_at_emptying_mean": 0.38,
+            "service_level": 0.998,
+        },
+        {"seed": 1, "dynamic_km": 8000.0},  # a seed's summary: no run
+        {"seeds": [1, 2, 3], "dynamic_km": 8000.0},
+    ]
+    frontier = tmp_path / "frontier.jsonl"
+    frontier.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    assert compared(frontier) == {"fixed": (7200.0, 0.38, 0.998)}
+    summary = tmp_path / "perfect-forecast" / "summary.json"
+    summary.parent.mkdir()
+    summary.write_text(
+        json.dumps(
+            [
+                {
+                    "policy": "dynamic",
+                    "collections": 4100.0,
+                    "fill_at_emptying_mean": 0.71,
+                    "service_level": 0.9974,
+                }
+            ]
+        )
+    )
+    assert compared(summary) == {"dynamic (perfect-forecast)": (4100.0, 0.71, 0.9974)}
+    out = tmp_path / "fill.png"
+    draw({"last chance": (3200.0, 0.89)}, compared(frontier) | compared(summary), out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -87,10 +87,14 @@ def test_against_a_baseline_the_cheapest_dynamic_risk_with_at_least_its_service_
     assert s["saving_vs_fixed_as_good"] == pytest.approx(0.2)
     # the default risk's own comparison is unchanged
     assert s["saving_vs_fixed"] == pytest.approx(0.15)
+    # 99.9 %: only risk 0.005 keeps it, against fixed rounds' km
+    assert s["dynamic_risk_at_target"] == 0.005 and s["dynamic_km_at_target"] == 8_500.0
+    assert s["saving_vs_fixed_at_target"] == pytest.approx(0.15)
     # no dynamic run as good as the baseline: no figure
     poor = [r if r["policy"] != "dynamic" else {**r, "service_level": 0.95} for r in rows]
     s = seed_summary(poor)
     assert s["dynamic_risk_as_good_as_fixed"] is None and s["saving_vs_fixed_as_good"] is None
+    assert s["dynamic_risk_at_target"] is None and s["saving_vs_fixed_at_target"] is None
 
 
 def test_the_summary_is_the_median_of_the_seeds_and_none_where_a_seed_has_no_figure() -> None:

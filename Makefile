@@ -115,7 +115,7 @@ bench-frontier: install
 	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.2,0.3,0.4,0.6,0.8 \
 		--risks 0.005,0.02,0.05,0.1,0.2 --jobs 2 --out .bench/frontier
 	$(BIN)/python -m benchmarks.frontier --seeds 1,2,3 --thresholds 0.2,0.3,0.4,0.8 \
-		--risks 0.005,0.02,0.05,0.1,0.2 --service-days 'residual=mon-sun' --jobs 2 \
+		--risks 0.005,0.01,0.02,0.05,0.1,0.2 --service-days 'residual=mon-sun' --jobs 2 \
 		--out .bench/frontier-sunday-residual
 
 clean:

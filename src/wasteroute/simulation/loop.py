@@ -11,8 +11,9 @@ fixed rounds (the history every policy starts from); then the policy runs ``run_
 left, others nearly full), and measures count the ``days`` after.
 
 Each fraction is planned on its own service days: Monday to Saturday without public holidays, or the
-weekdays of ``service_days``, which the loop writes as the city's morning schedules; the plan job
-reads them from there like any city's, and the loop plans a fraction only on its days.
+weekdays of ``service_days``, which the loop writes as the city's morning schedules together with
+the policy under test (its threshold and options, as a city sets them through the API); the plan job
+reads both from there like any city's, and the loop plans a fraction only on its days.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from wasteroute.planning.calendar import (
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
 from wasteroute.planning.service import VISIT_TIME, execute_plan, forecast_all
 from wasteroute.simulation.foresight import Foresight
-from wasteroute.simulation.rhythm import Rhythm, choose_rhythm, due_at_switch, due_today
+from wasteroute.simulation.rhythm import WORKING_DAYS, Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
 from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.collections import CollectionRepository, StopEvent
@@ -73,6 +74,23 @@ WRITE_BATCH = 5_000
 FORESIGHT_BEYOND_DAYS = 22
 """Days of the fill model a perfect-foresight run knows past its end (the longest look-ahead, 21
 planning days, and one more)."""
+
+
+def city_policy(cfg: SimulationConfig, fraction: str) -> dict[str, Any]:
+    """The collection policy the simulated city sets for ``fraction`` (the plan options kept with its
+    morning schedule, as ``PUT /api/v1/admin/schedules/{fraction}`` keeps them): the run's policy,
+    its thresholds and, for the dynamic policy, its options and the fraction's collection days. Fixed
+    rounds set none: each of their plans names the day's containers."""
+    if cfg.policy == "fixed":
+        return {}
+    out: dict[str, Any] = {"policy": cfg.policy}
+    if cfg.thresholds:
+        out["thresholds"] = dict(cfg.thresholds)
+    if cfg.policy == "dynamic":
+        out |= dict(cfg.policy_options)
+        if fraction in cfg.collection_days:
+            out["collection_days"] = sorted(cfg.collection_days[fraction])
+    return out
 
 
 @dataclass(frozen=True)
@@ -381,18 +399,23 @@ def run_policy(
         with transaction(factory) as session:
             summary = import_city_seed(session, CitySeedDocument.model_validate(import_doc))
         city_id = summary.city_id
-        if cfg.service_days:
-            with transaction(factory) as session:
-                for fraction, days in sorted(cfg.service_days.items()):
-                    ScheduleRepository(session).upsert(
-                        city_id=city_id,
-                        fraction=fraction,
-                        local_time=time(PLAN_HOUR, 0),
-                        weekdays=sorted(days),
-                        on_holidays=False,
-                        time_limit_s=cfg.plan_time_limit_s,
-                        enabled=True,
-                    )
+        with transaction(factory) as session:
+            # the city's morning schedules, as a city sets them through the API: each fraction's
+            # service days and its collection policy (every plan of the fraction starts from it)
+            for fraction in sorted({v.fraction for v in CityRepository(session).vehicles(city_id)}):
+                policy = city_policy(cfg, fraction)
+                if fraction not in cfg.service_days and not policy:
+                    continue
+                ScheduleRepository(session).upsert(
+                    city_id=city_id,
+                    fraction=fraction,
+                    local_time=time(PLAN_HOUR, 0),
+                    weekdays=sorted(cfg.service_days.get(fraction, WORKING_DAYS)),
+                    on_holidays=False,
+                    time_limit_s=cfg.plan_time_limit_s,
+                    enabled=True,
+                    policy=policy,
+                )
         with transaction(factory) as session:
             city = CityRepository(session).get(city_id)
             assert city is not None
@@ -501,20 +524,13 @@ def run_policy(
             for fraction in today:
                 next_day = next_planning_day(day, calendars[fraction])
                 deadline = _local(next_day, VISIT_TIME.hour, zone) + late
-                options: dict[str, Any] = {
-                    "policy": cfg.policy,
-                    "time_limit_s": cfg.plan_time_limit_s,
-                    "seed": cfg.seed,
-                    "thresholds": dict(cfg.thresholds),
-                }
+                # the policy comes from the fraction's schedule (``city_policy``); a plan names only
+                # its search, and under fixed rounds the day's containers
+                options: dict[str, Any] = {"time_limit_s": cfg.plan_time_limit_s, "seed": cfg.seed}
                 if cfg.plan_iterations is not None:
                     options["iterations"] = cfg.plan_iterations
-                if cfg.policy == "dynamic":
-                    options.update(cfg.policy_options)
-                    if fraction in cfg.collection_days:
-                        options["collection_days"] = sorted(cfg.collection_days[fraction])
                 if cfg.policy == "fixed":
-                    options["due"] = due
+                    options |= {"policy": "fixed", "due": due}
                 with transaction(factory) as session:
                     plan_id = (
                         PlanRepository(session)

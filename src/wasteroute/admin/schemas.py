@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wasteroute.admin.schedules import ScheduleSeed
 from wasteroute.vocabulary import AccessClass, Fraction, SensorModel
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
@@ -132,6 +133,11 @@ class CitySeedDocument(_Strict):
     facilities: list[FacilitySeed] = Field(default_factory=list)
     vehicles: list[VehicleSeed] = Field(default_factory=list)
     bins: BinCollection
+    schedules: list[ScheduleSeed] = Field(
+        default_factory=list,
+        description="per fraction the morning plan and collection policy, as "
+        "PUT /api/v1/admin/schedules/{fraction} takes them",
+    )
 
     @model_validator(mode="after")
     def _references(self) -> CitySeedDocument:
@@ -140,6 +146,9 @@ class CitySeedDocument(_Strict):
         for v in self.vehicles:
             if v.depot not in depots:
                 raise ValueError(f"vehicle {v.external_id}: depot {v.depot!r} is not among the depots")
+        fractions = [s.fraction for s in self.schedules]
+        if len(set(fractions)) != len(fractions):
+            raise ValueError("schedules: each fraction at most once")
         for f in self.bins.features:
             if f.properties.container_type not in types:
                 raise ValueError(

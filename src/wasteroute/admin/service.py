@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from wasteroute.admin.schedules import store_schedule
 from wasteroute.admin.schemas import BinFeature, CitySeedDocument
 from wasteroute.storage.cities import CityRepository
 
@@ -21,6 +22,7 @@ class ImportSummary:
     vehicles: int
     bins: int
     sensors: int
+    schedules: int = 0
 
 
 def upsert_bin_features(
@@ -81,6 +83,16 @@ def import_city_seed(session: Session, doc: CitySeedDocument) -> ImportSummary:
         ]
     )
     bins, sensors = upsert_bin_features(repo, city_id, types, doc.bins.features)
+    for schedule in doc.schedules:
+        store_schedule(session, city_id, schedule.fraction.value, schedule)
     return ImportSummary(
-        city_id, c.slug, len(types), len(depots), len(facilities), len(vehicles), len(bins), sensors
+        city_id,
+        c.slug,
+        len(types),
+        len(depots),
+        len(facilities),
+        len(vehicles),
+        len(bins),
+        sensors,
+        len(doc.schedules),
     )

@@ -68,7 +68,11 @@ def create_app(
         openapi_tags=[
             {"name": "dispatcher", "description": "map of bins, plan jobs, plans, routes, alerts"},
             {"name": "driver", "description": "the tablet in the cab: own tour, stop events, GPX"},
-            {"name": "admin", "description": "the city, its master data, bulk imports and API keys"},
+            {
+                "name": "admin",
+                "description": "the city, its master data, bulk imports, API keys, and per fraction its "
+                "morning plans and collection policy",
+            },
             {"name": "gateway", "description": "webhook readings and the collections feed"},
             {"name": "open data", "description": "anonymous figures and NGSI-LD entities, no key needed"},
             {"name": "operations", "description": "health (metrics are served on a port of their own)"},

@@ -18,6 +18,7 @@ from wasteroute.admin.integrations import (
     complete,
     refuse_taken,
 )
+from wasteroute.admin.schedules import ScheduleRead, ScheduleWrite, schedule_read, store_schedule
 from wasteroute.api.deps import (
     Caller,
     PageDep,
@@ -56,7 +57,6 @@ from wasteroute.api.schemas.admin import (
     VehicleUpdate,
 )
 from wasteroute.api.schemas.common import Page
-from wasteroute.api.schemas.schedules import CollectionPolicy, ScheduleRead, ScheduleWrite
 from wasteroute.errors import Conflict, InvalidInput, NotFound
 from wasteroute.storage.admin import CityObjects, refused_as_conflict
 from wasteroute.storage.integrations import Integration, IntegrationRepository
@@ -68,13 +68,12 @@ from wasteroute.storage.models import (
     ContainerType,
     Depot,
     DisposalFacility,
-    PlanSchedule,
     Principal,
     Sensor,
     Vehicle,
 )
 from wasteroute.storage.principals import PrincipalRepository
-from wasteroute.vocabulary import WEEKDAYS, Fraction, Role
+from wasteroute.vocabulary import Fraction, Role
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 ADMIN = require(Role.ADMIN)
@@ -458,18 +457,6 @@ def delete_principal(
 # morning plans and collection policy, per fraction
 
 
-def _schedule_read(row: PlanSchedule) -> ScheduleRead:
-    return ScheduleRead(
-        fraction=Fraction(row.fraction),
-        local_time=row.local_time,
-        weekdays=[WEEKDAYS[d] for d in sorted(row.weekdays)],  # type: ignore[misc]
-        on_holidays=row.on_holidays,
-        time_limit_s=row.time_limit_s,
-        enabled=row.enabled,
-        policy=CollectionPolicy.of(row.fraction, dict(row.policy or {})),
-    )
-
-
 @router.get(
     "/schedules",
     response_model=Page[ScheduleRead],
@@ -479,7 +466,7 @@ def _schedule_read(row: PlanSchedule) -> ScheduleRead:
 def list_schedules(session: SessionDep, page: PageDep, caller: Caller = ADMIN) -> Page[ScheduleRead]:
     rows = ScheduleRepository(session).of_city(caller.city_id)
     return Page(
-        items=[_schedule_read(r) for r in rows[page.offset : page.offset + page.limit]],
+        items=[schedule_read(r) for r in rows[page.offset : page.offset + page.limit]],
         total=len(rows),
         limit=page.limit,
         offset=page.offset,
@@ -496,7 +483,7 @@ def get_schedule(fraction: Fraction, session: SessionDep, caller: Caller = ADMIN
     row = ScheduleRepository(session).get(caller.city_id, fraction.value)
     if row is None:
         raise NotFound(f"no schedule for {fraction.value}: its plans follow the product's defaults")
-    return _schedule_read(row)
+    return schedule_read(row)
 
 
 @router.put(
@@ -511,17 +498,7 @@ def put_schedule(
     """From the next morning on, a plan of the fraction is made at ``local_time`` on each of its
     ``weekdays`` (when ``enabled``), and every plan of the fraction, the morning's and those a
     dispatcher queues, chooses its containers by ``policy``."""
-    row = ScheduleRepository(session).upsert(
-        city_id=caller.city_id,
-        fraction=fraction.value,
-        local_time=body.local_time,
-        weekdays=[WEEKDAYS.index(d) for d in body.weekdays],
-        on_holidays=body.on_holidays,
-        time_limit_s=body.time_limit_s,
-        enabled=body.enabled,
-        policy=body.policy.options(fraction.value),
-    )
-    return _schedule_read(row)
+    return schedule_read(store_schedule(session, caller.city_id, fraction.value, body))
 
 
 @router.delete(

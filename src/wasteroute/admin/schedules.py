@@ -1,19 +1,28 @@
-"""Admins: a fraction's morning plan (when it is made, on which days) and the city's collection
-policy for the fraction (which containers its plans choose)."""
+"""A fraction's morning plan (when it is made, on which days) and the city's collection policy for
+the fraction (which containers its plans choose): as the API takes them and a city seed document
+carries them, and how they are stored (``plan_schedule``)."""
 
 from __future__ import annotations
 
 from datetime import time
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.orm import Session
 
-from wasteroute.api.schemas.common import InBody
 from wasteroute.planning.selection import PolicyOptions
+from wasteroute.storage.jobs import ScheduleRepository
+from wasteroute.storage.models import PlanSchedule
 from wasteroute.vocabulary import WEEKDAYS, Fraction
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MONDAY_TO_SATURDAY: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat"]
+
+
+class InBody(BaseModel):
+    """A request body or document part: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def _unique(days: list[Weekday]) -> list[Weekday]:
@@ -133,3 +142,36 @@ class ScheduleRead(BaseModel):
     time_limit_s: float
     enabled: bool
     policy: CollectionPolicy
+
+
+class ScheduleSeed(ScheduleWrite):
+    """A fraction's schedule in a city seed document."""
+
+    fraction: Fraction
+
+
+def store_schedule(session: Session, city_id: int, fraction: str, body: ScheduleWrite) -> PlanSchedule:
+    """Create or replace the schedule and collection policy of a city's fraction."""
+    return ScheduleRepository(session).upsert(
+        city_id=city_id,
+        fraction=fraction,
+        local_time=body.local_time,
+        weekdays=[WEEKDAYS.index(d) for d in body.weekdays],
+        on_holidays=body.on_holidays,
+        time_limit_s=body.time_limit_s,
+        enabled=body.enabled,
+        policy=body.policy.options(fraction),
+    )
+
+
+def schedule_read(row: PlanSchedule) -> ScheduleRead:
+    """A stored schedule as the API shows it."""
+    return ScheduleRead(
+        fraction=Fraction(row.fraction),
+        local_time=row.local_time,
+        weekdays=[_day_name(d) for d in sorted(row.weekdays)],
+        on_holidays=row.on_holidays,
+        time_limit_s=row.time_limit_s,
+        enabled=row.enabled,
+        policy=CollectionPolicy.of(row.fraction, dict(row.policy or {})),
+    )

@@ -96,6 +96,11 @@ def test_a_collection_policy_with_dynamic_collection_days_is_stored_as_the_plan_
         ("residual", {"policy": {"collection_days": []}}, "collection_days"),
         ("residual", {"policy": {"horizon_days": 40}}, "horizon_days"),
         ("residual", {"weekdays": ["mon", "mon"]}, "at most once"),
+        (
+            "paper",
+            {"weekdays": ["mon", "wed"], "policy": {"collection_days": ["mon", "fri"]}},
+            "not a service day: fri",
+        ),
         ("residual", {"weekdays": ["funday"]}, "weekdays"),
         ("residual", {"weekdays": []}, "weekdays"),
         ("residual", {"local_time": "25:00"}, "local_time"),

@@ -133,6 +133,16 @@ class ScheduleWrite(InBody):
     def _days(cls, v: list[Weekday]) -> list[Weekday]:
         return _unique(v)
 
+    @model_validator(mode="after")
+    def _rounds_on_service_days(self) -> ScheduleWrite:
+        days = self.policy.collection_days or []
+        if not set(days) <= set(self.weekdays):
+            outside = ", ".join(d for d in days if d not in self.weekdays)
+            raise ValueError(
+                f"policy.collection_days must be among the weekdays; not a service day: {outside}"
+            )
+        return self
+
 
 class ScheduleRead(BaseModel):
     fraction: Fraction

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.integrations import Integration, IntegrationInfo, load_integrations
 from wasteroute.storage.models import (
     Alert,
+    AnnouncedEventRow,
     Bin,
     CollectionEvent,
     ContainerType,
@@ -328,7 +329,17 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
         topic_prefix=f"wasteroute/{slug}",
         broker_user=f"native-{slug}-spare",
     )
-    session.add_all([spare_sensor, spare_principal, spare_integration])
+    spare_event = AnnouncedEventRow(
+        city_id=city_id,
+        name="spare market",
+        first_day=date(2026, 11, 24),
+        last_day=date(2026, 12, 30),
+        lon=10.69,
+        lat=53.87,
+        radius_m=500,
+        factors={"*": 1.5},
+    )
+    session.add_all([spare_sensor, spare_principal, spare_integration, spare_event])
     session.flush()
     write_readings(session, city_id, sensors[:6], datetime.now(UTC))
     return CityWorld(
@@ -359,6 +370,7 @@ def build_city(session: Session, slug: str, prefix: str, device_prefix: str, nam
             "sensors": spare_sensor.id,
             "principals": spare_principal.id,
             "integrations": spare_integration.id,
+            "events": spare_event.id,
         },
         other_route_id=other_route.id,
     )

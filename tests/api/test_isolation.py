@@ -137,6 +137,15 @@ CREATE_BODIES: dict[str, Callable[[CityWorld, Target], dict[str, Any]]] = {
     },
     "sensors": lambda m, t: {"device_id": "a1b2c3d4e5f60718", "bin_id": t.spare["bins"], "model": "native"},
     "integrations": lambda m, t: {"kind": "tts", "application_id": "new-bins", "tenant_id": "ttn"},
+    "events": lambda m, t: {
+        "name": "Hafenfest",
+        "first_day": "2026-08-14",
+        "last_day": "2026-08-16",
+        "lon": 10.87,
+        "lat": 53.96,
+        "radius_m": 600,
+        "factors": {"*": 2.0},
+    },
 }
 UPDATE_BODIES: dict[str, dict[str, Any]] = {
     "container-types": {"name": "renamed"},
@@ -146,6 +155,7 @@ UPDATE_BODIES: dict[str, dict[str, Any]] = {
     "bins": {"site_id": "S-9"},
     "sensors": {"mount_offset_mm": 40},
     "integrations": {"enabled": False},
+    "events": {"name": "renamed"},
 }
 REFERENCING = {"vehicles", "bins", "sensors"}
 
@@ -325,6 +335,7 @@ def _expectations() -> dict[str, Expect]:
         "sensors",
         "principals",
         "integrations",
+        "events",
     ):
         e.update(_crud_expectations(name))
     return e

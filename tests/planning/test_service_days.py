@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.planning.support import TwoCities
 from tests.support import calendar_inputs, fill_reading
 from wasteroute.config import Settings
+from wasteroute.forecasting.service import forecast_city_bins
 from wasteroute.planning.assembly import PlanInputs
 from wasteroute.planning.calendar import closed_reason
 from wasteroute.planning.schedule import parse_weekdays
 from wasteroute.planning.service import execute_plan, plan_calendar
 from wasteroute.storage.db import make_session_factory, transaction
 from wasteroute.storage.jobs import ScheduleRepository
+from wasteroute.storage.models import AnnouncedEventRow
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.readings import BatchStore
 
@@ -216,3 +218,48 @@ def test_every_plan_of_a_fraction_follows_the_citys_collection_policy_kept_with_
         assert not ScheduleRepository(s).delete(two_cities.a, "residual")
     policy(two_cities.b, at_40)
     assert _musts(two_cities, factory, job) == (own, default)
+
+
+def test_an_announced_event_near_the_containers_makes_more_of_them_go_before_it(
+    two_cities: TwoCities,
+) -> None:
+    factory = make_session_factory(two_cities.engine)
+    _readings(two_cities, _morning(MONDAY))
+    job = {"time_limit_s": 1, "seed": 0}
+    _, before = _musts(two_cities, factory, job)
+    (lon, lat), *_ = two_cities.rows(
+        "SELECT avg(lon), avg(lat) FROM bin WHERE city_id = :c AND fraction = 'residual'", c=two_cities.a
+    )
+
+    def announce(city_id: int, first: date, last: date) -> None:
+        with transaction(factory) as s:
+            s.add(
+                AnnouncedEventRow(
+                    city_id=city_id,
+                    name="Hafenfest",
+                    first_day=first,
+                    last_day=last,
+                    lon=float(lon),
+                    lat=float(lat),
+                    radius_m=20_000,
+                    factors={"*": 3.0},
+                )
+            )
+
+    # another city's festival, or one long past, changes nothing here
+    announce(two_cities.b, MONDAY, WEDNESDAY)
+    announce(two_cities.a, MONDAY - timedelta(days=60), MONDAY - timedelta(days=50))
+    assert _musts(two_cities, factory, job)[1] == before
+    # a festival from Monday to Wednesday: three times the waste, so more containers cannot wait
+    announce(two_cities.a, MONDAY, WEDNESDAY)
+    assert _musts(two_cities, factory, job)[1] > before
+    # the dispatcher's map forecasts from the same entry point: the festival is in its notes too
+    with transaction(factory) as s:
+        ids = [
+            r[0]
+            for r in two_cities.rows(
+                "SELECT id FROM bin WHERE city_id = :c AND fraction = 'residual'", c=two_cities.a
+            )
+        ]
+        forecasts = forecast_city_bins(s, two_cities.a, ids, _morning(MONDAY))
+    assert all(any("Hafenfest" in n for n in f.estimate.notes) for f in forecasts.values())

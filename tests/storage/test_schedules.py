@@ -114,3 +114,50 @@ def test_a_city_seed_document_brings_its_schedules_and_policies(mini_city_url: s
     ):
         with pytest.raises(ValidationError, match=says):
             CitySeedDocument.model_validate({**doc, "schedules": bad})
+
+
+def test_the_forecast_reads_a_citys_announced_events_around_a_day(mini_city_url: str) -> None:
+    from datetime import date
+
+    from wasteroute.storage.events import AnnouncedEventRepository
+    from wasteroute.storage.models import AnnouncedEventRow
+
+    engine = make_engine(mini_city_url, pool_size=1)
+    factory = make_session_factory(engine)
+    try:
+        with transaction(factory) as s:
+            city_id = int(s.execute(text("SELECT id FROM city ORDER BY id LIMIT 1")).scalar_one())
+
+            def event(name: str, first: date, last: date, city: int = city_id) -> AnnouncedEventRow:
+                return AnnouncedEventRow(
+                    city_id=city,
+                    name=name,
+                    first_day=first,
+                    last_day=last,
+                    lon=10.7,
+                    lat=53.9,
+                    radius_m=500,
+                    factors={"*": 2.0},
+                )
+
+            s.add_all(
+                [
+                    event("market", date(2026, 11, 24), date(2026, 12, 30)),
+                    event("spring fair", date(2026, 4, 1), date(2026, 4, 5)),
+                    event("next summer", date(2027, 7, 1), date(2027, 7, 3)),
+                ]
+            )
+        with transaction(factory) as s:
+            repo = AnnouncedEventRepository(s)
+            got = repo.around(city_id, date(2026, 12, 7), past_days=15, ahead_days=22)
+            assert [e.name for e in got] == ["market"] and got[0].factors == {"*": 2.0}
+            # a window reaching into the spring fair's days finds it too, oldest first
+            both = repo.around(city_id, date(2026, 4, 20), past_days=15, ahead_days=250)
+            assert [e.name for e in both] == ["spring fair", "market"]
+            assert repo.around(city_id + 1000, date(2026, 12, 7), past_days=15, ahead_days=22) == []
+            # the database refuses an event that ends before it begins
+            with pytest.raises(Exception, match="check"), s.begin_nested():
+                s.add(event("backwards", date(2026, 5, 2), date(2026, 5, 1)))
+                s.flush()
+    finally:
+        engine.dispose()

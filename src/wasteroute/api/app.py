@@ -70,8 +70,8 @@ def create_app(
             {"name": "driver", "description": "the tablet in the cab: own tour, stop events, GPX"},
             {
                 "name": "admin",
-                "description": "the city, its master data, bulk imports, API keys, and per fraction its "
-                "morning plans and collection policy",
+                "description": "the city, its master data, bulk imports, API keys, announced local events, "
+                "and per fraction its morning plans and collection policy",
             },
             {"name": "gateway", "description": "webhook readings and the collections feed"},
             {"name": "open data", "description": "anonymous figures and NGSI-LD entities, no key needed"},

@@ -445,26 +445,27 @@ def forecast_fleet(
         for k in keys:
             estimates[k] = dataclasses.replace(final[k], calibration=cal)
 
-    out: dict[K, BinForecast] = {}
-    for k in wanted:
-        e = estimates[k]
-        rows = []
-        for h in horizons:
-            at_s = now_s + h * HOUR_S
-            mean, sd = e.at(at_s)
-            low, high = e.band(at_s, BAND_COVERAGE)
-            rows.append(
-                HorizonForecast(
-                    horizon_h=h,
-                    fill=mean,
-                    fill_sd=sd,
-                    low=low,
-                    high=high,
-                    overflow_probability=e.probability_at_least(at_s, OVERFLOW_LEVEL),
-                )
+    return {k: bin_forecast(estimates[k], now_s, horizons) for k in wanted}
+
+
+def bin_forecast(e: FillEstimate, now_s: float, horizons: Sequence[float]) -> BinForecast:
+    """``e`` and its expected fill, band and overflow probability ``horizons`` hours after ``now_s``."""
+    rows = []
+    for h in horizons:
+        at_s = now_s + h * HOUR_S
+        mean, sd = e.at(at_s)
+        low, high = e.band(at_s, BAND_COVERAGE)
+        rows.append(
+            HorizonForecast(
+                horizon_h=h,
+                fill=mean,
+                fill_sd=sd,
+                low=low,
+                high=high,
+                overflow_probability=e.probability_at_least(at_s, OVERFLOW_LEVEL),
             )
-        out[k] = BinForecast(estimate=e, horizons=tuple(rows))
-    return out
+        )
+    return BinForecast(estimate=e, horizons=tuple(rows))
 
 
 def estimate_fleet(

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy.orm import Session
 
-from wasteroute.forecasting.fleet import HISTORY_DAYS, HORIZONS_H, BinForecast, forecast_fleet
+from wasteroute.forecasting.events import AHEAD_DAYS, PAST_DAYS, AnnouncedEvent, with_events
+from wasteroute.forecasting.fleet import HISTORY_DAYS, HORIZONS_H, BinForecast, bin_forecast, forecast_fleet
 from wasteroute.forecasting.params import ForecastParams
 from wasteroute.forecasting.series import ReadingSeries
 from wasteroute.storage.dispatch import DispatchRepository
+from wasteroute.storage.events import AnnouncedEventRepository
 from wasteroute.storage.history import bin_histories
 
 History = tuple[Sequence[float], Sequence[float], Sequence[float]]
@@ -27,11 +29,15 @@ def forecast_bins(
     only: Collection[int] | None = None,
     params: ForecastParams | None = None,
     horizons_h: Sequence[float] = HORIZONS_H,
+    events: Sequence[AnnouncedEvent] = (),
+    places: Mapping[int, tuple[float, float]] | None = None,
 ) -> dict[int, BinForecast]:
     """Fleet forecast of ``bins`` (bin id, fraction, container type code) from their histories.
 
     ``bins`` must be every active bin of the fractions asked for (peers and calibration come from
-    them); a bin without history gets an empty series. ``only`` limits the result.
+    them); a bin without history gets an empty series. ``only`` limits the result. The city's
+    announced ``events`` change the forecasts of the bins they cover (``places``: bin id -> lon, lat;
+    see ``forecasting.events``).
     """
     series: dict[int, ReadingSeries] = {}
     for bin_id, fraction, container_type in bins:
@@ -43,7 +49,46 @@ def forecast_bins(
             fraction=fraction,
             container_type=container_type,
         )
-    return forecast_fleet(series, now=now, params=params, horizons_h=horizons_h, only=only)
+    out = forecast_fleet(series, now=now, params=params, horizons_h=horizons_h, only=only)
+    if not events or not places:
+        return out
+    p = params if params is not None else ForecastParams()
+    now_s = now.timestamp()
+    for bin_id, f in out.items():
+        if bin_id not in places:
+            continue
+        lon, lat = places[bin_id]
+        e = with_events(
+            f.estimate,
+            events,
+            lon=lon,
+            lat=lat,
+            container_type=series[bin_id].container_type,
+            timezone=p.timezone,
+            half_life_days=p.rate_half_life_days,
+        )
+        if e is not f.estimate:
+            out[bin_id] = bin_forecast(e, now_s, [h.horizon_h for h in f.horizons])
+    return out
+
+
+def announced_events(session: Session, city_id: int, now: datetime) -> list[AnnouncedEvent]:
+    """The city's announced events near ``now`` (the days a forecast looks back and ahead)."""
+    rows = AnnouncedEventRepository(session).around(
+        city_id, now.date(), past_days=PAST_DAYS + 1, ahead_days=AHEAD_DAYS + 1
+    )
+    return [
+        AnnouncedEvent(
+            name=r.name,
+            first_day=r.first_day,
+            last_day=r.last_day,
+            lon=r.lon,
+            lat=r.lat,
+            radius_m=r.radius_m,
+            factors={str(k): float(v) for k, v in dict(r.factors or {}).items()},
+        )
+        for r in rows
+    ]
 
 
 def forecast_city_bins(
@@ -61,6 +106,8 @@ def forecast_city_bins(
     fractions = sorted({b.fraction for b in bins if b.id in wanted})
     out: dict[int, BinForecast] = {}
     since = now - timedelta(days=HISTORY_DAYS)
+    events = announced_events(session, city_id, now)
+    places = {b.id: (b.lon, b.lat) for b in bins}
     for fraction in fractions:
         hist = bin_histories(session, city_id, fraction, since)
         members = [(b.id, b.fraction, b.container_type) for b in bins if b.fraction == fraction]
@@ -70,6 +117,8 @@ def forecast_city_bins(
                 {k: (v.times_s, v.fills, v.emptied_at_s) for k, v in hist.items()},
                 now,
                 only=[b for b, _, _ in members if b in wanted],
+                events=events,
+                places=places,
             )
         )
     return out

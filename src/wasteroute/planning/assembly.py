@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from wasteroute.forecasting.events import AnnouncedEvent
 from wasteroute.planning.distances import DistanceProvider
 from wasteroute.planning.problem import BreakRule, Depot, Facility, Location, Problem, Stop, Vehicle
 from wasteroute.planning.result import RoutePlan, VisitKind
@@ -195,6 +196,8 @@ class PlanInputs:
     has none and the city's default days apply (Monday to Saturday)."""
     open_on_holidays: bool = False
     """The schedule plans on public holidays too (only with ``service_weekdays``)."""
+    events: tuple[AnnouncedEvent, ...] = ()
+    """The city's announced local events around the plan's day (the forecast counts them)."""
 
 
 @dataclass(frozen=True, slots=True)

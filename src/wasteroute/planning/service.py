@@ -18,7 +18,7 @@ from wasteroute.config import Settings
 from wasteroute.errors import WasterouteError
 from wasteroute.forecasting.estimators import FillEstimate
 from wasteroute.forecasting.fleet import HISTORY_DAYS as FORECAST_HISTORY_DAYS
-from wasteroute.forecasting.service import forecast_bins
+from wasteroute.forecasting.service import announced_events, forecast_bins
 from wasteroute.planning.admission import check_service_date, check_time_limit, local_today
 from wasteroute.planning.assembly import (
     BinRow,
@@ -115,6 +115,7 @@ def load_inputs(
         ),
         service_weekdays=frozenset(schedule.weekdays) if schedule is not None else None,
         open_on_holidays=schedule.on_holidays if schedule is not None else False,
+        events=tuple(announced_events(session, city.id, now)),
     )
 
 
@@ -140,7 +141,9 @@ def later_visit_times(next_day: date, horizon_days: int, rules: CalendarRules) -
 def forecast_all(inputs: PlanInputs, now: datetime) -> dict[int, FillEstimate]:
     """One estimate per bin from the fleet forecast (the same one the dispatcher's map shows)."""
     bins = [(b.id, b.fraction, b.container_code) for b in inputs.bins]
-    return {bid: f.estimate for bid, f in forecast_bins(bins, inputs.histories, now).items()}
+    places = {b.id: (b.lon, b.lat) for b in inputs.bins}
+    fleet = forecast_bins(bins, inputs.histories, now, events=inputs.events, places=places)
+    return {bid: f.estimate for bid, f in fleet.items()}
 
 
 def execute_plan(

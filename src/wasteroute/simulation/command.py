@@ -170,6 +170,12 @@ def register(sub: Any) -> None:
         help="what-if: the dynamic and threshold policies plan from the simulation's own future (true "
         "fills, the waste to come) instead of the forecast: what a perfect forecast would buy",
     )
+    sp.add_argument(
+        "--announce-events",
+        action="store_true",
+        help="what-if: the city announces its named local events (a Christmas market, a festival) and the "
+        "forecast counts them; unnamed ones stay unannounced",
+    )
     sp.add_argument("--out", type=Path, default=Path("simulation-report"))
 
 
@@ -204,6 +210,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         holiday_week=args.holiday_week,
         report_interval_h=args.report_interval,
         perfect_forecast=args.perfect_forecast,
+        announce_events=args.announce_events,
     )
     services = start_services(settings, need_broker=False, migrate_db=False)
     try:

@@ -24,7 +24,7 @@ import random
 import time as clock
 import uuid
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -56,6 +56,7 @@ from wasteroute.storage.cities import CityRepository
 from wasteroute.storage.collections import CollectionRepository, StopEvent
 from wasteroute.storage.db import make_engine, make_session_factory, transaction
 from wasteroute.storage.jobs import ScheduleRepository
+from wasteroute.storage.models import AnnouncedEventRow
 from wasteroute.storage.plans import PlanRepository
 from wasteroute.storage.readings import BatchStore, DeadLetterRow, ReadingRow
 from wasteroute.storage.tours import TourRepository
@@ -74,6 +75,35 @@ WRITE_BATCH = 5_000
 FORESIGHT_BEYOND_DAYS = 22
 """Days of the fill model a perfect-foresight run knows past its end (the longest look-ahead, 21
 planning days, and one more)."""
+
+
+def announced_events(city_doc: dict[str, Any], city_id: int, years: Iterable[int]) -> list[AnnouncedEventRow]:
+    """The named local events of the simulated city in ``years``, as the city announces them: their
+    days, the centre of their district, their radius and their waste factors (litter bins and the
+    rest), the simulator's own figures."""
+    from sensors_sim.geography import CITIES
+
+    spec = CITIES.get(city_doc["city"]["slug"])
+    if spec is None:
+        return []
+    out = []
+    for year in years:
+        for ev in spec.events:
+            days = ev.days(year)
+            place = spec.district(ev.district)
+            out.append(
+                AnnouncedEventRow(
+                    city_id=city_id,
+                    name=ev.name,
+                    first_day=min(days),
+                    last_day=max(days),
+                    lon=place.lon,
+                    lat=place.lat,
+                    radius_m=ev.radius_m,
+                    factors={"litter-100": ev.litter_factor, "*": ev.other_factor},
+                )
+            )
+    return out
 
 
 def city_policy(cfg: SimulationConfig, fraction: str) -> dict[str, Any]:
@@ -129,6 +159,10 @@ class SimulationConfig:
     not_reachable: float = 0.01
     """Share of stops a driver reports as not reachable (the container stays full)."""
     faults: str = "default"
+    announce_events: bool = False
+    """What-if: the city announces its named local events (a Christmas market, a festival: their days,
+    place and waste factors, as ``POST /api/v1/admin/events`` takes them) and the forecast counts
+    them; the unnamed ones (a flea market, a concert) stay unannounced."""
     perfect_forecast: bool = False
     """What-if: the dynamic and threshold policies plan from the simulation's own future (each
     container's true fill and the waste it will receive) instead of the forecast; see ``foresight``."""
@@ -416,6 +450,10 @@ def run_policy(
                     enabled=True,
                     policy=policy,
                 )
+        if cfg.announce_events:
+            with transaction(factory) as session:
+                years = range(cfg.measured_start.year - 1, cfg.measured_start.year + 2)
+                session.add_all(announced_events(city_doc, city_id, years))
         with transaction(factory) as session:
             city = CityRepository(session).get(city_id)
             assert city is not None

@@ -414,6 +414,15 @@ def write_report(
             if cfg.perfect_forecast
             else []
         ),
+        *(
+            [
+                "**Announced events (a what-if):** the city announced its named local events (their days, "
+                "place and waste factors) and the forecast counted them; unnamed ones stayed unannounced.",
+                "",
+            ]
+            if cfg.announce_events
+            else []
+        ),
         "Measured from the simulation's truth (true fill levels), not from the planner's forecasts.",
         f"Diesel: {DIESEL_L_PER_KM} L/km (refuse truck in collection duty, typical published value); "
         f"CO2: {CO2_KG_PER_L} kg/L (tank-to-wheel, German Federal Environment Agency).",

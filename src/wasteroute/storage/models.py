@@ -310,3 +310,19 @@ class PlanSchedule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     policy: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(TZ, server_default="now()")
+
+
+class AnnouncedEventRow(Base):
+    """A local event a city announced: its days, place and waste factor per container type."""
+
+    __tablename__ = "announced_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    name: Mapped[str] = mapped_column(Text)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[float] = mapped_column(Float)
+    factors: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default="now()")

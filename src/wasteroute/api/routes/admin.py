@@ -42,6 +42,9 @@ from wasteroute.api.schemas.admin import (
     DepotCreate,
     DepotRead,
     DepotUpdate,
+    EventCreate,
+    EventRead,
+    EventUpdate,
     FacilityCreate,
     FacilityRead,
     FacilityUpdate,
@@ -62,6 +65,7 @@ from wasteroute.storage.admin import CityObjects, refused_as_conflict
 from wasteroute.storage.integrations import Integration, IntegrationRepository
 from wasteroute.storage.jobs import ScheduleRepository
 from wasteroute.storage.models import (
+    AnnouncedEventRow,
     Base,
     Bin,
     City,
@@ -205,6 +209,14 @@ def _integration_check(objects: CityObjects, city_id: int, values: dict[str, Any
     refuse_taken(IntegrationRepository(objects.session), values, integration_id=own_id)
 
 
+def _event_check(objects: CityObjects, city_id: int, values: dict[str, Any], row: Base | None) -> None:
+    """An event's days stay in order when a change moves one of them."""
+    first = values.get("first_day", getattr(row, "first_day", None))
+    last = values.get("last_day", getattr(row, "last_day", None))
+    if first is not None and last is not None and last < first:
+        raise InvalidInput("last_day must not be before first_day", details={"field": "last_day"})
+
+
 RESOURCES = [
     Resource(
         "container-types",
@@ -221,6 +233,7 @@ RESOURCES = [
     Resource(
         "sensors", "sensor", Sensor, SensorCreate, SensorUpdate, SensorRead, {"bin_id": Bin}, _sensor_check
     ),
+    Resource("events", "event", AnnouncedEventRow, EventCreate, EventUpdate, EventRead, check=_event_check),
     Resource(
         "integrations",
         "integration",

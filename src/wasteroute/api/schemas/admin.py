@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from wasteroute.api.schemas.common import DbId, ExternalId, InBody, Lat, Lon, Name, OutBody
 from wasteroute.vocabulary import (
@@ -264,3 +265,54 @@ class PrincipalUpdate(InBody):
 class PrincipalIssued(BaseModel):
     principal: PrincipalRead
     key: str = Field(description="shown once; only its digest is stored")
+
+
+EventFactors = dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[float, Field(gt=0, le=10)]]
+
+
+class EventCreate(InBody):
+    """A local event the city announces: the containers within ``radius_m`` of (lon, lat) get
+    ``factors`` times their usual waste from ``first_day`` to ``last_day`` (local days, both included)."""
+
+    name: Name
+    first_day: date
+    last_day: date
+    lon: Lon
+    lat: Lat
+    radius_m: float = Field(gt=0, le=20_000, description="metres around (lon, lat)")
+    factors: EventFactors = Field(
+        min_length=1,
+        max_length=50,
+        description='waste factor per container type code, "*" for the other types, '
+        'e.g. {"litter-100": 2.2, "*": 1.2}',
+    )
+
+    @model_validator(mode="after")
+    def _days(self) -> EventCreate:
+        if self.last_day < self.first_day:
+            raise ValueError("last_day must not be before first_day")
+        if (self.last_day - self.first_day).days > 366:
+            raise ValueError("an event lasts at most a year")
+        return self
+
+
+class EventUpdate(InBody):
+    name: Name | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
+    radius_m: float | None = Field(default=None, gt=0, le=20_000)
+    factors: EventFactors | None = Field(default=None, min_length=1, max_length=50)
+
+
+class EventRead(OutBody):
+    id: int
+    name: str
+    first_day: date
+    last_day: date
+    lon: float
+    lat: float
+    radius_m: float
+    factors: dict[str, float]
+    created_at: datetime

@@ -253,6 +253,14 @@ def test_an_announced_event_near_the_containers_makes_more_of_them_go_before_it(
     # a festival from Monday to Wednesday: three times the waste, so more containers cannot wait
     announce(two_cities.a, MONDAY, WEDNESDAY)
     assert _musts(two_cities, factory, job)[1] > before
+    # and each decision says so, for the dispatcher (code and numbers for the pages, and in words)
+    said = two_cities.rows(
+        "SELECT reason, reason_params -> 'event' FROM plan_bin WHERE plan_id = "
+        "(SELECT max(id) FROM plan WHERE city_id = :c)",
+        c=two_cities.a,
+    )
+    assert said and all("Announced: Hafenfest (x3)." in r for r, _ in said)
+    assert all(e == {"names": ["Hafenfest"], "factor": 3.0} for _, e in said)
     # the dispatcher's map forecasts from the same entry point: the festival is in its notes too
     with transaction(factory) as s:
         ids = [

@@ -70,6 +70,8 @@ class WithEvents(FillEstimate):
 
     days: tuple[tuple[float, float, float], ...] = ()
     """(start_s, end_s, multiplier) of the local days whose multiplier is not 1."""
+    announced: tuple[tuple[str, float], ...] = ()
+    """(name, factor for this container) of the events behind ``days``, for the dispatcher."""
 
     def effective_hours_until(self, t: datetime | float) -> float:
         t_s = to_epoch_s(t)
@@ -112,6 +114,7 @@ def with_events(
     ) / sum(weights)
     days: list[tuple[float, float, float]] = []
     named: list[str] = []
+    announced: list[tuple[str, float]] = []
     for k in range(AHEAD_DAYS + 1):
         d = today + timedelta(days=k)
         m = day_factor(near, d, container_type) / seen
@@ -126,7 +129,8 @@ def with_events(
         if e.last_day >= window[0] and e.first_day <= window[1]:
             f = e.factor_for(container_type)
             named.append(f"{e.name} {e.first_day:%d.%m.}–{e.last_day:%d.%m.}: ×{f:g}")
+            announced.append((e.name, f))
     note = "announced event: " + "; ".join(named)
     fields = {f: getattr(estimate, f) for f in FillEstimate.__dataclass_fields__}
     fields["notes"] = (*estimate.notes, note)
-    return WithEvents(**fields, days=tuple(days))
+    return WithEvents(**fields, days=tuple(days), announced=tuple(announced))

@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wasteroute.forecasting.estimators import FillEstimate, HealthFlag, RateSource
+from wasteroute.forecasting.events import WithEvents
 from wasteroute.vocabulary import WEEKDAYS, SelectionReason, SelectionStatus, time_zone
 
 DEFAULT_THRESHOLD = 0.8
@@ -163,6 +164,25 @@ def _sensor_text(estimate: FillEstimate) -> str:
     return text + (f": {details}." if details else ".")
 
 
+def _event_params(estimate: FillEstimate) -> dict[str, Any]:
+    """``{"event": {"names": [...], "factor": ...}}`` when announced events change the forecast."""
+    if not isinstance(estimate, WithEvents) or not estimate.announced:
+        return {}
+    return {
+        "event": {
+            "names": [name for name, _ in estimate.announced],
+            "factor": max(f for _, f in estimate.announced),
+        }
+    }
+
+
+def _event_text(estimate: FillEstimate) -> str:
+    if not isinstance(estimate, WithEvents) or not estimate.announced:
+        return ""
+    names = ", ".join(name for name, _ in estimate.announced)
+    return f" Announced: {names} (x{max(f for _, f in estimate.announced):g})."
+
+
 def _each_once(bins: Iterable[SelectionInput]) -> Iterator[SelectionInput]:
     """The containers in input order; a container id given twice is an error."""
     seen: set[str] = set()
@@ -262,8 +282,8 @@ def _decide(
         status = SelectionStatus.SKIP
         reason = f"Skip: {forecast}, {_pct(mean_n)} expected by {next_text}."
         code, params = SelectionReason.SKIP_NOT_DUE, {**numbers, "next_fill_pct": _p(mean_n)}
-    reason += _sensor_text(est)
-    params = {**params, **_sensor_params(est)}
+    reason += _sensor_text(est) + _event_text(est)
+    params = {**params, **_sensor_params(est), **_event_params(est)}
     return BinSelection(
         bin_id=item.bin_id,
         status=status,
@@ -626,8 +646,9 @@ def select_dynamic(
                 status = SelectionStatus.SKIP
                 reason = f"Skip: {forecast}, can wait until {until_day} ({_pct(due_fill)} by then)."
                 code = SelectionReason.SKIP_TOO_EARLY
-        reason += _sensor_text(est)
+        reason += _sensor_text(est) + _event_text(est)
         why.update(_sensor_params(est))
+        why.update(_event_params(est))
         out.append(
             BinSelection(
                 bin_id=item.bin_id,

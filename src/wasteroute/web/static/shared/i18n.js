@@ -279,6 +279,7 @@ export const STRINGS = {
     "why.legacy.must": "Pflicht (vor der Umstellung auf Codes geplant).",
     "why.legacy.may": "Optional (vor der Umstellung auf Codes geplant).",
     "why.sensor": " Sensor auffällig ({flags}); die Prognose nutzt {source}.",
+    "why.event": " Angekündigt: {names} (×{factor}).",
     "rate.similar": "die mittlere Füllrate ähnlicher Behälter",
     "rate.history": "die frühere Füllrate dieses Behälters",
     "rate.default": "eine Standard-Füllrate",
@@ -591,6 +592,7 @@ export const STRINGS = {
     "why.legacy.must": "Must go (planned before codes were stored).",
     "why.legacy.may": "May go (planned before codes were stored).",
     "why.sensor": " Sensor flagged ({flags}); the forecast uses {source}.",
+    "why.event": " Announced: {names} (×{factor}).",
     "rate.similar": "the median rate of similar containers",
     "rate.history": "this container's earlier rate",
     "rate.default": "a default rate",
@@ -729,11 +731,14 @@ export function say(prefix, code, params = {}, extra = {}) {
   return t(key, vars);
 }
 
-// The selection's decision on a container, with the sensor's state when it was flagged.
+// The selection's decision on a container, with the sensor's state when it was flagged and the
+// announced events that raised its forecast.
 export function selectionText(code, params = {}) {
   let text = say("why", code, params);
   const sensor = params && params.sensor;
   if (sensor) text += t("why.sensor", { flags: formatParam("flags", sensor.flags || []), source: formatParam("rate_source", sensor.rate_source) });
+  const event = params && params.event;
+  if (event) text += t("why.event", { names: (event.names || []).join(", "), factor: num(event.factor, 1) });
   return text;
 }
 

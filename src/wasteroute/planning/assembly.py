@@ -198,6 +198,9 @@ class PlanInputs:
     """The schedule plans on public holidays too (only with ``service_weekdays``)."""
     events: tuple[AnnouncedEvent, ...] = ()
     """The city's announced local events around the plan's day (the forecast counts them)."""
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    """The city's collection policy for the fraction (plan options kept with its schedule, enabled
+    or not); a plan job's own options win over it."""
 
 
 @dataclass(frozen=True, slots=True)

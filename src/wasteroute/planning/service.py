@@ -69,7 +69,11 @@ def load_inputs(
     if city is None:
         raise LookupError(f"city {city_id} not found")
     hist = bin_histories(session, city_id, fraction, now - timedelta(days=HISTORY_DAYS))
-    schedule = ScheduleRepository(session).enabled_for(city_id, fraction)
+    # the fraction's schedule: its service days when enabled, its collection policy either way
+    schedule = ScheduleRepository(session).get(city_id, fraction)
+    policy = dict(schedule.policy or {}) if schedule is not None else {}
+    if schedule is not None and not schedule.enabled:
+        schedule = None
     return PlanInputs(
         city_id=city.id,
         slug=city.slug,
@@ -116,6 +120,7 @@ def load_inputs(
         service_weekdays=frozenset(schedule.weekdays) if schedule is not None else None,
         open_on_holidays=schedule.on_holidays if schedule is not None else False,
         events=tuple(announced_events(session, city.id, now)),
+        policy=policy,
     )
 
 
@@ -226,11 +231,9 @@ def _load(
         plan = PlanRepository(session).get(plan_id)
         if plan is None:
             raise LookupError(f"plan {plan_id} not found")
-        # the city's collection policy for the fraction (kept with its morning schedule, enabled or
-        # not) first; what the job itself says wins
-        schedule = ScheduleRepository(session).get(plan.city_id, plan.fraction)
-        options = {**(schedule.policy if schedule is not None else {}), **(plan.options or {})}
         inputs = load_inputs(session, plan.city_id, plan.fraction, plan.service_date, now())
+        # the city's collection policy for the fraction first; what the job itself says wins
+        options = {**inputs.policy, **(plan.options or {})}
         # the API's bounds, a week wider for jobs that waited: no job plans year 1 or 9999
         check_service_date(
             plan.service_date,

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from wasteroute.forecasting.estimators import FillEstimate
 from wasteroute.forecasting.profile import to_epoch_s
+from wasteroute.planning.distances import haversine_m
 
-EARTH_RADIUS_M = 6_371_008.8
 PAST_DAYS = 14
 """Days before today whose announced factors enter what the rate has already seen."""
 AHEAD_DAYS = 21
@@ -57,10 +57,7 @@ class AnnouncedEvent:
 
     def covers(self, lon: float, lat: float) -> bool:
         """Whether a container at (lon, lat) is within the event's radius."""
-        p1, p2 = math.radians(self.lat), math.radians(lat)
-        dp, dl = p2 - p1, math.radians(lon - self.lon)
-        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-        return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a))) <= self.radius_m
+        return float(haversine_m([(self.lat, self.lon), (lat, lon)])[0, 1]) <= self.radius_m
 
 
 @dataclass(frozen=True, eq=False)

@@ -177,10 +177,8 @@ def _event_params(estimate: FillEstimate) -> dict[str, Any]:
 
 
 def _event_text(estimate: FillEstimate) -> str:
-    if not isinstance(estimate, WithEvents) or not estimate.announced:
-        return ""
-    names = ", ".join(name for name, _ in estimate.announced)
-    return f" Announced: {names} (x{max(f for _, f in estimate.announced):g})."
+    event = _event_params(estimate).get("event")
+    return "" if event is None else f" Announced: {', '.join(event['names'])} (x{event['factor']:g})."
 
 
 def _each_once(bins: Iterable[SelectionInput]) -> Iterator[SelectionInput]:

@@ -156,6 +156,10 @@ SMALL_PROBABILITIES = (0.001, 0.05)
 """The overflow probabilities the policy's choices turn on (its ``risk`` lies among them)."""
 
 
+TAG_PARTS = ("kind", "sensor", "weekday", "event")
+"""What each ``;``-separated part of a forecast's reliability tag names, in order."""
+
+
 def reliability_misses(
     pairs: list[tuple[float, bool]],
     tags: list[str],
@@ -172,7 +176,7 @@ def reliability_misses(
     for (p, over), tag in zip(pairs, tags, strict=True):
         if not lo <= p < hi:
             continue
-        for name, part in zip(("kind", "sensor", "weekday", "event"), tag.split(";"), strict=False):
+        for name, part in zip(TAG_PARTS, tag.split(";"), strict=False):
             g = groups.setdefault(name, {}).setdefault(part, [0.0, 0.0, 0.0])
             g[0] += 1
             g[1] += p

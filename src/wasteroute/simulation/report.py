@@ -21,6 +21,7 @@ from wasteroute.simulation.measures import (
     CO2_KG_PER_L,
     DIESEL_L_PER_KM,
     SMALL_PROBABILITIES,
+    TAG_PARTS,
     measures,
     reliability_misses,
     reliability_table,
@@ -472,7 +473,7 @@ def _misses_lines(run: PolicyRun) -> list[str]:
         "| by | group | forecasts | expected | observed | observed / expected |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("kind", "sensor", "weekday", "event"):
+    for name in TAG_PARTS:
         for r in misses.get(name, [])[:6]:
             out.append(
                 f"| {name} | {r['group']} | {r['n']} | {r['expected']} | {r['observed']} | {r['ratio']} |"

@@ -12,6 +12,15 @@ its collections about the fewest it needs: a yardstick for the policies ``waster
 compares, which plan one visit a day and route trucks. With ``--visit-hour 10`` a container gets
 one chance a day, at that hour (the plan's visit time), which is closer to what a daily route gives.
 
+No policy knows its containers' future, so ``--known-model 0.0005,0.002,0.01`` adds a second
+yardstick between the ceiling and the product: the dynamic policy's own rule (empty what would reach
+full before its next chance with a probability above ``risk``) once a day at the visit hour, on a
+perfect model of every container instead of a forecast: its true fill, its true mean rate, weekday
+and hour profiles, the calendar and the named events a city can announce. It does not know what the
+simulator draws (each day's and hour's noise, the unnamed local events); the simulation's own waste
+decides which container-days overflow. No trucks either. What it reaches at a service level is what
+the rule could reach if the forecast knew everything that can be known in advance.
+
 The same city, days and fill model as ``wasteroute simulate`` (the measured 28 days after 14 days of
 warm-up and 7 of run-in; the containers start empty when the warm-up starts). Prints one JSON line
 per seed and, last, the medians.
@@ -23,6 +32,7 @@ import argparse
 import json
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,6 +105,77 @@ def latest_emptyings(
     return fills, which, unavoidable
 
 
+@dataclass(frozen=True)
+class Timeline:
+    """The hours a yardstick lives through, as ``wasteroute simulate`` does: the warm-up, run-in and
+    measured days and one more (so the last measured day's containers have a next chance), from
+    local midnight when the warm-up starts; the containers start empty then."""
+
+    city_doc: dict[str, Any]
+    seed: int
+    zone: ZoneInfo
+    start: datetime
+    hours: int
+    measured: tuple[int, int]
+    """First and last hour of the measured days."""
+    days: int
+
+    @classmethod
+    def of(cls, city_doc: dict[str, Any], seed: int, cfg: SimulationConfig) -> Timeline:
+        zone = ZoneInfo(city_doc["city"].get("timezone", "Europe/Berlin"))
+        day0 = cfg.measured_start
+        start = datetime.combine(day0 - timedelta(days=cfg.run_in_days + cfg.warmup_days), time(0), zone)
+        end = datetime.combine(day0 + timedelta(days=cfg.days + 1), time(0), zone)
+        lo = int((datetime.combine(day0, time(0), zone) - start).total_seconds()) // 3600
+        hours = int((end - start).total_seconds()) // 3600
+        return cls(city_doc, seed, zone, start, hours, (lo, lo + cfg.days * 24 - 1), cfg.days)
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        feats: list[dict[str, Any]] = self.city_doc["bins"]["features"]
+        return feats
+
+    def fractions(self) -> dict[str, list[int]]:
+        """The containers (columns) of each fraction."""
+        out: dict[str, list[int]] = {}
+        for i, f in enumerate(self.features):
+            out.setdefault(f["properties"]["fraction"], []).append(i)
+        return dict(sorted(out.items()))
+
+    def chances(
+        self, fraction: str, service_days: Mapping[str, frozenset[int]], visit_hour: int | None
+    ) -> list[int]:
+        region = self.city_doc["city"].get("holiday_region")
+        rules = service_calendar(str(self.zone), region, service_days.get(fraction))
+
+        def open_day(d: date) -> bool:
+            return closed_reason(d, rules) is None
+
+        shift = SHIFTS.get(fraction, DEFAULT_SHIFT)
+        return chances(self.start, self.hours, self.zone, open_day, shift, visit_hour)
+
+    def kinds(self) -> list[str]:
+        return [f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in self.features]
+
+
+def _fill_summary(fills: Sequence[float], kind_of: Sequence[str]) -> dict[str, Any]:
+    a = np.asarray(fills)
+    return {
+        "collections": len(fills),
+        "fill_at_emptying_mean": round(float(a.mean()), 4) if a.size else None,
+        "fill_at_emptying_p10_p50_p90": [round(float(x), 3) for x in np.percentile(a, [10, 50, 90])]
+        if a.size
+        else None,
+        "by_kind": {
+            k: {
+                "collections": int(sum(1 for x in kind_of if x == k)),
+                "fill_mean": round(float(a[[x == k for x in kind_of]].mean()), 4),
+            }
+            for k in sorted(set(kind_of))
+        },
+    }
+
+
 def ceiling(
     city_doc: dict[str, Any],
     seed: int,
@@ -106,58 +187,155 @@ def ceiling(
     emptying, by container kind, and the overflows no emptying could prevent."""
     from sensors_sim.engine import fill_increments
 
-    zone = ZoneInfo(city_doc["city"].get("timezone", "Europe/Berlin"))
-    region = city_doc["city"].get("holiday_region")
-    day0 = cfg.measured_start
-    first = day0 - timedelta(days=cfg.run_in_days + cfg.warmup_days)
-    start = datetime.combine(first, time(0), zone)
-    # a day more than measured, so the last day's containers have a next chance to wait for
-    hours = (
-        int((datetime.combine(day0 + timedelta(days=cfg.days + 1), time(0), zone) - start).total_seconds())
-        // 3600
-    )
-    increments = fill_increments(city_doc, seed, start, hours)
-    measure_lo = int((datetime.combine(day0, time(0), zone) - start).total_seconds()) // 3600
-    measure_hi = measure_lo + cfg.days * 24 - 1
-    feats = city_doc["bins"]["features"]
-    fractions = sorted({f["properties"]["fraction"] for f in feats})
-    kinds = [f"{f['properties']['fraction']}/{f['properties']['container_type']}" for f in feats]
+    tl = Timeline.of(city_doc, seed, cfg)
+    increments = fill_increments(city_doc, seed, tl.start, tl.hours)
+    kinds = tl.kinds()
     fills: list[float] = []
     kind_of: list[str] = []
     unavoidable = 0
-    for fraction in fractions:
-        cols = [i for i, f in enumerate(feats) if f["properties"]["fraction"] == fraction]
-        rules = service_calendar(str(zone), region, service_days.get(fraction))
-
-        def open_day(d: date, rules: Any = rules) -> bool:
-            return closed_reason(d, rules) is None
-
-        at = chances(start, hours, zone, open_day, SHIFTS.get(fraction, DEFAULT_SHIFT), visit_hour)
-        f, w, u = latest_emptyings(increments[:, cols], at, (measure_lo, measure_hi))
+    for fraction, cols in tl.fractions().items():
+        at = tl.chances(fraction, service_days, visit_hour)
+        f, w, u = latest_emptyings(increments[:, cols], at, tl.measured)
         fills += f
         kind_of += [kinds[cols[i]] for i in w]
         unavoidable += u
-    a = np.asarray(fills)
-    by_kind = {
-        k: {
-            "collections": int(sum(1 for x in kind_of if x == k)),
-            "fill_mean": round(float(a[[x == k for x in kind_of]].mean()), 4),
-        }
-        for k in sorted(set(kind_of))
-    }
+    summary = _fill_summary(fills, kind_of)
     return {
         "seed": seed,
         "visit_hour": visit_hour,
-        "containers": len(feats),
+        "containers": len(kinds),
         "days": cfg.days,
-        "collections": len(fills),
-        "fill_at_emptying_mean": round(float(a.mean()), 4) if a.size else None,
-        "fill_at_emptying_p10_p50_p90": [round(float(x), 3) for x in np.percentile(a, [10, 50, 90])]
-        if a.size
-        else None,
+        "collections": summary["collections"],
+        "fill_at_emptying_mean": summary["fill_at_emptying_mean"],
+        "fill_at_emptying_p10_p50_p90": summary["fill_at_emptying_p10_p50_p90"],
         "unavoidable_overflows": unavoidable,
-        "by_kind": by_kind,
+        "by_kind": summary["by_kind"],
     }
+
+
+def unit_waste(
+    kind: str, start: datetime, hours: int, zone: ZoneInfo, samples: int, rng: np.random.Generator
+) -> FloatArray:
+    """Sorted outcomes of the waste a container of ``kind`` (``sensors_sim.dynamics.container_kind``)
+    with a mean rate of one volume a day receives in the ``hours`` hours from ``start``, drawn as the
+    fill model draws it: its weekday and hour profiles, a lognormal factor per local day and a gamma
+    factor per hour (events left out)."""
+    from sensors_sim.dynamics import (
+        DAY_NOISE_MU,
+        DAY_NOISE_SIGMA,
+        DIURNAL_PROFILE,
+        HOUR_NOISE_SHAPE,
+        WEEKDAY_PROFILE,
+    )
+
+    local = [(start + timedelta(hours=h)).astimezone(zone) for h in range(hours)]
+    dates = sorted({t.date() for t in local})
+    day_of = np.array([dates.index(t.date()) for t in local], dtype=np.intp)
+    weight = np.array(
+        [WEEKDAY_PROFILE[kind][t.weekday()] * DIURNAL_PROFILE[kind][t.hour] / 24.0 for t in local]
+    )
+    day = np.exp(rng.normal(DAY_NOISE_MU, DAY_NOISE_SIGMA, (samples, len(dates))))
+    hourly = rng.gamma(HOUR_NOISE_SHAPE, 1.0 / HOUR_NOISE_SHAPE, (samples, hours))
+    out: FloatArray = np.sort((hourly * weight[None, :] * day[:, day_of]).sum(axis=1))
+    return out
+
+
+def overflow_probability(fill: FloatArray, rate: FloatArray, unit: FloatArray) -> FloatArray:
+    """Probability that containers at ``fill`` with mean ``rate`` reach full, ``unit`` being the
+    sorted outcomes of the waste at a rate of 1 (``unit_waste``): the share of outcomes at least
+    ``(1 - fill) / rate``."""
+    need = (1.0 - fill) / np.maximum(rate, 1e-12)
+    out: FloatArray = 1.0 - np.searchsorted(unit, need, side="left") / unit.shape[0]
+    return out
+
+
+def known_model(
+    city_doc: dict[str, Any],
+    seed: int,
+    cfg: SimulationConfig,
+    service_days: Mapping[str, frozenset[int]],
+    risks: Sequence[float],
+    *,
+    visit_hour: int = 10,
+    samples: int = 40_000,
+) -> list[dict[str, Any]]:
+    """The dynamic policy's rule with a perfect model and no trucks: at ``visit_hour`` of every
+    service day, each container whose true fill would reach full before its next chance with a
+    probability above ``risk`` is emptied, the probability computed from what the simulator knows in
+    advance (the container's mean rate, its weekday and hour profiles, the calendar, the named
+    events a city can announce) and not from what it draws (each day's and hour's noise, the
+    unnamed local events). The simulation's own waste then
+    decides how full containers were at emptying and which container-days overflowed (a local day
+    on which a container's fill reached full). One result per risk."""
+    from sensors_sim.dynamics import container_kind
+    from sensors_sim.engine import fill_increments, seeded_fill_model
+
+    tl = Timeline.of(city_doc, seed, cfg)
+    increments = fill_increments(city_doc, seed, tl.start, tl.hours)
+    model = seeded_fill_model(city_doc, seed, tl.start)
+    rates = model.mean_rate_per_day
+    kinds = tl.kinds()
+    profile_of = [container_kind(f["properties"]["container_type"]) for f in tl.features]
+    local_day = [(tl.start + timedelta(hours=h)).astimezone(tl.zone).date() for h in range(tl.hours)]
+    measured_days = sorted({local_day[h] for h in range(tl.measured[0], tl.measured[1] + 1)})
+    day_index = {d: k for k, d in enumerate(measured_days)}
+    known = {d: model.calendar_factor(d) * model.named_event_factor(d) for d in sorted(set(local_day))}
+    rng = np.random.default_rng([seed, 0x10AD])
+    tables: dict[tuple[str, int, int, int], FloatArray] = {}
+    plan: list[tuple[str, list[int], list[int]]] = [
+        (fraction, cols, tl.chances(fraction, service_days, visit_hour))
+        for fraction, cols in tl.fractions().items()
+    ]
+    results = []
+    for risk in risks:
+        fills: list[float] = []
+        kind_of: list[str] = []
+        over = np.zeros((len(kinds), len(measured_days)), dtype=bool)
+        residue = np.random.default_rng([seed, 0x0E5])
+        for _fraction, cols, at in plan:
+            c = np.asarray(cols)
+            nxt = {t: (at[k + 1] if k + 1 < len(at) else tl.hours) for k, t in enumerate(at)}
+            fill = np.zeros(c.shape[0])
+            for h in range(tl.hours):
+                if h in nxt:
+                    scale = rates[c] * known[local_day[h]][c]
+                    p = np.zeros(c.shape[0])
+                    for kind in sorted(set(profile_of[i] for i in cols)):
+                        sub = np.array([profile_of[i] == kind for i in cols])
+                        t0 = (tl.start + timedelta(hours=h)).astimezone(tl.zone)
+                        key = (kind, t0.weekday(), t0.hour, nxt[h] - h)
+                        if key not in tables:
+                            tables[key] = unit_waste(
+                                kind, tl.start + timedelta(hours=h), nxt[h] - h, tl.zone, samples, rng
+                            )
+                        p[sub] = overflow_probability(fill[sub], scale[sub], tables[key])
+                    empty = (p > risk) | (fill >= 1.0)
+                    if tl.measured[0] <= h <= tl.measured[1]:
+                        idx = np.flatnonzero(empty)
+                        fills.extend(np.minimum(fill[idx], 1.0).tolist())
+                        kind_of.extend(kinds[cols[i]] for i in idx)
+                    fill[empty] = residue.uniform(0.0, 0.03, int(empty.sum()))
+                fill += increments[h, c]
+                d = day_index.get(local_day[h])
+                if d is not None:
+                    over[c, d] |= fill >= 1.0
+        summary = _fill_summary(fills, kind_of)
+        results.append(
+            {
+                "seed": seed,
+                "risk": risk,
+                "visit_hour": visit_hour,
+                "containers": len(kinds),
+                "days": cfg.days,
+                "collections": summary["collections"],
+                "service_level": round(1.0 - float(over.mean()), 5),
+                "overflow_container_days": int(over.sum()),
+                "fill_at_emptying_mean": summary["fill_at_emptying_mean"],
+                "fill_at_emptying_p10_p50_p90": summary["fill_at_emptying_p10_p50_p90"],
+                "by_kind": summary["by_kind"],
+            }
+        )
+    return results
 
 
 def medians(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
@@ -181,9 +359,11 @@ def draw(
     ceilings: Mapping[str, tuple[float, float]],
     measured: Mapping[str, tuple[float, float, float]],
     out: Path,
+    known: Sequence[tuple[float, float, str]] = (),
 ) -> None:
-    """Fill at emptying against collections: the yardsticks (``ceilings``) and the simulated
-    policies (``measured``, with their service level in the label), with the 75 % line."""
+    """Fill at emptying against collections: the yardsticks (``ceilings``), the perfect model's
+    points (``known``: collections, fill, label) and the simulated policies (``measured``, with their
+    service level in the label), with the 75 % line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,6 +379,10 @@ def draw(
     for name, (n, fill) in ceilings.items():
         ax.scatter([n], [100 * fill], color="black", marker="*", s=90)
         ax.annotate(name, (n, 100 * fill), textcoords="offset points", xytext=(8, 6), fontsize=7)
+    if known:
+        ax.plot([k[0] for k in known], [100 * k[1] for k in known], color="black", marker="o", ms=3, lw=0.8)
+        for n, fill, label in known:
+            ax.annotate(label, (n, 100 * fill), textcoords="offset points", xytext=(5, -9), fontsize=6)
     ax.axhline(75, color="grey", ls=":", lw=1)
     ax.annotate(
         "75 %",
@@ -214,7 +398,8 @@ def draw(
     ax.set_title(
         "How full containers are when emptied, and what the waste would allow\n"
         "(the star: every container emptied at its last chance, knowing its future, no trucks;\n"
-        "the points: simulated policies, with their share of container-days without overflow)",
+        "the black line: the dynamic policy's rule on a perfect model of each container, no trucks;\n"
+        "the points: simulated policies; each with its share of container-days without overflow)",
         fontsize=10,
     )
     fig.tight_layout()
@@ -259,23 +444,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="`benchmarks.frontier` output (JSON lines) or a `wasteroute simulate` summary.json to put "
         "beside the yardstick in the plot (repeatable; a summary's policies are named after its folder)",
     )
+    ap.add_argument(
+        "--known-model",
+        type=risk_list,
+        default=[],
+        metavar="RISKS",
+        help="also the dynamic policy's rule on a perfect model, no trucks, at these risks (e.g. "
+        "0.0005,0.002,0.01), once a day at --visit-hour (default 10)",
+    )
+    ap.add_argument(
+        "--service-level",
+        type=float,
+        default=0.999,
+        help="the share of container-days without overflow the perfect model's summary aims at",
+    )
     args = ap.parse_args(argv)
     from sensors_sim.city import generate_city
 
     cfg = SimulationConfig(days=args.days, warmup_days=args.warmup_days, run_in_days=args.run_in_days)
-    rows = [
-        ceiling(generate_city(args.city, args.bins, seed), seed, cfg, args.service_days, args.visit_hour)
-        for seed in args.seeds
-    ]
+    cities = {seed: generate_city(args.city, args.bins, seed) for seed in args.seeds}
+    rows = [ceiling(cities[seed], seed, cfg, args.service_days, args.visit_hour) for seed in args.seeds]
     for r in rows:
         print(json.dumps(r))
-    summary = {
+    known: list[dict[str, Any]] = []
+    for seed in args.seeds:
+        hour = 10 if args.visit_hour is None else args.visit_hour
+        if args.known_model:
+            known += known_model(
+                cities[seed], seed, cfg, args.service_days, args.known_model, visit_hour=hour
+            )
+    for r in known:
+        print(json.dumps(r))
+    summary: dict[str, Any] = {
         "seeds": args.seeds,
         "visit_hour": args.visit_hour,
         "collections": statistics.median(r["collections"] for r in rows),
         "fill_at_emptying_mean": statistics.median(r["fill_at_emptying_mean"] for r in rows),
         "unavoidable_overflows": statistics.median(r["unavoidable_overflows"] for r in rows),
     }
+    if known:
+        summary["known_model"] = known_medians(known)
+        summary["known_model_at_target"] = at_target(known, args.service_level)
     print(json.dumps(summary))
     if args.plot is not None:
         measured: dict[str, tuple[float, float, float]] = {}
@@ -283,8 +492,61 @@ def main(argv: Sequence[str] | None = None) -> int:
             measured |= compared(path)
         daily = "once a day" if args.visit_hour is not None else "any hour of the shift"
         ceilings = {f"last chance, {daily}": (summary["collections"], summary["fill_at_emptying_mean"])}
-        draw(ceilings, measured, args.plot)
+        line = [
+            (
+                m["collections"],
+                m["fill_at_emptying_mean"],
+                f"risk {100 * float(r):g} %: {100 * m['service_level']:.2f} %",
+            )
+            for r, m in summary.get("known_model", {}).items()
+        ]
+        draw(ceilings, measured, args.plot, line)
     return 0
+
+
+def risk_list(text: str) -> list[float]:
+    """``0.0005,0.002``: risks in (0, 1)."""
+    try:
+        out = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated probabilities, got {text!r}") from None
+    if not out or not all(0 < x < 1 for x in out):
+        raise argparse.ArgumentTypeError(f"risks must lie between 0 and 1, got {text!r}")
+    return out
+
+
+def known_medians(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per risk of ``known_model``'s rows, the medians over the seeds."""
+    by: dict[float, list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault(float(r["risk"]), []).append(r)
+    return {
+        f"{risk:g}": {
+            q: float(statistics.median(r[q] for r in rs))
+            for q in ("collections", "service_level", "fill_at_emptying_mean", "overflow_container_days")
+        }
+        for risk, rs in sorted(by.items())
+    }
+
+
+def at_target(rows: Sequence[dict[str, Any]], service_level: float) -> dict[str, Any]:
+    """Per seed, the fullest emptying among the risks that kept ``service_level``, and the median."""
+    seeds = sorted({int(r["seed"]) for r in rows})
+    best: list[dict[str, Any] | None] = []
+    for seed in seeds:
+        ok = [r for r in rows if r["seed"] == seed and r["service_level"] >= service_level]
+        best.append(max(ok, key=lambda r: r["fill_at_emptying_mean"]) if ok else None)
+    fills = [b["fill_at_emptying_mean"] for b in best if b is not None]
+    return {
+        "service_level": service_level,
+        "per_seed": [
+            None
+            if b is None
+            else {k: b[k] for k in ("seed", "risk", "service_level", "fill_at_emptying_mean", "collections")}
+            for b in best
+        ],
+        "fill_at_emptying_mean": statistics.median(fills) if len(fills) == len(seeds) else None,
+    }
 
 
 def compared(path: Path) -> dict[str, tuple[float, float, float]]:

@@ -60,6 +60,16 @@ WEEKDAY_PROFILE = {k: _normalised(v) for k, v in _WEEKDAY.items()}
 DIURNAL_PROFILE = {k: _normalised([float(x) for x in v.split()]) for k, v in _DIURNAL.items()}
 """Relative fill rate by local hour, mean 1, per container kind."""
 
+DAY_NOISE_SIGMA = 0.25
+"""Day-to-day noise of a container's waste: lognormal with this sigma, mean 1, independent from
+container to container and day to day."""
+DAY_NOISE_MU = -(DAY_NOISE_SIGMA**2) / 2
+HOUR_NOISE_SHAPE = 2.0
+"""Hour-to-hour noise: gamma with this shape and mean 1 (coefficient of variation 0.7)."""
+
+UNNAMED_EVENT = "local event"
+"""Name of the events the city does not know of in advance (a flea market, a concert)."""
+
 CHRISTMAS_FACTOR = {"packaging": 1.6, "paper": 1.5, "glass": 1.8, "residual": 1.2, "bio": 1.0}
 """Multiplier from 24 December to 6 January (gift wrapping, bottles, visitors)."""
 
@@ -192,12 +202,11 @@ class FillModel:
         n_days = self._event_rng.choice((1, 1, 2, 3))
         f = self._factor_near(lon, lat, 600.0, self._event_rng.uniform(2.0, 4.0), 1.25)
         days = frozenset(d + timedelta(days=i) for i in range(n_days))
-        self.events.append(LocalEvent("local event", days, f))
+        self.events.append(LocalEvent(UNNAMED_EVENT, days, f))
 
-    def _new_day(self, d: date) -> None:
-        """Per-day factors: holidays, season, Christmas, events, day-to-day noise."""
-        self._add_named_events(d.year)
-        self._maybe_random_event(d)
+    def calendar_factor(self, d: date) -> FloatArray:
+        """Each container's rate factor on local day ``d`` that the calendar fixes: public holidays,
+        season and Christmas (known in advance, unlike events and the day's noise)."""
         kind_f = np.ones(len(self._kind_names))
         if self._holiday(d):
             for i, k in enumerate(self._kind_names):
@@ -211,14 +220,30 @@ class FillModel:
             if fr == "bio":
                 frac_f[i] *= 1.0 + 0.3 * season
         litter_season = np.where(self._is_litter, 1.0 + 0.25 * season, 1.0)
+        calendar: FloatArray = kind_f[self._kind_idx] * frac_f[self._fraction_idx] * litter_season
+        return calendar
+
+    def named_event_factor(self, d: date) -> FloatArray:
+        """Each container's rate factor from the city's named events on local day ``d`` (a Christmas
+        market: known in advance, as a city can announce it; the unnamed ones are not)."""
+        self._add_named_events(d.year)
+        factor = np.ones(self._n)
+        for ev in self.events:
+            if ev.name != UNNAMED_EVENT and d in ev.days:
+                factor = np.maximum(factor, ev.factor)
+        return factor
+
+    def _new_day(self, d: date) -> None:
+        """Per-day factors: the calendar's, events, day-to-day noise."""
+        self._add_named_events(d.year)
+        self._maybe_random_event(d)
+        calendar = self.calendar_factor(d)
         events = np.ones(self._n)
         for ev in self.events:
             if d in ev.days:
                 events = np.maximum(events, ev.factor)
-        noise = np.exp(self._rng.normal(-0.03125, 0.25, self._n))  # mean 1
-        self._day_factor = (
-            kind_f[self._kind_idx] * frac_f[self._fraction_idx] * litter_season * events * noise
-        )
+        noise = np.exp(self._rng.normal(DAY_NOISE_MU, DAY_NOISE_SIGMA, self._n))  # mean 1
+        self._day_factor = calendar * events * noise
         self._day = d
 
     def hour_increment(self, hour: int) -> FloatArray:
@@ -232,7 +257,7 @@ class FillModel:
             self._new_day(d)
         wd, hr = local.weekday(), local.hour
         profile = np.array([WEEKDAY_PROFILE[k][wd] * DIURNAL_PROFILE[k][hr] for k in self._kind_names])
-        noise = self._rng.gamma(2.0, 0.5, self._n)  # mean 1, cv 0.7
+        noise = self._rng.gamma(HOUR_NOISE_SHAPE, 1.0 / HOUR_NOISE_SHAPE, self._n)  # mean 1, cv 0.7
         inc: FloatArray = self.mean_rate_per_day / 24.0 * profile[self._kind_idx] * self._day_factor * noise
         return inc
 

@@ -237,15 +237,21 @@ def _fill_model(city_doc: dict[str, Any], stream: np.random.SeedSequence, start:
     )
 
 
+def seeded_fill_model(city_doc: dict[str, Any], seed: int, start: datetime) -> FillModel:
+    """The fill model ``simulate(city_doc, ..., seed, start=start)`` lives with: each container's mean
+    rate and the calendar's factors, which a what-if may know in advance, before it draws any hour."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware (UTC)")
+    return _fill_model(city_doc, _streams(seed)[0], start)
+
+
 def fill_increments(city_doc: dict[str, Any], seed: int, start: datetime, hours: int) -> FloatArray:
     """The waste each container receives in each of the first ``hours`` hours of ``simulate(city_doc,
     ..., seed, start=start)``, shape (hours, containers), in fill fractions: the fill model's own draws,
     which no emptying, sensor or fault changes. A what-if that knows the future reads it ahead."""
-    if start.tzinfo is None:
-        raise ValueError("start must be timezone-aware (UTC)")
     if hours < 0:
         raise ValueError(f"hours must be >= 0, got {hours}")
-    model = _fill_model(city_doc, _streams(seed)[0], start)
+    model = seeded_fill_model(city_doc, seed, start)
     out: FloatArray = np.zeros((hours, len(city_doc["bins"]["features"])))
     for h in range(hours):
         out[h] = model.hour_increment(h)
@@ -256,9 +262,7 @@ def local_events(city_doc: dict[str, Any], seed: int, start: datetime, hours: in
     """The local events (named ones like a Christmas market, and unnamed ones) that ``simulate(city_doc,
     ..., seed, start=start)`` lives through in its first ``hours`` hours, each with its days and its
     rate factor per container: for a report that asks where the forecast missed."""
-    if start.tzinfo is None:
-        raise ValueError("start must be timezone-aware (UTC)")
-    model = _fill_model(city_doc, _streams(seed)[0], start)
+    model = seeded_fill_model(city_doc, seed, start)
     for h in range(max(hours, 0)):
         model.hour_increment(h)
     return list(model.events)

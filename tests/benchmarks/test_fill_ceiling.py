@@ -5,12 +5,25 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
-from benchmarks.fill_ceiling import ceiling, chances, compared, draw, latest_emptyings
+from benchmarks.fill_ceiling import (
+    at_target,
+    ceiling,
+    chances,
+    compared,
+    draw,
+    known_medians,
+    known_model,
+    latest_emptyings,
+    main,
+    overflow_probability,
+    unit_waste,
+)
 from sensors_sim.city import generate_city
 from wasteroute.simulation.loop import SimulationConfig
 
@@ -112,3 +125,81 @@ def test_the_plot_puts_the_frontier_runs_and_a_simulation_summary_beside_the_yar
     out = tmp_path / "fill.png"
     draw({"last chance": (3200.0, 0.89)}, compared(frontier) | compared(summary), out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_waste_a_model_expects_follows_the_weekday_profile_with_the_day_to_day_spread() -> None:
+    from sensors_sim.dynamics import WEEKDAY_PROFILE
+
+    zone = ZoneInfo("Europe/Berlin")
+    saturday = datetime(2026, 11, 7, 0, tzinfo=zone).astimezone(UTC)
+    rng = np.random.default_rng(1)
+    one = unit_waste("litter", saturday, 24, zone, 40_000, rng)
+    assert np.all(np.diff(one) >= 0)
+    assert one.mean() == pytest.approx(WEEKDAY_PROFILE["litter"][5], rel=0.02)
+    # a day's waste varies by about 30 % (lognormal day factor, gamma hours)
+    assert 0.25 < one.std() / one.mean() < 0.35
+    weekend = unit_waste("litter", saturday, 48, zone, 40_000, rng)
+    assert weekend.mean() == pytest.approx(WEEKDAY_PROFILE["litter"][5:7].sum(), rel=0.02)
+    # two independent days spread less, relative to their sum, than one
+    assert weekend.std() / weekend.mean() < one.std() / one.mean()
+
+
+def test_the_overflow_probability_is_the_share_of_outcomes_that_fill_the_container() -> None:
+    unit = np.linspace(0.0, 1.0, 101)[:-1]  # 0.00 .. 0.99, each a hundredth of the outcomes
+    p = overflow_probability(np.array([0.5, 0.9, 0.0, 1.0]), np.array([1.0, 0.1, 0.5, 0.2]), unit)
+    # needs 0.5 of a day; 1.0 (none reaches it); 2.0; nothing (already full)
+    assert p == pytest.approx([0.5, 0.0, 0.0, 1.0])
+
+
+def test_a_perfect_model_at_a_lower_risk_empties_earlier_and_keeps_below_the_ceiling() -> None:
+    doc = generate_city("wismar", 60, 2)
+    cfg = SimulationConfig(days=7, warmup_days=3, run_in_days=1)
+    careful, bold = known_model(doc, 2, cfg, {}, [0.001, 0.3])
+    assert careful["risk"] == 0.001 and bold["risk"] == 0.3
+    assert careful["collections"] > bold["collections"]
+    assert careful["fill_at_emptying_mean"] < bold["fill_at_emptying_mean"]
+    assert careful["service_level"] >= bold["service_level"]
+    assert careful["overflow_container_days"] <= bold["overflow_container_days"]
+    assert careful["service_level"] == pytest.approx(
+        1 - careful["overflow_container_days"] / (60 * 7), abs=1e-5
+    )
+    # knowing the model is less than knowing the future: fuller only by letting containers overflow
+    ceiling_daily = ceiling(doc, 2, cfg, {}, visit_hour=10)
+    assert careful["fill_at_emptying_mean"] < ceiling_daily["fill_at_emptying_mean"]
+    assert careful["collections"] >= ceiling_daily["collections"]
+    assert known_model(doc, 2, cfg, {}, [0.001, 0.3]) == [careful, bold]
+
+
+def test_the_summary_picks_per_seed_the_fullest_risk_that_kept_the_service_level() -> None:
+    def row(seed: int, risk: float, service: float, fill: float) -> dict[str, Any]:
+        return {
+            "seed": seed,
+            "risk": risk,
+            "service_level": service,
+            "fill_at_emptying_mean": fill,
+            "collections": 100,
+            "overflow_container_days": 0,
+        }
+
+    rows = [row(1, 0.001, 0.9995, 0.70), row(1, 0.01, 0.9991, 0.78), row(1, 0.05, 0.998, 0.84)]
+    rows += [row(2, 0.001, 0.9992, 0.72), row(2, 0.01, 0.9985, 0.80)]
+    got = at_target(rows, 0.999)
+    assert [(s["seed"], s["risk"]) for s in got["per_seed"]] == [(1, 0.01), (2, 0.001)]
+    assert got["fill_at_emptying_mean"] == pytest.approx(0.75)
+    assert known_medians(rows)["0.01"]["fill_at_emptying_mean"] == pytest.approx(0.79)
+    # a seed no risk kept it at: no median
+    assert at_target(rows, 0.9994)["fill_at_emptying_mean"] is None
+
+
+def test_the_command_adds_the_perfect_model_to_the_summary_and_the_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ceiling.png"
+    argv = "--city wismar --bins 40 --seeds 1 --days 5 --warmup-days 3 --run-in-days 1 --visit-hour 10"
+    assert main([*argv.split(), "--known-model", "0.001,0.2", "--plot", str(out)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["risk"] for r in lines if "risk" in r] == [0.001, 0.2]
+    assert set(lines[-1]["known_model"]) == {"0.001", "0.2"}
+    assert out.stat().st_size > 10_000
+    with pytest.raises(SystemExit):
+        main([*argv.split(), "--known-model", "2"])

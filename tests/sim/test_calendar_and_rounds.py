@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from sensors_sim.dynamics import BinSite, FillModel
+from sensors_sim.dynamics import UNNAMED_EVENT, BinSite, FillModel
 from sensors_sim.engine import default_start
 from sensors_sim.faults import DEFAULT_FAULTS, NO_FAULTS, FaultRates, parse_faults
 from sensors_sim.geography import CITIES
@@ -123,3 +123,23 @@ def test_rates_are_long_tailed() -> None:
     m = _model(datetime(2026, 3, 2, tzinfo=UTC))
     r = m.mean_rate_per_day[2::3]
     assert r.mean() > np.median(r) and r.max() > 2.5 * np.median(r)
+
+
+def test_what_the_model_knows_in_advance_is_the_calendar_and_the_named_events() -> None:
+    m = _model(datetime(2026, 11, 1, tzinfo=UTC))
+    # Christmas: glass +80 %, residual +20 %; the litter bins' season on top
+    eve, plain = m.calendar_factor(date(2026, 12, 24)), m.calendar_factor(date(2026, 12, 10))
+    assert eve[0] / plain[0] == pytest.approx(1.8) and eve[2] / plain[2] == pytest.approx(1.2)
+    # the Christmas market (from 24 November) near the old-town litter bin, not in Travemünde
+    market = m.named_event_factor(date(2026, 11, 30))
+    assert market[1] == pytest.approx(2.2) and market[2] == 1.0
+    assert np.all(m.named_event_factor(date(2026, 11, 10)) == 1.0)
+    # an unnamed event the model drew is not known in advance
+    for h in range(24 * 60):
+        m.hour_increment(h)
+    unnamed = [ev for ev in m.events if ev.name == UNNAMED_EVENT]
+    assert unnamed
+    for ev in unnamed:
+        for d in ev.days:
+            if not any(e.name != UNNAMED_EVENT and d in e.days for e in m.events):
+                assert np.all(m.named_event_factor(d) == 1.0)

@@ -88,6 +88,9 @@ bench-ingest: install
 bench-soak: install
 	$(BIN)/wasteroute bench soak --json
 
+# The risks the fill yardstick's perfect model is run at (benchmarks.fill_ceiling --known-model).
+KNOWN_RISKS = 0.0002,0.0005,0.001,0.002,0.005,0.01,0.02,0.05
+
 # The promise, measured: fixed rounds, threshold and the dynamic policy on a Lubeck-sized city (1,000
 # containers, 28 measured days after 14 of warm-up and 7 of run-in), seeds 1, 2, 3, medians in
 # .bench/simulate/summary.md; then the same with sensors on 30 % of the containers.
@@ -102,10 +105,12 @@ bench-simulate: install
 		--jobs 2 --policy dynamic --perfect-forecast --out .bench/simulate-perfect-forecast
 	$(BIN)/python -m benchmarks.km_floor .bench/simulate .bench/simulate-perfect-forecast \
 		--out .bench/km_floor.png
-	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 \
+	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 --known-model $(KNOWN_RISKS) \
 		--compare docs/simulation/frontier.jsonl --compare .bench/simulate-perfect-forecast/summary.json \
 		--plot .bench/fill_ceiling.png
-	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 --service-days 'residual=mon-sun'
+	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 --service-days 'residual=mon-sun' \
+		--known-model $(KNOWN_RISKS) --compare docs/simulation/frontier-sunday-residual.jsonl \
+		--plot .bench/fill_ceiling-sunday-residual.png
 
 # What the km buy in service: threshold at 20-80 %, the dynamic policy at risk 0.5 % to 20 %, fixed
 # rounds, seeds 1, 2, 3; the threshold policy's km at the dynamic policy's service level, the cheapest

@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from benchmarks.frontier import fractions_list
 from wasteroute.planning.calendar import closed_reason, service_calendar
 from wasteroute.simulation.command import fraction_days, seed_list
 from wasteroute.simulation.loop import SimulationConfig
@@ -446,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument(
         "--known-model",
-        type=risk_list,
+        type=fractions_list,
         default=[],
         metavar="RISKS",
         help="also the dynamic policy's rule on a perfect model, no trucks, at these risks (e.g. "
@@ -502,17 +503,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         draw(ceilings, measured, args.plot, line)
     return 0
-
-
-def risk_list(text: str) -> list[float]:
-    """``0.0005,0.002``: risks in (0, 1)."""
-    try:
-        out = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated probabilities, got {text!r}") from None
-    if not out or not all(0 < x < 1 for x in out):
-        raise argparse.ArgumentTypeError(f"risks must lie between 0 and 1, got {text!r}")
-    return out
 
 
 def known_medians(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:

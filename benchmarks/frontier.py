@@ -284,7 +284,8 @@ def draw(rows: Sequence[dict[str, Any]], out: Path, note: str = "") -> None:
     plt.close(fig)
 
 
-def _floats(text: str) -> list[float]:
+def fractions_list(text: str) -> list[float]:
+    """``0.2,0.8``: numbers between 0 and 1 (thresholds, risks), for an argument's ``type``."""
     try:
         values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -303,8 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--run-in-days", type=int, default=7)
     ap.add_argument("--plan-iterations", type=int, default=500)
     ap.add_argument("--seeds", type=seed_list, default=[1], help="comma-separated, e.g. 1,2,3")
-    ap.add_argument("--thresholds", type=_floats, default=[0.2, 0.3, 0.4, 0.6, 0.8])
-    ap.add_argument("--risks", type=_floats, default=[DEFAULT_RISK, 0.02])
+    ap.add_argument("--thresholds", type=fractions_list, default=[0.2, 0.3, 0.4, 0.6, 0.8])
+    ap.add_argument("--risks", type=fractions_list, default=[DEFAULT_RISK, 0.02])
     ap.add_argument(
         "--service-days",
         type=fraction_days("service days", "residual=mon-sun"),

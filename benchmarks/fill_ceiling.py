@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.frontier import fractions_list
+from sensors_sim.outlook import OUTCOMES
 from wasteroute.planning.calendar import closed_reason, service_calendar
 from wasteroute.simulation.command import fraction_days, seed_list
 from wasteroute.simulation.loop import SimulationConfig
@@ -214,42 +215,6 @@ def ceiling(
     }
 
 
-def unit_waste(
-    kind: str, start: datetime, hours: int, zone: ZoneInfo, samples: int, rng: np.random.Generator
-) -> FloatArray:
-    """Sorted outcomes of the waste a container of ``kind`` (``sensors_sim.dynamics.container_kind``)
-    with a mean rate of one volume a day receives in the ``hours`` hours from ``start``, drawn as the
-    fill model draws it: its weekday and hour profiles, a lognormal factor per local day and a gamma
-    factor per hour (events left out)."""
-    from sensors_sim.dynamics import (
-        DAY_NOISE_MU,
-        DAY_NOISE_SIGMA,
-        DIURNAL_PROFILE,
-        HOUR_NOISE_SHAPE,
-        WEEKDAY_PROFILE,
-    )
-
-    local = [(start + timedelta(hours=h)).astimezone(zone) for h in range(hours)]
-    dates = sorted({t.date() for t in local})
-    day_of = np.array([dates.index(t.date()) for t in local], dtype=np.intp)
-    weight = np.array(
-        [WEEKDAY_PROFILE[kind][t.weekday()] * DIURNAL_PROFILE[kind][t.hour] / 24.0 for t in local]
-    )
-    day = np.exp(rng.normal(DAY_NOISE_MU, DAY_NOISE_SIGMA, (samples, len(dates))))
-    hourly = rng.gamma(HOUR_NOISE_SHAPE, 1.0 / HOUR_NOISE_SHAPE, (samples, hours))
-    out: FloatArray = np.sort((hourly * weight[None, :] * day[:, day_of]).sum(axis=1))
-    return out
-
-
-def overflow_probability(fill: FloatArray, rate: FloatArray, unit: FloatArray) -> FloatArray:
-    """Probability that containers at ``fill`` with mean ``rate`` reach full, ``unit`` being the
-    sorted outcomes of the waste at a rate of 1 (``unit_waste``): the share of outcomes at least
-    ``(1 - fill) / rate``."""
-    need = (1.0 - fill) / np.maximum(rate, 1e-12)
-    out: FloatArray = 1.0 - np.searchsorted(unit, need, side="left") / unit.shape[0]
-    return out
-
-
 def known_model(
     city_doc: dict[str, Any],
     seed: int,
@@ -258,7 +223,7 @@ def known_model(
     risks: Sequence[float],
     *,
     visit_hour: int = 10,
-    samples: int = 40_000,
+    samples: int = OUTCOMES,
 ) -> list[dict[str, Any]]:
     """The dynamic policy's rule with a perfect model and no trucks: at ``visit_hour`` of every
     service day, each container whose true fill would reach full before its next chance with a
@@ -270,6 +235,7 @@ def known_model(
     on which a container's fill reached full). One result per risk."""
     from sensors_sim.dynamics import container_kind
     from sensors_sim.engine import fill_increments, seeded_fill_model
+    from sensors_sim.outlook import overflow_probability, waste_outcomes
 
     tl = Timeline.of(city_doc, seed, cfg)
     increments = fill_increments(city_doc, seed, tl.start, tl.hours)
@@ -281,8 +247,6 @@ def known_model(
     measured_days = sorted({local_day[h] for h in range(tl.measured[0], tl.measured[1] + 1)})
     day_index = {d: k for k, d in enumerate(measured_days)}
     known = {d: model.calendar_factor(d) * model.named_event_factor(d) for d in sorted(set(local_day))}
-    rng = np.random.default_rng([seed, 0x10AD])
-    tables: dict[tuple[str, int, int, int], FloatArray] = {}
     plan: list[tuple[str, list[int], list[int]]] = [
         (fraction, cols, tl.chances(fraction, service_days, visit_hour))
         for fraction, cols in tl.fractions().items()
@@ -303,13 +267,10 @@ def known_model(
                     p = np.zeros(c.shape[0])
                     for kind in sorted(set(profile_of[i] for i in cols)):
                         sub = np.array([profile_of[i] == kind for i in cols])
-                        t0 = (tl.start + timedelta(hours=h)).astimezone(tl.zone)
-                        key = (kind, t0.weekday(), t0.hour, nxt[h] - h)
-                        if key not in tables:
-                            tables[key] = unit_waste(
-                                kind, tl.start + timedelta(hours=h), nxt[h] - h, tl.zone, samples, rng
-                            )
-                        p[sub] = overflow_probability(fill[sub], scale[sub], tables[key])
+                        unit = waste_outcomes(
+                            kind, tl.start + timedelta(hours=h), nxt[h] - h, str(tl.zone), samples
+                        )
+                        p[sub] = overflow_probability(fill[sub], scale[sub], unit)
                     empty = (p > risk) | (fill >= 1.0)
                     if tl.measured[0] <= h <= tl.measured[1]:
                         idx = np.flatnonzero(empty)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,10 +21,9 @@ from benchmarks.fill_ceiling import (
     known_model,
     latest_emptyings,
     main,
-    overflow_probability,
-    unit_waste,
 )
 from sensors_sim.city import generate_city
+from sensors_sim.outlook import overflow_probability, waste_outcomes
 from wasteroute.simulation.loop import SimulationConfig
 
 
@@ -132,16 +131,17 @@ def test_the_waste_a_model_expects_follows_the_weekday_profile_with_the_day_to_d
 
     zone = ZoneInfo("Europe/Berlin")
     saturday = datetime(2026, 11, 7, 0, tzinfo=zone).astimezone(UTC)
-    rng = np.random.default_rng(1)
-    one = unit_waste("litter", saturday, 24, zone, 40_000, rng)
+    one = waste_outcomes("litter", saturday, 24, "Europe/Berlin")
     assert np.all(np.diff(one) >= 0)
     assert one.mean() == pytest.approx(WEEKDAY_PROFILE["litter"][5], rel=0.02)
     # a day's waste varies by about 30 % (lognormal day factor, gamma hours)
     assert 0.25 < one.std() / one.mean() < 0.35
-    weekend = unit_waste("litter", saturday, 48, zone, 40_000, rng)
+    weekend = waste_outcomes("litter", saturday, 48, "Europe/Berlin")
     assert weekend.mean() == pytest.approx(WEEKDAY_PROFILE["litter"][5:7].sum(), rel=0.02)
     # two independent days spread less, relative to their sum, than one
     assert weekend.std() / weekend.mean() < one.std() / one.mean()
+    # the same window, the same outcomes; a window is its whole hours
+    assert waste_outcomes("litter", saturday + timedelta(minutes=20), 24, "Europe/Berlin") is one
 
 
 def test_the_overflow_probability_is_the_share_of_outcomes_that_fill_the_container() -> None:

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from sensors_sim.city import generate_city
-from sensors_sim.dynamics import OVERFILL_CAP
+from sensors_sim.dynamics import OVERFILL_CAP, WEEKDAY_PROFILE
 from sensors_sim.engine import SimStats, fill_increments, local_events, simulate
 from tests.support import small_simulation
 from wasteroute.config import Settings
 from wasteroute.forecasting import RateSource, WeekProfile
-from wasteroute.simulation.foresight import KnownFill
+from wasteroute.simulation.foresight import KnownFill, ModelFill, kind_profile
 from wasteroute.simulation.measures import measures
 from wasteroute.simulation.report import run_many, write_report
 
@@ -117,3 +117,59 @@ def test_a_run_with_perfect_foresight_knows_every_overflow_before_it_happens(
     assert results[0]["failed_plans"] == 0 and results[0]["collections"] > 0
     report = write_report([known], results, doc, tmp_path).read_text()
     assert "Perfect foresight (a what-if, not the product)" in report
+
+
+def _modelled(fill: float, rate: float, known: float = 1.0) -> ModelFill:
+    return ModelFill(
+        now_s=START.timestamp(),
+        fill_now=fill,
+        fill_now_sd=0.0,
+        rate_per_h=rate / 24.0,
+        rate_sd_per_h=0.0,
+        process_var_per_h=0.0,
+        profile=kind_profile("household", "Europe/Berlin"),
+        rate_source=RateSource.SENSOR,
+        kind="household",
+        rate_per_day=rate,
+        index=1,
+        known=lambda d: np.array([1.0, known]),
+    )
+
+
+def test_a_perfect_model_expects_the_mean_rate_and_knows_how_much_a_day_varies() -> None:
+    m = _modelled(0.5, 0.2)
+    monday = WEEKDAY_PROFILE["household"][0]
+    mean, sd = m.at(START + timedelta(days=1))
+    assert mean == pytest.approx(0.5 + 0.2 * monday, rel=0.01)
+    assert 0.25 < sd / (mean - 0.5) < 0.35  # a day's waste varies by about 30 %
+    assert m.at(START) == (0.5, 0.0)
+    # the probability of reaching a level is the share of the outcomes that get there
+    half = m.probability_at_least(START + timedelta(days=1), mean)
+    assert 0.4 < half < 0.6
+    assert 0 < m.probability_at_least(START + timedelta(days=1), 1.0) < 0.005  # 2.5 days in one
+    assert m.probability_at_least(START + timedelta(days=4), 1.0) > 0.3
+    low, high = m.band(START + timedelta(days=1))
+    assert low < mean < high
+    # a known factor (a named event, the season) scales the waste to come
+    busy = _modelled(0.5, 0.2, known=2.0)
+    assert busy.at(START + timedelta(days=1))[0] - 0.5 == pytest.approx(2 * (mean - 0.5))
+    assert kind_profile("litter", "Europe/Berlin").bins_per_day == 24
+
+
+def test_a_run_on_perfect_models_plans_from_honest_probabilities(db_server: Any, tmp_path: Path) -> None:
+    doc = generate_city("wismar", 40, 2)
+    cfg = small_simulation(days=4, known_model=True)
+    with pytest.raises(ValueError, match="choose one"):
+        replace(cfg, perfect_forecast=True)
+    (run,) = run_many([(doc, cfg)], db_server.admin_url, Settings())
+    probabilities = [p for p, _ in run.truth.reliability]
+    assert len(probabilities) >= 40 * 3
+    # neither certain nor the forecast's: the model's own spread of the waste to come
+    assert any(0.0 < p < 1.0 for p in probabilities)
+    result = measures(run)
+    assert result["failed_plans"] == 0 and result["collections"] > 0
+    # its probabilities mean what they say: the containers it gave under 1 % rarely overflowed
+    low = [hit for p, hit in run.truth.reliability if p < 0.01]
+    assert low and sum(low) <= max(2, 0.05 * len(low))
+    report = write_report([run], [result], doc, tmp_path).read_text()
+    assert "Perfect model (a what-if, not the product)" in report

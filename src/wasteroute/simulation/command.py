@@ -171,6 +171,12 @@ def register(sub: Any) -> None:
         "fills, the waste to come) instead of the forecast: what a perfect forecast would buy",
     )
     sp.add_argument(
+        "--known-model",
+        action="store_true",
+        help="what-if: the dynamic and threshold policies plan from a perfect model of each container (true "
+        "fill, mean rate, profiles, calendar, named events; not the day's noise) instead of the forecast",
+    )
+    sp.add_argument(
         "--announce-events",
         action="store_true",
         help="what-if: the city announces its named local events (a Christmas market, a festival) and the "
@@ -210,6 +216,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         holiday_week=args.holiday_week,
         report_interval_h=args.report_interval,
         perfect_forecast=args.perfect_forecast,
+        known_model=args.known_model,
         announce_events=args.announce_events,
     )
     services = start_services(settings, need_broker=False, migrate_db=False)

@@ -49,7 +49,7 @@ from wasteroute.planning.calendar import (
 )
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
 from wasteroute.planning.service import VISIT_TIME, execute_plan, forecast_all
-from wasteroute.simulation.foresight import Foresight
+from wasteroute.simulation.foresight import Foresight, ModelForesight
 from wasteroute.simulation.rhythm import WORKING_DAYS, Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
 from wasteroute.storage.cities import CityRepository
@@ -166,6 +166,10 @@ class SimulationConfig:
     perfect_forecast: bool = False
     """What-if: the dynamic and threshold policies plan from the simulation's own future (each
     container's true fill and the waste it will receive) instead of the forecast; see ``foresight``."""
+    known_model: bool = False
+    """What-if: the dynamic and threshold policies plan from a perfect model of each container (its
+    true fill, and the waste to come as the fill model expects it without knowing its noise) instead
+    of the forecast; see ``foresight.ModelForesight``."""
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -180,6 +184,8 @@ class SimulationConfig:
             raise ValueError(f"sensor_coverage must be in (0, 1], got {self.sensor_coverage}")
         if not 0 <= self.not_reachable < 1:
             raise ValueError(f"not_reachable must be in [0, 1), got {self.not_reachable}")
+        if self.perfect_forecast and self.known_model:
+            raise ValueError("perfect_forecast and known_model are two what-ifs; choose one")
         if self.plan_time_limit_s <= 0:
             raise ValueError(f"plan_time_limit_s must be > 0, got {self.plan_time_limit_s}")
         for k, v in self.thresholds.items():
@@ -519,6 +525,10 @@ def run_policy(
                 hours,
                 {bid: index_of[ext] for bid, ext in ext_of.items()},
                 truth.levels,
+            ).forecast
+        if cfg.known_model and cfg.policy != "fixed":
+            forecast = ModelForesight(
+                city_doc, cfg.seed, start, {bid: index_of[ext] for bid, ext in ext_of.items()}, truth.levels
             ).forecast
         previous_day: dict[str, date] = {}
         """Each fraction's last planning day so far."""

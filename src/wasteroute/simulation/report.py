@@ -417,6 +417,17 @@ def write_report(
         ),
         *(
             [
+                "**Perfect model (a what-if, not the product):** the dynamic and threshold policies planned "
+                "from each container's true fill and a perfect model of its waste (its true mean rate, "
+                "profiles, the calendar and named events; not each day's noise nor the unnamed events), "
+                "not from the forecast.",
+                "",
+            ]
+            if cfg.known_model
+            else []
+        ),
+        *(
+            [
                 "**Announced events (a what-if):** the city announced its named local events (their days, "
                 "place and waste factors) and the forecast counted them; unnamed ones stayed unannounced.",
                 "",

@@ -103,6 +103,11 @@ bench-simulate: install
 		--jobs 2 --service-days 'residual=mon-sun' --out .bench/simulate-sunday-residual
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --policy dynamic --perfect-forecast --out .bench/simulate-perfect-forecast
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --policy dynamic --known-model --out .bench/simulate-known-model
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --policy dynamic --known-model --service-days 'residual=mon-sun' \
+		--out .bench/simulate-known-model-sunday-residual
 	$(BIN)/python -m benchmarks.km_floor .bench/simulate .bench/simulate-perfect-forecast \
 		--out .bench/km_floor.png
 	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 --known-model $(KNOWN_RISKS) \

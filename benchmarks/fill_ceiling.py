@@ -48,6 +48,7 @@ from wasteroute.simulation.command import fraction_days, seed_list
 from wasteroute.simulation.loop import SimulationConfig
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 SHIFTS = {"glass": (time(7), time(15, 30))}
 """Shift of each fraction's trucks in the generated cities (others 06:00 to 14:30)."""
@@ -114,23 +115,21 @@ class Timeline:
     local midnight when the warm-up starts; the containers start empty then."""
 
     city_doc: dict[str, Any]
-    seed: int
     zone: ZoneInfo
     start: datetime
     hours: int
     measured: tuple[int, int]
     """First and last hour of the measured days."""
-    days: int
 
     @classmethod
-    def of(cls, city_doc: dict[str, Any], seed: int, cfg: SimulationConfig) -> Timeline:
+    def of(cls, city_doc: dict[str, Any], cfg: SimulationConfig) -> Timeline:
         zone = ZoneInfo(city_doc["city"].get("timezone", "Europe/Berlin"))
         day0 = cfg.measured_start
         start = datetime.combine(day0 - timedelta(days=cfg.run_in_days + cfg.warmup_days), time(0), zone)
         end = datetime.combine(day0 + timedelta(days=cfg.days + 1), time(0), zone)
         lo = int((datetime.combine(day0, time(0), zone) - start).total_seconds()) // 3600
         hours = int((end - start).total_seconds()) // 3600
-        return cls(city_doc, seed, zone, start, hours, (lo, lo + cfg.days * 24 - 1), cfg.days)
+        return cls(city_doc, zone, start, hours, (lo, lo + cfg.days * 24 - 1))
 
     @property
     def features(self) -> list[dict[str, Any]]:
@@ -189,7 +188,7 @@ def ceiling(
     emptying, by container kind, and the overflows no emptying could prevent."""
     from sensors_sim.engine import fill_increments
 
-    tl = Timeline.of(city_doc, seed, cfg)
+    tl = Timeline.of(city_doc, cfg)
     increments = fill_increments(city_doc, seed, tl.start, tl.hours)
     kinds = tl.kinds()
     fills: list[float] = []
@@ -237,7 +236,7 @@ def known_model(
     from sensors_sim.engine import fill_increments, seeded_fill_model
     from sensors_sim.outlook import overflow_probability, waste_outcomes
 
-    tl = Timeline.of(city_doc, seed, cfg)
+    tl = Timeline.of(city_doc, cfg)
     increments = fill_increments(city_doc, seed, tl.start, tl.hours)
     model = seeded_fill_model(city_doc, seed, tl.start)
     rates = model.mean_rate_per_day
@@ -246,18 +245,20 @@ def known_model(
     local_day = [(tl.start + timedelta(hours=h)).astimezone(tl.zone).date() for h in range(tl.hours)]
     measured_days = sorted({local_day[h] for h in range(tl.measured[0], tl.measured[1] + 1)})
     day_index = {d: k for k, d in enumerate(measured_days)}
-    known = {d: model.calendar_factor(d) * model.named_event_factor(d) for d in sorted(set(local_day))}
-    plan: list[tuple[str, list[int], list[int]]] = [
-        (fraction, cols, tl.chances(fraction, service_days, visit_hour))
-        for fraction, cols in tl.fractions().items()
-    ]
+    known = {d: model.known_factor(d) for d in sorted(set(local_day))}
+    # per fraction: its containers, its chances, and which of them fill by which kind's profiles
+    plan: list[tuple[list[int], list[int], list[tuple[str, BoolArray]]]] = []
+    for fraction, cols in tl.fractions().items():
+        profiles = [profile_of[i] for i in cols]
+        masks = [(k, np.array([p == k for p in profiles])) for k in sorted(set(profiles))]
+        plan.append((cols, tl.chances(fraction, service_days, visit_hour), masks))
     results = []
     for risk in risks:
         fills: list[float] = []
         kind_of: list[str] = []
         over = np.zeros((len(kinds), len(measured_days)), dtype=bool)
         residue = np.random.default_rng([seed, 0x0E5])
-        for _fraction, cols, at in plan:
+        for cols, at, masks in plan:
             c = np.asarray(cols)
             nxt = {t: (at[k + 1] if k + 1 < len(at) else tl.hours) for k, t in enumerate(at)}
             fill = np.zeros(c.shape[0])
@@ -265,8 +266,7 @@ def known_model(
                 if h in nxt:
                     scale = rates[c] * known[local_day[h]][c]
                     p = np.zeros(c.shape[0])
-                    for kind in sorted(set(profile_of[i] for i in cols)):
-                        sub = np.array([profile_of[i] == kind for i in cols])
+                    for kind, sub in masks:
                         unit = waste_outcomes(
                             kind, tl.start + timedelta(hours=h), nxt[h] - h, str(tl.zone), samples
                         )

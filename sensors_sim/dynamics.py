@@ -233,6 +233,12 @@ class FillModel:
                 factor = np.maximum(factor, ev.factor)
         return factor
 
+    def known_factor(self, d: date) -> FloatArray:
+        """Each container's rate factor on local day ``d`` that is known in advance: the calendar's
+        times the named events' (what a perfect model of the container knows, not the day's noise)."""
+        known: FloatArray = self.calendar_factor(d) * self.named_event_factor(d)
+        return known
+
     def _new_day(self, d: date) -> None:
         """Per-day factors: the calendar's, events, day-to-day noise."""
         self._add_named_events(d.year)

@@ -134,6 +134,9 @@ def test_what_the_model_knows_in_advance_is_the_calendar_and_the_named_events() 
     market = m.named_event_factor(date(2026, 11, 30))
     assert market[1] == pytest.approx(2.2) and market[2] == 1.0
     assert np.all(m.named_event_factor(date(2026, 11, 10)) == 1.0)
+    # what a perfect model knows of a day is both
+    d = date(2026, 11, 30)
+    assert np.array_equal(m.known_factor(d), m.calendar_factor(d) * m.named_event_factor(d))
     # an unnamed event the model drew is not known in advance
     for h in range(24 * 60):
         m.hour_increment(h)

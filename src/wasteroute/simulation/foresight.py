@@ -208,7 +208,7 @@ class ModelForesight:
     def known(self, day: date) -> FloatArray:
         """Every container's known factor on local ``day``: the calendar's and the named events'."""
         if day not in self._known:
-            self._known[day] = self._model.calendar_factor(day) * self._model.named_event_factor(day)
+            self._known[day] = self._model.known_factor(day)
         return self._known[day]
 
     def forecast(self, inputs: PlanInputs, now: datetime) -> dict[int, FillEstimate]:

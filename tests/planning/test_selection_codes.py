@@ -118,3 +118,30 @@ def test_every_reason_code_has_a_text_in_both_languages_of_the_pages() -> None:
         assert len(texts) == 2, f"why.{code.value}: expected a German and an English text, found {texts}"
         placeholders = [set(re.findall(r"\{(\w+)\}", t)) for t in texts]
         assert placeholders[0] == placeholders[1], f"why.{code.value}: the languages use other numbers"
+
+
+def test_between_collection_days_only_a_real_emergency_sends_a_truck() -> None:
+    """A collection day leaves containers below ``risk`` until the next round; between rounds a
+    container goes only when its overflow probability by the next day reaches ``emergency_risk``."""
+    est = estimate(0.5, 0.3, sd=0.06)
+    item = SelectionInput("b1", "luebeck", "paper", est)
+    p = est.probability_at_least(NEXT + timedelta(hours=PolicyOptions().late_visit_h), 1.0)
+    assert 0.01 < p < 0.5, p
+    kw = {"visit_at": VISIT, "next_visit_at": NEXT, "after_next_visit_at": AFTER, "params": SelectionParams()}
+
+    def one(**options: object) -> object:
+        (sel,) = select_dynamic([item], policy=PolicyOptions(**options), **kw)  # type: ignore[arg-type]
+        return sel
+
+    wednesday, monday = frozenset({2}), frozenset({0})  # VISIT is a Monday
+    calm = one(collection_days=wednesday, emergency_risk=min(0.99, 2 * p))
+    assert calm.status is SelectionStatus.SKIP and calm.code == "skip_no_round_today"
+    urgent = one(collection_days=wednesday, emergency_risk=p / 2)
+    assert urgent.status is SelectionStatus.MUST_GO and urgent.code == "must_overflow_risk"
+    assert urgent.params["risk_pct"] == round(100 * p / 2, 1)
+    assert one(collection_days=wednesday).status is SelectionStatus.MUST_GO  # 0: the same as risk
+    on_round = one(collection_days=monday, emergency_risk=min(0.99, 2 * p))
+    assert on_round.status is SelectionStatus.MUST_GO and on_round.params["risk_pct"] == 0.5
+    with pytest.raises(ValueError, match="emergency_risk"):
+        PolicyOptions(emergency_risk=1.0)
+    assert PolicyOptions.from_options({"emergency_risk": 0.02}).emergency_risk == 0.02

@@ -329,7 +329,13 @@ class PolicyOptions:
     * ``collection_days``: the weekdays (0 Monday .. 6 Sunday) on which this fraction's trucks go on
       their round (empty: every planning day). On those days every container that cannot wait until
       the fraction's next collection day must go; on the others only what cannot wait until the next
-      planning day goes (an emergency), and nothing else.
+      planning day goes (an emergency), and nothing else;
+    * ``emergency_risk``: between collection days, the overflow probability before the next planning
+      day's latest visit from which a container goes anyway (0: ``risk``). The collection day already
+      left only containers below ``risk`` until the next round; a forecast a day later moves those
+      near the limit across it about as often as not, and each such crossing sends a truck out for a
+      handful of containers. A higher limit between rounds keeps the trucks home unless the forecast
+      really changed.
     """
 
     policy: str = "dynamic"
@@ -342,12 +348,15 @@ class PolicyOptions:
     late_visit_h: float = 4.5
     round_days: int = 0
     collection_days: frozenset[int] = frozenset()
+    emergency_risk: float = 0.0
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
         if not 0 < self.risk < 1:
             raise ValueError(f"risk must be between 0 and 1, got {self.risk}")
+        if not 0 <= self.emergency_risk < 1:
+            raise ValueError(f"emergency_risk must be 0 (the same as risk) or below 1, got {self.emergency_risk}")
         if not (math.isfinite(self.visit_value) and self.visit_value >= 0):
             raise ValueError(f"visit_value must be a finite cost >= 0, got {self.visit_value}")
         if not 1 <= self.horizon_days <= 21:
@@ -409,6 +418,7 @@ DYNAMIC_OPTIONS = (
     "pull_exponent",
     "late_visit_h",
     "round_days",
+    "emergency_risk",
 )
 """Numeric options of the dynamic policy a plan job (or ``wasteroute simulate``) may set."""
 
@@ -546,6 +556,10 @@ def select_dynamic(
     next_text = later[0].astimezone(zone).strftime("%a %d.%m.")
     next_day = later[0].astimezone(zone).date().isoformat()
     last_day = later[-1].astimezone(zone).date().isoformat()
+    days = pol.collection_days
+    round_today = not days or visit_at.astimezone(zone).weekday() in days
+    # the overflow probability by the next planning day's latest visit that makes a container go today
+    urgent = pol.risk if round_today else (pol.emergency_risk or pol.risk)
     looks: list[_Look] = []
     for item in _each_once(bins):
         est = item.estimate
@@ -554,11 +568,9 @@ def select_dynamic(
         risks = [est.probability_at_least(t, params.overflow_level) for t in latest]
         # the last safe day: index k (0 = today, k = later[k - 1]) after which waiting is too risky
         safe = next((k for k, r in enumerate(risks) if r >= pol.risk), None)
-        forced = mean_v >= params.overflow_level or safe == 0
+        forced = mean_v >= params.overflow_level or risks[0] >= urgent
         looks.append(_Look(item, at, mean_v, sd_v, risks, safe, forced))
     going = {look.item.access_class for look in looks if look.forced}
-    days = pol.collection_days
-    round_today = not days or visit_at.astimezone(zone).weekday() in days
     # the fraction's next collection day, as an index into ``later`` (the horizon's end if none)
     next_round = next(
         (k for k, t in enumerate(later) if t.astimezone(zone).weekday() in days), len(later) - 1
@@ -588,10 +600,10 @@ def select_dynamic(
             status = SelectionStatus.MUST_GO
             reason = (
                 f"Must go: {forecast}; waiting until {next_text} would risk an overflow "
-                f"({_pct(p_next)}, limit {pol.risk:.1%})."
+                f"({_pct(p_next)}, limit {urgent:.1%})."
             )
             code = SelectionReason.MUST_OVERFLOW_RISK
-            why |= {"next_day": next_day, "overflow_pct": _p(p_next), "risk_pct": _p(pol.risk)}
+            why |= {"next_day": next_day, "overflow_pct": _p(p_next), "risk_pct": _p(urgent)}
         elif not round_today:
             status = SelectionStatus.SKIP
             reason = f"Skip: {forecast}; no round of its fraction today, and it can wait until {next_text}."

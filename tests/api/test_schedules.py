@@ -39,6 +39,7 @@ def test_an_admin_sets_reads_replaces_and_removes_a_fractions_schedule_and_polic
         "threshold": None,
         "collection_days": None,
         "horizon_days": None,
+        "emergency_risk": None,
     }
     assert world.client.get(f"{URL}/residual", headers=h).json() == got
 
@@ -69,7 +70,14 @@ def test_a_collection_policy_with_dynamic_collection_days_is_stored_as_the_plan_
     world: World,
 ) -> None:
     h = world.key("admin")
-    body = {"policy": {"risk": 0.01, "collection_days": ["fri", "mon", "wed"], "horizon_days": 8}}
+    body = {
+        "policy": {
+            "risk": 0.01,
+            "collection_days": ["fri", "mon", "wed"],
+            "horizon_days": 8,
+            "emergency_risk": 0.05,
+        }
+    }
     got = world.client.put(f"{URL}/paper", json=body, headers=h).json()
     assert got["policy"]["collection_days"] == ["mon", "wed", "fri"] and got["policy"]["horizon_days"] == 8
     row = world.conn.exec_driver_sql(
@@ -77,11 +85,13 @@ def test_a_collection_policy_with_dynamic_collection_days_is_stored_as_the_plan_
     ).one()
     policy = PolicyOptions.from_options(row[0])
     assert policy.risk == 0.01 and policy.collection_days == {0, 2, 4} and policy.horizon_days == 8
+    assert policy.emergency_risk == 0.05 and got["policy"]["emergency_risk"] == 0.05
     assert row[0] == {
         "policy": "dynamic",
         "risk": 0.01,
         "horizon_days": 8,
         "collection_days": ["mon", "wed", "fri"],
+        "emergency_risk": 0.05,
     }
 
 
@@ -95,6 +105,8 @@ def test_a_collection_policy_with_dynamic_collection_days_is_stored_as_the_plan_
         ("residual", {"policy": {"threshold": 1.5}}, "threshold"),
         ("residual", {"policy": {"collection_days": []}}, "collection_days"),
         ("residual", {"policy": {"horizon_days": 40}}, "horizon_days"),
+        ("residual", {"policy": {"emergency_risk": 1}}, "emergency_risk"),
+        ("residual", {"policy": {"policy": "threshold", "emergency_risk": 0.05}}, "dynamic policy"),
         ("residual", {"weekdays": ["mon", "mon"]}, "at most once"),
         (
             "paper",

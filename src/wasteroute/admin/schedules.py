@@ -68,6 +68,14 @@ class CollectionPolicy(InBody):
     horizon_days: int | None = Field(
         default=None, ge=1, le=21, description="dynamic: how many days ahead it looks (default 6)"
     )
+    emergency_risk: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="dynamic with collection_days: between rounds, the chance of overflowing before the "
+        "next service day from which a container goes anyway (default: `risk`; a higher one keeps the "
+        "trucks home for containers the round left just below `risk`)",
+    )
 
     @field_validator("collection_days")
     @classmethod
@@ -77,9 +85,11 @@ class CollectionPolicy(InBody):
     @model_validator(mode="after")
     def _as_the_plan_job_reads_it(self) -> CollectionPolicy:
         if self.policy == "threshold" and (
-            self.risk is not None or self.collection_days or self.horizon_days
+            self.risk is not None or self.collection_days or self.horizon_days or self.emergency_risk
         ):
-            raise ValueError("risk, collection_days and horizon_days are options of the dynamic policy")
+            raise ValueError(
+                "risk, collection_days, horizon_days and emergency_risk are options of the dynamic policy"
+            )
         PolicyOptions.from_options(self.options("residual"))  # the plan job's own checks
         return self
 
@@ -92,6 +102,8 @@ class CollectionPolicy(InBody):
             out["horizon_days"] = self.horizon_days
         if self.collection_days is not None:
             out["collection_days"] = list(self.collection_days)
+        if self.emergency_risk is not None:
+            out["emergency_risk"] = self.emergency_risk
         if self.threshold is not None:
             out["thresholds"] = {fraction: self.threshold}
         return out
@@ -107,6 +119,7 @@ class CollectionPolicy(InBody):
             threshold=threshold,
             collection_days=None if days is None else [_day_name(d) for d in days],
             horizon_days=options.get("horizon_days"),
+            emergency_risk=options.get("emergency_risk"),
         )
 
 

@@ -145,3 +145,17 @@ def test_between_collection_days_only_a_real_emergency_sends_a_truck() -> None:
     with pytest.raises(ValueError, match="emergency_risk"):
         PolicyOptions(emergency_risk=1.0)
     assert PolicyOptions.from_options({"emergency_risk": 0.02}).emergency_risk == 0.02
+
+
+def test_a_plans_summary_names_the_risk_that_sends_a_truck_between_rounds() -> None:
+    from wasteroute.planning.service import policy_summary
+
+    rounds = {"collection_days": ["mon", "thu"], "emergency_risk": 0.05}
+    assert policy_summary(rounds, "paper", 0.8) == {
+        "policy": "dynamic",
+        "threshold": 0.8,
+        "risk": 0.005,
+        "collection_days": ["mon", "thu"],
+        "emergency_risk": 0.05,
+    }
+    assert "emergency_risk" not in policy_summary({"collection_days": ["mon"]}, "paper", 0.8)

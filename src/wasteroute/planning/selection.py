@@ -356,7 +356,9 @@ class PolicyOptions:
         if not 0 < self.risk < 1:
             raise ValueError(f"risk must be between 0 and 1, got {self.risk}")
         if not 0 <= self.emergency_risk < 1:
-            raise ValueError(f"emergency_risk must be 0 (the same as risk) or below 1, got {self.emergency_risk}")
+            raise ValueError(
+                f"emergency_risk must be 0 (the same as risk) or below 1, got {self.emergency_risk}"
+            )
         if not (math.isfinite(self.visit_value) and self.visit_value >= 0):
             raise ValueError(f"visit_value must be a finite cost >= 0, got {self.visit_value}")
         if not 1 <= self.horizon_days <= 21:

@@ -102,6 +102,10 @@ bench-simulate: install
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --service-days 'residual=mon-sun' --out .bench/simulate-sunday-residual
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --policy dynamic --service-days 'residual=mon-sun' \
+		--collection-days 'paper=mon,wed,fri;packaging=tue,thu,sat;glass=tue,fri;bio=mon,wed,fri' \
+		--policy-option emergency_risk=0.05 --out .bench/simulate-rounds-sunday-residual
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --policy dynamic --perfect-forecast --out .bench/simulate-perfect-forecast
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --policy dynamic --known-model --out .bench/simulate-known-model

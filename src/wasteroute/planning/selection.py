@@ -332,9 +332,9 @@ class PolicyOptions:
       planning day goes (an emergency), and nothing else;
     * ``emergency_risk``: between collection days, the overflow probability before the next planning
       day's latest visit from which a container goes anyway (0: ``risk``). The collection day already
-      left only containers below ``risk`` until the next round; a forecast a day later moves those
-      near the limit across it about as often as not, and each such crossing sends a truck out for a
-      handful of containers. A higher limit between rounds keeps the trucks home unless the forecast
+      left only containers below ``risk`` until the next round; a forecast a day later may move those
+      near the limit across it, and each such crossing sends a truck out for a handful of
+      containers. A higher limit between rounds keeps the trucks home unless the forecast
       really changed.
     """
 

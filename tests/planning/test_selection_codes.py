@@ -139,7 +139,20 @@ def test_between_collection_days_only_a_real_emergency_sends_a_truck() -> None:
     urgent = one(collection_days=wednesday, emergency_risk=p / 2)
     assert urgent.status is SelectionStatus.MUST_GO and urgent.code == "must_overflow_risk"
     assert urgent.params["risk_pct"] == round(100 * p / 2, 1)
-    assert one(collection_days=wednesday).status is SelectionStatus.MUST_GO  # 0: the same as risk
+    assert one(collection_days=wednesday).status is SelectionStatus.MUST_GO  # above the default 5 %
+    near = estimate(0.45, 0.3, sd=0.06)  # above risk (0.5 %), below the default emergency (5 %)
+    q = near.probability_at_least(NEXT + timedelta(hours=PolicyOptions().late_visit_h), 1.0)
+    assert 0.005 < q < 0.05, q
+    near_item = SelectionInput("b2", "luebeck", "paper", near)
+
+    def near_one(**options: object) -> object:
+        (sel,) = select_dynamic([near_item], policy=PolicyOptions(**options), **kw)  # type: ignore[arg-type]
+        return sel
+
+    assert near_one(collection_days=wednesday).code == "skip_no_round_today"
+    assert near_one(collection_days=wednesday, emergency_risk=q / 2).code == "must_overflow_risk"
+    # a risk above 5 % is the floor of the default emergency: p (about 9 %) waits under risk 20 %
+    assert one(collection_days=wednesday, risk=0.2).code == "skip_no_round_today"
     on_round = one(collection_days=monday, emergency_risk=min(0.99, 2 * p))
     assert on_round.status is SelectionStatus.MUST_GO and on_round.params["risk_pct"] == 0.5
     with pytest.raises(ValueError, match="emergency_risk"):

@@ -73,8 +73,8 @@ class CollectionPolicy(InBody):
         gt=0,
         lt=1,
         description="dynamic with collection_days: between rounds, the chance of overflowing before the "
-        "next service day from which a container goes anyway (default: `risk`; a higher one keeps the "
-        "trucks home for containers the round left just below `risk`)",
+        "next service day from which a container goes anyway (default 0.05, or `risk` if higher: it keeps "
+        "the trucks home for containers the round left just below `risk`)",
     )
 
     @field_validator("collection_days")

@@ -32,6 +32,9 @@ from wasteroute.forecasting.events import WithEvents
 from wasteroute.vocabulary import WEEKDAYS, SelectionReason, SelectionStatus, time_zone
 
 DEFAULT_THRESHOLD = 0.8
+DEFAULT_EMERGENCY_RISK = 0.05
+"""Between collection days, the overflow probability by the next day that sends a truck out, unless
+the policy says otherwise (and never below its ``risk``)."""
 
 
 @dataclass(frozen=True)
@@ -331,7 +334,8 @@ class PolicyOptions:
       the fraction's next collection day must go; on the others only what cannot wait until the next
       planning day goes (an emergency), and nothing else;
     * ``emergency_risk``: between collection days, the overflow probability before the next planning
-      day's latest visit from which a container goes anyway (0: ``risk``). The collection day already
+      day's latest visit from which a container goes anyway (0: ``risk`` or 5 %, whichever is
+      higher). The collection day already
       left only containers below ``risk`` until the next round; a forecast a day later may move those
       near the limit across it, and each such crossing sends a truck out for a handful of
       containers. A higher limit between rounds keeps the trucks home unless the forecast
@@ -356,9 +360,7 @@ class PolicyOptions:
         if not 0 < self.risk < 1:
             raise ValueError(f"risk must be between 0 and 1, got {self.risk}")
         if not 0 <= self.emergency_risk < 1:
-            raise ValueError(
-                f"emergency_risk must be 0 (the same as risk) or below 1, got {self.emergency_risk}"
-            )
+            raise ValueError(f"emergency_risk must be 0 (the default) or below 1, got {self.emergency_risk}")
         if not (math.isfinite(self.visit_value) and self.visit_value >= 0):
             raise ValueError(f"visit_value must be a finite cost >= 0, got {self.visit_value}")
         if not 1 <= self.horizon_days <= 21:
@@ -561,7 +563,7 @@ def select_dynamic(
     days = pol.collection_days
     round_today = not days or visit_at.astimezone(zone).weekday() in days
     # the overflow probability by the next planning day's latest visit that makes a container go today
-    urgent = pol.risk if round_today else (pol.emergency_risk or pol.risk)
+    urgent = pol.risk if round_today else (pol.emergency_risk or max(pol.risk, DEFAULT_EMERGENCY_RISK))
     looks: list[_Look] = []
     for item in _each_once(bins):
         est = item.estimate

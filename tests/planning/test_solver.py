@@ -247,12 +247,14 @@ def test_over_full_must_go_set_gives_a_diagnosis_not_an_exception() -> None:
     assert [n.text for n in plan.notes] == list(plan.diagnosis)
 
 
-@pytest.mark.slow  # two searches of 8 s
+@pytest.mark.slow  # two searches of about 3 s
 def test_same_seed_gives_same_plan() -> None:
+    # a work budget, not the clock, ends both searches: the time limit is only a guard far above it,
+    # so a busy machine gives the same plan as an idle one
     problem = city_day(40, seed=3, n_vehicles=3)
-    first = plan_routes(problem, time_limit_s=8.0, seed=7)
-    second = plan_routes(problem, time_limit_s=8.0, seed=7)
-    assert not first.stats.stopped_by_clock
+    first = plan_routes(problem, time_limit_s=120.0, seed=7, iterations=1024)
+    second = plan_routes(problem, time_limit_s=120.0, seed=7, iterations=1024)
+    assert not first.stats.stopped_by_clock and not second.stats.stopped_by_clock
     assert [r.visits for r in first.routes] == [r.visits for r in second.routes]
     assert first.dropped == second.dropped
     check_plan(problem, first)

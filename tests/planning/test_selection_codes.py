@@ -129,8 +129,8 @@ def test_between_collection_days_only_a_real_emergency_sends_a_truck() -> None:
     assert 0.01 < p < 0.5, p
     kw = {"visit_at": VISIT, "next_visit_at": NEXT, "after_next_visit_at": AFTER, "params": SelectionParams()}
 
-    def one(**options: object) -> object:
-        (sel,) = select_dynamic([item], policy=PolicyOptions(**options), **kw)  # type: ignore[arg-type]
+    def one(it: SelectionInput = item, **options: object) -> object:
+        (sel,) = select_dynamic([it], policy=PolicyOptions(**options), **kw)  # type: ignore[arg-type]
         return sel
 
     wednesday, monday = frozenset({2}), frozenset({0})  # VISIT is a Monday
@@ -144,13 +144,8 @@ def test_between_collection_days_only_a_real_emergency_sends_a_truck() -> None:
     q = near.probability_at_least(NEXT + timedelta(hours=PolicyOptions().late_visit_h), 1.0)
     assert 0.005 < q < 0.05, q
     near_item = SelectionInput("b2", "luebeck", "paper", near)
-
-    def near_one(**options: object) -> object:
-        (sel,) = select_dynamic([near_item], policy=PolicyOptions(**options), **kw)  # type: ignore[arg-type]
-        return sel
-
-    assert near_one(collection_days=wednesday).code == "skip_no_round_today"
-    assert near_one(collection_days=wednesday, emergency_risk=q / 2).code == "must_overflow_risk"
+    assert one(near_item, collection_days=wednesday).code == "skip_no_round_today"
+    assert one(near_item, collection_days=wednesday, emergency_risk=q / 2).code == "must_overflow_risk"
     # a risk above 5 % is the floor of the default emergency: p (about 9 %) waits under risk 20 %
     assert one(collection_days=wednesday, risk=0.2).code == "skip_no_round_today"
     on_round = one(collection_days=monday, emergency_risk=min(0.99, 2 * p))

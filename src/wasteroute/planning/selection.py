@@ -335,11 +335,10 @@ class PolicyOptions:
       planning day goes (an emergency), and nothing else;
     * ``emergency_risk``: between collection days, the overflow probability before the next planning
       day's latest visit from which a container goes anyway (0: ``risk`` or 5 %, whichever is
-      higher). The collection day already
-      left only containers below ``risk`` until the next round; a forecast a day later may move those
-      near the limit across it, and each such crossing sends a truck out for a handful of
-      containers. A higher limit between rounds keeps the trucks home unless the forecast
-      really changed.
+      higher; :attr:`between_rounds_risk`). The collection day already left only containers below
+      ``risk`` until the next round; a forecast a day later may move those near the limit across
+      it, and each such crossing sends a truck out for a handful of containers. A higher limit
+      between rounds keeps the trucks home unless the forecast really changed.
     """
 
     policy: str = "dynamic"
@@ -376,6 +375,11 @@ class PolicyOptions:
         object.__setattr__(self, "collection_days", frozenset(self.collection_days))
         if not self.collection_days <= set(range(7)):
             raise ValueError(f"collection_days must be weekdays 0..6, got {sorted(self.collection_days)}")
+
+    @property
+    def between_rounds_risk(self) -> float:
+        """The overflow probability by the next day that sends a truck out between collection days."""
+        return self.emergency_risk or max(self.risk, DEFAULT_EMERGENCY_RISK)
 
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> PolicyOptions:
@@ -563,7 +567,7 @@ def select_dynamic(
     days = pol.collection_days
     round_today = not days or visit_at.astimezone(zone).weekday() in days
     # the overflow probability by the next planning day's latest visit that makes a container go today
-    urgent = pol.risk if round_today else (pol.emergency_risk or max(pol.risk, DEFAULT_EMERGENCY_RISK))
+    urgent = pol.risk if round_today else pol.between_rounds_risk
     looks: list[_Look] = []
     for item in _each_once(bins):
         est = item.estimate

@@ -272,6 +272,39 @@ def test_simulate_reads_service_days_per_fraction(capsys: pytest.CaptureFixture[
         SimulationConfig(service_days={"paper": frozenset({7})})
 
 
+def test_simulate_reads_policy_options_for_every_fraction_or_for_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wasteroute.cli import build_parser
+    from wasteroute.simulation.loop import city_policy
+
+    argv = ["simulate", "--policy-option", "risk=0.01", "--policy-option", "residual:emergency_risk=0.005"]
+    args = build_parser().parse_args([*argv, "--policy-option", "residual:risk=0.02"])
+    assert args.policy_option == [
+        (None, "risk", 0.01),
+        ("residual", "emergency_risk", 0.005),
+        ("residual", "risk", 0.02),
+    ]
+    cfg = SimulationConfig(
+        policy_options={"risk": 0.01}, fraction_options={"residual": {"emergency_risk": 0.005, "risk": 0.02}}
+    )
+    # the fraction's own options win over those for every fraction; other fractions keep those
+    assert city_policy(cfg, "residual") == {"policy": "dynamic", "risk": 0.02, "emergency_risk": 0.005}
+    assert city_policy(cfg, "paper") == {"policy": "dynamic", "risk": 0.01}
+    assert city_policy(replace(cfg, policy="threshold"), "residual") == {"policy": "threshold"}
+    for bad, why in (
+        ("litter:risk=0.1", "unknown fraction 'litter' (public litter bins are residual containers)"),
+        (":risk=0.1", "or fraction:name=number like residual:emergency_risk=0.005"),
+        ("residual:risk", "expected name=number like risk=0.02"),
+    ):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["simulate", "--policy-option", bad])
+        err = capsys.readouterr().err
+        assert "--policy-option" in err and why in err, (bad, err)
+    with pytest.raises(ValueError, match="policy options of an unknown fraction 'litter'"):
+        SimulationConfig(fraction_options={"litter": {"risk": 0.1}})
+
+
 def test_forecasts_are_checked_against_the_fill_had_nobody_emptied_the_container() -> None:
     import numpy as np
 

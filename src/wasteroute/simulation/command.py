@@ -42,11 +42,7 @@ def fraction_days(what: str, example: str) -> Callable[[str], dict[str, frozense
             name, sep, value = (x.strip() for x in part.partition("="))
             if not sep or not name or not value:
                 raise argparse.ArgumentTypeError(f"expected fraction=days pairs like {example}, got {part!r}")
-            if name not in set(Fraction):
-                hint = " (public litter bins are residual containers)" if name == "litter" else ""
-                raise argparse.ArgumentTypeError(
-                    f"unknown fraction {name!r}{hint}; fractions: {', '.join(Fraction)}"
-                )
+            _known_fraction(name)
             if name in out:
                 raise argparse.ArgumentTypeError(f"{what} of {name} given twice in {text!r}")
             try:
@@ -73,16 +69,37 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
-def _option(text: str) -> tuple[str, float]:
-    """``risk=0.02`` -> ("risk", 0.02): a numeric option of the dynamic policy."""
-    name, sep, value = text.partition("=")
+def _known_fraction(name: str) -> str:
+    """``name`` if it is a fraction, else an argparse error that lists them."""
+    if name not in set(Fraction):
+        hint = " (public litter bins are residual containers)" if name == "litter" else ""
+        raise argparse.ArgumentTypeError(f"unknown fraction {name!r}{hint}; fractions: {', '.join(Fraction)}")
+    return name
+
+
+def _option(text: str) -> tuple[str | None, str, float]:
+    """``risk=0.02`` -> (None, "risk", 0.02): a numeric option of the dynamic policy for every
+    fraction; ``residual:emergency_risk=0.005`` -> ("residual", "emergency_risk", 0.005): for one."""
+    key, sep, value = text.partition("=")
+    fraction, colon, name = key.rpartition(":")
     try:
         number = float(value)
     except ValueError:
         number = float("nan")
-    if not sep or not name.strip() or number != number:
-        raise argparse.ArgumentTypeError(f"expected name=number like risk=0.02, got {text!r}")
-    return name.strip(), number
+    if not sep or not name.strip() or number != number or (colon and not fraction.strip()):
+        raise argparse.ArgumentTypeError(
+            f"expected name=number like risk=0.02, or fraction:name=number like "
+            f"residual:emergency_risk=0.005, got {text!r}"
+        )
+    return (_known_fraction(fraction.strip()) if colon else None), name.strip(), number
+
+
+def _per_fraction(options: list[tuple[str | None, str, float]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for fraction, name, value in options:
+        if fraction is not None:
+            out.setdefault(fraction, {})[name] = value
+    return out
 
 
 def _policies(text: str) -> list[str]:
@@ -135,7 +152,8 @@ def register(sub: Any) -> None:
         type=_option,
         action="append",
         default=[],
-        help="an option of the dynamic policy, e.g. risk=0.02 (repeatable; see PolicyOptions)",
+        help="an option of the dynamic policy, e.g. risk=0.02, or of one fraction's, e.g. "
+        "residual:emergency_risk=0.005 (repeatable; see PolicyOptions)",
     )
     sp.add_argument(
         "--collection-days",
@@ -207,7 +225,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         plan_time_limit_s=args.plan_time_limit,
         plan_iterations=args.plan_iterations or None,
         run_in_days=args.run_in_days,
-        policy_options=dict(args.policy_option),
+        policy_options={name: v for fraction, name, v in args.policy_option if fraction is None},
+        fraction_options=_per_fraction(args.policy_option),
         collection_days=args.collection_days,
         service_days=args.service_days,
         sensor_coverage=args.sensor_coverage,

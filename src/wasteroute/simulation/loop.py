@@ -117,7 +117,7 @@ def city_policy(cfg: SimulationConfig, fraction: str) -> dict[str, Any]:
     if cfg.thresholds:
         out["thresholds"] = dict(cfg.thresholds)
     if cfg.policy == "dynamic":
-        out |= dict(cfg.policy_options)
+        out |= dict(cfg.policy_options) | dict(cfg.fraction_options.get(fraction, {}))
         if fraction in cfg.collection_days:
             out["collection_days"] = sorted(cfg.collection_days[fraction])
     return out
@@ -140,6 +140,9 @@ class SimulationConfig:
     """Days the policy runs before the measured period (not measured)."""
     policy_options: Mapping[str, Any] = field(default_factory=dict)
     """Extra options of the dynamic policy's plan jobs (see ``selection.PolicyOptions``)."""
+    fraction_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Options of the dynamic policy for one fraction, by fraction (over ``policy_options``), as a
+    city sets them per fraction with ``PUT /api/v1/admin/schedules/{fraction}``."""
     collection_days: Mapping[str, frozenset[int]] = field(default_factory=dict)
     """Dynamic policy: the weekdays (Monday = 0) each fraction's trucks go on their round (by fraction; others
     every planning day)."""
@@ -191,6 +194,11 @@ class SimulationConfig:
         for k, v in self.thresholds.items():
             if not 0 < v <= 1:
                 raise ValueError(f"threshold for {k} must be in (0, 1], got {v}")
+        for fraction in self.fraction_options:
+            if fraction not in set(Fraction):
+                raise ValueError(
+                    f"policy options of an unknown fraction {fraction!r}; fractions: {', '.join(Fraction)}"
+                )
         for flag, given in (("collection days", self.collection_days), ("service days", self.service_days)):
             for fraction, days in given.items():
                 if fraction not in set(Fraction):

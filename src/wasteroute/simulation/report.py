@@ -397,6 +397,9 @@ def write_report(
         + (")" if cfg.plan_iterations else "")
         + f" per fraction and day; {cfg.not_reachable:.0%} of stops not reachable."
         + (f" Dynamic policy options: {dict(cfg.policy_options)}." if cfg.policy_options else "")
+        + "".join(
+            f" Dynamic policy options for {f}: {dict(o)}." for f, o in sorted(cfg.fraction_options.items())
+        )
         + _days_clause(
             "Dynamic collection days", {f: format_weekdays(d) for f, d in cfg.collection_days.items()}
         )

@@ -166,4 +166,7 @@ def test_a_plans_summary_names_the_risk_that_sends_a_truck_between_rounds() -> N
         "collection_days": ["mon", "thu"],
         "emergency_risk": 0.05,
     }
-    assert "emergency_risk" not in policy_summary({"collection_days": ["mon"]}, "paper", 0.8)
+    # the default limit is named too (5 %, or the risk when that is higher); without rounds, none
+    assert policy_summary({"collection_days": ["mon"]}, "paper", 0.8)["emergency_risk"] == 0.05
+    assert policy_summary({"collection_days": ["mon"], "risk": 0.1}, "paper", 0.8)["emergency_risk"] == 0.1
+    assert "emergency_risk" not in policy_summary({"emergency_risk": 0.02}, "paper", 0.8)

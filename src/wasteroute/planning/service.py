@@ -210,8 +210,8 @@ def execute_plan(
 
 def policy_summary(options: dict[str, Any], fraction: str, city_threshold: float) -> dict[str, Any]:
     """The policy a plan followed, as its summary tells the dispatcher: its name, the fill from which
-    a container must go, and for the dynamic policy its risk (and its collection days and the risk
-    that sends a truck between them, if any)."""
+    a container must go, and for the dynamic policy its risk (and, with collection days, those days
+    and the risk that sends a truck between them, the default's included)."""
     policy = PolicyOptions.from_options(options)
     thresholds = dict(options.get("thresholds") or {})
     threshold = float(thresholds.get(fraction, city_threshold))
@@ -220,8 +220,8 @@ def policy_summary(options: dict[str, Any], fraction: str, city_threshold: float
         out["risk"] = policy.risk
         if policy.collection_days:
             out["collection_days"] = [WEEKDAYS[d] for d in sorted(policy.collection_days)]
-            if policy.emergency_risk:
-                out["emergency_risk"] = policy.emergency_risk
+            # the limit the selection used, the default's too: a dispatcher sees why a truck went
+            out["emergency_risk"] = policy.between_rounds_risk
     return out
 
 

@@ -90,6 +90,12 @@ bench-soak: install
 
 # The risks the fill yardstick's perfect model is run at (benchmarks.fill_ceiling --known-model).
 KNOWN_RISKS = 0.0002,0.0005,0.001,0.002,0.005,0.01,0.02,0.05
+# Its fill at 99.9 % with Sunday residual rounds (median of seeds 1-3, its "known_model_at_target"):
+# the ceiling line of the promise's picture.
+PERFECT_MODEL_FILL = 0.78
+# Round days of the dynamic policy, and a truck between them only for a 5 % emergency.
+ROUNDS = --collection-days 'paper=mon,wed,fri;packaging=tue,thu,sat;glass=tue,fri;bio=mon,wed,fri' \
+	--policy-option emergency_risk=0.05
 
 # The promise, measured: fixed rounds, threshold and the dynamic policy on a Lubeck-sized city (1,000
 # containers, 28 measured days after 14 of warm-up and 7 of run-in), seeds 1, 2, 3, medians in
@@ -102,9 +108,7 @@ bench-simulate: install
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --service-days 'residual=mon-sun' --out .bench/simulate-sunday-residual
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
-		--jobs 2 --policy dynamic --service-days 'residual=mon-sun' \
-		--collection-days 'paper=mon,wed,fri;packaging=tue,thu,sat;glass=tue,fri;bio=mon,wed,fri' \
-		--policy-option emergency_risk=0.05 --out .bench/simulate-rounds-sunday-residual
+		--jobs 2 --service-days 'residual=mon-sun' $(ROUNDS) --out .bench/simulate-rounds-sunday-residual
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --policy dynamic --perfect-forecast --out .bench/simulate-perfect-forecast
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
@@ -120,6 +124,20 @@ bench-simulate: install
 	$(BIN)/python -m benchmarks.fill_ceiling --seeds 1,2,3 --visit-hour 10 --service-days 'residual=mon-sun' \
 		--known-model $(KNOWN_RISKS) --compare docs/simulation/frontier-sunday-residual.jsonl \
 		--plot .bench/fill_ceiling-sunday-residual.png
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --policy dynamic --perfect-forecast --service-days 'residual=mon-sun' \
+		--out .bench/simulate-perfect-forecast-sunday-residual
+	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
+		--jobs 2 --policy dynamic --perfect-forecast --service-days 'residual=mon-sun' $(ROUNDS) \
+		--out .bench/simulate-perfect-forecast-rounds-sunday-residual
+	$(BIN)/python -m benchmarks.promise --fixed .bench/simulate-rounds-sunday-residual --ceiling $(PERFECT_MODEL_FILL) \
+		'fixed rounds=.bench/simulate-rounds-sunday-residual:fixed' \
+		'threshold 80 %=.bench/simulate-rounds-sunday-residual:threshold' \
+		'dynamic=.bench/simulate-sunday-residual' \
+		'dynamic, round days=.bench/simulate-rounds-sunday-residual' \
+		'perfect forecast=.bench/simulate-perfect-forecast-sunday-residual' \
+		'perfect forecast, round days=.bench/simulate-perfect-forecast-rounds-sunday-residual' \
+		--out .bench/promise.png
 
 # What the km buy in service: threshold at 20-80 %, the dynamic policy at risk 0.5 % to 20 %, fixed
 # rounds, seeds 1, 2, 3; the threshold policy's km at the dynamic policy's service level, the cheapest

@@ -132,7 +132,7 @@ def draw(
         "each seed small"
     )
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -99,7 +99,9 @@ ROUNDS = --collection-days 'paper=mon,wed,fri;packaging=tue,thu,sat;glass=tue,fr
 
 # The promise, measured: fixed rounds, threshold and the dynamic policy on a Lubeck-sized city (1,000
 # containers, 28 measured days after 14 of warm-up and 7 of run-in), seeds 1, 2, 3, medians in
-# .bench/simulate/summary.md; then the same with sensors on 30 % of the containers.
+# .bench/simulate/summary.md; then the same with sensors on 30 % of the containers, with Sunday
+# residual rounds, with round days, and the yardsticks (perfect forecast and model, the fill ceiling);
+# last, every Sunday run beside fixed rounds in one picture (.bench/promise.png).
 bench-simulate: install
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --out .bench/simulate

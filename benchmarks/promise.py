@@ -121,7 +121,7 @@ def draw(
             facecolors=colour if kept else "none",
             edgecolors=colour,
             label=f"{m['label']}: {100 * m['km_vs_fixed']:+.0f} % km, "
-            f"{100 * m['fill_at_emptying_mean']:.0f} % full, {100 * m['service_level']:.2f} %",
+            f"{100 * m['fill_at_emptying_mean']:.0f} % full, {100 * m['service_level']:.3f} %",
         )
     ax.set_xlim(-60, 10)
     ax.set_ylim(20, 100)
@@ -132,7 +132,7 @@ def draw(
         "each seed small"
     )
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -94,12 +94,15 @@ def _option(text: str) -> tuple[str | None, str, float]:
     return (_known_fraction(fraction.strip()) if colon else None), name.strip(), number
 
 
-def _per_fraction(options: list[tuple[str | None, str, float]]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def _split_options(
+    options: list[tuple[str | None, str, float]],
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """The ``--policy-option`` values: those for every fraction, and those for one, by fraction."""
+    every: dict[str, float] = {}
+    one: dict[str, dict[str, float]] = {}
     for fraction, name, value in options:
-        if fraction is not None:
-            out.setdefault(fraction, {})[name] = value
-    return out
+        (every if fraction is None else one.setdefault(fraction, {}))[name] = value
+    return every, one
 
 
 def _policies(text: str) -> list[str]:
@@ -218,6 +221,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")
+    every, one = _split_options(args.policy_option)
     cfg = SimulationConfig(
         days=args.days,
         warmup_days=args.warmup_days,
@@ -225,8 +229,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         plan_time_limit_s=args.plan_time_limit,
         plan_iterations=args.plan_iterations or None,
         run_in_days=args.run_in_days,
-        policy_options={name: v for fraction, name, v in args.policy_option if fraction is None},
-        fraction_options=_per_fraction(args.policy_option),
+        policy_options=every,
+        fraction_options=one,
         collection_days=args.collection_days,
         service_days=args.service_days,
         sensor_coverage=args.sensor_coverage,

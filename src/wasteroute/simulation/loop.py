@@ -194,16 +194,18 @@ class SimulationConfig:
         for k, v in self.thresholds.items():
             if not 0 < v <= 1:
                 raise ValueError(f"threshold for {k} must be in (0, 1], got {v}")
-        for fraction in self.fraction_options:
-            if fraction not in set(Fraction):
-                raise ValueError(
-                    f"policy options of an unknown fraction {fraction!r}; fractions: {', '.join(Fraction)}"
-                )
-        for flag, given in (("collection days", self.collection_days), ("service days", self.service_days)):
-            for fraction, days in given.items():
+        per_fraction = (
+            ("policy options", self.fraction_options),
+            ("collection days", self.collection_days),
+            ("service days", self.service_days),
+        )
+        for flag, by_fraction in per_fraction:
+            for fraction in by_fraction:
                 if fraction not in set(Fraction):
                     known = ", ".join(Fraction)
                     raise ValueError(f"{flag} of an unknown fraction {fraction!r}; fractions: {known}")
+        for flag, given in (("collection days", self.collection_days), ("service days", self.service_days)):
+            for fraction, days in given.items():
                 if not days or not set(days) <= set(range(7)):
                     raise ValueError(
                         f"{flag} of {fraction} must be a non-empty set of 0 (Monday) .. 6 (Sunday), "

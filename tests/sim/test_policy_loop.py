@@ -666,3 +666,42 @@ def test_the_truck_table_gives_each_trucks_round_trip_between_depot_and_nearest_
     assert trips["P"] == pytest.approx(2 * 1.112 * 1.3, rel=1e-3)
     assert trips["G"] == pytest.approx(2 * 3.336 * 1.3, rel=1e-3)
     assert "B" not in trips
+
+
+def test_safer_fixed_rounds_choose_more_frequent_rhythms(
+    db_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wasteroute.cli import build_parser
+
+    assert build_parser().parse_args(["simulate"]).fixed_service_level == 0.999
+    args = build_parser().parse_args(["simulate", "--fixed-service-level", "0.9999"])
+    assert args.fixed_service_level == 0.9999
+    for bad in (1.0, 0.5):
+        with pytest.raises(ValueError, match=r"fixed_service_level must be in \(0.5, 1\)"):
+            SimulationConfig(fixed_service_level=bad)
+    doc = generate_city("wismar", 40, 2)
+    cfg = small_simulation(policy="fixed", days=1)
+    usual, safer = run_many(
+        [(doc, cfg), (doc, replace(cfg, fixed_service_level=0.99999))], db_server.admin_url, Settings()
+    )
+    order = [r.name for r in rhythm_options("any:residual")]
+
+    def rounds_a_fortnight(run: PolicyRun) -> list[int]:
+        """Each rhythm's rounds in two weeks, once per container."""
+        per_two_weeks = {
+            "fortnightly": 1,
+            "weekly": 2,
+            "twice weekly": 4,
+            "three times weekly": 6,
+            "every working day": 12,
+            "every service day": 12,
+        }
+        return sorted(n for name, count in run.rhythms.items() for n in [per_two_weeks[name]] * count)
+
+    assert set(usual.rhythms) | set(safer.rhythms) <= set(order)
+    assert sum(usual.rhythms.values()) == sum(safer.rhythms.values()) == 40
+    # the rounds, from the least frequent to the most, come at least as often, some more often
+    assert all(a <= b for a, b in zip(rounds_a_fortnight(usual), rounds_a_fortnight(safer), strict=True))
+    assert sum(rounds_a_fortnight(safer)) > sum(rounds_a_fortnight(usual))
+    report = write_report([safer], [measures(safer)], doc, tmp_path).read_text()
+    assert "Fixed rounds' rhythms survive 99.999% of their gaps by the warm-up." in report

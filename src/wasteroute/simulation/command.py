@@ -11,6 +11,7 @@ from typing import Any
 from wasteroute.config import Settings
 from wasteroute.planning.schedule import parse_weekdays
 from wasteroute.planning.selection import POLICIES
+from wasteroute.simulation.rhythm import SERVICE_LEVEL as RHYTHM_SERVICE_LEVEL
 from wasteroute.vocabulary import Fraction
 
 
@@ -173,6 +174,13 @@ def register(sub: Any) -> None:
         "Sunday rounds (public litter bins are residual) or 'paper=mon,wed,fri' "
         "(others: Monday to Saturday; public holidays closed)",
     )
+    sp.add_argument(
+        "--fixed-service-level",
+        type=float,
+        default=RHYTHM_SERVICE_LEVEL,
+        help="fixed rounds: the share of gaps each container's rhythm must survive by its warm-up "
+        "history (default 0.999); e.g. 0.9999 for safer rounds",
+    )
     sp.add_argument("--sensor-coverage", type=float, default=1.0, help="share of containers with a sensor")
     sp.add_argument(
         "--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85"
@@ -233,6 +241,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         fraction_options=one,
         collection_days=args.collection_days,
         service_days=args.service_days,
+        fixed_service_level=args.fixed_service_level,
         sensor_coverage=args.sensor_coverage,
         thresholds=args.threshold,
         one_truck_fewer=args.one_truck_fewer,

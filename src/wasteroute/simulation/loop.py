@@ -50,6 +50,7 @@ from wasteroute.planning.calendar import (
 from wasteroute.planning.selection import POLICIES, BinSelection, PolicyOptions
 from wasteroute.planning.service import VISIT_TIME, execute_plan, forecast_all
 from wasteroute.simulation.foresight import Foresight, ModelForesight
+from wasteroute.simulation.rhythm import SERVICE_LEVEL as RHYTHM_SERVICE_LEVEL
 from wasteroute.simulation.rhythm import WORKING_DAYS, Rhythm, choose_rhythm, due_at_switch, due_today
 from wasteroute.simulation.truth import Truth
 from wasteroute.storage.cities import CityRepository
@@ -149,6 +150,9 @@ class SimulationConfig:
     service_days: Mapping[str, frozenset[int]] = field(default_factory=dict)
     """The weekdays (Monday = 0) a fraction is collected on under every policy, by fraction; written
     as the city's morning schedules (public holidays closed). Others: Monday to Saturday."""
+    fixed_service_level: float = RHYTHM_SERVICE_LEVEL
+    """Fixed rounds: the share of its gaps each container's rhythm must survive by its warm-up history
+    (``rhythm.choose_rhythm``); higher asks for safer, more frequent rounds."""
     sensor_coverage: float = 1.0
     """Share of containers with a sensor; the others are planned from their peers and history."""
     thresholds: Mapping[str, float] = field(default_factory=dict)
@@ -183,6 +187,8 @@ class SimulationConfig:
             raise ValueError(f"run_in_days must be >= 0, got {self.run_in_days}")
         if self.plan_iterations is not None and self.plan_iterations < 1:
             raise ValueError(f"plan_iterations must be >= 1 or None, got {self.plan_iterations}")
+        if not 0.5 < self.fixed_service_level < 1:
+            raise ValueError(f"fixed_service_level must be in (0.5, 1), got {self.fixed_service_level}")
         if not 0 < self.sensor_coverage <= 1:
             raise ValueError(f"sensor_coverage must be in (0, 1], got {self.sensor_coverage}")
         if not 0 <= self.not_reachable < 1:
@@ -563,7 +569,7 @@ def run_policy(
                     fraction = fraction_of[ext]
                     service = calendars.get(fraction, rules).weekdays
                     gain = truth.warm_gain[index_of[ext]].tolist()
-                    rhythms[ext] = choose_rhythm(gain, key, service_days=service)
+                    rhythms[ext] = choose_rhythm(gain, key, cfg.fixed_service_level, service_days=service)
                     last = truth.last_emptied(index_of[ext])
                     # the switch is on the fraction's first planning day, which may be after today
                     switch = next((d for d in days_of.get(fraction, []) if d >= day), day)

@@ -26,6 +26,7 @@ from wasteroute.simulation.measures import (
     reliability_misses,
     reliability_table,
 )
+from wasteroute.simulation.rhythm import SERVICE_LEVEL as RHYTHM_SERVICE_LEVEL
 from wasteroute.storage.db import migrate
 from wasteroute.storage.scratch import create_database, drop_database
 
@@ -396,6 +397,11 @@ def write_report(
         + f"{cfg.plan_time_limit_s:g} s"
         + (")" if cfg.plan_iterations else "")
         + f" per fraction and day; {cfg.not_reachable:.0%} of stops not reachable."
+        + (
+            f" Fixed rounds' rhythms survive {cfg.fixed_service_level:.3%} of their gaps by the warm-up."
+            if cfg.fixed_service_level != RHYTHM_SERVICE_LEVEL
+            else ""
+        )
         + (f" Dynamic policy options: {dict(cfg.policy_options)}." if cfg.policy_options else "")
         + "".join(
             f" Dynamic policy options for {f}: {dict(o)}." for f, o in sorted(cfg.fraction_options.items())

@@ -93,6 +93,8 @@ KNOWN_RISKS = 0.0002,0.0005,0.001,0.002,0.005,0.01,0.02,0.05
 # Its fill at 99.9 % with Sunday residual rounds (median of seeds 1-3, its "known_model_at_target"):
 # the ceiling line of the promise's picture.
 PERFECT_MODEL_FILL = 0.78
+# Fixed rounds asked for more than 99.9 % of their gaps, to compare every run with fixed rounds as safe.
+SAFER_FIXED = 0.9999 0.99999
 # Round days of the dynamic policy, and a truck between them only for a 5 % emergency.
 ROUNDS = --collection-days 'paper=mon,wed,fri;packaging=tue,thu,sat;glass=tue,fri;bio=mon,wed,fri' \
 	--policy-option emergency_risk=0.05
@@ -132,7 +134,11 @@ bench-simulate: install
 	$(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 --warmup-days 14 --seeds 1,2,3 \
 		--jobs 2 --policy dynamic --perfect-forecast --service-days 'residual=mon-sun' $(ROUNDS) \
 		--out .bench/simulate-perfect-forecast-rounds-sunday-residual
+	for level in $(SAFER_FIXED); do $(BIN)/wasteroute simulate --city luebeck --bins 1000 --days 28 \
+		--warmup-days 14 --seeds 1,2,3 --jobs 2 --policy fixed --service-days 'residual=mon-sun' \
+		--fixed-service-level $$level --out .bench/simulate-fixed-$$level-sunday-residual || exit 1; done
 	$(BIN)/python -m benchmarks.promise --fixed .bench/simulate-rounds-sunday-residual --ceiling $(PERFECT_MODEL_FILL) \
+		$(foreach level,$(SAFER_FIXED),--fixed-safer .bench/simulate-fixed-$(level)-sunday-residual) \
 		'fixed rounds=.bench/simulate-rounds-sunday-residual:fixed' \
 		'threshold 80 %=.bench/simulate-rounds-sunday-residual:threshold' \
 		'dynamic=.bench/simulate-sunday-residual' \

@@ -705,3 +705,34 @@ def test_safer_fixed_rounds_choose_more_frequent_rhythms(
     assert sum(rounds_a_fortnight(safer)) > sum(rounds_a_fortnight(usual))
     report = write_report([safer], [measures(safer)], doc, tmp_path).read_text()
     assert "Fixed rounds' rhythms survive 99.999% of their gaps by the warm-up." in report
+
+
+def test_the_simulate_command_prints_a_json_line_per_policy_and_writes_its_report(
+    db_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wasteroute.cli import main
+
+    monkeypatch.setenv("WASTEROUTE_DATABASE_URL", db_server.admin_url)
+    small = ["simulate", "--city", "wismar", "--bins", "30", "--days", "1", "--warmup-days", "3"]
+    small += ["--run-in-days", "1", "--plan-iterations", "100", "--plan-time-limit", "2", "--jobs", "1"]
+    out = tmp_path / "report"
+    argv = [*small, "--policy", "fixed,dynamic", "--fixed-service-level", "0.9999", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[0] == f"report: {out / 'report.md'}"
+    lines = [json.loads(x) for x in printed[1:]]
+    assert [x["policy"] for x in lines] == ["fixed", "dynamic"]
+    assert all(list(x) == list(JSON_KEYS) and x["containers"] == 30 and x["days"] == 1 for x in lines)
+    saved = json.loads((out / "results.json").read_text())
+    assert [s["km"] for s in saved] == [x["km"] for x in lines]
+    assert "Fixed rounds' rhythms survive 99.990% of their gaps" in (out / "report.md").read_text()
+    # a value only the whole configuration can check is said in one line, before anything starts
+    for bad, why in (
+        (["--fixed-service-level", "1.5"], "fixed_service_level must be in (0.5, 1), got 1.5"),
+        (["--sensor-coverage", "0"], "sensor_coverage must be in (0, 1], got 0.0"),
+        (["--bins", "0"], "--bins must be at least 1, got 0"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            main([*small, *bad, "--out", str(tmp_path / "never")])
+        assert str(stop.value.code).endswith(why)
+    assert not (tmp_path / "never").exists()

@@ -229,28 +229,33 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")
+    if args.bins is not None and args.bins < 1:
+        raise SystemExit(f"--bins must be at least 1, got {args.bins}")
     every, one = _split_options(args.policy_option)
-    cfg = SimulationConfig(
-        days=args.days,
-        warmup_days=args.warmup_days,
-        seed=args.seed,
-        plan_time_limit_s=args.plan_time_limit,
-        plan_iterations=args.plan_iterations or None,
-        run_in_days=args.run_in_days,
-        policy_options=every,
-        fraction_options=one,
-        collection_days=args.collection_days,
-        service_days=args.service_days,
-        fixed_service_level=args.fixed_service_level,
-        sensor_coverage=args.sensor_coverage,
-        thresholds=args.threshold,
-        one_truck_fewer=args.one_truck_fewer,
-        holiday_week=args.holiday_week,
-        report_interval_h=args.report_interval,
-        perfect_forecast=args.perfect_forecast,
-        known_model=args.known_model,
-        announce_events=args.announce_events,
-    )
+    try:
+        cfg = SimulationConfig(
+            days=args.days,
+            warmup_days=args.warmup_days,
+            seed=args.seed,
+            plan_time_limit_s=args.plan_time_limit,
+            plan_iterations=args.plan_iterations or None,
+            run_in_days=args.run_in_days,
+            policy_options=every,
+            fraction_options=one,
+            collection_days=args.collection_days,
+            service_days=args.service_days,
+            fixed_service_level=args.fixed_service_level,
+            sensor_coverage=args.sensor_coverage,
+            thresholds=args.threshold,
+            one_truck_fewer=args.one_truck_fewer,
+            holiday_week=args.holiday_week,
+            report_interval_h=args.report_interval,
+            perfect_forecast=args.perfect_forecast,
+            known_model=args.known_model,
+            announce_events=args.announce_events,
+        )
+    except ValueError as exc:  # a value no flag's type checks alone, said without a traceback
+        raise SystemExit(f"wasteroute simulate: {exc}") from None
     services = start_services(settings, need_broker=False, migrate_db=False)
     try:
         if args.seeds:

@@ -22,12 +22,13 @@ run less safe than every fixed run has no such figure.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from benchmarks.frontier import km_at_service
 
 TARGET_KM = -0.40
 TARGET_FILL = 0.75
@@ -58,15 +59,10 @@ def fixed_as_safe(points: Sequence[tuple[float, float]], level: float) -> tuple[
     """Fixed rounds' km at service ``level`` from their runs (service level, km): linear between the
     two on either side, or the safest run's when ``level`` is above them all (then ``True``: a bound);
     ``None`` below them all."""
-    pts = sorted(points)
-    if not pts or level < pts[0][0]:
-        return None, False
-    if level >= pts[-1][0]:
-        return pts[-1][1], level > pts[-1][0]
-    for (s0, k0), (s1, k1) in itertools.pairwise(pts):
-        if s0 <= level <= s1:
-            return (k0 if s1 == s0 else k0 + (k1 - k0) * (level - s0) / (s1 - s0)), False
-    raise AssertionError("unreachable: level lies within the runs")
+    safest = max(points, default=None)
+    if safest is not None and level > safest[0]:
+        return safest[1], True
+    return km_at_service(points, level), False
 
 
 def against_fixed(

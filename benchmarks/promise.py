@@ -69,10 +69,11 @@ def against_fixed(
     runs: Sequence[tuple[str, Path, str]], fixed: Path, safer: Sequence[Path] = ()
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One row per label and seed that has fixed rounds to compare with, and the medians per label."""
-    reference = {seed: by["fixed"]["km"] for seed, by in _results(fixed).items() if "fixed" in by}
+    usual = _results(fixed)
+    reference = {seed: by["fixed"]["km"] for seed, by in usual.items() if "fixed" in by}
     fixed_line: dict[int, list[tuple[float, float]]] = {}
-    for d in (fixed, *safer):
-        for seed, by in _results(d).items():
+    for results in (usual, *map(_results, safer)):
+        for seed, by in results.items():
             if "fixed" in by:
                 fixed_line.setdefault(seed, []).append((by["fixed"]["service_level"], by["fixed"]["km"]))
     rows: list[dict[str, Any]] = []

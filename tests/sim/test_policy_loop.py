@@ -589,6 +589,14 @@ def test_the_same_seed_gives_the_same_report_in_parallel_processes(db_server: An
     assert a == b
     assert a["collections"] > 0
     assert runs[0].truth.fill_at_emptying == runs[1].truth.fill_at_emptying
+    # every plan of every day has its digest, the same in both runs (``a == b`` above)
+    digests = a["plan_digests"]
+    assert list(digests) == [d.day.isoformat() for d in runs[0].days]
+    days = zip(runs[0].days, digests.values(), strict=True)
+    assert all(set(plans) == set(d.fractions) for d, plans in days)
+    # ... and a digest tells plans apart: a day with routes differs from a fraction-day without any
+    planned = {digest for plans in digests.values() for digest in plans.values()}
+    assert len(planned) > 1
 
 
 def test_the_misses_of_small_overflow_probabilities_are_grouped_by_kind_sensor_weekday_and_event() -> None:

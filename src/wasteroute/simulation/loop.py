@@ -19,6 +19,7 @@ reads both from there like any city's, and the loop plans a fraction only on its
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import random
 import time as clock
@@ -240,6 +241,9 @@ class DayRecord:
     """Sum over loads of the share of the truck each filled (volume or mass, whichever is larger)."""
     fractions: list[str] = field(default_factory=list)
     """The fractions planned that day (those whose service day it is)."""
+    plans: dict[str, str] = field(default_factory=dict)
+    """Per fraction planned: a digest of its routes (each truck, its distance and its containers in
+    order), so that two runs of one seed can be compared plan by plan and the first that differs found."""
 
 
 @dataclass
@@ -628,6 +632,7 @@ def run_policy(
                         f"plan {plan_id} ({fraction}, {day}) planned against "
                         f"{result.get('next_planning_day')}, the simulation against {next_day}"
                     )
+                routed: list[str] = []
                 with transaction(factory) as session:
                     repo = PlanRepository(session)
                     for route in repo.routes(plan_id):
@@ -648,9 +653,11 @@ def run_policy(
                             tr.stops += sum(int(t["stops"]) for t in route.trips)
                             tr.loads += len(shares)
                             tr.load_share += sum(shares)
+                        routed.append(f"{truck.external_id}:{route.distance_m}")
                         for stop in repo.stops(route.id):
                             if stop.kind != "stop" or stop.bin_id is None:
                                 continue
+                            routed.append(ext_of[stop.bin_id])
                             kind = "not_reachable" if driver_rng.random() < cfg.not_reachable else "emptied"
                             event_id = uuid.UUID(int=driver_rng.getrandbits(128), version=4)
                             bin_id, _ = report_stop(
@@ -662,19 +669,21 @@ def run_policy(
                                 emptied_today.add(ext_of[bin_id])
                             else:
                                 rec.not_reachable += 1
+                rec.plans[fraction] = hashlib.sha256(" ".join(routed).encode()).hexdigest()[:12]
             if cfg.policy == "fixed":
                 missed.update(ext_of[int(b)] for b in due if ext_of[int(b)] not in emptied_today)
             for fraction in today:
                 previous_day[fraction] = day
             if progress:
                 log.info(
-                    "%s %s: %d tours, %.0f km, %d stops, %.1f s planning",
+                    "%s %s: %d tours, %.0f km, %d stops, %.1f s planning; plans %s",
                     cfg.policy,
                     day,
                     rec.tours,
                     rec.km,
                     rec.stops,
                     rec.planning_s,
+                    " ".join(f"{f}:{d}" for f, d in rec.plans.items()),
                 )
 
         plan_times = [(d, _local(d, PLAN_HOUR, zone)) for d in planning_days]

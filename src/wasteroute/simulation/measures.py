@@ -85,6 +85,7 @@ def measures(run: PolicyRun) -> dict[str, Any]:
         "fixed_rhythms": run.rhythms or None,
         "by_kind": by_kind(run),
         "by_truck": by_truck(run),
+        "plan_digests": {d.day.isoformat(): dict(d.plans) for d in run.days},
         "overflow_log": [
             [run.kinds[i], when.astimezone(ZoneInfo(t.timezone)).strftime("%a %Y-%m-%d %H:%M")]
             for i, when in t.overflow_log[:OVERFLOW_LOG_MAX]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from wasteroute.planning import (
     Vehicle,
     VisitKind,
 )
-from wasteroute.planning.solver import plan_routes
+from wasteroute.planning.compiled import compile_problem
+from wasteroute.planning.result import PyvrpStats, SearchStats
+from wasteroute.planning.solver import _Clock, _validated_seed, plan_routes
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "routing"
 TIME_LIMIT_S = 2.0
@@ -353,3 +356,35 @@ def test_a_roomy_fleet_is_not_called_tight() -> None:
     assert plan.feasible
     assert plan.fleet is not None and not plan.fleet.tight
     assert plan.fleet.describe().endswith("every must-go stop served")
+
+
+def test_rejected_routes_are_mended_in_reproducible_mode_whatever_the_clock_says() -> None:
+    # PyVRP's routes that the full rules reject are cut back and the stops cut put where they fit,
+    # with no search on the clock: a busy machine (20 s of the budget gone before) plans the same
+    problem = city_day(30, seed=3, n_vehicles=2)
+    cp = compile_problem(problem)
+    # the stops shared out as each truck may serve them, in the order of their numbers (all over the
+    # town: longer than a shift), then to a facility (the trucks must come home empty)
+    routes: list[list[int]] = [[], []]
+    for node in cp.stop_nodes():
+        allowed = cp.allowed_vehicles[node]
+        v = 1 if 1 in allowed and (0 not in allowed or len(routes[1]) < len(routes[0])) else 0
+        routes[v].append(int(node))
+    routes = [[*route, cp.facility_copies[v][0]] for v, route in enumerate(routes)]
+    plans = [
+        _validated_seed(
+            cp,
+            routes,
+            SearchStats(pyvrp=PyvrpStats(encode_s=0.0)),
+            _Clock(start, 30.0),
+            seed=0,
+            deterministic=True,
+        )
+        for start in (time.monotonic(), time.monotonic() - 20.0)
+    ]
+    assert plans[0] is not None and plans[1] is not None  # mended, not left to a search
+    quiet, busy = plans
+    check_plan(problem, quiet)
+    assert len(quiet.routes) == 2 and quiet.stats.seed_stops_removed > 0  # cut, and not all placed again
+    assert [r.visits for r in quiet.routes] == [r.visits for r in busy.routes]
+    assert quiet.dropped == busy.dropped

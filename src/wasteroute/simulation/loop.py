@@ -32,7 +32,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
-from threadpoolctl import threadpool_limits
 
 from wasteroute.admin.schemas import CitySeedDocument
 from wasteroute.admin.service import import_city_seed
@@ -449,24 +448,7 @@ def run_policy(
     *,
     progress: bool = False,
 ) -> PolicyRun:
-    """Run ``cfg.policy`` on ``city_doc`` in the (migrated, empty) database at ``database_url``.
-
-    numpy's BLAS runs on one thread meanwhile: on several, OpenBLAS's results depended on how busy
-    the machine was (on a loaded machine seed 3 of the rounds step routed other containers on its
-    fifth measured day; on one thread the same as on a quiet machine), and a seed must give the same
-    report on any machine and load."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run_policy(city_doc, cfg, database_url, settings, progress=progress)
-
-
-def _run_policy(
-    city_doc: dict[str, Any],
-    cfg: SimulationConfig,
-    database_url: str,
-    settings: Settings,
-    *,
-    progress: bool,
-) -> PolicyRun:
+    """Run ``cfg.policy`` on ``city_doc`` in the (migrated, empty) database at ``database_url``."""
     from sensors_sim.engine import SimStats, local_events, simulate
 
     started = clock.perf_counter()

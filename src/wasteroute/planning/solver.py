@@ -18,8 +18,8 @@ OR-Tools improves the plan only where it adds value (:func:`_ortools_adds_value`
 limits, which PyVRP approximates, on models up to 300 nodes, not in reproducible mode); on CVRPLIB
 X and Solomon days PyVRP's model is exact and the seconds OR-Tools took after it (15 % of the
 budget, plus building the full model) made plans worse than plain PyVRP's at the same time. A
-rejected route is cut back until it fits; the full model then reinserts the cut stops, or, in
-reproducible mode and above 1,500 nodes, where the full model is not built, each cut stop goes to
+rejected route is cut back until it fits; the full model then reinserts the cut stops, or (in
+reproducible mode, and above 1,500 nodes, where the full model is not built) each cut stop goes to
 the cheapest place a route's one-vehicle model accepts (:func:`_mend`, no search: with breaks the
 full model's reinsertion on a 111-node city day ran out of a 30 s budget before its solution limit,
 so its plan depended on how busy the machine was). ``engine="ortools"`` runs OR-Tools alone (parallel
@@ -738,8 +738,9 @@ def _validated_seed(
 ) -> RoutePlan | None:
     """PyVRP's routes as the plan when OR-Tools accepts them, each loaded into a one-vehicle model
     of the full rules (None when one is rejected and the full model is to repair them). In
-    reproducible mode and above :data:`_FULL_MODEL_NODES` rejected routes are cut back until they
-    fit and the stops cut go where they fit at the least detour: no search, so no clock."""
+    reproducible mode, and above :data:`_FULL_MODEL_NODES`, rejected routes are cut back until they
+    fit and the stops cut go where they fit at the least detour: no search, so no clock (and never
+    None)."""
     t_read = time.monotonic()
     if cp.num_nodes > _FULL_MODEL_NODES or deterministic:
         mended, served, left = _mend(cp, seed_routes, stats)
@@ -771,26 +772,22 @@ def _solve_with_ortools(
     remaining = clock.remaining()
     # Reproducible mode: the solution budget comes from the plan's time limit, not from what the
     # steps before left of it (a busy machine would otherwise search less and plan differently).
-    budget_s = clock.time_limit_s if deterministic else remaining
+    limit = _ortools_solution_limit(cp, clock.time_limit_s) if deterministic else None
     t_build = time.monotonic()
     model = _build(cp)
     stats.build_s = time.monotonic() - t_build
     stats.nodes = cp.num_nodes
     solution = None
-    limit: int | None = None
     engine_used = "ortools"
     if seed_routes is not None:
-        limit = _ortools_solution_limit(cp, budget_s) if deterministic else None
         solution = _from_seed(
             model, seed_routes, stats, clock, remaining, limit, deterministic=deterministic, improve=improve
         )
         if solution is not None:
             engine_used = "pyvrp+ortools"
     else:
-        limit = _ortools_solution_limit(cp, budget_s) if deterministic else None
         model.routing.CloseModelWithParameters(_search_parameters(remaining, limit))
     if solution is None:
-        limit = _ortools_solution_limit(cp, budget_s) if deterministic else None
         t0 = time.monotonic()
         solution = model.routing.SolveWithParameters(_search_parameters(remaining, limit))
         stats.ortools_s = time.monotonic() - t0

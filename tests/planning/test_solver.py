@@ -25,7 +25,9 @@ from wasteroute.planning import (
     Stop,
     Vehicle,
     VisitKind,
+    seeding,
 )
+from wasteroute.planning import solver as solver_module
 from wasteroute.planning.compiled import compile_problem
 from wasteroute.planning.result import PyvrpStats, SearchStats
 from wasteroute.planning.solver import _Clock, _validated_seed, plan_routes
@@ -388,3 +390,26 @@ def test_rejected_routes_are_mended_in_reproducible_mode_whatever_the_clock_says
     assert len(quiet.routes) == 2 and quiet.stats.seed_stops_removed > 0  # cut, and not all placed again
     assert [r.visits for r in quiet.routes] == [r.visits for r in busy.routes]
     assert quiet.dropped == busy.dropped
+
+
+def test_whether_a_route_fits_its_rules_is_decided_by_work_not_by_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Loading a route with statutory breaks into its one-vehicle model searches where the breaks go.
+    # That search stops on a number of failures, so a busy machine accepts exactly the routes a quiet
+    # one does (it used to stop after one second, and a 72-stop route that took 0.9 s quietly was
+    # rejected beside two busy processes, and the day planned differently).
+    problem = city_day(60, seed=3, n_vehicles=2)
+    cp = compile_problem(problem)
+    seeded = seeding.solve_with_pyvrp(cp, time_limit_s=5.0, seed=0, iterations=200)
+    assert seeded.routes is not None
+    routes = seeded.assign_copies(cp)
+    assert all(routes)
+    assert all(solver_module._route_fits(cp, v, r) for v, r in enumerate(routes))
+    # with a budget of work below what placing the breaks takes, the same routes are rejected ...
+    monkeypatch.setattr(solver_module, "_READ_FAILURES", 0)
+    assert not any(solver_module._route_fits(cp, v, r) for v, r in enumerate(routes))
+    # ... and a wall-clock guard far beyond the work does not change the answer either way
+    monkeypatch.setattr(solver_module, "_READ_FAILURES", 10_000_000)
+    monkeypatch.setattr(solver_module, "_READ_GUARD_S", 600.0)
+    assert all(solver_module._route_fits(cp, v, r) for v, r in enumerate(routes))

@@ -734,13 +734,25 @@ def test_the_simulate_command_prints_a_json_line_per_policy_and_writes_its_repor
     saved = json.loads((out / "results.json").read_text())
     assert [s["km"] for s in saved] == [x["km"] for x in lines]
     assert "Fixed rounds' rhythms survive 99.990% of their gaps" in (out / "report.md").read_text()
-    # a value only the whole configuration can check is said in one line, before anything starts
+    # a value out of range is said in one line that names the flag, before anything starts
+    capsys.readouterr()
     for bad, why in (
-        (["--fixed-service-level", "1.5"], "fixed_service_level must be in (0.5, 1), got 1.5"),
-        (["--sensor-coverage", "0"], "sensor_coverage must be in (0, 1], got 0.0"),
-        (["--bins", "0"], "--bins must be at least 1, got 0"),
+        (
+            ["--fixed-service-level", "1.5"],
+            "argument --fixed-service-level: expected a number in (0.5, 1), got 1.5",
+        ),
+        (["--sensor-coverage", "0"], "argument --sensor-coverage: expected a number in (0, 1], got 0"),
+        (["--bins", "0"], "argument --bins: expected at least 1, got 0"),
+        (["--days", "two"], "argument --days: expected a whole number, got 'two'"),
+        (["--plan-time-limit", "nan"], "argument --plan-time-limit: expected a number in (0, ∞), got nan"),
+        (["--report-interval", "0"], "argument --report-interval: expected a number in (0, ∞), got 0"),
+        (
+            ["--perfect-forecast", "--known-model"],
+            "argument --known-model: not allowed with argument --perfect-forecast",
+        ),
     ):
         with pytest.raises(SystemExit) as stop:
             main([*small, *bad, "--out", str(tmp_path / "never")])
-        assert str(stop.value.code).endswith(why)
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].endswith(why)
     assert not (tmp_path / "never").exists()

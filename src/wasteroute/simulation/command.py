@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,45 @@ from wasteroute.planning.schedule import parse_weekdays
 from wasteroute.planning.selection import POLICIES
 from wasteroute.simulation.rhythm import SERVICE_LEVEL as RHYTHM_SERVICE_LEVEL
 from wasteroute.vocabulary import Fraction
+
+
+def whole(least: int) -> Callable[[str], int]:
+    """A parser of a whole number of at least ``least`` (argparse names the flag in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected at least {least}, got {value}")
+        return value
+
+    return parse
+
+
+def number(
+    low: float, high: float | None = None, *, low_open: bool = True, high_open: bool = False
+) -> Callable[[str], float]:
+    """A parser of a number in the interval from ``low`` to ``high`` (open or closed at each end;
+    no upper end when ``high`` is None), written in the error as mathematicians write intervals."""
+    upper = "∞)" if high is None else f"{high:g}{')' if high_open else ']'}"
+    shown = f"{'(' if low_open else '['}{low:g}, {upper}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number in {shown}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a number in {shown}, got {text}")
+        above = value > low if low_open else value >= low
+        below = high is None or (value < high if high_open else value <= high)
+        if not (above and below):
+            raise argparse.ArgumentTypeError(f"expected a number in {shown}, got {text}")
+        return value
+
+    return parse
 
 
 def _thresholds(text: str) -> dict[str, float]:
@@ -124,9 +164,9 @@ def register(sub: Any) -> None:
     sp.set_defaults(fn=cmd_simulate)
     sp.add_argument("--city", default="luebeck", help="generated city (luebeck, rostock, stralsund, wismar)")
     sp.add_argument("--city-file", type=Path, default=None, help="a city seed document instead")
-    sp.add_argument("--bins", type=int, default=None, help="containers of the generated city")
-    sp.add_argument("--days", type=int, default=28)
-    sp.add_argument("--warmup-days", type=int, default=14)
+    sp.add_argument("--bins", type=whole(1), default=None, help="containers of the generated city")
+    sp.add_argument("--days", type=whole(1), default=28)
+    sp.add_argument("--warmup-days", type=whole(1), default=14)
     sp.add_argument("--policy", type=_policies, default=list(POLICIES), help="comma-separated, default all")
     sp.add_argument("--seed", type=int, default=1)
     sp.add_argument(
@@ -135,21 +175,23 @@ def register(sub: Any) -> None:
         default=None,
         help="several seeds, e.g. 1,2,3: a report each and their medians",
     )
-    sp.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes); results do not change")
+    sp.add_argument(
+        "--jobs", type=whole(1), default=2, help="runs in parallel (processes); results do not change"
+    )
     sp.add_argument(
         "--plan-time-limit",
-        type=float,
+        type=number(0.0),
         default=30.0,
         help="upper bound of routing time per fraction and day, s",
     )
     sp.add_argument(
         "--plan-iterations",
-        type=int,
+        type=whole(0),
         default=500,
         help="PyVRP iterations per plan (reproducible on any machine); 0: as many as the time limit allows",
     )
     sp.add_argument(
-        "--run-in-days", type=int, default=7, help="unmeasured days of the policy before measuring"
+        "--run-in-days", type=whole(0), default=7, help="unmeasured days of the policy before measuring"
     )
     sp.add_argument(
         "--policy-option",
@@ -176,12 +218,14 @@ def register(sub: Any) -> None:
     )
     sp.add_argument(
         "--fixed-service-level",
-        type=float,
+        type=number(0.5, 1.0, high_open=True),
         default=RHYTHM_SERVICE_LEVEL,
         help="fixed rounds: the share of gaps each container's rhythm must survive by its warm-up "
         "history (default 0.999); e.g. 0.9999 for safer rounds",
     )
-    sp.add_argument("--sensor-coverage", type=float, default=1.0, help="share of containers with a sensor")
+    sp.add_argument(
+        "--sensor-coverage", type=number(0.0, 1.0), default=1.0, help="share of containers with a sensor"
+    )
     sp.add_argument(
         "--threshold", type=_thresholds, default={}, help="per fraction, e.g. residual=0.7,glass=0.85"
     )
@@ -189,17 +233,18 @@ def register(sub: Any) -> None:
     sp.add_argument("--holiday-week", action="store_true", help="measure over Christmas and New Year")
     sp.add_argument(
         "--report-interval",
-        type=float,
+        type=number(0.0),
         default=4.0,
         help="sensor report interval, hours (fill sensors: 1-6 h)",
     )
-    sp.add_argument(
+    what_if = sp.add_mutually_exclusive_group()  # two yardsticks; a run plans from one of them
+    what_if.add_argument(
         "--perfect-forecast",
         action="store_true",
         help="what-if: the dynamic and threshold policies plan from the simulation's own future (true "
         "fills, the waste to come) instead of the forecast: what a perfect forecast would buy",
     )
-    sp.add_argument(
+    what_if.add_argument(
         "--known-model",
         action="store_true",
         help="what-if: the dynamic and threshold policies plan from a perfect model of each container (true "
@@ -227,10 +272,6 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             return doc
         return generate_city(args.city, args.bins, seed)
 
-    if args.jobs < 1:
-        raise SystemExit("--jobs must be at least 1")
-    if args.bins is not None and args.bins < 1:
-        raise SystemExit(f"--bins must be at least 1, got {args.bins}")
     every, one = _split_options(args.policy_option)
     try:
         cfg = SimulationConfig(

@@ -96,8 +96,6 @@ _SLOW_NODES = 300
 # Above this many nodes the full OR-Tools model is not built at all (its matrices alone take
 # seconds and gigabytes); PyVRP's routes are validated one by one.
 _FULL_MODEL_NODES = 1_500
-# Reproducible mode: OR-Tools runs greedy descent from the PyVRP routes, which needs little time.
-_DETERMINISTIC_ORTOOLS_SHARE = 0.05
 # Seconds per node to validate routes one by one in a model with breaks (measured 0.0007 on a
 # 2-core VM under load; four times that is kept back), and to compile a problem before the search.
 _VALIDATE_S_PER_NODE = 0.001
@@ -341,14 +339,10 @@ def _add_visits(cp: CompiledProblem, manager: Any, routing: Any) -> None:
                 routing.NextVar(index(node)).RemoveValues(others)
 
 
-def _search_parameters(time_limit_s: float, solution_limit: int | None, *, metaheuristic: bool = True) -> Any:
+def _search_parameters(time_limit_s: float, solution_limit: int | None) -> Any:
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-        if metaheuristic
-        else routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    )
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     params.lns_time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     if solution_limit is not None:
@@ -646,7 +640,7 @@ def plan_routes(
     improve = _ortools_adds_value(cp) and not deterministic
     seed_routes: list[list[int]] | None = None
     if seeding is not None:
-        share = (_DETERMINISTIC_ORTOOLS_SHARE if deterministic else ortools_share) if improve else 0.0
+        share = ortools_share if improve else 0.0  # never improved in reproducible mode
         cp, seed_routes = _seed_with_pyvrp(
             seeding,
             cp,
@@ -790,9 +784,8 @@ def _solve_with_ortools(
     solution = None
     engine_used = "ortools"
     if seed_routes is not None:
-        solution = _from_seed(
-            model, seed_routes, stats, clock, remaining, limit, deterministic=deterministic, improve=improve
-        )
+        # only outside reproducible mode: there rejected routes are mended (``_validated_seed``)
+        solution = _from_seed(model, seed_routes, stats, clock, remaining, improve=improve)
         if solution is not None:
             engine_used = "pyvrp+ortools"
     else:
@@ -823,16 +816,14 @@ def _from_seed(
     stats: SearchStats,
     clock: _Clock,
     remaining: float,
-    limit: int | None,
     *,
-    deterministic: bool,
     improve: bool,
 ) -> Any:
     """PyVRP's routes loaded into the full model (offending routes shortened until it accepts
-    them), then improved: greedy descent with a solution budget in reproducible mode (``limit``),
-    guided local search for the remaining time otherwise. Without improvement the full model only
-    comes in to reinsert the stops of rejected routes. None when nothing could be loaded."""
-    params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
+    them), then improved by guided local search for the remaining time. Without improvement the
+    full model only comes in to reinsert the stops of rejected routes. None when nothing could be
+    loaded. Not used in reproducible mode, whose rejected routes are mended without a search."""
+    params = _search_parameters(remaining, None)
     t_read = time.monotonic()
     model.routing.CloseModelWithParameters(params)
     initial, removed = _repair(model, seed_routes)
@@ -845,7 +836,7 @@ def _from_seed(
     if not improve and removed == 0:
         stats.ortools_skipped = True
         return initial
-    params = _search_parameters(remaining, limit, metaheuristic=not deterministic)
+    params = _search_parameters(remaining, None)
     t0 = time.monotonic()
     solution = model.routing.SolveFromAssignmentWithParameters(initial, params)
     stats.ortools_s = time.monotonic() - t0
